@@ -1,0 +1,47 @@
+/** What a run did, for the log line, the CLI's `--json`, the HTTP rerun and the stored run record. */
+
+export type RunStatus = 'completed' | 'failed' | 'unit-busy';
+
+export type SkipReason =
+  | 'invalid-record'
+  | 'outside-window'
+  | 'not-a-shopping-cart'
+  | 'no-active-lines'
+  | 'anonymous-not-included'
+  | 'anonymous-without-email'
+  | 'customer-not-found'
+  | 'customer-without-email'
+  | 'superseded'
+  | 'no-products-found'
+  | 'already-notified'
+  | 'already-handled'
+  | 'claimed-by-another-run';
+
+export interface RunReport {
+  runId: string;
+  status: RunStatus;
+  dryRun: boolean;
+  trigger: 'timer' | 'http' | 'cli';
+  operatingUnitNumber: string;
+  channelId?: number | undefined;
+  window: { from: string; to: string; source: 'checkpoint' | 'include-minutes' | 'request' };
+  pages: number;
+  carts: {
+    seen: number;
+    eligible: number;
+    notified: number;
+    failed: number;
+    skipped: number;
+    skippedByReason: Partial<Record<SkipReason, number>>;
+  };
+  lines: { dropped: number; droppedByReason: Record<string, number> };
+  failures: { reason: string; count: number }[];
+  calls: Record<string, number>;
+  retries: Record<string, number>;
+  checkpoint?: { lastModifiedAt: string; cartIdsAtLastModified: number } | undefined;
+  /** Set when the run did not complete, or the unit was busy. */
+  error?: string | undefined;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+}

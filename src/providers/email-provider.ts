@@ -1,0 +1,58 @@
+/**
+ * What every email marketing provider implements. The job hands it a batch of notifications
+ * and gets one outcome per notification back, matched by `triggerId`.
+ */
+
+export interface ViewPortImage {
+  url: string;
+  /** A CSS media query, e.g. `(max-width: 599px)`. */
+  media: string;
+  useForDefaultImageTag: boolean;
+}
+
+export interface OrderDetail {
+  productId: number;
+  productName: string;
+  productImage: { altText: string; viewPortImages: ViewPortImage[] };
+  /** Decimal string without trailing zeros, e.g. `2` or `1.5`. */
+  quantity: string;
+  /** Decimal string without trailing zeros, e.g. `19.9`. */
+  unitPrice: string;
+}
+
+/** The template data. Field names are those of Microsoft's sample, so its templates keep working. */
+export interface NotificationData {
+  firstName: string;
+  lastName: string;
+  email: string;
+  language: string;
+  currency: string;
+  returnToCartUrl: string;
+  cartId: string;
+  orderDetails: OrderDetail[];
+}
+
+export interface Notification {
+  /** Stable id of this cart at this modification; the provider's idempotency key. */
+  triggerId: string;
+  email: string;
+  data: NotificationData;
+}
+
+export type NotificationOutcome =
+  | { triggerId: string; status: 'sent'; providerMessageId?: string | undefined }
+  | { triggerId: string; status: 'failed'; reason: string; retryable: boolean };
+
+export interface ProviderStats {
+  /** HTTP requests made to the provider (sends, retries and token calls). */
+  calls: number;
+  retries: number;
+}
+
+export interface IEmailProvider {
+  readonly name: string;
+  /** Sends every notification it is given; never throws for a per-notification failure. */
+  send(batch: readonly Notification[]): Promise<NotificationOutcome[]>;
+  /** Counters since the provider was created. */
+  stats(): ProviderStats;
+}

@@ -1,0 +1,59 @@
+/**
+ * The few error types the connector raises. Each says who is at fault:
+ * the configuration, a remote service, or the data a service returned.
+ */
+
+/** The settings are wrong or incomplete. `problems` lists each one by its full property name. */
+export class ConfigurationError extends Error {
+  override readonly name = 'ConfigurationError';
+  constructor(readonly problems: readonly string[]) {
+    super(
+      problems.length === 1
+        ? `Invalid configuration: ${problems[0]}`
+        : `Invalid configuration (${problems.length} problems):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
+  }
+}
+
+export type ServiceName = 'RetailServer' | 'TokenEndpoint' | 'KeyVault' | 'CosmosDB' | 'Emarsys';
+
+export interface RemoteServiceErrorDetails {
+  service: ServiceName;
+  /** Which call failed, e.g. `POST Carts/Search`. Never contains a secret. */
+  operation: string;
+  statusCode?: number;
+  /** The service's own error code, when it gave one. */
+  code?: string;
+  /** Whether trying again later may succeed. */
+  retryable: boolean;
+  cause?: unknown;
+}
+
+/** A remote service refused or failed a call, after any retries. */
+export class RemoteServiceError extends Error {
+  override readonly name = 'RemoteServiceError';
+  readonly service: ServiceName;
+  readonly operation: string;
+  readonly statusCode: number | undefined;
+  readonly code: string | undefined;
+  readonly retryable: boolean;
+  constructor(message: string, details: RemoteServiceErrorDetails) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.service = details.service;
+    this.operation = details.operation;
+    this.statusCode = details.statusCode;
+    this.code = details.code;
+    this.retryable = details.retryable;
+  }
+}
+
+/** Turns any thrown value into an Error, keeping Errors as they are. */
+export function toError(value: unknown): Error {
+  if (value instanceof Error) return value;
+  if (typeof value === 'string') return new Error(value);
+  try {
+    return new Error(JSON.stringify(value));
+  } catch {
+    return new Error(String(value));
+  }
+}

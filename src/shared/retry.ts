@@ -1,0 +1,104 @@
+import { sleep as realSleep } from './clock';
+
+/** How a caller retries: bounded attempts, exponential backoff with full jitter. */
+export interface RetryPolicy {
+  /** Total attempts, the first one included. */
+  maxAttempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** The longest wait a server's own hint (Retry-After, X-RateLimit-Reset) may impose. */
+  maxServerDelayMs: number;
+}
+
+export const defaultRetryPolicy: RetryPolicy = {
+  maxAttempts: 5,
+  baseDelayMs: 500,
+  maxDelayMs: 15_000,
+  maxServerDelayMs: 60_000,
+};
+
+export interface RetryDecision {
+  retry: boolean;
+  /** A wait the server asked for, in milliseconds. */
+  serverDelayMs?: number | undefined;
+}
+
+export interface RetryHooks {
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  onRetry?: (info: { attempt: number; delayMs: number; error: unknown }) => void;
+}
+
+/** The wait before attempt `attempt + 1`: the server's hint when it gave one, else jittered backoff. */
+export function retryDelayMs(
+  attempt: number,
+  policy: RetryPolicy,
+  decision: RetryDecision,
+  random: () => number = Math.random,
+): number {
+  if (decision.serverDelayMs !== undefined && Number.isFinite(decision.serverDelayMs)) {
+    return Math.min(Math.max(0, decision.serverDelayMs), policy.maxServerDelayMs);
+  }
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+/**
+ * Runs `operation` until it succeeds, `decide` says the error is final, or the attempts run out.
+ * The last error is rethrown as it is.
+ */
+export async function withRetry<T>(
+  operation: (attempt: number) => Promise<T>,
+  decide: (error: unknown, attempt: number) => RetryDecision,
+  policy: RetryPolicy,
+  hooks: RetryHooks = {},
+): Promise<T> {
+  const wait = hooks.sleep ?? realSleep;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await operation(attempt);
+    } catch (error) {
+      const decision = decide(error, attempt);
+      if (!decision.retry || attempt >= policy.maxAttempts) throw error;
+      const delayMs = retryDelayMs(attempt, policy, decision, hooks.random);
+      hooks.onRetry?.({ attempt, delayMs, error });
+      await wait(delayMs);
+    }
+  }
+}
+
+type HeaderBag = Record<string, unknown> | { get(name: string): unknown } | undefined;
+
+function header(headers: HeaderBag, name: string): string | undefined {
+  if (!headers) return undefined;
+  if (typeof (headers as { get?: unknown }).get === 'function') {
+    const value = (headers as { get(name: string): unknown }).get(name);
+    return value == null ? undefined : String(value);
+  }
+  const bag = headers as Record<string, unknown>;
+  const key = Object.keys(bag).find((k) => k.toLowerCase() === name.toLowerCase());
+  const value = key === undefined ? undefined : bag[key];
+  return value == null ? undefined : String(value);
+}
+
+/**
+ * The wait a throttled response asks for: `Retry-After` (seconds or an HTTP date), else
+ * `X-RateLimit-Reset` (seconds to wait, or a Unix time in seconds when it is that large).
+ */
+export function serverDelayFromHeaders(headers: HeaderBag, now: Date): number | undefined {
+  const retryAfter = header(headers, 'retry-after');
+  if (retryAfter !== undefined) {
+    const seconds = Number(retryAfter);
+    if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+    const at = Date.parse(retryAfter);
+    if (!Number.isNaN(at)) return Math.max(0, at - now.getTime());
+  }
+  const reset = header(headers, 'x-ratelimit-reset');
+  if (reset !== undefined) {
+    const value = Number(reset);
+    if (Number.isFinite(value)) {
+      return value > 1_000_000_000 ? Math.max(0, value * 1000 - now.getTime()) : Math.max(0, value * 1000);
+    }
+  }
+  return undefined;
+}

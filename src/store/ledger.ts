@@ -1,0 +1,103 @@
+import { createHash } from 'node:crypto';
+import type { RunReport } from '../job/report';
+
+/**
+ * The connector's memory: which cart modifications were claimed, sent, failed or skipped; how far
+ * each operating unit has got (checkpoint); which run holds each unit (lease); and run reports.
+ * Implemented over Cosmos DB (`cosmos-ledger.ts`). Every call on a page is one bulk request, so a
+ * page costs a constant number of round trips whatever its size.
+ */
+
+export type NotificationStatus = 'claimed' | 'sent' | 'failed' | 'skipped';
+
+export interface NotificationRecord {
+  /** `notificationId(cartId, cartModifiedAt)`; also the partition key and the provider's trigger id. */
+  id: string;
+  type: 'notification';
+  operatingUnitNumber: string;
+  cartId: string;
+  /** The cart's ModifiedDateTime, ISO-8601 UTC. */
+  cartModifiedAt: string;
+  /** The Commerce customer account number; empty for anonymous carts. Never an email address. */
+  customerId: string;
+  status: NotificationStatus;
+  /** Why it failed or was skipped, e.g. `superseded`, `emarsys 2008: contact not found`. */
+  reason?: string | undefined;
+  /** For `failed`: whether a later run should try again. */
+  retryable?: boolean | undefined;
+  /** The run that last claimed or updated it. */
+  runId: string;
+  /** How many times a run has claimed it. */
+  attempts: number;
+  claimedAt: string;
+  updatedAt: string;
+  sentAt?: string | undefined;
+  providerMessageId?: string | undefined;
+}
+
+/** A record as read from the store, with the version the store gave it. */
+export interface StoredNotification {
+  record: NotificationRecord;
+  etag: string;
+}
+
+export type WriteResult =
+  | { id: string; status: 'ok'; etag: string }
+  /** Create: the id exists already. Replace: the record changed since it was read. */
+  | { id: string; status: 'conflict' }
+  | { id: string; status: 'error'; reason: string; retryable: boolean };
+
+export interface Checkpoint {
+  operatingUnitNumber: string;
+  channelId: number;
+  /** Every cart modified before this instant has a final outcome. ISO-8601 UTC. */
+  lastModifiedAt: string;
+  /** The carts at exactly `lastModifiedAt` that have a final outcome. */
+  cartIdsAtLastModified: string[];
+  runId: string;
+  updatedAt: string;
+}
+
+export interface Lease {
+  operatingUnitNumber: string;
+  runId: string;
+  expiresAt: string;
+  etag: string;
+}
+
+export type LeaseResult =
+  | { acquired: true; lease: Lease }
+  | { acquired: false; heldByRunId: string; expiresAt: string };
+
+/** Thrown by `renewLease` when another run has taken the lease over. */
+export class LeaseLostError extends Error {
+  override readonly name = 'LeaseLostError';
+}
+
+export interface NotificationLedger {
+  /** Reads the records with these ids; ids with no record are absent from the map. */
+  getNotifications(ids: readonly string[]): Promise<Map<string, StoredNotification>>;
+  /** Creates each record only if its id is new (the atomic claim). */
+  createNotifications(records: readonly NotificationRecord[]): Promise<WriteResult[]>;
+  /** Replaces each record only if it still has the given etag (takeover, outcome). */
+  replaceNotifications(updates: readonly StoredNotification[]): Promise<WriteResult[]>;
+
+  getCheckpoint(operatingUnitNumber: string, channelId: number): Promise<Checkpoint | undefined>;
+  saveCheckpoint(checkpoint: Checkpoint): Promise<void>;
+
+  /** Takes the unit's lease when it is free or expired at `now`. */
+  acquireLease(operatingUnitNumber: string, runId: string, now: Date, durationMs: number): Promise<LeaseResult>;
+  /** Extends a held lease; throws LeaseLostError when another run holds it now. */
+  renewLease(lease: Lease, now: Date, durationMs: number): Promise<Lease>;
+  /** Gives the lease up (no error when it is already gone or taken). */
+  releaseLease(lease: Lease): Promise<void>;
+
+  saveRun(report: RunReport): Promise<void>;
+  getRun(runId: string): Promise<RunReport | undefined>;
+}
+
+/** The id of one cart at one modification: stable across runs, safe as a Cosmos id and a trigger id. */
+export function notificationId(cartId: string, cartModifiedAt: Date): string {
+  const digest = createHash('sha256').update(`${cartId}\n${cartModifiedAt.toISOString()}`).digest('hex');
+  return `cart-${digest.slice(0, 40)}`;
+}
