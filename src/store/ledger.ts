@@ -94,6 +94,16 @@ export interface NotificationLedger {
 
   saveRun(report: RunReport): Promise<void>;
   getRun(runId: string): Promise<RunReport | undefined>;
+
+  /** Counters since the ledger was created: round trips, and the operations they carried. */
+  stats(): LedgerStats;
+}
+
+export interface LedgerStats {
+  requests: number;
+  reads: number;
+  writes: number;
+  retries: number;
 }
 
 /** The id of one cart at one modification: stable across runs, safe as a Cosmos id and a trigger id. */
