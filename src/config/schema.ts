@@ -1,0 +1,205 @@
+import { z } from 'zod';
+
+/**
+ * The settings sections, as in Microsoft's sample (`appSettings.json`), plus this connector's
+ * additions. Values from environment variables arrive as strings, so numbers and booleans are
+ * accepted in either form. Each field's message says what is expected.
+ */
+
+const blankToUndefined = (value: unknown): unknown =>
+  value === null || value === undefined || (typeof value === 'string' && value.trim() === '') ? undefined : value;
+
+const optionalText = z.preprocess(
+  (v) => {
+    const value = blankToUndefined(v);
+    return typeof value === 'number' ? String(value) : value;
+  },
+  z.string({ error: 'must be a string' }).trim().optional(),
+);
+
+function requiredText(expected: string) {
+  return z.preprocess(
+    (v) => {
+      const value = blankToUndefined(v);
+      return typeof value === 'number' ? String(value) : value;
+    },
+    z.string({ error: `is required: ${expected}` }).trim(),
+  );
+}
+
+function textWithDefault(defaultValue: string) {
+  return z.preprocess((v) => blankToUndefined(v) ?? defaultValue, z.string({ error: 'must be a string' }).trim());
+}
+
+function integer(defaultValue: number, min: number, max: number) {
+  return z.preprocess(
+    (v) => {
+      const value = blankToUndefined(v);
+      if (value === undefined) return defaultValue;
+      return typeof value === 'string' ? Number(value.trim()) : value;
+    },
+    z
+      .number({ error: 'must be a whole number' })
+      .int('must be a whole number')
+      .min(min, `must be at least ${min}`)
+      .max(max, `must be at most ${max}`),
+  );
+}
+
+function boolean(defaultValue: boolean) {
+  return z.preprocess(
+    (v) => {
+      const value = blankToUndefined(v);
+      if (value === undefined) return defaultValue;
+      if (typeof value === 'string') {
+        const lower = value.trim().toLowerCase();
+        if (lower === 'true') return true;
+        if (lower === 'false') return false;
+      }
+      return value;
+    },
+    z.boolean({ error: 'must be true or false' }),
+  );
+}
+
+function urlCheck(expected: string, httpsOnly: boolean) {
+  return z
+    .string({ error: `is required: ${expected}` })
+    .trim()
+    .refine((value) => {
+      try {
+        const parsed = new URL(value);
+        return httpsOnly ? parsed.protocol === 'https:' : ['http:', 'https:'].includes(parsed.protocol);
+      } catch {
+        return false;
+      }
+    }, `must be an absolute ${httpsOnly ? 'https' : 'http(s)'} URL: ${expected}`);
+}
+
+function url(expected: string, options: { defaultValue?: string; httpsOnly?: boolean } = {}) {
+  return z.preprocess((v) => blankToUndefined(v) ?? options.defaultValue, urlCheck(expected, options.httpsOnly ?? false));
+}
+
+function optionalUrl(expected: string) {
+  return z.preprocess(blankToUndefined, urlCheck(expected, false).optional());
+}
+
+export const keyVaultSchema = z.object({
+  KeyVaultURI: optionalUrl('the Key Vault URL, e.g. https://<name>.vault.azure.net; leave empty to read secrets from environment variables'),
+});
+
+export const retailServerSchema = z
+  .object({
+    TenantId: requiredText('the Microsoft Entra tenant id (GUID) of the app registration that calls Retail Server'),
+    RetailServerAudienceId: url('the Retail Server token audience', {
+      defaultValue: 'https://commerce.dynamics.com',
+    }),
+    AppIdKeyVaultSecretName: requiredText('the name of the secret that holds the app registration client id'),
+    AppSecretKeyVaultSecretName: requiredText('the name of the secret that holds the app registration client secret'),
+    RetailServerUrl: url('the Commerce Scale Unit URL, e.g. https://<csu-host>/Commerce', {}),
+    OperatingUnitNumber: requiredText('the operating unit number of the online channel, e.g. 128'),
+    IncludeAbandonedCartsModifiedSinceLastMinutes: integer(500, 1, 60 * 24 * 90),
+    ExcludeAbandonedCartsModifiedSinceLastMinutes: integer(10, 0, 60 * 24 * 90),
+    ReturnToCartUrl: url('the storefront cart page; may contain {cartId} and {customerId}', {}),
+    AuthorityHost: url('the Microsoft Entra authority host', {
+      defaultValue: 'https://login.microsoftonline.com',
+      httpsOnly: true,
+    }),
+    ApiVersion: textWithDefault('7.3'),
+    PageSize: integer(100, 1, 1000),
+    IncludeAnonymous: boolean(false),
+    MaxConcurrency: integer(4, 1, 32),
+  })
+  .superRefine((value, ctx) => {
+    if (value.IncludeAbandonedCartsModifiedSinceLastMinutes <= value.ExcludeAbandonedCartsModifiedSinceLastMinutes) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['IncludeAbandonedCartsModifiedSinceLastMinutes'],
+        message: `must be greater than ExcludeAbandonedCartsModifiedSinceLastMinutes (${value.ExcludeAbandonedCartsModifiedSinceLastMinutes})`,
+      });
+    }
+  });
+
+export const cosmosSchema = z.object({
+  EndPointUri: url('the Cosmos DB account endpoint', { defaultValue: 'https://localhost:8081' }),
+  PrimaryKey: optionalText,
+  DatabaseId: textWithDefault('AbandonedCartDB'),
+  ContainerId: textWithDefault('AbandonedCarts'),
+  TimeToLiveDays: integer(90, 1, 3650),
+  ClaimTimeoutMinutes: integer(15, 1, 24 * 60),
+});
+
+export const emarsysSchema = z
+  .object({
+    AuthMode: z.preprocess(
+      (v) => {
+        const value = blankToUndefined(v);
+        return typeof value === 'string' ? value.trim().toLowerCase() : (value ?? 'wsse');
+      },
+      z.enum(['wsse', 'oauth2'], { error: 'must be "wsse" or "oauth2"' }),
+    ),
+    ApiUrl: optionalText,
+    ExternalEventId: requiredText('the id of the Emarsys external event whose trigger sends the reminder'),
+    ApiUserNameKeyVaultSecretName: optionalText,
+    ApiSecretKeyVaultSecretName: optionalText,
+    EmarsysContactKeyId: integer(3, 1, Number.MAX_SAFE_INTEGER),
+    TokenUrl: url('the Emarsys OAuth 2.0 token endpoint', {
+      defaultValue: 'https://auth.emarsys.net/oauth2/token',
+    }),
+    ClientIdKeyVaultSecretName: optionalText,
+    ClientSecretKeyVaultSecretName: optionalText,
+    BatchSize: integer(1000, 1, 1000),
+    MaxSendAttempts: integer(5, 1, 50),
+  })
+  .superRefine((value, ctx) => {
+    const need = (key: keyof typeof value, what: string) => {
+      if (!value[key]) ctx.addIssue({ code: 'custom', path: [key], message: `is required when AuthMode is "${value.AuthMode}": ${what}` });
+    };
+    if (value.AuthMode === 'wsse') {
+      need('ApiUserNameKeyVaultSecretName', 'the name of the secret that holds the Emarsys API user name');
+      need('ApiSecretKeyVaultSecretName', 'the name of the secret that holds the Emarsys API secret');
+    } else {
+      need('ClientIdKeyVaultSecretName', 'the name of the secret that holds the Emarsys OAuth client id');
+      need('ClientSecretKeyVaultSecretName', 'the name of the secret that holds the Emarsys OAuth client secret');
+    }
+    if (value.ApiUrl !== undefined && !value.ApiUrl.includes('{0}')) {
+      ctx.addIssue({ code: 'custom', path: ['ApiUrl'], message: 'must contain {0}, where the external event id goes' });
+    }
+  });
+
+export const viewPortSchema = z.object({
+  viewport: requiredText('a CSS media query, e.g. (max-width: 599px)'),
+  imageWidth: integer(0, 1, 10_000),
+  imageHeight: integer(0, 1, 10_000),
+  useForDefaultImageTag: boolean(false),
+});
+
+export const mediaSchema = z
+  .object({
+    ImageServerUrl: url('the image server (CMS) URL that relative product image paths are joined to', {}),
+    ImageViewPorts: z.preprocess(
+      (v) => {
+        // Environment overrides build arrays as objects keyed by index; both shapes are accepted.
+        if (v !== null && typeof v === 'object' && !Array.isArray(v)) return Object.values(v as Record<string, unknown>);
+        return blankToUndefined(v) ?? [];
+      },
+      z.array(viewPortSchema, { error: 'must be a list of { viewport, imageWidth, imageHeight, useForDefaultImageTag }' }),
+    ),
+  })
+  .superRefine((value, ctx) => {
+    if (value.ImageViewPorts.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['ImageViewPorts'], message: 'needs at least one viewport' });
+    }
+    const defaults = value.ImageViewPorts.filter((viewPort) => viewPort.useForDefaultImageTag).length;
+    if (defaults > 1) {
+      ctx.addIssue({ code: 'custom', path: ['ImageViewPorts'], message: 'may mark at most one viewport with useForDefaultImageTag' });
+    }
+  });
+
+export const sectionSchemas = {
+  KeyVaultOptions: { schema: keyVaultSchema, aliases: { KeyVaultUrl: 'KeyVaultURI' } },
+  RetailServerClientOptions: { schema: retailServerSchema, aliases: { RetailServerUri: 'RetailServerUrl' } },
+  AzureCosmosOptions: { schema: cosmosSchema, aliases: { EndpointUri: 'EndPointUri', EndpointUrl: 'EndPointUri' } },
+  EmarsysClientOptions: { schema: emarsysSchema, aliases: {} },
+  MediaOptions: { schema: mediaSchema, aliases: {} },
+} as const;

@@ -1,0 +1,125 @@
+import type { TokenCredential } from '@azure/identity';
+import { DefaultAzureCredential } from '@azure/identity';
+import { SecretClient, type SecretClientOptions } from '@azure/keyvault-secrets';
+import { ConfigurationError, RemoteServiceError } from '../shared/errors';
+
+/**
+ * Secrets (the Retail Server app's client id and secret, the Emarsys credentials) are found by
+ * name: in Azure Key Vault when `KeyVaultOptions.KeyVaultURI` is set, otherwise in environment
+ * variables of that exact name, or of that name with every non-alphanumeric character replaced by
+ * `_` (Key Vault names use `-`, which most shells cannot export). Each secret is read once per
+ * resolver and cached; values are never logged.
+ */
+
+export interface SecretRequest {
+  /** The secret's name, e.g. `RetailServerAppId`. */
+  name: string;
+  /** The setting that named it, e.g. `RetailServerClientOptions.AppIdKeyVaultSecretName`. */
+  setting: string;
+}
+
+export interface SecretResolver {
+  /** Where secrets come from, for messages: `Key Vault https://…` or `environment variables`. */
+  readonly source: string;
+  /** Resolves every request at once; throws one ConfigurationError listing each missing secret. */
+  resolveAll(requests: readonly SecretRequest[]): Promise<Map<string, string>>;
+}
+
+export interface SecretResolverOptions {
+  vaultUrl?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+  /** Defaults to DefaultAzureCredential (managed identity in Azure, developer sign-in locally). */
+  credential?: TokenCredential;
+  keyVaultClientOptions?: SecretClientOptions;
+}
+
+export function environmentVariableNames(secretName: string): string[] {
+  const sanitized = secretName.replace(/[^A-Za-z0-9]/g, '_');
+  return sanitized === secretName ? [secretName] : [secretName, sanitized];
+}
+
+type Lookup = { found: true; value: string } | { found: false; problem: string };
+
+export function createSecretResolver(options: SecretResolverOptions = {}): SecretResolver {
+  const cache = new Map<string, Promise<Lookup>>();
+  const env = options.env ?? process.env;
+  let lookup: (name: string) => Promise<Lookup>;
+  let source: string;
+
+  if (options.vaultUrl) {
+    const vaultUrl = options.vaultUrl;
+    source = `Key Vault ${vaultUrl}`;
+    const client = new SecretClient(vaultUrl, options.credential ?? new DefaultAzureCredential(), options.keyVaultClientOptions);
+    lookup = async (name) => {
+      try {
+        const secret = await client.getSecret(name);
+        if (secret.value === undefined || secret.value === '') {
+          return { found: false, problem: `secret "${name}" in ${source} is empty` };
+        }
+        return { found: true, value: secret.value };
+      } catch (error) {
+        const status = (error as { statusCode?: number }).statusCode;
+        if (status === 404) return { found: false, problem: `secret "${name}" was not found in ${source}` };
+        if (status === 401 || status === 403) {
+          return {
+            found: false,
+            problem:
+              `secret "${name}" in ${source} cannot be read (HTTP ${status}): give the app's identity the ` +
+              `"Key Vault Secrets User" role on the vault (or a Get secret access policy)`,
+          };
+        }
+        throw new RemoteServiceError(`Key Vault ${vaultUrl} could not be reached to read secret "${name}": ${(error as Error).message}`, {
+          service: 'KeyVault',
+          operation: `GET secrets/${name}`,
+          statusCode: status,
+          retryable: true,
+          cause: error,
+        });
+      }
+    };
+  } else {
+    source = 'environment variables';
+    lookup = async (name) => {
+      const names = environmentVariableNames(name);
+      for (const variable of names) {
+        const value = env[variable];
+        if (value !== undefined && value !== '') return { found: true, value };
+      }
+      return {
+        found: false,
+        problem: `secret "${name}" was not found: set the environment variable ${names.join(' or ')} (or set KeyVaultOptions.KeyVaultURI to read it from Key Vault)`,
+      };
+    };
+  }
+
+  return {
+    source,
+    async resolveAll(requests) {
+      const results = await Promise.all(
+        requests.map(async (request) => {
+          let pending = cache.get(request.name);
+          if (!pending) {
+            pending = lookup(request.name);
+            cache.set(request.name, pending);
+            // A failed lookup is not cached, so a fixed vault or variable is picked up next time.
+            pending.then(
+              (result) => {
+                if (!result.found) cache.delete(request.name);
+              },
+              () => cache.delete(request.name),
+            );
+          }
+          return { request, result: await pending };
+        }),
+      );
+      const problems: string[] = [];
+      const values = new Map<string, string>();
+      for (const { request, result } of results) {
+        if (result.found) values.set(request.name, result.value);
+        else problems.push(`${request.setting}: ${result.problem}`);
+      }
+      if (problems.length > 0) throw new ConfigurationError(problems);
+      return values;
+    },
+  };
+}

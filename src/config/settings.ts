@@ -1,0 +1,188 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { z } from 'zod';
+import { ConfigurationError } from '../shared/errors';
+import { sectionSchemas, viewPortSchema } from './schema';
+import { applyEnvironmentOverrides, canonicalizeKeys, readSettingsFile, type RawSettings, SECTION_NAMES } from './sources';
+
+/** The validated configuration the rest of the connector uses. Secrets are names here, never values. */
+export interface Settings {
+  keyVault: { uri: string | undefined };
+  retail: {
+    tenantId: string;
+    audience: string;
+    appIdSecretName: string;
+    appSecretSecretName: string;
+    /** The Commerce API base, always ending in /Commerce. */
+    baseUrl: string;
+    operatingUnitNumber: string;
+    includeMinutes: number;
+    excludeMinutes: number;
+    returnToCartUrl: string;
+    authorityHost: string;
+    apiVersion: string;
+    pageSize: number;
+    includeAnonymous: boolean;
+    maxConcurrency: number;
+  };
+  cosmos: {
+    endpoint: string;
+    /** The account key, when the settings carry one; empty means Microsoft Entra auth. */
+    primaryKey: string | undefined;
+    databaseId: string;
+    containerId: string;
+    ttlDays: number;
+    claimTimeoutMinutes: number;
+  };
+  emarsys: {
+    authMode: 'wsse' | 'oauth2';
+    apiUrl: string;
+    externalEventId: string;
+    contactKeyId: number;
+    userNameSecretName: string | undefined;
+    secretSecretName: string | undefined;
+    tokenUrl: string;
+    clientIdSecretName: string | undefined;
+    clientSecretSecretName: string | undefined;
+    batchSize: number;
+    maxSendAttempts: number;
+  };
+  media: {
+    imageServerUrl: string;
+    viewPorts: { media: string; width: number; height: number; useForDefaultImageTag: boolean }[];
+  };
+}
+
+export interface LoadSettingsOptions {
+  /** An explicit appSettings.json; it must exist. */
+  settingsPath?: string | undefined;
+  /** Folder searched for appSettings.json when no path is given (default: the working directory). */
+  baseDirectory?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+}
+
+const WSSE_API_URL = 'https://api.emarsys.net/api/v2/event/{0}/trigger';
+const OAUTH_API_URL = 'https://api.emarsys.net/api/v3/event/{0}/trigger';
+
+/** The Commerce API base: the user may give the bare host; Retail Server routes live under /Commerce. */
+export function normalizeRetailServerUrl(value: string): string {
+  const trimmed = value.replace(/\/+$/, '');
+  return /\/commerce$/i.test(trimmed) ? trimmed : `${trimmed}/Commerce`;
+}
+
+/**
+ * The trigger endpoint. OAuth 2.0 tokens are for the v3 API, so the sample's default v2 URL,
+ * left in a settings file, moves to v3 when AuthMode is oauth2; any other URL is used as given.
+ */
+function emarsysApiUrl(mode: 'wsse' | 'oauth2', configured: string | undefined): string {
+  if (mode === 'oauth2') return configured === undefined || configured === WSSE_API_URL ? OAUTH_API_URL : configured;
+  return configured ?? WSSE_API_URL;
+}
+
+function formatIssues(section: string, error: z.ZodError): string[] {
+  return error.issues.map((issue) => {
+    const path = [section, ...issue.path.map(String)].join('.');
+    return `${path} ${issue.message}`;
+  });
+}
+
+/**
+ * Reads appSettings.json (when there is one), applies `Section__Property` environment overrides,
+ * and validates every section at once. Throws one ConfigurationError that lists every problem.
+ */
+export function loadSettings(options: LoadSettingsOptions = {}): Settings {
+  const env = options.env ?? process.env;
+  let raw: RawSettings = {};
+  if (options.settingsPath) {
+    raw = readSettingsFile(options.settingsPath);
+  } else {
+    const candidate = join(options.baseDirectory ?? process.cwd(), 'appSettings.json');
+    if (existsSync(candidate)) raw = readSettingsFile(candidate);
+  }
+  return parseSettings(applyEnvironmentOverrides(raw, env));
+}
+
+/** Validates raw settings (file and environment already merged). */
+export function parseSettings(raw: RawSettings): Settings {
+  const problems: string[] = [];
+  const sectionOf = (name: (typeof SECTION_NAMES)[number]) => {
+    const key = Object.keys(raw).find((k) => k.toLowerCase() === name.toLowerCase());
+    return key === undefined ? undefined : raw[key];
+  };
+  const parseSection = <S extends z.ZodType>(name: (typeof SECTION_NAMES)[number], schema: S, aliases: Record<string, string>) => {
+    const shape = (schema as unknown as { shape: Record<string, unknown> }).shape;
+    const canonical = canonicalizeKeys(sectionOf(name), Object.keys(shape), aliases);
+    if (name === 'MediaOptions' && canonical.ImageViewPorts && typeof canonical.ImageViewPorts === 'object') {
+      const entries = Array.isArray(canonical.ImageViewPorts) ? canonical.ImageViewPorts : Object.values(canonical.ImageViewPorts);
+      canonical.ImageViewPorts = entries.map((entry) => canonicalizeKeys(entry, Object.keys(viewPortSchema.shape)));
+    }
+    const result = schema.safeParse(canonical);
+    if (!result.success) {
+      problems.push(...formatIssues(name, result.error));
+      return undefined;
+    }
+    return result.data as z.infer<S>;
+  };
+
+  const keyVault = parseSection('KeyVaultOptions', sectionSchemas.KeyVaultOptions.schema, sectionSchemas.KeyVaultOptions.aliases);
+  const retail = parseSection(
+    'RetailServerClientOptions',
+    sectionSchemas.RetailServerClientOptions.schema,
+    sectionSchemas.RetailServerClientOptions.aliases,
+  );
+  const cosmos = parseSection('AzureCosmosOptions', sectionSchemas.AzureCosmosOptions.schema, sectionSchemas.AzureCosmosOptions.aliases);
+  const emarsys = parseSection('EmarsysClientOptions', sectionSchemas.EmarsysClientOptions.schema, sectionSchemas.EmarsysClientOptions.aliases);
+  const media = parseSection('MediaOptions', sectionSchemas.MediaOptions.schema, sectionSchemas.MediaOptions.aliases);
+
+  if (problems.length > 0 || !keyVault || !retail || !cosmos || !emarsys || !media) throw new ConfigurationError(problems);
+
+  return {
+    keyVault: { uri: keyVault.KeyVaultURI },
+    retail: {
+      tenantId: retail.TenantId,
+      audience: retail.RetailServerAudienceId.replace(/\/+$/, ''),
+      appIdSecretName: retail.AppIdKeyVaultSecretName,
+      appSecretSecretName: retail.AppSecretKeyVaultSecretName,
+      baseUrl: normalizeRetailServerUrl(retail.RetailServerUrl),
+      operatingUnitNumber: retail.OperatingUnitNumber,
+      includeMinutes: retail.IncludeAbandonedCartsModifiedSinceLastMinutes,
+      excludeMinutes: retail.ExcludeAbandonedCartsModifiedSinceLastMinutes,
+      returnToCartUrl: retail.ReturnToCartUrl,
+      authorityHost: retail.AuthorityHost.replace(/\/+$/, ''),
+      apiVersion: retail.ApiVersion,
+      pageSize: retail.PageSize,
+      includeAnonymous: retail.IncludeAnonymous,
+      maxConcurrency: retail.MaxConcurrency,
+    },
+    cosmos: {
+      endpoint: cosmos.EndPointUri,
+      primaryKey: cosmos.PrimaryKey,
+      databaseId: cosmos.DatabaseId,
+      containerId: cosmos.ContainerId,
+      ttlDays: cosmos.TimeToLiveDays,
+      claimTimeoutMinutes: cosmos.ClaimTimeoutMinutes,
+    },
+    emarsys: {
+      authMode: emarsys.AuthMode,
+      apiUrl: emarsysApiUrl(emarsys.AuthMode, emarsys.ApiUrl),
+      externalEventId: emarsys.ExternalEventId,
+      contactKeyId: emarsys.EmarsysContactKeyId,
+      userNameSecretName: emarsys.ApiUserNameKeyVaultSecretName,
+      secretSecretName: emarsys.ApiSecretKeyVaultSecretName,
+      tokenUrl: emarsys.TokenUrl,
+      clientIdSecretName: emarsys.ClientIdKeyVaultSecretName,
+      clientSecretSecretName: emarsys.ClientSecretKeyVaultSecretName,
+      batchSize: emarsys.BatchSize,
+      maxSendAttempts: emarsys.MaxSendAttempts,
+    },
+    media: {
+      imageServerUrl: media.ImageServerUrl,
+      viewPorts: media.ImageViewPorts.map((viewPort) => ({
+        media: viewPort.viewport,
+        width: viewPort.imageWidth,
+        height: viewPort.imageHeight,
+        useForDefaultImageTag: viewPort.useForDefaultImageTag,
+      })),
+    },
+  };
+}

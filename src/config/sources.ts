@@ -1,0 +1,105 @@
+import { readFileSync } from 'node:fs';
+import { ConfigurationError } from '../shared/errors';
+
+/**
+ * Where raw settings come from: `appSettings.json`, then environment variables named
+ * `Section__Property` (arrays: `Section__Array__0__prop`), which is how Azure Functions app
+ * settings and `local.settings.json` Values reach the process. Names match case-insensitively,
+ * as in .NET configuration, so the sample's files work unchanged.
+ */
+
+export type RawSettings = Record<string, unknown>;
+
+/** The sections the connector reads; environment variables for other prefixes are left alone. */
+export const SECTION_NAMES = [
+  'KeyVaultOptions',
+  'RetailServerClientOptions',
+  'AzureCosmosOptions',
+  'EmarsysClientOptions',
+  'MediaOptions',
+] as const;
+export type SectionName = (typeof SECTION_NAMES)[number];
+
+export function readSettingsFile(path: string): RawSettings {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ConfigurationError([`settings file ${path}: cannot be read (${code ?? String(error)})`]);
+  }
+  let parsed: unknown;
+  try {
+    // appSettings.json files written for .NET may start with a byte-order mark.
+    parsed = JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch (error) {
+    throw new ConfigurationError([`settings file ${path}: is not valid JSON (${(error as Error).message})`]);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigurationError([`settings file ${path}: must hold a JSON object with the settings sections`]);
+  }
+  return parsed as RawSettings;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object';
+}
+
+/** The key of `target` that matches `name` ignoring case, or `name` itself when there is none. */
+function matchingKey(target: Record<string, unknown>, name: string): string {
+  return Object.keys(target).find((key) => key.toLowerCase() === name.toLowerCase()) ?? name;
+}
+
+/** Applies `Section__Property` variables on top of `base` (which is not modified). */
+export function applyEnvironmentOverrides(base: RawSettings, env: NodeJS.ProcessEnv): RawSettings {
+  const result = structuredClone(base) as RawSettings;
+  const sections = new Map(SECTION_NAMES.map((name) => [name.toLowerCase(), name]));
+  for (const [variable, value] of Object.entries(env)) {
+    if (value === undefined || !variable.includes('__')) continue;
+    const path = variable.split('__');
+    const section = sections.get((path[0] ?? '').toLowerCase());
+    if (!section || path.length < 2 || path.some((segment) => segment === '')) continue;
+    let node: Record<string, unknown> = result;
+    const sectionKey = matchingKey(node, section);
+    if (!isRecord(node[sectionKey])) node[sectionKey] = {};
+    node = node[sectionKey] as Record<string, unknown>;
+    for (let i = 1; i < path.length; i++) {
+      const segment = path[i] as string;
+      const isLast = i === path.length - 1;
+      const key = Array.isArray(node) ? segment : matchingKey(node, segment);
+      if (isLast) {
+        node[key] = value;
+      } else {
+        if (!isRecord(node[key])) node[key] = /^\d+$/.test(path[i + 1] as string) ? [] : {};
+        node = node[key] as Record<string, unknown>;
+      }
+    }
+  }
+  return result;
+}
+
+/**
+ * Returns the section with its property names mapped onto the canonical spelling (case-insensitive,
+ * plus the sample's alternative names), so the schema sees one spelling whatever the source used.
+ */
+export function canonicalizeKeys(
+  section: unknown,
+  canonicalNames: readonly string[],
+  aliases: Record<string, string> = {},
+): Record<string, unknown> {
+  if (!isRecord(section) || Array.isArray(section)) return {};
+  const byLowerName = new Map<string, string>();
+  for (const name of canonicalNames) byLowerName.set(name.toLowerCase(), name);
+  for (const [alias, name] of Object.entries(aliases)) byLowerName.set(alias.toLowerCase(), name);
+  const result: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(section)) {
+    const canonical = byLowerName.get(key.toLowerCase());
+    if (canonical === undefined) continue;
+    // The canonical spelling wins over an alias when both are present and the canonical is set.
+    const isAlias = canonical.toLowerCase() !== key.toLowerCase();
+    if (isAlias && result[canonical] !== undefined && result[canonical] !== '') continue;
+    if (!isAlias || value !== '') result[canonical] = value;
+    else if (result[canonical] === undefined) result[canonical] = value;
+  }
+  return result;
+}

@@ -1,0 +1,213 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadSettings, normalizeRetailServerUrl } from '../../src/config/settings';
+import { ConfigurationError } from '../../src/shared/errors';
+
+const shippedSettings = join(__dirname, '..', '..', 'appSettings.json');
+
+/** The values a deployment must fill in, given the way Azure app settings give them. */
+const completeEnv = {
+  RetailServerClientOptions__TenantId: '00000000-0000-0000-0000-000000000001',
+  RetailServerClientOptions__RetailServerUrl: 'https://contoso.commerce.dynamics.com',
+  RetailServerClientOptions__OperatingUnitNumber: '128',
+  RetailServerClientOptions__ReturnToCartUrl: 'https://shop.contoso.com/cart?id={cartId}',
+  EmarsysClientOptions__ExternalEventId: '1234',
+  MediaOptions__ImageServerUrl: 'https://images.contoso.com/cms/imageFileData/search?fileName=',
+};
+
+function writeSettings(content: unknown): string {
+  const dir = mkdtempSync(join(tmpdir(), 'settings-'));
+  const path = join(dir, 'appSettings.json');
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+}
+
+function configurationProblems(load: () => unknown): string[] {
+  try {
+    load();
+  } catch (error) {
+    if (error instanceof ConfigurationError) return [...error.problems];
+    throw error;
+  }
+  throw new Error('expected a ConfigurationError');
+}
+
+describe('loadSettings', () => {
+  test('the shipped appSettings.json plus the required app settings gives the documented defaults', () => {
+    const settings = loadSettings({ settingsPath: shippedSettings, env: completeEnv });
+    expect(settings.retail).toMatchObject({
+      tenantId: '00000000-0000-0000-0000-000000000001',
+      audience: 'https://commerce.dynamics.com',
+      baseUrl: 'https://contoso.commerce.dynamics.com/Commerce',
+      operatingUnitNumber: '128',
+      includeMinutes: 500,
+      excludeMinutes: 10,
+      authorityHost: 'https://login.microsoftonline.com',
+      apiVersion: '7.3',
+      pageSize: 100,
+      includeAnonymous: false,
+      appIdSecretName: 'RetailServerAppId',
+      appSecretSecretName: 'RetailServerAppSecret',
+    });
+    expect(settings.cosmos).toEqual({
+      endpoint: 'https://localhost:8081',
+      primaryKey: undefined,
+      databaseId: 'AbandonedCartDB',
+      containerId: 'AbandonedCarts',
+      ttlDays: 90,
+      claimTimeoutMinutes: 15,
+    });
+    expect(settings.emarsys).toMatchObject({
+      authMode: 'wsse',
+      apiUrl: 'https://api.emarsys.net/api/v2/event/{0}/trigger',
+      externalEventId: '1234',
+      contactKeyId: 3,
+      batchSize: 1000,
+    });
+    expect(settings.media.viewPorts).toEqual([
+      { media: '(max-width: 599px)', width: 300, height: 300, useForDefaultImageTag: false },
+      { media: '(min-width: 600px)', width: 600, height: 600, useForDefaultImageTag: true },
+    ]);
+  });
+
+  test('the shipped file alone is reported with every missing property by its full name', () => {
+    const problems = configurationProblems(() => loadSettings({ settingsPath: shippedSettings, env: {} }));
+    const names = problems.map((problem) => problem.split(' ')[0]);
+    expect(names.sort()).toEqual(
+      [
+        'EmarsysClientOptions.ExternalEventId',
+        'MediaOptions.ImageServerUrl',
+        'RetailServerClientOptions.OperatingUnitNumber',
+        'RetailServerClientOptions.RetailServerUrl',
+        'RetailServerClientOptions.ReturnToCartUrl',
+        'RetailServerClientOptions.TenantId',
+      ].sort(),
+    );
+    expect(problems.find((p) => p.startsWith('RetailServerClientOptions.TenantId'))).toMatch(/tenant id/);
+  });
+
+  test('the sample spellings (KeyVaultUrl, RetailServerUri) and any letter case are accepted', () => {
+    const path = writeSettings({
+      keyvaultoptions: { KeyVaultUrl: 'https://contoso.vault.azure.net' },
+      RetailServerClientOptions: {
+        tenantid: 'tenant',
+        AppIdKeyVaultSecretName: 'app-id',
+        AppSecretKeyVaultSecretName: 'app-secret',
+        RetailServerUri: 'https://csu.example.com/Commerce/',
+        OperatingUnitNumber: 128,
+        ReturnToCartUrl: 'https://shop.example.com/cart',
+      },
+      EmarsysClientOptions: {
+        ExternalEventId: 55,
+        ApiUserNameKeyVaultSecretName: 'user',
+        ApiSecretKeyVaultSecretName: 'secret',
+        EmarsysContactKeyId: '3',
+      },
+      MediaOptions: {
+        ImageServerUrl: 'https://images.example.com/',
+        ImageViewPorts: [{ ViewPort: '(min-width: 0px)', ImageWidth: '100', ImageHeight: 80, UseForDefaultImageTag: 'true' }],
+      },
+    });
+    const settings = loadSettings({ settingsPath: path, env: {} });
+    expect(settings.keyVault.uri).toBe('https://contoso.vault.azure.net');
+    expect(settings.retail.baseUrl).toBe('https://csu.example.com/Commerce');
+    expect(settings.retail.tenantId).toBe('tenant');
+    expect(settings.retail.operatingUnitNumber).toBe('128');
+    expect(settings.emarsys.externalEventId).toBe('55');
+    expect(settings.media.viewPorts).toEqual([{ media: '(min-width: 0px)', width: 100, height: 80, useForDefaultImageTag: true }]);
+  });
+
+  test('environment variables override the file, arrays included, and coerce numbers and booleans', () => {
+    const settings = loadSettings({
+      settingsPath: shippedSettings,
+      env: {
+        ...completeEnv,
+        RetailServerClientOptions__PageSize: '250',
+        RetailServerClientOptions__IncludeAnonymous: 'True',
+        retailserverclientoptions__includeabandonedcartsmodifiedsincelastminutes: '120',
+        MediaOptions__ImageViewPorts__0__imageWidth: '320',
+        MediaOptions__ImageViewPorts__2__viewport: '(min-width: 1200px)',
+        MediaOptions__ImageViewPorts__2__imageWidth: '1200',
+        MediaOptions__ImageViewPorts__2__imageHeight: '900',
+        UnrelatedSection__Value: 'ignored',
+      },
+    });
+    expect(settings.retail.pageSize).toBe(250);
+    expect(settings.retail.includeAnonymous).toBe(true);
+    expect(settings.retail.includeMinutes).toBe(120);
+    expect(settings.media.viewPorts.map((v) => [v.media, v.width, v.height])).toEqual([
+      ['(max-width: 599px)', 320, 300],
+      ['(min-width: 600px)', 600, 600],
+      ['(min-width: 1200px)', 1200, 900],
+    ]);
+  });
+
+  test('every bad value is reported at once, with what is expected', () => {
+    const problems = configurationProblems(() =>
+      loadSettings({
+        settingsPath: shippedSettings,
+        env: {
+          ...completeEnv,
+          RetailServerClientOptions__PageSize: '5000',
+          RetailServerClientOptions__IncludeAbandonedCartsModifiedSinceLastMinutes: '5',
+          RetailServerClientOptions__IncludeAnonymous: 'maybe',
+          RetailServerClientOptions__RetailServerUrl: 'not a url',
+          AzureCosmosOptions__TimeToLiveDays: 'ninety',
+          EmarsysClientOptions__AuthMode: 'basic',
+        },
+      }),
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'RetailServerClientOptions.PageSize must be at most 1000',
+        'RetailServerClientOptions.IncludeAnonymous must be true or false',
+        expect.stringMatching(/^RetailServerClientOptions\.RetailServerUrl must be an absolute http\(s\) URL/),
+        'AzureCosmosOptions.TimeToLiveDays must be a whole number',
+        'EmarsysClientOptions.AuthMode must be "wsse" or "oauth2"',
+      ]),
+    );
+  });
+
+  test('Include must be greater than Exclude', () => {
+    const problems = configurationProblems(() =>
+      loadSettings({
+        settingsPath: shippedSettings,
+        env: { ...completeEnv, RetailServerClientOptions__IncludeAbandonedCartsModifiedSinceLastMinutes: '10' },
+      }),
+    );
+    expect(problems).toEqual([
+      'RetailServerClientOptions.IncludeAbandonedCartsModifiedSinceLastMinutes must be greater than ExcludeAbandonedCartsModifiedSinceLastMinutes (10)',
+    ]);
+  });
+
+  test('oauth2 needs its own secret names and moves the default API URL to v3', () => {
+    const settings = loadSettings({ settingsPath: shippedSettings, env: { ...completeEnv, EmarsysClientOptions__AuthMode: 'OAuth2' } });
+    expect(settings.emarsys.authMode).toBe('oauth2');
+    expect(settings.emarsys.apiUrl).toBe('https://api.emarsys.net/api/v3/event/{0}/trigger');
+    const problems = configurationProblems(() =>
+      loadSettings({
+        settingsPath: shippedSettings,
+        env: { ...completeEnv, EmarsysClientOptions__AuthMode: 'oauth2', EmarsysClientOptions__ClientIdKeyVaultSecretName: '' },
+      }),
+    );
+    expect(problems).toEqual([expect.stringMatching(/^EmarsysClientOptions\.ClientIdKeyVaultSecretName is required when AuthMode is "oauth2"/)]);
+  });
+
+  test('a broken settings file names the file', () => {
+    const path = writeSettings('{ "KeyVaultOptions": ');
+    expect(configurationProblems(() => loadSettings({ settingsPath: path, env: {} }))).toEqual([
+      expect.stringMatching(new RegExp(`^settings file ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: is not valid JSON`)),
+    ]);
+    expect(configurationProblems(() => loadSettings({ settingsPath: join(tmpdir(), 'nope', 'appSettings.json'), env: {} }))[0]).toMatch(
+      /cannot be read \(ENOENT\)/,
+    );
+  });
+
+  test('the Commerce base gets /Commerce appended only when missing', () => {
+    expect(normalizeRetailServerUrl('https://x.example.com')).toBe('https://x.example.com/Commerce');
+    expect(normalizeRetailServerUrl('https://x.example.com/')).toBe('https://x.example.com/Commerce');
+    expect(normalizeRetailServerUrl('https://x.example.com/Commerce/')).toBe('https://x.example.com/Commerce');
+    expect(normalizeRetailServerUrl('https://x.example.com/commerce')).toBe('https://x.example.com/commerce');
+  });
+});
