@@ -1,0 +1,104 @@
+import type { NotificationData, OrderDetail } from '../providers/email-provider';
+import type { Cart, ChannelConfiguration, Customer, Product } from '../retail/models';
+import { formatDecimal } from './decimal';
+import { viewPortImages, type ViewPort } from './images';
+import { returnToCartUrl } from './return-url';
+
+export interface PayloadSettings {
+  imageServerUrl: string;
+  viewPorts: readonly ViewPort[];
+  returnToCartUrl: string;
+}
+
+export type LineDropReason = 'product-not-found' | 'no-price' | 'invalid-quantity' | 'invalid-price';
+
+export type PayloadResult =
+  | { ok: true; data: NotificationData; droppedLines: LineDropReason[] }
+  | { ok: false; reason: 'no-products-found' | 'invalid-email'; droppedLines: LineDropReason[] };
+
+/** Text from Commerce goes into emails; keep it to a sane length whatever the source holds. */
+const MAX_TEXT = 256;
+function clip(value: string | undefined): string {
+  if (!value) return '';
+  const trimmed = value.trim();
+  return trimmed.length > MAX_TEXT ? `${trimmed.slice(0, MAX_TEXT - 1)}…` : trimmed;
+}
+
+/** A deliberately loose check: one @, something on both sides, a dot in the domain, no spaces. */
+export function isPlausibleEmail(value: string): boolean {
+  return value.length <= 254 && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value);
+}
+
+/** The lines a reminder is about: not voided, not gift cards. */
+export function activeLines(cart: Cart) {
+  return cart.CartLines.filter((line) => !line.IsVoided && !line.IsGiftCardLine);
+}
+
+/**
+ * Builds the template data for one cart, with the field names of Microsoft's sample. A line whose
+ * product is unknown, or whose quantity or price makes no sense, is dropped and reported; a cart
+ * left with no lines is not sent.
+ */
+export function buildNotificationData(input: {
+  cart: Cart;
+  email: string;
+  customer: Customer | undefined;
+  products: ReadonlyMap<number, Product>;
+  channel: ChannelConfiguration;
+  settings: PayloadSettings;
+}): PayloadResult {
+  const { cart, customer, products, channel, settings } = input;
+  const email = input.email.trim();
+  const droppedLines: LineDropReason[] = [];
+  if (!isPlausibleEmail(email)) return { ok: false, reason: 'invalid-email', droppedLines };
+
+  const orderDetails: OrderDetail[] = [];
+  for (const line of activeLines(cart)) {
+    const product = products.get(line.ProductId);
+    if (!product) {
+      droppedLines.push('product-not-found');
+      continue;
+    }
+    if (!(line.Quantity > 0)) {
+      droppedLines.push('invalid-quantity');
+      continue;
+    }
+    const price = line.Price ?? product.Price;
+    if (price === undefined) {
+      droppedLines.push('no-price');
+      continue;
+    }
+    if (price < 0) {
+      droppedLines.push('invalid-price');
+      continue;
+    }
+    const productName = clip(product.ProductName ?? product.Name ?? line.Description ?? product.ItemId ?? line.ItemId);
+    const image = product.Image?.Items[0];
+    orderDetails.push({
+      productId: product.RecordId,
+      productName,
+      productImage: {
+        altText: clip(image?.AltText) || productName,
+        viewPortImages: viewPortImages(settings.imageServerUrl, image?.Url, settings.viewPorts),
+      },
+      quantity: formatDecimal(line.Quantity),
+      unitPrice: formatDecimal(price),
+    });
+  }
+  if (orderDetails.length === 0) return { ok: false, reason: 'no-products-found', droppedLines };
+
+  return {
+    ok: true,
+    droppedLines,
+    data: {
+      firstName: clip(customer?.FirstName),
+      lastName: clip(customer?.LastName),
+      email,
+      language: clip(customer?.Language) || channel.DefaultLanguageId,
+      currency: channel.Currency,
+      returnToCartUrl: returnToCartUrl(settings.returnToCartUrl, cart.Id, cart.CustomerId),
+      cartId: cart.Id,
+      orderDetails,
+    },
+  };
+}

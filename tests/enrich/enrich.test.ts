@@ -1,0 +1,150 @@
+import { formatDecimal } from '../../src/enrich/decimal';
+import { absoluteImageUrl, resizedImageUrl, viewPortImages } from '../../src/enrich/images';
+import { buildNotificationData } from '../../src/enrich/payload';
+import { returnToCartUrl } from '../../src/enrich/return-url';
+import { parseCart, type Product } from '../../src/retail/models';
+
+describe('formatDecimal', () => {
+  test.each([
+    [2, '2'],
+    [1.5, '1.5'],
+    [19.9, '19.9'],
+    [19.99, '19.99'],
+    [0.1 + 0.2, '0.3'],
+    [100, '100'],
+    [-0, '0'],
+    [1e-7, '0'],
+    [1234.5678901, '1234.56789'],
+  ])('%p -> %s', (value, expected) => expect(formatDecimal(value)).toBe(expected));
+  test('rejects NaN', () => expect(() => formatDecimal(Number.NaN)).toThrow(RangeError));
+});
+
+describe('image URLs', () => {
+  test('absolute URLs are kept', () => {
+    expect(absoluteImageUrl('https://img.example.com', 'HTTPS://cdn.example.com/a.png')).toBe('HTTPS://cdn.example.com/a.png');
+  });
+  test('relative paths are joined with exactly one slash', () => {
+    expect(absoluteImageUrl('https://img.example.com/', '/Products/A.png')).toBe('https://img.example.com/Products/A.png');
+    expect(absoluteImageUrl('https://img.example.com', 'Products/A.png')).toBe('https://img.example.com/Products/A.png');
+  });
+  test('a server URL ending in fileName= is appended to directly', () => {
+    expect(absoluteImageUrl('https://img.example.com/search?fileName=', '/Products/A.png')).toBe(
+      'https://img.example.com/search?fileName=Products/A.png',
+    );
+  });
+  test('resizer parameters use ? or & as the URL needs', () => {
+    expect(resizedImageUrl('https://i/a.png', { width: 300, height: 200 })).toBe('https://i/a.png?w=300&h=200&q=80&m=6&f=jpg');
+    expect(resizedImageUrl('https://i/s?fileName=a.png', { width: 1, height: 2 })).toBe('https://i/s?fileName=a.png&w=1&h=2&q=80&m=6&f=jpg');
+    expect(resizedImageUrl('https://i/s?', { width: 1, height: 2 })).toBe('https://i/s?w=1&h=2&q=80&m=6&f=jpg');
+  });
+  test('one image per viewport; none without an image path', () => {
+    const viewPorts = [
+      { media: '(max-width: 599px)', width: 300, height: 300, useForDefaultImageTag: false },
+      { media: '(min-width: 600px)', width: 600, height: 600, useForDefaultImageTag: true },
+    ];
+    expect(viewPortImages('https://img.example.com/', 'P/A.png', viewPorts)).toEqual([
+      { url: 'https://img.example.com/P/A.png?w=300&h=300&q=80&m=6&f=jpg', media: '(max-width: 599px)', useForDefaultImageTag: false },
+      { url: 'https://img.example.com/P/A.png?w=600&h=600&q=80&m=6&f=jpg', media: '(min-width: 600px)', useForDefaultImageTag: true },
+    ]);
+    expect(viewPortImages('https://img.example.com/', undefined, viewPorts)).toEqual([]);
+  });
+});
+
+test('return-to-cart URL placeholders are replaced and encoded; plain URLs are kept', () => {
+  expect(returnToCartUrl('https://s/cart?id={cartId}&c={CustomerId}', 'a b', 'C-1')).toBe('https://s/cart?id=a%20b&c=C-1');
+  expect(returnToCartUrl('https://s/cart', 'x', undefined)).toBe('https://s/cart');
+});
+
+describe('buildNotificationData', () => {
+  const channel = { RecordId: 5637144592, Currency: 'USD', DefaultLanguageId: 'en-us', TimeZoneInfoId: undefined };
+  const settings = {
+    imageServerUrl: 'https://img.example.com/',
+    viewPorts: [{ media: '(min-width: 0px)', width: 100, height: 100, useForDefaultImageTag: true }],
+    returnToCartUrl: 'https://shop/cart/{cartId}',
+  };
+  const product = (id: number, extra: Partial<Product> = {}): Product => ({
+    RecordId: id,
+    ProductName: `Product ${id}`,
+    Name: undefined,
+    ItemId: `I${id}`,
+    Image: { Items: [{ Url: `P/${id}.png`, AltText: undefined }] },
+    Price: 10,
+    ...extra,
+  });
+  const cart = (lines: unknown[]) => {
+    const parsed = parseCart({ Id: 'cart-1', CustomerId: 'C1', ModifiedDateTime: '2026-11-23T10:00:00Z', CartTypeValue: 1, CartLines: lines });
+    if (!parsed.ok) throw new Error(parsed.reason);
+    return parsed.value;
+  };
+
+  test('maps lines to order details with the sample field names, dropping unknown products', () => {
+    const result = buildNotificationData({
+      cart: cart([
+        { LineId: 'L1', ProductId: 1, Quantity: 2, Price: 19.9 },
+        { LineId: 'L2', ProductId: 2, Quantity: 1.5 },
+        { LineId: 'L3', ProductId: 3, Quantity: 1, Price: 5 },
+        { LineId: 'L4', ProductId: 1, Quantity: 1, Price: 1, IsVoided: true },
+      ]),
+      email: 'ann@example.com',
+      customer: { AccountNumber: 'C1', Email: 'ann@example.com', FirstName: 'Ann', LastName: 'Lee', Language: undefined },
+      products: new Map([
+        [1, product(1)],
+        [2, product(2, { ProductName: undefined, Name: 'Fallback name', Image: { Items: [{ Url: 'P/2.png', AltText: 'Two' }] }, Price: 7.25 })],
+      ]),
+      channel,
+      settings,
+    });
+    expect(result).toEqual({
+      ok: true,
+      droppedLines: ['product-not-found'],
+      data: {
+        firstName: 'Ann',
+        lastName: 'Lee',
+        email: 'ann@example.com',
+        language: 'en-us',
+        currency: 'USD',
+        returnToCartUrl: 'https://shop/cart/cart-1',
+        cartId: 'cart-1',
+        orderDetails: [
+          {
+            productId: 1,
+            productName: 'Product 1',
+            productImage: {
+              altText: 'Product 1',
+              viewPortImages: [{ url: 'https://img.example.com/P/1.png?w=100&h=100&q=80&m=6&f=jpg', media: '(min-width: 0px)', useForDefaultImageTag: true }],
+            },
+            quantity: '2',
+            unitPrice: '19.9',
+          },
+          {
+            productId: 2,
+            productName: 'Fallback name',
+            productImage: {
+              altText: 'Two',
+              viewPortImages: [{ url: 'https://img.example.com/P/2.png?w=100&h=100&q=80&m=6&f=jpg', media: '(min-width: 0px)', useForDefaultImageTag: true }],
+            },
+            quantity: '1.5',
+            unitPrice: '7.25',
+          },
+        ],
+      },
+    });
+  });
+
+  test('a cart left with no usable line is not sent; a bad email is refused', () => {
+    const input = { customer: undefined, products: new Map([[1, product(1)]]), channel, settings };
+    expect(buildNotificationData({ ...input, cart: cart([{ ProductId: 9, Quantity: 1 }]), email: 'a@b.co' })).toEqual({
+      ok: false,
+      reason: 'no-products-found',
+      droppedLines: ['product-not-found'],
+    });
+    expect(buildNotificationData({ ...input, cart: cart([{ ProductId: 1, Quantity: -1 }]), email: 'a@b.co' })).toMatchObject({
+      ok: false,
+      droppedLines: ['invalid-quantity'],
+    });
+    expect(buildNotificationData({ ...input, cart: cart([{ ProductId: 1, Quantity: 1 }]), email: 'not an email' })).toMatchObject({
+      ok: false,
+      reason: 'invalid-email',
+    });
+  });
+});
