@@ -50,6 +50,12 @@ export class RemoteServiceError extends Error {
 /** Turns any thrown value into an Error, keeping Errors as they are. */
 export function toError(value: unknown): Error {
   if (value instanceof Error) return value;
+  // Errors from another realm (a vm context, a test sandbox) fail instanceof but are errors all the same.
+  if (typeof value === 'object' && value !== null && typeof (value as { message?: unknown }).message === 'string') {
+    const error = new Error((value as { message: string }).message);
+    error.name = typeof (value as { name?: unknown }).name === 'string' ? (value as { name: string }).name : 'Error';
+    return error;
+  }
   if (typeof value === 'string') return new Error(value);
   try {
     return new Error(JSON.stringify(value));

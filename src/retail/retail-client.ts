@@ -1,0 +1,238 @@
+import { ConfigurationError, RemoteServiceError } from '../shared/errors';
+import { chunk, mapWithConcurrency } from '../shared/concurrency';
+import { silentLogger, type Logger } from '../shared/logger';
+import { defaultRetryPolicy, type RetryPolicy } from '../shared/retry';
+import {
+  channelConfigurationSchema,
+  collectionSchema,
+  customerSchema,
+  parseRecord,
+  productSchema,
+  type ChannelConfiguration,
+  type Customer,
+  type Product,
+} from './models';
+import { createRetailTransport, type RetailCallStats, type RetailTransport } from './retail-transport';
+import type { RetailTokenProvider } from './token-provider';
+
+/**
+ * The four Retail Server calls the connector makes (SPEC section 4), with their exact bodies.
+ * Customers and products are looked up for a whole page at once: ids deduplicated, split into
+ * chunks, chunks run with bounded concurrency, so a page costs a constant number of round trips.
+ * Every record that comes back is parsed; a bad one is reported, never trusted and never fatal.
+ */
+
+export interface CartSearchQuery {
+  from: Date;
+  to: Date;
+  includeAnonymous: boolean;
+  top: number;
+  skip: number;
+}
+
+/** A record that did not parse, and why. */
+export interface InvalidRecord {
+  reason: string;
+}
+
+export interface RetailServerClient {
+  /** `POST OrgUnits/GetOrgUnitConfiguration`: the channel behind the operating unit number. */
+  getChannelConfiguration(): Promise<ChannelConfiguration>;
+  /** `POST Carts/Search`: shopping carts modified in [from, to], oldest first. Raw records; the job parses each. */
+  searchCarts(query: CartSearchQuery): Promise<unknown[]>;
+  /** `POST Customers/GetByAccountNumbers`, in chunks. Account numbers not found are simply absent. */
+  getCustomers(accountNumbers: readonly string[]): Promise<{ customers: Customer[]; invalid: InvalidRecord[] }>;
+  /** `POST Products/Search` by ids in the channel, in chunks. Ids not found are simply absent. */
+  getProducts(productIds: readonly number[], channelId: number): Promise<{ products: Product[]; invalid: InvalidRecord[] }>;
+  /** HTTP requests and retries so far, per endpoint (`channel`, `cartSearch`, `customers`, `products`, `token`). */
+  stats(): RetailCallStats;
+}
+
+export interface RetailServerClientOptions {
+  /** The Commerce API base, e.g. `https://<csu-host>/Commerce`; a bare host gets `/Commerce`. */
+  baseUrl: string;
+  operatingUnitNumber: string | number;
+  /** Defaults to `7.3`. */
+  apiVersion?: string;
+  tokenProvider: RetailTokenProvider;
+  retry?: RetryPolicy;
+  /** The wait between retries; tests pass an instant one. */
+  sleep?: (ms: number) => Promise<void>;
+  /** The jitter source for backoff; tests may pin it. */
+  random?: () => number;
+  /** Per HTTP request. Defaults to 30 s. */
+  timeoutMs?: number;
+  /** Chunked customer or product calls in flight at once. Defaults to 4. */
+  maxConcurrency?: number;
+  /** Ids per customer or product call. Defaults to 100. */
+  chunkSize?: number;
+  logger?: Logger;
+}
+
+export const DEFAULT_API_VERSION = '7.3';
+
+/**
+ * The Commerce API base from what the user configured: a bare host gets `/Commerce` (the Retail
+ * Server path of every Commerce Scale Unit), a trailing slash goes. Other paths are kept, for
+ * Retail Servers behind a gateway.
+ */
+export function normalizeRetailServerUrl(value: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash || url.username) {
+    throw new ConfigurationError([
+      `RetailServerClientOptions.RetailServerUrl must be the Retail Server URL of the Commerce Scale Unit, such as ` +
+        `https://<csu-host>/Commerce (no query string or credentials), got '${value}'.`,
+    ]);
+  }
+  const path = url.pathname.replace(/\/+$/, '');
+  return `${url.origin}${path === '' ? '/Commerce' : path}`;
+}
+
+function positiveInteger(value: number | undefined, fallback: number, name: string): number {
+  const result = value ?? fallback;
+  if (!Number.isInteger(result) || result < 1) throw new RangeError(`${name} must be a positive integer, got ${result}`);
+  return result;
+}
+
+export function createRetailServerClient(options: RetailServerClientOptions): RetailServerClient {
+  const operatingUnitNumber = String(options.operatingUnitNumber).trim();
+  if (!/^[A-Za-z0-9_-]+$/.test(operatingUnitNumber)) {
+    throw new ConfigurationError([
+      `RetailServerClientOptions.OperatingUnitNumber must be the channel's operating unit number (e.g. 128), got '${operatingUnitNumber}'.`,
+    ]);
+  }
+  const chunkSize = positiveInteger(options.chunkSize, 100, 'chunkSize');
+  const maxConcurrency = positiveInteger(options.maxConcurrency, 4, 'maxConcurrency');
+  const transport: RetailTransport = createRetailTransport({
+    baseUrl: normalizeRetailServerUrl(options.baseUrl),
+    operatingUnitNumber,
+    apiVersion: options.apiVersion?.trim() || DEFAULT_API_VERSION,
+    tokenProvider: options.tokenProvider,
+    retry: options.retry ?? defaultRetryPolicy,
+    sleep: options.sleep,
+    random: options.random,
+    timeoutMs: positiveInteger(options.timeoutMs, 30_000, 'timeoutMs'),
+    logger: options.logger ?? silentLogger,
+  });
+
+  /** The `value` array of a collection answer; an answer without one is the server's fault. */
+  function collectionItems(answer: unknown, operation: string): unknown[] {
+    const envelope = collectionSchema.safeParse(answer);
+    if (envelope.success) return envelope.data.value;
+    throw new RemoteServiceError(
+      `${operation} answered with something other than a collection ({ "value": [...] }). Check RetailServerUrl and ApiVersion.`,
+      { service: 'RetailServer', operation, code: 'InvalidResponse', retryable: false },
+    );
+  }
+
+  async function inChunks<Id>(ids: readonly Id[], call: (ids: Id[]) => Promise<unknown[]>): Promise<unknown[]> {
+    const results = await mapWithConcurrency(chunk(ids, chunkSize), maxConcurrency, call);
+    return results.flat();
+  }
+
+  return {
+    async getChannelConfiguration() {
+      const operation = 'POST OrgUnits/GetOrgUnitConfiguration';
+      const answer = await transport.post('channel', 'OrgUnits/GetOrgUnitConfiguration', [], {});
+      const parsed = parseRecord(channelConfigurationSchema, answer);
+      if (parsed.ok) return parsed.value;
+      throw new RemoteServiceError(
+        `${operation} returned a channel configuration the connector cannot use (${parsed.reason}). ` +
+          `Check OperatingUnitNumber '${operatingUnitNumber}'.`,
+        { service: 'RetailServer', operation, code: 'InvalidResponse', retryable: false },
+      );
+    },
+
+    async searchCarts(query) {
+      validateCartQuery(query);
+      const answer = await transport.post(
+        'cartSearch',
+        'Carts/Search',
+        [
+          ['$top', query.top],
+          ['$skip', query.skip],
+          ['$orderby', 'ModifiedDateTime'],
+        ],
+        {
+          cartSearchCriteria: {
+            CartTypeValue: 1,
+            LastModifiedDateTimeFrom: query.from.toISOString(),
+            LastModifiedDateTimeTo: query.to.toISOString(),
+            IncludeAnonymous: query.includeAnonymous,
+          },
+        },
+      );
+      return collectionItems(answer, 'POST Carts/Search');
+    },
+
+    async getCustomers(accountNumbers) {
+      const ids = [...new Set(accountNumbers.map((id) => id.trim()).filter((id) => id !== ''))];
+      const raw = await inChunks(ids, async (batch) =>
+        collectionItems(
+          await transport.post('customers', 'Customers/GetByAccountNumbers', [['$top', batch.length], ['$skip', 0]], {
+            accountNumbers: batch,
+            searchLocationValue: 1,
+          }),
+          'POST Customers/GetByAccountNumbers',
+        ),
+      );
+      const customers: Customer[] = [];
+      const invalid: InvalidRecord[] = [];
+      raw.forEach((record, index) => {
+        const parsed = parseRecord(customerSchema, record);
+        if (parsed.ok) customers.push(parsed.value);
+        else invalid.push({ reason: `customer ${label(record, 'AccountNumber', index)}: ${parsed.reason}` });
+      });
+      return { customers, invalid };
+    },
+
+    async getProducts(productIds, channelId) {
+      const ids = [...new Set(productIds)].filter((id) => Number.isSafeInteger(id) && id > 0);
+      const raw = await inChunks(ids, async (batch) =>
+        collectionItems(
+          await transport.post('products', 'Products/Search', [['$top', batch.length], ['$skip', 0]], {
+            productSearchCriteria: {
+              Ids: batch,
+              SkipVariantExpansion: true,
+              IncludeProductsFromDescendantCategories: false,
+              IncludeAttributes: false,
+              DataLevelValue: 2,
+              Context: { ChannelId: channelId },
+            },
+          }),
+          'POST Products/Search',
+        ),
+      );
+      const products: Product[] = [];
+      const invalid: InvalidRecord[] = [];
+      raw.forEach((record, index) => {
+        const parsed = parseRecord(productSchema, record);
+        if (parsed.ok) products.push(parsed.value);
+        else invalid.push({ reason: `product ${label(record, 'RecordId', index)}: ${parsed.reason}` });
+      });
+      return { products, invalid };
+    },
+
+    stats: () => transport.stats(),
+  };
+}
+
+function validateCartQuery(query: CartSearchQuery): void {
+  if (Number.isNaN(query.from.getTime()) || Number.isNaN(query.to.getTime())) throw new RangeError('cart search window has an invalid date');
+  if (query.from.getTime() > query.to.getTime()) {
+    throw new RangeError(`cart search window starts (${query.from.toISOString()}) after it ends (${query.to.toISOString()})`);
+  }
+  if (!Number.isInteger(query.top) || query.top < 1) throw new RangeError(`cart search $top must be a positive integer, got ${query.top}`);
+  if (!Number.isInteger(query.skip) || query.skip < 0) throw new RangeError(`cart search $skip must be a non-negative integer, got ${query.skip}`);
+}
+
+/** Names a record in a skip reason by its id when it has a usable one, else by its position. */
+function label(record: unknown, idField: string, index: number): string {
+  const id = record && typeof record === 'object' ? (record as Record<string, unknown>)[idField] : undefined;
+  return (typeof id === 'string' && id.trim() !== '') || typeof id === 'number' ? `${idField} ${String(id).slice(0, 64)}` : `#${index + 1}`;
+}

@@ -1,0 +1,311 @@
+import axios, { isAxiosError, type AxiosResponse } from 'axios';
+import { RemoteServiceError } from '../shared/errors';
+import type { Logger } from '../shared/logger';
+import { serverDelayFromHeaders, withRetry, type RetryDecision, type RetryPolicy } from '../shared/retry';
+import type { RetailTokenProvider } from './token-provider';
+
+/**
+ * One authenticated JSON POST to Retail Server, the way every call needs it: bearer token, `OUN`
+ * and `api-version`; a fresh token once after a 401; retries for throttling, server faults and
+ * network failures (honouring Retry-After), none for other client errors; and an error that
+ * names the call, the status and what to check. Tokens never reach a message, a log or an
+ * error's cause (axios errors carry the request headers, so they are never attached).
+ */
+
+export type RetailEndpoint = 'channel' | 'cartSearch' | 'customers' | 'products';
+
+/**
+ * Per endpoint: HTTP requests sent (every attempt) and retries. `token`: requests the token
+ * provider sent to the authority since this client was made (cache hits are free), and forced
+ * refreshes or retries of token acquisition.
+ */
+export interface RetailCallStats {
+  calls: Record<string, number>;
+  retries: Record<string, number>;
+}
+
+export interface RetailTransportOptions {
+  /** The Commerce API base, already normalised (ends in `/Commerce` or the user's own path). */
+  baseUrl: string;
+  operatingUnitNumber: string;
+  apiVersion: string;
+  tokenProvider: RetailTokenProvider;
+  retry: RetryPolicy;
+  sleep?: ((ms: number) => Promise<void>) | undefined;
+  random?: (() => number) | undefined;
+  timeoutMs: number;
+  logger: Logger;
+}
+
+export type QueryParameter = readonly [name: string, value: string | number];
+
+export interface RetailTransport {
+  /** POSTs `body` to `<base>/<path>?<query>&api-version=...` and returns the parsed JSON answer. */
+  post(endpoint: RetailEndpoint, path: string, query: readonly QueryParameter[], body: unknown): Promise<unknown>;
+  stats(): RetailCallStats;
+}
+
+const ENDPOINTS: readonly (RetailEndpoint | 'token')[] = ['channel', 'cartSearch', 'customers', 'products', 'token'];
+
+/** Socket-level failures worth another attempt; anything else (DNS name not found, TLS) is not. */
+const RETRYABLE_NETWORK_CODES = new Set([
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'ESOCKETTIMEDOUT',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'ERR_NETWORK',
+]);
+
+/**
+ * Builds the URL with the query written out literally, so `$top`, `$skip` and `$orderby` appear
+ * exactly as the Retail Server documentation shows them (axios would percent-encode the `$`).
+ */
+export function buildRetailUrl(baseUrl: string, path: string, query: readonly QueryParameter[]): string {
+  const search = query.map(([name, value]) => `${name}=${encodeURIComponent(String(value))}`).join('&');
+  return `${baseUrl}/${path}${search ? `?${search}` : ''}`;
+}
+
+export function createRetailTransport(options: RetailTransportOptions): RetailTransport {
+  const calls = Object.fromEntries(ENDPOINTS.map((key) => [key, 0])) as Record<string, number>;
+  const retries = Object.fromEntries(ENDPOINTS.map((key) => [key, 0])) as Record<string, number>;
+  const serverDelays = new WeakMap<object, number>();
+  const { logger } = options;
+  const bump = (counter: Record<string, number>, key: string): void => {
+    counter[key] = (counter[key] ?? 0) + 1;
+  };
+
+  const tokenRequestsBefore = options.tokenProvider.tokenRequests();
+
+  async function token(forceRefresh: boolean): Promise<string> {
+    if (forceRefresh) bump(retries, 'token');
+    return options.tokenProvider.getToken({ forceRefresh });
+  }
+
+  async function send(endpoint: RetailEndpoint, operation: string, url: string, accessToken: string, body: unknown): Promise<AxiosResponse<string>> {
+    bump(calls, endpoint);
+    const started = Date.now();
+    try {
+      const response = await axios.post<string>(url, JSON.stringify(body ?? {}), {
+        headers: {
+          Authorization: `Bearer ${accessToken}`,
+          OUN: options.operatingUnitNumber,
+          'Content-Type': 'application/json',
+          Accept: 'application/json',
+        },
+        timeout: options.timeoutMs,
+        // Status handling, JSON parsing and redirects are decided here, not by axios.
+        validateStatus: () => true,
+        responseType: 'text',
+        transformResponse: [(data: unknown) => data],
+        maxRedirects: 0,
+      });
+      logger.debug('Retail Server answered', { operation, status: response.status, durationMs: Date.now() - started });
+      return response;
+    } catch (error) {
+      throw networkFailure(error, operation, url);
+    }
+  }
+
+  function post(endpoint: RetailEndpoint, path: string, query: readonly QueryParameter[], body: unknown): Promise<unknown> {
+    const operation = `POST ${path}`;
+    const url = buildRetailUrl(options.baseUrl, path, [...query, ['api-version', options.apiVersion]]);
+    let refreshedAfter401 = false;
+
+    const attempt = async (): Promise<unknown> => {
+      let response = await send(endpoint, operation, url, await token(false), body);
+      if (response.status === 401 && !refreshedAfter401) {
+        // The cached token may have been revoked or rolled over: one fresh token, one more try.
+        refreshedAfter401 = true;
+        bump(retries, endpoint);
+        logger.warn('Retail Server refused the token; retrying once with a fresh one', { operation });
+        response = await send(endpoint, operation, url, await token(true), body);
+      }
+      return interpret(response, operation, url);
+    };
+
+    const decide = (error: unknown): RetryDecision =>
+      error instanceof RemoteServiceError && error.retryable
+        ? { retry: true, serverDelayMs: serverDelays.get(error) }
+        : { retry: false };
+
+    let attempts = 0;
+    const counted = (attemptNumber: number): Promise<unknown> => {
+      attempts = attemptNumber;
+      return attempt();
+    };
+
+    return withRetry(counted, decide, options.retry, {
+      sleep: options.sleep,
+      random: options.random,
+      onRetry: ({ attempt: failedAttempt, delayMs, error }) => {
+        const fromTokenEndpoint = error instanceof RemoteServiceError && error.service === 'TokenEndpoint';
+        bump(retries, fromTokenEndpoint ? 'token' : endpoint);
+        logger.warn('Retail Server call failed; retrying', {
+          operation,
+          attempt: failedAttempt,
+          delayMs,
+          status: error instanceof RemoteServiceError ? error.statusCode : undefined,
+          reason: error instanceof Error ? error.message : String(error),
+        });
+      },
+    }).catch((error: unknown) => {
+      throw attempts > 1 ? withAttempts(error, attempts) : error;
+    });
+  }
+
+  function interpret(response: AxiosResponse<string>, operation: string, url: string): unknown {
+    const { status } = response;
+    if (status >= 200 && status < 300) return parseJsonBody(response.data, operation, status);
+    const serverMessage = describeServerError(response.data);
+    const suffix = serverMessage ? ` Retail Server said: ${serverMessage}` : '';
+    const fail = (message: string, retryable: boolean): RemoteServiceError =>
+      new RemoteServiceError(`${message}${suffix}`, {
+        service: 'RetailServer',
+        operation,
+        statusCode: status,
+        code: serverErrorCode(response.data),
+        retryable,
+      });
+
+    if (status === 401 || status === 403) {
+      throw fail(
+        `${operation} was refused with HTTP ${status}${status === 401 ? ', also with a freshly acquired token' : ''}. ` +
+          'Check RetailServerClientOptions.TenantId; the app (client) id and secret; that the app (client id) is registered in ' +
+          'Commerce headquarters under System administration > Setup > Microsoft Entra applications, mapped to the user ' +
+          'RetailServiceAccount, and that distribution schedule job 1110 (Global configuration) has run since; and that ' +
+          `OperatingUnitNumber '${options.operatingUnitNumber}' is the operating unit number of an online channel.`,
+        false,
+      );
+    }
+    if (status === 404) {
+      throw fail(
+        `${operation} returned HTTP 404 for ${url.split('?')[0] ?? url}. Check RetailServerUrl (the Commerce Scale Unit's ` +
+          `Retail Server URL, ending in /Commerce) and ApiVersion ('${options.apiVersion}').`,
+        false,
+      );
+    }
+    if (status >= 300 && status < 400) {
+      const location = headerText(response.headers, 'location');
+      throw fail(
+        `${operation} was redirected (HTTP ${status}${location ? ` to ${location.split('?')[0] ?? ''}` : ''}). ` +
+          "Check RetailServerUrl: it must be the Commerce Scale Unit's Retail Server URL, ending in /Commerce.",
+        false,
+      );
+    }
+    const retryable = status === 408 || status === 429 || (status >= 500 && status !== 501);
+    const error = fail(
+      `${operation} failed with HTTP ${status}.` +
+        (status === 400 ? ` Check OperatingUnitNumber '${options.operatingUnitNumber}' and ApiVersion ('${options.apiVersion}').` : ''),
+      retryable,
+    );
+    const delay = retryable ? serverDelayFromHeaders(response.headers as Record<string, unknown>, new Date()) : undefined;
+    if (delay !== undefined) serverDelays.set(error, delay);
+    throw error;
+  }
+
+  return {
+    post,
+    stats: () => ({
+      calls: { ...calls, token: options.tokenProvider.tokenRequests() - tokenRequestsBefore },
+      retries: { ...retries },
+    }),
+  };
+}
+
+/** The final error of a retried call, saying how often it was tried. */
+function withAttempts(error: unknown, attempts: number): unknown {
+  if (!(error instanceof RemoteServiceError)) return error;
+  return new RemoteServiceError(`${error.message} (${attempts} attempts)`, {
+    service: error.service,
+    operation: error.operation,
+    statusCode: error.statusCode,
+    code: error.code,
+    retryable: error.retryable,
+    cause: error.cause,
+  });
+}
+
+function parseJsonBody(text: string, operation: string, status: number): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    const start = String(text ?? '').trim().slice(0, 40);
+    throw new RemoteServiceError(
+      `${operation} answered HTTP ${status} with a body that is not JSON${start ? ` (it starts with '${start}')` : ''}. ` +
+        'Check RetailServerUrl: it must be the Retail Server URL ending in /Commerce, not the site or headquarters URL.',
+      { service: 'RetailServer', operation, statusCode: status, code: 'InvalidResponse', retryable: false },
+    );
+  }
+}
+
+/** Turns an axios failure with no response into a RemoteServiceError, keeping no request details. */
+function networkFailure(error: unknown, operation: string, url: string): RemoteServiceError {
+  const code = isAxiosError(error) ? error.code : (error as { code?: unknown } | undefined)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  const codeText = typeof code === 'string' ? code : undefined;
+  const timedOut = codeText === 'ECONNABORTED' || codeText === 'ETIMEDOUT' || /timeout/i.test(message);
+  const retryable = timedOut || (codeText !== undefined && RETRYABLE_NETWORK_CODES.has(codeText)) || /socket hang up/i.test(message);
+  const where = url.split('?')[0] ?? url;
+  const advice =
+    codeText === 'ENOTFOUND'
+      ? ' Check RetailServerUrl: its host name was not found.'
+      : retryable
+        ? ''
+        : ' Check RetailServerUrl and, for a TLS error, that the server certificate is trusted.';
+  return new RemoteServiceError(
+    `${operation} to ${where} ${timedOut ? 'timed out' : 'could not complete'} (${codeText ?? 'network error'}: ${message}).${advice}`,
+    { service: 'RetailServer', operation, code: codeText, retryable, cause: new Error(`${codeText ?? 'network error'}: ${message}`) },
+  );
+}
+
+function headerText(headers: unknown, name: string): string | undefined {
+  if (headers && typeof (headers as { get?: unknown }).get === 'function') {
+    const value = (headers as { get(name: string): unknown }).get(name);
+    return value == null ? undefined : String(value);
+  }
+  const value = (headers as Record<string, unknown> | undefined)?.[name];
+  return value == null ? undefined : String(value);
+}
+
+type JsonObject = Record<string, unknown>;
+
+function parseErrorBody(text: unknown): JsonObject | undefined {
+  if (typeof text !== 'string' || text.trim() === '') return undefined;
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    return parsed && typeof parsed === 'object' ? (parsed as JsonObject) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function textOf(value: unknown): string | undefined {
+  if (typeof value === 'string' && value.trim()) return value.trim();
+  if (value && typeof value === 'object' && typeof (value as JsonObject).value === 'string') return textOf((value as JsonObject).value);
+  return undefined;
+}
+
+/** Retail Server's error shapes: OData v4 `error`, OData v3 `odata.error`, CommerceException. */
+function errorObject(body: JsonObject | undefined): JsonObject | undefined {
+  const inner = body?.error ?? body?.['odata.error'];
+  return inner && typeof inner === 'object' ? (inner as JsonObject) : body;
+}
+
+function describeServerError(text: unknown): string | undefined {
+  const body = parseErrorBody(text);
+  const error = errorObject(body);
+  const message = textOf(error?.message) ?? textOf(error?.LocalizedMessage) ?? textOf(error?.Message) ?? textOf(error?.ErrorResourceId);
+  if (message) return message.replace(/\s+/g, ' ').slice(0, 300);
+  if (body === undefined && typeof text === 'string' && text.trim()) return text.replace(/\s+/g, ' ').trim().slice(0, 200);
+  return undefined;
+}
+
+function serverErrorCode(text: unknown): string | undefined {
+  const error = errorObject(parseErrorBody(text));
+  return textOf(error?.code) ?? textOf(error?.ErrorResourceId);
+}
