@@ -1,0 +1,21 @@
+import { chunk } from '../../shared/concurrency';
+
+/**
+ * Splits a batch into requests of at most `batchSize` contacts in which no external_id appears
+ * twice. Emarsys reports per-contact errors keyed by external_id, so a repeated address in one
+ * request would make its error ambiguous. The k-th occurrence of an address goes to the k-th
+ * round of requests; input order is kept within each round.
+ *
+ * Addresses are compared trimmed and case-insensitively, as Emarsys matches its email field.
+ */
+export function planRequests(externalIds: readonly string[], batchSize: number): number[][] {
+  const rounds: number[][] = [];
+  const seen = new Map<string, number>();
+  externalIds.forEach((externalId, index) => {
+    const key = externalId.trim().toLowerCase();
+    const occurrence = seen.get(key) ?? 0;
+    seen.set(key, occurrence + 1);
+    (rounds[occurrence] ??= []).push(index);
+  });
+  return rounds.flatMap((round) => chunk(round, batchSize));
+}

@@ -1,0 +1,146 @@
+import type { IEmailProvider, Notification, NotificationOutcome, ProviderStats } from '../email-provider';
+import { systemClock } from '../../shared/clock';
+import { mapWithConcurrency } from '../../shared/concurrency';
+import { hashEmail } from '../../shared/logger';
+import type { EmarsysAuthenticator } from './auth';
+import { planRequests } from './batching';
+import { createHttpClient, type ProviderCounters } from './http';
+import { createOAuthAuthenticator, createOAuthTokenSource } from './oauth-token';
+import { resolveEmarsysOptions, triggerUrl, type EmarsysProviderOptions } from './options';
+import type { ContactError } from './response';
+import { createTriggerClient } from './trigger-client';
+import { createWsseAuthenticator } from './wsse';
+
+/**
+ * Sends reminders through an Emarsys external event: one trigger request per chunk of contacts,
+ * each contact's `trigger_id` being the notification's stable id, so a retry (ours or a later
+ * run's) is dropped by Emarsys instead of sending a second email.
+ *
+ * `send` never throws for a failed contact or request: every notification gets an outcome that
+ * says whether trying again later may help.
+ */
+
+export const EMARSYS_PROVIDER_NAME = 'emarsys';
+
+/**
+ * One `send` in progress. Credentials that Emarsys refused, or a token endpoint that refused ours,
+ * will not change within it, so once `stopReason` is set its remaining requests fail at once.
+ */
+interface SendState {
+  batch: readonly Notification[];
+  outcomes: NotificationOutcome[];
+  stopReason?: string | undefined;
+}
+
+function failed(triggerId: string, reason: string, retryable: boolean): NotificationOutcome {
+  return { triggerId, status: 'failed', reason, retryable };
+}
+
+function normalise(externalId: string): string {
+  return externalId.trim().toLowerCase();
+}
+
+/** Finds a contact's errors by the exact external_id, else as Emarsys may have normalised it. */
+function errorFor(contactErrors: Map<string, ContactError>, normalised: Map<string, ContactError>, email: string): ContactError | undefined {
+  return contactErrors.get(email) ?? normalised.get(normalise(email));
+}
+
+export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailProvider {
+  const settings = resolveEmarsysOptions(options);
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger;
+  const counters: ProviderCounters = { calls: 0, retries: 0 };
+  const http = createHttpClient(settings.timeoutMs);
+  const eventId = settings.externalEventId;
+  const retryHooks = { sleep: options.sleep, random: options.random };
+
+  const authenticator: EmarsysAuthenticator =
+    settings.auth.mode === 'wsse'
+      ? createWsseAuthenticator(settings.auth, clock)
+      : createOAuthAuthenticator(
+          createOAuthTokenSource(settings.auth, { http, counters, clock, retry: settings.retry, logger, ...retryHooks }),
+        );
+  const sendTrigger = createTriggerClient({
+    http,
+    counters,
+    url: triggerUrl(settings.apiUrlTemplate, settings.externalEventId),
+    eventId,
+    contactKeyId: settings.contactKeyId,
+    authenticator,
+    retry: settings.retry,
+    clock,
+    logger,
+    ...retryHooks,
+  });
+
+  /** Sends the notifications at `indices` in one request and records an outcome for each. */
+  const sendChunk = async (state: SendState, indices: number[]): Promise<void> => {
+    const { batch, outcomes } = state;
+    const notifications = indices.map((index) => batch[index] as Notification);
+    if (state.stopReason !== undefined) {
+      const reason = state.stopReason;
+      indices.forEach((index, i) => (outcomes[index] = failed((notifications[i] as Notification).triggerId, reason, false)));
+      return;
+    }
+    const started = Date.now();
+    const result = await sendTrigger(notifications.map((n) => ({ external_id: n.email, trigger_id: n.triggerId, data: n.data })));
+
+    if (result.kind === 'failed') {
+      indices.forEach((index, i) => (outcomes[index] = failed((notifications[i] as Notification).triggerId, result.reason, result.retryable)));
+      if (result.credentialsRefused) state.stopReason = result.reason;
+      logger.error('emarsys trigger request failed', { eventId, contacts: indices.length, retryable: result.retryable, reason: result.reason });
+      return;
+    }
+
+    const normalised = new Map([...result.contactErrors].map(([externalId, error]) => [normalise(externalId), error]));
+    const rejected: string[] = [];
+    const byCode: Record<string, number> = {};
+    const matched = new Set<ContactError>();
+    indices.forEach((index, i) => {
+      const notification = notifications[i] as Notification;
+      const error = errorFor(result.contactErrors, normalised, notification.email);
+      if (error) {
+        matched.add(error);
+        outcomes[index] = failed(notification.triggerId, error.reason, false);
+        rejected.push(hashEmail(notification.email));
+        for (const code of error.codes) byCode[code] = (byCode[code] ?? 0) + 1;
+      } else {
+        outcomes[index] = { triggerId: notification.triggerId, status: 'sent', providerMessageId: notification.triggerId };
+      }
+    });
+    logger.info('emarsys trigger sent', {
+      eventId,
+      contacts: indices.length,
+      sent: indices.length - rejected.length,
+      failed: rejected.length,
+      durationMs: Date.now() - started,
+    });
+    if (rejected.length > 0) {
+      logger.warn('emarsys rejected contacts', { eventId, count: rejected.length, byCode, contactHashes: rejected.slice(0, 20) });
+    }
+    const unmatched = result.contactErrors.size - matched.size;
+    if (unmatched > 0) logger.warn('emarsys reported errors for contacts not in the request', { eventId, count: unmatched });
+  };
+
+  return {
+    name: EMARSYS_PROVIDER_NAME,
+    async send(batch) {
+      const outcomes = new Array<NotificationOutcome>(batch.length);
+      const sendable: number[] = [];
+      batch.forEach((notification, index) => {
+        if (typeof notification.email === 'string' && notification.email.trim() !== '') sendable.push(index);
+        else outcomes[index] = failed(notification.triggerId, 'the notification has no email address', false);
+      });
+      const plan = planRequests(
+        sendable.map((index) => (batch[index] as Notification).email),
+        settings.batchSize,
+      ).map((positions) => positions.map((position) => sendable[position] as number));
+      const state: SendState = { batch, outcomes };
+      await mapWithConcurrency(plan, settings.concurrency, (indices) => sendChunk(state, indices));
+      return outcomes;
+    },
+    stats(): ProviderStats {
+      return { calls: counters.calls, retries: counters.retries };
+    },
+  };
+}

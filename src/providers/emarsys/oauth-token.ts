@@ -1,0 +1,194 @@
+import type { AxiosInstance } from 'axios';
+import { z } from 'zod';
+import type { Clock } from '../../shared/clock';
+import { RemoteServiceError } from '../../shared/errors';
+import type { Logger } from '../../shared/logger';
+import { serverDelayFromHeaders, withRetry, type RetryPolicy } from '../../shared/retry';
+import type { EmarsysAuthenticator } from './auth';
+import {
+  describeTransportError,
+  isTransientStatus,
+  isTransportError,
+  post,
+  TransientReplyError,
+  type HttpReply,
+  type ProviderCounters,
+} from './http';
+
+/**
+ * OAuth 2.0 client credentials for the Emarsys v3 API, the successor of WSSE. One token serves
+ * every request until shortly before it expires; concurrent requests share one token call.
+ */
+
+export interface OAuthClientOptions {
+  tokenUrl: string;
+  clientId: string;
+  clientSecret: string;
+}
+
+export interface OAuthTokenDependencies {
+  http: AxiosInstance;
+  counters: ProviderCounters;
+  clock: Clock;
+  retry: RetryPolicy;
+  sleep?: ((ms: number) => Promise<void>) | undefined;
+  random?: (() => number) | undefined;
+  logger: Logger;
+}
+
+/** Renew this long before the token runs out, so a token never expires on its way to Emarsys. */
+export const TOKEN_RENEWAL_MARGIN_MS = 60_000;
+
+const tokenResponseSchema = z.object({
+  access_token: z.string().min(1),
+  token_type: z.string().optional(),
+  expires_in: z.union([z.number(), z.string().regex(/^\d+(\.\d+)?$/).transform(Number)]).pipe(z.number().positive()),
+});
+
+interface CachedToken {
+  accessToken: string;
+  /** When to stop using it (epoch ms, by the injected clock). */
+  renewAt: number;
+}
+
+export interface OAuthTokenSource {
+  /** A valid access token, from the cache when it has one. Throws RemoteServiceError. */
+  getToken(): Promise<string>;
+  /** Drops `accessToken` if it is still the cached one (a 401 proved it stale). */
+  invalidate(accessToken: string): void;
+}
+
+function tokenHint(tokenUrl: string): string {
+  return (
+    `check EmarsysClientOptions.TokenUrl (${tokenUrl}), the client id and secret ` +
+    '(EmarsysClientOptions.ClientIdKeyVaultSecretName and ClientSecretKeyVaultSecretName), ' +
+    'and that the API user in Emarsys has OAuth 2.0 credentials'
+  );
+}
+
+function tokenError(message: string, tokenUrl: string, retryable: boolean, statusCode?: number, code?: string): RemoteServiceError {
+  return new RemoteServiceError(`Emarsys token endpoint: ${message}; ${tokenHint(tokenUrl)}`, {
+    service: 'Emarsys',
+    operation: `POST ${tokenUrl}`,
+    retryable,
+    ...(statusCode === undefined ? {} : { statusCode }),
+    ...(code === undefined ? {} : { code }),
+  });
+}
+
+/** The OAuth error code (`invalid_client`, ...) when the body is the standard error shape. */
+function oauthErrorCode(text: string): string | undefined {
+  try {
+    const parsed = z.object({ error: z.string() }).safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data.error.slice(0, 64) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function createOAuthTokenSource(client: OAuthClientOptions, deps: OAuthTokenDependencies): OAuthTokenSource {
+  let cached: CachedToken | undefined;
+  let pending: Promise<CachedToken> | undefined;
+  const basic = Buffer.from(`${client.clientId}:${client.clientSecret}`, 'utf8').toString('base64');
+
+  const requestOnce = async (): Promise<HttpReply> => {
+    const reply = await post(deps.http, deps.counters, client.tokenUrl, 'grant_type=client_credentials', {
+      Authorization: `Basic ${basic}`,
+      'Content-Type': 'application/x-www-form-urlencoded',
+      Accept: 'application/json',
+    });
+    if (isTransientStatus(reply.status)) throw new TransientReplyError(reply);
+    return reply;
+  };
+
+  const fetchToken = async (): Promise<CachedToken> => {
+    let reply: HttpReply;
+    try {
+      reply = await withRetry(
+        requestOnce,
+        (error) =>
+          error instanceof TransientReplyError
+            ? { retry: true, serverDelayMs: serverDelayFromHeaders(error.reply.headers, deps.clock.now()) }
+            : { retry: isTransportError(error) },
+        deps.retry,
+        {
+          sleep: deps.sleep,
+          random: deps.random,
+          onRetry: ({ attempt, delayMs, error }) => {
+            deps.counters.retries++;
+            deps.logger.warn('emarsys token request retry', {
+              attempt,
+              delayMs,
+              ...(error instanceof TransientReplyError ? { status: error.reply.status } : { error: describeTransportError(error) }),
+            });
+          },
+        },
+      );
+    } catch (error) {
+      if (error instanceof TransientReplyError) {
+        throw tokenError(`HTTP ${error.reply.status} after ${deps.retry.maxAttempts} attempts`, client.tokenUrl, true, error.reply.status);
+      }
+      if (isTransportError(error)) {
+        throw tokenError(`no answer (${describeTransportError(error)})`, client.tokenUrl, true);
+      }
+      throw error;
+    }
+
+    if (reply.status < 200 || reply.status >= 300) {
+      const code = oauthErrorCode(reply.text);
+      const detail = code === undefined ? `HTTP ${reply.status}` : `HTTP ${reply.status} (${code})`;
+      throw tokenError(`refused the client credentials: ${detail}`, client.tokenUrl, false, reply.status, code);
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(reply.text);
+    } catch {
+      body = undefined;
+    }
+    const parsed = tokenResponseSchema.safeParse(body);
+    if (!parsed.success) {
+      throw tokenError('answered without a usable access_token and expires_in', client.tokenUrl, false, reply.status);
+    }
+    const lifetimeMs = parsed.data.expires_in * 1000;
+    // A very short-lived token would otherwise be stale on arrival; use it for half its life then.
+    const usableMs = lifetimeMs > 2 * TOKEN_RENEWAL_MARGIN_MS ? lifetimeMs - TOKEN_RENEWAL_MARGIN_MS : lifetimeMs / 2;
+    deps.logger.debug('emarsys token obtained', { expiresInSeconds: parsed.data.expires_in });
+    return { accessToken: parsed.data.access_token, renewAt: deps.clock.now().getTime() + usableMs };
+  };
+
+  return {
+    async getToken() {
+      if (cached && deps.clock.now().getTime() < cached.renewAt) return cached.accessToken;
+      cached = undefined;
+      if (!pending) {
+        pending = fetchToken().finally(() => {
+          pending = undefined;
+        });
+      }
+      const token = await pending;
+      cached = token;
+      return token.accessToken;
+    },
+    invalidate(accessToken) {
+      if (cached?.accessToken === accessToken) cached = undefined;
+    },
+  };
+}
+
+/** Attaches the bearer token; after a 401 drops it so the one retry fetches a new one. */
+export function createOAuthAuthenticator(tokens: OAuthTokenSource): EmarsysAuthenticator {
+  const prefix = 'Bearer ';
+  return {
+    mode: 'oauth2',
+    headers: async () => ({ Authorization: `${prefix}${await tokens.getToken()}` }),
+    renewAfterUnauthorized: (usedHeaders) => {
+      const used = usedHeaders.Authorization;
+      if (used?.startsWith(prefix)) tokens.invalidate(used.slice(prefix.length));
+      return true;
+    },
+    credentialsHint:
+      'check the OAuth 2.0 client id and secret (EmarsysClientOptions.ClientIdKeyVaultSecretName and ' +
+      'ClientSecretKeyVaultSecretName), that the API user may trigger this external event, and that its ' +
+      'allowed IP addresses include this host',
+  };
+}

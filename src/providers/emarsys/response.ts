@@ -1,0 +1,123 @@
+import { z } from 'zod';
+
+/**
+ * Reading what Emarsys answers to an external event trigger. Every answer is untrusted: it is
+ * parsed with zod, unknown fields are ignored, and any text from Emarsys that might echo an
+ * email address is redacted before it becomes a failure reason (reasons reach logs and reports).
+ */
+
+/**
+ * One contact's errors: normally `{ "2008": "No contact found with the external id: 3" }`; a
+ * bare message is accepted too, so an unexpected shape still fails just that contact.
+ */
+const contactErrorsSchema = z.union([z.record(z.string(), z.unknown()), z.string()]);
+
+/**
+ * `data` is loosely typed by Emarsys: an object with `errors` when some contacts failed, and an
+ * empty array, empty string or null otherwise. `errors` itself is an empty array when empty.
+ */
+const dataSchema = z
+  .union([
+    z.object({ errors: z.union([z.record(z.string(), contactErrorsSchema), z.array(z.unknown()), z.null()]).optional() }),
+    z.array(z.unknown()),
+    z.string(),
+    z.null(),
+  ])
+  .optional();
+
+const replySchema = z.object({
+  replyCode: z.union([z.number(), z.string().regex(/^-?\d+$/).transform(Number)]),
+  replyText: z.string().nullish(),
+  data: dataSchema,
+});
+
+export interface ContactError {
+  /** Emarsys error codes, e.g. `['2008']`. */
+  codes: string[];
+  /** `Emarsys 2008: No contact found ...` (redacted). */
+  reason: string;
+}
+
+export type TriggerReply =
+  /** The request was accepted; the contacts in `contactErrors` (keyed by external_id) were not. */
+  | { kind: 'accepted'; contactErrors: Map<string, ContactError>; replyCode: number }
+  /** Emarsys refused the whole request for a reason that retrying will not change. */
+  | { kind: 'rejected'; reason: string; replyCode?: number | undefined }
+  /** Emarsys did not accept the credentials (HTTP 401/403). */
+  | { kind: 'unauthorized'; status: number; replyCode?: number | undefined; replyText?: string | undefined }
+  /** A 2xx whose body is not a trigger reply: the request may or may not have been processed. */
+  | { kind: 'unreadable'; reason: string };
+
+const EMAIL_PATTERN = /[^\s"'<>(),;:]+@[^\s"'<>(),;:]+\.[^\s"'<>(),;:]+/g;
+const MAX_TEXT = 200;
+
+/** Removes anything that looks like an email address and bounds the length. */
+export function redactEmails(text: string): string {
+  const redacted = text.replace(EMAIL_PATTERN, '<email>');
+  return redacted.length > MAX_TEXT ? `${redacted.slice(0, MAX_TEXT)}...` : redacted;
+}
+
+/** Extra advice for per-contact codes an operator can act on. */
+const contactCodeHints: Record<string, string> = {
+  '2008': 'the contact must exist in Emarsys, matched on the field EmarsysContactKeyId names, before an external event can reach it',
+};
+
+function contactError(externalId: string, value: Record<string, unknown> | string): ContactError {
+  const errors: Record<string, unknown> = typeof value === 'string' ? { unknown: value } : value;
+  const codes = Object.keys(errors);
+  const parts = codes.map((code) => {
+    const message = errors[code];
+    const text = typeof message === 'string' ? message.split(externalId).join('<contact>') : '';
+    return text === '' ? code : `${code}: ${redactEmails(text)}`;
+  });
+  const hints = codes.map((code) => contactCodeHints[code]).filter((hint): hint is string => hint !== undefined);
+  const reason = `Emarsys ${parts.join('; ') || 'error without a code'}${hints.length > 0 ? ` (${hints.join('; ')})` : ''}`;
+  return { codes, reason };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function describe(status: number, replyCode: number | undefined, replyText: string | null | undefined): string {
+  const code = replyCode === undefined ? '' : `, replyCode ${replyCode}`;
+  const text = replyText ? ` "${redactEmails(replyText)}"` : '';
+  return `HTTP ${status}${code}${text}`;
+}
+
+/** `HTTP 429, replyCode 7003 "Too many requests"`, from whatever the body holds. */
+export function describeReply(status: number, text: string): string {
+  const parsed = replySchema.safeParse(parseJson(text));
+  return parsed.success ? describe(status, parsed.data.replyCode, parsed.data.replyText) : `HTTP ${status}`;
+}
+
+/**
+ * Classifies a non-transient answer (the caller retries 429 and 5xx before it gets here).
+ * Success is a 2xx with replyCode 0; anything else fails the whole request.
+ */
+export function interpretTriggerReply(status: number, text: string): TriggerReply {
+  const parsed = replySchema.safeParse(parseJson(text));
+  const reply = parsed.success ? parsed.data : undefined;
+
+  if (status === 401 || status === 403) {
+    return { kind: 'unauthorized', status, replyCode: reply?.replyCode, replyText: reply?.replyText ? redactEmails(reply.replyText) : undefined };
+  }
+  if (status >= 200 && status < 300) {
+    if (!reply) return { kind: 'unreadable', reason: `Emarsys answered HTTP ${status} with a body that is not a trigger reply` };
+    if (reply.replyCode !== 0) {
+      return { kind: 'rejected', replyCode: reply.replyCode, reason: `Emarsys rejected the request: ${describe(status, reply.replyCode, reply.replyText)}` };
+    }
+    const contactErrors = new Map<string, ContactError>();
+    const data = reply.data;
+    if (data && typeof data === 'object' && !Array.isArray(data) && data.errors && !Array.isArray(data.errors)) {
+      for (const [externalId, errors] of Object.entries(data.errors)) contactErrors.set(externalId, contactError(externalId, errors));
+    }
+    return { kind: 'accepted', contactErrors, replyCode: 0 };
+  }
+  const hint = status === 404 ? '; check EmarsysClientOptions.ApiUrl and ExternalEventId' : '';
+  return { kind: 'rejected', replyCode: reply?.replyCode, reason: `Emarsys rejected the request: ${describe(status, reply?.replyCode, reply?.replyText)}${hint}` };
+}

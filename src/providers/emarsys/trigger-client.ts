@@ -1,0 +1,143 @@
+import type { AxiosInstance } from 'axios';
+import type { Notification } from '../email-provider';
+import type { Clock } from '../../shared/clock';
+import { RemoteServiceError } from '../../shared/errors';
+import type { Logger } from '../../shared/logger';
+import { serverDelayFromHeaders, withRetry, type RetryPolicy } from '../../shared/retry';
+import type { EmarsysAuthenticator } from './auth';
+import {
+  describeTransportError,
+  isTransientStatus,
+  isTransportError,
+  post,
+  TransientReplyError,
+  type HttpReply,
+  type ProviderCounters,
+} from './http';
+import { describeReply, interpretTriggerReply, type ContactError } from './response';
+
+/**
+ * One external event trigger request, from credentials to a verdict: throttling, server errors
+ * and lost connections are retried with bounded backoff (honouring the server's wait hints);
+ * a 401 with OAuth 2.0 gets one more try with a new token; everything else is final.
+ */
+
+export interface TriggerContact {
+  external_id: string;
+  trigger_id: string;
+  data: Notification['data'];
+}
+
+/** How one trigger request ended. */
+export type TriggerResult =
+  | { kind: 'accepted'; contactErrors: Map<string, ContactError> }
+  /** `credentialsRefused`: later requests with the same credentials would fail the same way. */
+  | { kind: 'failed'; reason: string; retryable: boolean; credentialsRefused?: boolean | undefined };
+
+export interface TriggerClientOptions {
+  http: AxiosInstance;
+  counters: ProviderCounters;
+  /** The trigger URL with the event id in place. */
+  url: string;
+  eventId: string;
+  contactKeyId: number;
+  authenticator: EmarsysAuthenticator;
+  retry: RetryPolicy;
+  clock: Clock;
+  logger: Logger;
+  sleep?: ((ms: number) => Promise<void>) | undefined;
+  random?: (() => number) | undefined;
+}
+
+export function createTriggerClient(options: TriggerClientOptions): (contacts: TriggerContact[]) => Promise<TriggerResult> {
+  const { http, counters, url, eventId, authenticator, retry, clock, logger } = options;
+  const attempts = retry.maxAttempts;
+
+  /** One POST with fresh credentials; 429 and 5xx are thrown so `withRetry` tries again. */
+  const attempt = async (body: string, used: { headers: Record<string, string> }): Promise<HttpReply> => {
+    used.headers = await authenticator.headers();
+    const reply = await post(http, counters, url, body, { ...used.headers, 'Content-Type': 'application/json', Accept: 'application/json' });
+    if (isTransientStatus(reply.status)) throw new TransientReplyError(reply);
+    return reply;
+  };
+
+  /** Runs `attempt` under the retry policy; the error of the last attempt comes back as a failure. */
+  const postWithRetry = async (body: string, used: { headers: Record<string, string> }, contacts: number): Promise<HttpReply | TriggerResult> => {
+    try {
+      return await withRetry(
+        () => attempt(body, used),
+        (error) =>
+          error instanceof TransientReplyError
+            ? { retry: true, serverDelayMs: serverDelayFromHeaders(error.reply.headers, clock.now()) }
+            : { retry: isTransportError(error) },
+        retry,
+        {
+          sleep: options.sleep,
+          random: options.random,
+          onRetry: ({ attempt: number, delayMs, error }) => {
+            counters.retries++;
+            logger.warn('emarsys trigger retry', {
+              eventId,
+              contacts,
+              attempt: number,
+              delayMs,
+              ...(error instanceof TransientReplyError ? { status: error.reply.status } : { error: describeTransportError(error) }),
+            });
+          },
+        },
+      );
+    } catch (error) {
+      if (error instanceof TransientReplyError) {
+        const reply = describeReply(error.reply.status, error.reply.text);
+        return { kind: 'failed', retryable: true, reason: `Emarsys ${reply}, still failing after ${attempts} attempts` };
+      }
+      if (isTransportError(error)) {
+        return { kind: 'failed', retryable: true, reason: `no answer from Emarsys after ${attempts} attempts (${describeTransportError(error)})` };
+      }
+      if (error instanceof RemoteServiceError) {
+        // The token endpoint failed; it was retried there already when that could help.
+        return { kind: 'failed', retryable: error.retryable, reason: error.message, credentialsRefused: !error.retryable };
+      }
+      const message = error instanceof Error ? error.message : String(error);
+      logger.error('emarsys trigger failed unexpectedly', { eventId, error: message });
+      return { kind: 'failed', retryable: true, reason: `unexpected error while calling Emarsys: ${message}` };
+    }
+  };
+
+  return async (contacts) => {
+    const body = JSON.stringify({ key_id: options.contactKeyId, contacts });
+    let renewedCredentials = false;
+    for (;;) {
+      const used = { headers: {} as Record<string, string> };
+      const reply = await postWithRetry(body, used, contacts.length);
+      if ('kind' in reply) return reply;
+
+      const verdict = interpretTriggerReply(reply.status, reply.text);
+      switch (verdict.kind) {
+        case 'accepted':
+          return { kind: 'accepted', contactErrors: verdict.contactErrors };
+        case 'rejected':
+          return { kind: 'failed', retryable: false, reason: verdict.reason };
+        case 'unreadable':
+          // Emarsys may have processed it; a later retry is safe because it drops repeated trigger ids.
+          return { kind: 'failed', retryable: true, reason: verdict.reason };
+        case 'unauthorized': {
+          if (verdict.status === 401 && !renewedCredentials && authenticator.renewAfterUnauthorized(used.headers)) {
+            renewedCredentials = true;
+            counters.retries++;
+            logger.warn('emarsys refused the access token; fetching a new one', { eventId });
+            continue;
+          }
+          const code = verdict.replyCode === undefined ? '' : `, replyCode ${verdict.replyCode}`;
+          const text = verdict.replyText ? ` "${verdict.replyText}"` : '';
+          return {
+            kind: 'failed',
+            retryable: false,
+            credentialsRefused: true,
+            reason: `Emarsys refused the credentials (HTTP ${verdict.status}${code}${text}): ${authenticator.credentialsHint}`,
+          };
+        }
+      }
+    }
+  };
+}

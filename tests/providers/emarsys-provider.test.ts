@@ -1,0 +1,335 @@
+import type { IEmailProvider, NotificationOutcome } from '../../src/providers/email-provider';
+import { createEmarsysProvider, type EmarsysProviderOptions } from '../../src/providers/emarsys';
+import { startEmarsysStandIn, type EmarsysStandIn, type EmarsysStandInOptions } from '../../src/simulators/emarsys';
+import { defaultRetryPolicy } from '../../src/shared/retry';
+import {
+  captureLog,
+  emailOf,
+  manualClock,
+  midRandom,
+  notification,
+  notifications,
+  recordingSleep,
+  type CapturedLog,
+  type ManualClock,
+} from './emarsys-fixtures';
+
+/** The real provider, over axios and HTTP, against the Emarsys stand-in in WSSE mode. */
+
+const userName = 'acme_api001';
+const secret = 'wsse-secret-4e1c0b9a77d2';
+const eventId = '4711';
+
+let standIn: EmarsysStandIn;
+let clock: ManualClock;
+let log: CapturedLog;
+let sleeper: ReturnType<typeof recordingSleep>;
+
+async function start(options: Partial<EmarsysStandInOptions> = {}): Promise<void> {
+  standIn = await startEmarsysStandIn({ auth: { mode: 'wsse', userName, secret }, clock, ...options });
+}
+
+function provider(overrides: Partial<EmarsysProviderOptions> = {}): IEmailProvider {
+  return createEmarsysProvider({
+    apiUrl: standIn.apiUrlTemplate,
+    externalEventId: eventId,
+    auth: { mode: 'wsse', userName, secret },
+    clock,
+    sleep: sleeper.sleep,
+    random: midRandom,
+    logger: log.logger,
+    ...overrides,
+  });
+}
+
+const triggers = () => standIn.requests.filter((request) => request.kind === 'trigger');
+const sent = (triggerId: string): NotificationOutcome => ({ triggerId, status: 'sent', providerMessageId: triggerId });
+
+beforeEach(() => {
+  clock = manualClock('2024-05-01T10:00:00Z');
+  log = captureLog();
+  sleeper = recordingSleep();
+});
+
+afterEach(async () => {
+  await standIn?.close();
+});
+
+test('sends the exact Emarsys body and reports every contact as sent, in input order', async () => {
+  await start();
+  const batch = notifications(3);
+  const outcomes = await provider().send(batch);
+
+  expect(outcomes).toEqual(batch.map((n) => sent(n.triggerId)));
+  expect(triggers()).toHaveLength(1);
+  const request = triggers()[0]!;
+  expect(request).toMatchObject({ method: 'POST', path: `/api/v2/event/${eventId}/trigger`, eventId, status: 200 });
+  expect(request.headerNames).toEqual(expect.arrayContaining(['x-wsse', 'content-type']));
+  expect(request.headerNames).not.toContain('authorization');
+  // The data object is passed through untouched: nested arrays, unicode and quotes included.
+  expect(request.body).toEqual({
+    key_id: 3,
+    contacts: batch.map((n) => ({ external_id: n.email, trigger_id: n.triggerId, data: n.data })),
+  });
+  expect(standIn.deliveries.map((d) => [d.eventId, d.triggerId, d.externalId, d.data])).toEqual(
+    batch.map((n) => [eventId, n.triggerId, n.email, n.data]),
+  );
+});
+
+test('uses the configured contact key id', async () => {
+  await start();
+  await provider({ contactKeyId: 7 }).send(notifications(1));
+  expect(triggers()[0]!.body).toMatchObject({ key_id: 7 });
+});
+
+test('sends nothing for an empty batch', async () => {
+  await start();
+  const emarsys = provider();
+  expect(await emarsys.send([])).toEqual([]);
+  expect(emarsys.stats()).toEqual({ calls: 0, retries: 0 });
+});
+
+test('splits 2,500 notifications into requests of 1,000, 1,000 and 500', async () => {
+  await start();
+  const batch = notifications(2500);
+  const emarsys = provider({ batchSize: 1000 });
+  const outcomes = await emarsys.send(batch);
+
+  expect(triggers().map((request) => (request.body as { contacts: unknown[] }).contacts.length)).toEqual([1000, 1000, 500]);
+  expect(outcomes.map((outcome) => outcome.triggerId)).toEqual(batch.map((n) => n.triggerId));
+  expect(outcomes.every((outcome) => outcome.status === 'sent')).toBe(true);
+  expect(standIn.deliveries).toHaveLength(2500);
+  expect(emarsys.stats()).toEqual({ calls: 3, retries: 0 });
+});
+
+test('never puts the same external_id twice in one request', async () => {
+  await start({ knownContacts: [emailOf(1), emailOf(2)] });
+  const shared = emailOf(1);
+  const batch = [notification(1, shared), notification(2), notification(3, shared.toUpperCase()), notification(4, shared)];
+  const outcomes = await provider().send(batch);
+
+  for (const request of triggers()) {
+    const ids = (request.body as { contacts: { external_id: string }[] }).contacts.map((c) => c.external_id.toLowerCase());
+    expect(new Set(ids).size).toBe(ids.length);
+  }
+  expect(triggers()).toHaveLength(3);
+  expect(outcomes).toEqual(batch.map((n) => sent(n.triggerId)));
+});
+
+test('a contact Emarsys does not know (2008) fails alone, not retryable; the rest are sent', async () => {
+  const batch = notifications(4);
+  await start({ knownContacts: batch.filter((_, i) => i !== 2).map((n) => n.email) });
+  const outcomes = await provider().send(batch);
+
+  expect(outcomes[0]).toEqual(sent(batch[0]!.triggerId));
+  expect(outcomes[1]).toEqual(sent(batch[1]!.triggerId));
+  expect(outcomes[3]).toEqual(sent(batch[3]!.triggerId));
+  expect(outcomes[2]).toEqual({
+    triggerId: batch[2]!.triggerId,
+    status: 'failed',
+    retryable: false,
+    reason: expect.stringContaining('Emarsys 2008: No contact found with the external id: 3'),
+  });
+  expect(JSON.stringify(outcomes)).not.toContain('@');
+  expect(standIn.deliveries.map((d) => d.triggerId)).toEqual([0, 1, 3].map((i) => batch[i]!.triggerId));
+  expect(log.records.find((r) => r.message === 'emarsys rejected contacts')?.fields).toMatchObject({ count: 1, byCode: { '2008': 1 } });
+});
+
+test('429 with X-RateLimit-Reset: waits the hinted time, retries once with the same trigger ids, delivers each once', async () => {
+  await start();
+  const resetAt = Math.floor(clock.now().getTime() / 1000) + 7;
+  standIn.failNext([{ status: 429, headers: { 'X-RateLimit-Reset': String(resetAt), 'X-RateLimit-Remaining': '0' } }]);
+  const batch = notifications(5);
+  const emarsys = provider();
+  const outcomes = await emarsys.send(batch);
+
+  expect(outcomes).toEqual(batch.map((n) => sent(n.triggerId)));
+  expect(sleeper.waits).toEqual([7000]);
+  expect(emarsys.stats()).toEqual({ calls: 2, retries: 1 });
+  const [throttled, retried] = triggers();
+  expect(throttled!.status).toBe(429);
+  expect(retried!.status).toBe(200);
+  expect(retried!.body).toEqual(throttled!.body);
+  expect(standIn.deliveries.map((d) => d.triggerId)).toEqual(batch.map((n) => n.triggerId));
+  expect(standIn.duplicatesDropped).toBe(0);
+});
+
+test('honours Retry-After in seconds', async () => {
+  await start();
+  standIn.failNext([{ status: 429, replyCode: 7003, headers: { 'Retry-After': '2' } }]);
+  await provider().send(notifications(1));
+  expect(sleeper.waits).toEqual([2000]);
+});
+
+test('a trigger id Emarsys has seen is accepted but not delivered again', async () => {
+  await start();
+  const batch = notifications(3);
+  const emarsys = provider();
+  await emarsys.send(batch);
+  const again = await emarsys.send(batch);
+
+  expect(again).toEqual(batch.map((n) => sent(n.triggerId)));
+  expect(standIn.deliveries).toHaveLength(3);
+  expect(standIn.duplicatesDropped).toBe(3);
+});
+
+test('500 three times then success: retried with backoff and a fresh nonce on every attempt', async () => {
+  await start();
+  standIn.failNext([{ status: 500 }, { status: 502, rawBody: '<html>Bad gateway</html>' }, { status: 503 }]);
+  const batch = notifications(2);
+  const emarsys = provider();
+  const outcomes = await emarsys.send(batch);
+
+  expect(outcomes).toEqual(batch.map((n) => sent(n.triggerId)));
+  expect(triggers().map((r) => r.status)).toEqual([500, 502, 503, 200]);
+  // Full-jitter backoff at its midpoint: base 500 ms doubling.
+  expect(sleeper.waits).toEqual([375, 750, 1500]);
+  expect(emarsys.stats()).toEqual({ calls: 4, retries: 3 });
+  const nonces = triggers().map((r) => r.wsseNonce);
+  expect(nonces.every((n) => typeof n === 'string')).toBe(true);
+  expect(new Set(nonces).size).toBe(4);
+  expect(standIn.deliveries).toHaveLength(2);
+});
+
+test('a fresh nonce and the clock\'s timestamp on every request across batches', async () => {
+  await start();
+  const emarsys = provider({ batchSize: 2 });
+  await emarsys.send(notifications(6));
+  clock.advance(60_000);
+  await emarsys.send(notifications(2, 10));
+  const nonces = triggers().map((r) => r.wsseNonce);
+  expect(nonces).toHaveLength(4);
+  expect(new Set(nonces).size).toBe(4);
+  expect(triggers().every((r) => r.status === 200)).toBe(true);
+});
+
+test('400 with a replyCode: every contact fails, not retryable, without a retry', async () => {
+  await start({ knownEventIds: ['1234'] });
+  const batch = notifications(3);
+  const emarsys = provider();
+  const outcomes = await emarsys.send(batch);
+
+  for (const [i, outcome] of outcomes.entries()) {
+    expect(outcome).toEqual({
+      triggerId: batch[i]!.triggerId,
+      status: 'failed',
+      retryable: false,
+      reason: 'Emarsys rejected the request: HTTP 400, replyCode 6003 "Invalid event id: 4711"',
+    });
+  }
+  expect(emarsys.stats()).toEqual({ calls: 1, retries: 0 });
+  expect(sleeper.waits).toEqual([]);
+  expect(standIn.deliveries).toHaveLength(0);
+});
+
+test('a 200 with a non-zero replyCode fails the request', async () => {
+  await start();
+  standIn.failNext([{ status: 200, replyCode: 10001, replyText: 'Invalid data for user@example.org' }]);
+  const outcomes = await provider().send(notifications(1));
+  expect(outcomes[0]).toMatchObject({ status: 'failed', retryable: false, reason: expect.stringContaining('replyCode 10001') });
+  expect(JSON.stringify(outcomes)).not.toContain('user@example.org');
+});
+
+test('retries run out: the contacts fail as retryable', async () => {
+  await start();
+  standIn.failNext(Array.from({ length: 3 }, () => ({ status: 429, headers: { 'X-RateLimit-Reset': '1' } })));
+  const batch = notifications(2);
+  const emarsys = provider({ retry: { ...defaultRetryPolicy, maxAttempts: 3 } });
+  const outcomes = await emarsys.send(batch);
+
+  for (const outcome of outcomes) {
+    expect(outcome).toMatchObject({ status: 'failed', retryable: true, reason: expect.stringContaining('HTTP 429, replyCode 7003') });
+  }
+  expect(sleeper.waits).toEqual([1000, 1000]);
+  expect(emarsys.stats()).toEqual({ calls: 3, retries: 2 });
+  expect(standIn.deliveries).toHaveLength(0);
+});
+
+test('a request that timed out after Emarsys processed it: the retry reuses the trigger ids, one email each', async () => {
+  await start();
+  standIn.failNext([{ status: 200, delayMs: 2_000, deliver: true }]);
+  const batch = notifications(2);
+  const emarsys = provider({ timeoutMs: 150 });
+  expect(await emarsys.send(batch)).toEqual(batch.map((n) => sent(n.triggerId)));
+  expect(emarsys.stats()).toEqual({ calls: 2, retries: 1 });
+  expect(log.records.some((r) => r.message === 'emarsys trigger retry' && String(r.fields.error).includes('ETIMEDOUT'))).toBe(true);
+  expect(standIn.deliveries.map((d) => d.triggerId)).toEqual(batch.map((n) => n.triggerId));
+  expect(standIn.duplicatesDropped).toBe(2);
+});
+
+test('a 502 from a gateway after Emarsys processed the request: retried, delivered once', async () => {
+  await start();
+  standIn.failNext([{ status: 502, rawBody: '<html>Bad gateway</html>', deliver: true }]);
+  const batch = notifications(3);
+  const outcomes = await provider().send(batch);
+  expect(outcomes).toEqual(batch.map((n) => sent(n.triggerId)));
+  expect(triggers().map((r) => r.status)).toEqual([502, 200]);
+  expect(standIn.deliveries).toHaveLength(3);
+  expect(standIn.duplicatesDropped).toBe(3);
+});
+
+test('no answer at all: retried, then failed as retryable', async () => {
+  await start();
+  const apiUrl = standIn.apiUrlTemplate;
+  await standIn.close();
+  const emarsys = provider({ apiUrl, retry: { ...defaultRetryPolicy, maxAttempts: 2 } });
+  const outcomes = await emarsys.send(notifications(1));
+  expect(outcomes[0]).toMatchObject({ status: 'failed', retryable: true, reason: expect.stringContaining('ECONNREFUSED') });
+  expect(emarsys.stats()).toEqual({ calls: 2, retries: 1 });
+});
+
+test('a 2xx that is not a trigger reply fails as retryable (Emarsys drops the repeat if it did process it)', async () => {
+  await start();
+  standIn.failNext([{ status: 200, rawBody: '<html>maintenance</html>' }]);
+  const outcomes = await provider().send(notifications(1));
+  expect(outcomes[0]).toMatchObject({ status: 'failed', retryable: true });
+});
+
+test('a wrong WSSE secret fails every contact, not retryable, naming the credentials to check, after one call', async () => {
+  await start();
+  const batch = notifications(4);
+  const emarsys = provider({ auth: { mode: 'wsse', userName, secret: 'not-the-secret' }, batchSize: 2 });
+  const outcomes = await emarsys.send(batch);
+
+  for (const outcome of outcomes) {
+    expect(outcome).toMatchObject({ status: 'failed', retryable: false });
+    if (outcome.status === 'failed') {
+      expect(outcome.reason).toContain('HTTP 401');
+      expect(outcome.reason).toContain('API user name and secret');
+      expect(outcome.reason).toContain('may trigger this external event');
+    }
+  }
+  // The second request is not attempted: the same credentials would be refused again.
+  expect(emarsys.stats()).toEqual({ calls: 1, retries: 0 });
+});
+
+test('a clock more than 5 minutes off is refused like a wrong secret', async () => {
+  await start();
+  const outcomes = await provider({ clock: manualClock('2024-05-01T10:06:00Z') }).send(notifications(1));
+  expect(outcomes[0]).toMatchObject({ status: 'failed', retryable: false, reason: expect.stringContaining('clock') });
+});
+
+test('a notification without an email fails on its own', async () => {
+  await start();
+  const batch = [notification(1), notification(2, '  ')];
+  const outcomes = await provider().send(batch);
+  expect(outcomes[0]).toEqual(sent(batch[0]!.triggerId));
+  expect(outcomes[1]).toMatchObject({ status: 'failed', retryable: false });
+  expect(triggers()).toHaveLength(1);
+});
+
+test('never logs an email address, the secret or a WSSE digest', async () => {
+  const batch = notifications(6);
+  await start({ knownContacts: batch.slice(1).map((n) => n.email) });
+  standIn.failNext([{ status: 429, headers: { 'Retry-After': '1' } }, { status: 500 }]);
+  await provider({ batchSize: 3 }).send(batch);
+  await provider({ auth: { mode: 'wsse', userName, secret: 'another-secret-value' } }).send(batch);
+
+  const logged = log.text();
+  expect(log.records.length).toBeGreaterThan(3);
+  expect(logged).not.toMatch(/@/);
+  for (const n of batch) expect(logged).not.toContain(n.email);
+  expect(logged).not.toContain(secret);
+  expect(logged).not.toContain('another-secret-value');
+  expect(logged).not.toMatch(/PasswordDigest|UsernameToken|Nonce=/);
+});
