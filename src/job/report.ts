@@ -11,6 +11,7 @@ export type SkipReason =
   | 'anonymous-without-email'
   | 'customer-not-found'
   | 'customer-without-email'
+  | 'invalid-email'
   | 'superseded'
   | 'no-products-found'
   | 'already-notified'
@@ -35,6 +36,8 @@ export interface RunReport {
     skippedByReason: Partial<Record<SkipReason, number>>;
   };
   lines: { dropped: number; droppedByReason: Record<string, number> };
+  /** Customer and product records Retail Server returned that did not parse (carts count under skipped). */
+  invalidRecords: { customers: number; products: number };
   failures: { reason: string; count: number }[];
   calls: Record<string, number>;
   retries: Record<string, number>;

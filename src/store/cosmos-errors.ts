@@ -1,0 +1,110 @@
+import type { CosmosDiagnostics } from '@azure/cosmos';
+import { RemoteServiceError } from '../shared/errors';
+
+/**
+ * Reading what went wrong in a Cosmos DB call. Point operations throw an `ErrorResponse` with the
+ * HTTP status in `code`; a bulk request that fails as a whole is rethrown by the SDK as a plain
+ * Error whose only trace of the status is in its diagnostics, so both are looked at.
+ */
+
+/**
+ * Statuses after which the same request may succeed: timed out, throttled, retry-with, unavailable,
+ * and (inside a bulk response) "not run because an earlier operation failed".
+ */
+const TRANSIENT_STATUSES = new Set([408, 424, 429, 449, 503]);
+
+/**
+ * Statuses that mean the service did not carry the operation out (throttled, retry-with, a failed
+ * dependency in a batch). After a timeout, a 503 or a lost connection the write may have happened.
+ */
+const NOT_EXECUTED_STATUSES = new Set([429, 449, 424]);
+
+export function isTransientStatus(status: number): boolean {
+  return TRANSIENT_STATUSES.has(status);
+}
+
+/** Node's codes for a connection that failed or dropped: worth another attempt. */
+const NETWORK_ERROR_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN']);
+
+/**
+ * Whether a thrown failure may go away on its own: a transient status, a dropped connection or a
+ * timeout, or a bulk request the SDK gave up on without a status (it keeps only the message).
+ */
+export function isTransientError(error: unknown): boolean {
+  const status = cosmosStatus(error);
+  if (status !== undefined) return isTransientStatus(status);
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, name, message } = error as { code?: unknown; name?: unknown; message?: unknown };
+  if (typeof code === 'string' && NETWORK_ERROR_CODES.has(code)) return true;
+  if (name === 'AbortError' || name === 'TimeoutError') return true;
+  return typeof message === 'string' && message.startsWith('Bulk request errored with');
+}
+
+/** Whether a write that failed with `status` may nevertheless have been applied. */
+export function mayHaveBeenApplied(status: number | undefined): boolean {
+  return status === undefined || !NOT_EXECUTED_STATUSES.has(status);
+}
+
+interface ErrorLike {
+  code?: unknown;
+  statusCode?: unknown;
+  retryAfterInMs?: unknown;
+  diagnostics?: CosmosDiagnostics;
+}
+
+/** The HTTP status of a failed Cosmos DB call; undefined when no response came (network error). */
+export function cosmosStatus(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const e = error as ErrorLike;
+  if (typeof e.code === 'number') return e.code;
+  if (typeof e.statusCode === 'number') return e.statusCode;
+  const gateway = e.diagnostics?.clientSideRequestStatistics?.gatewayStatistics ?? [];
+  const last = gateway[gateway.length - 1];
+  return last?.statusCode;
+}
+
+/** The wait the service asked for before a retry, when it said. */
+export function cosmosRetryAfterMs(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const value = (error as ErrorLike).retryAfterInMs;
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+/**
+ * How many HTTP requests a call made, as the SDK recorded them: the requests for the operation
+ * itself (it splits a bulk request per physical partition and retries some failures on its own)
+ * plus any metadata it had to look up first (partition key ranges, once per client). At least one.
+ */
+export function roundTrips(diagnostics: CosmosDiagnostics | undefined): number {
+  const statistics = diagnostics?.clientSideRequestStatistics;
+  const operation = statistics?.gatewayStatistics?.length ?? 0;
+  const metadata = statistics?.metadataDiagnostics?.metadataLookups?.length ?? 0;
+  return Math.max(1, operation) + metadata;
+}
+
+/** `roundTrips` for a call that threw: the SDK attaches its diagnostics to the error. */
+export function errorRoundTrips(error: unknown): number {
+  const diagnostics = typeof error === 'object' && error !== null ? (error as ErrorLike).diagnostics : undefined;
+  return roundTrips(diagnostics);
+}
+
+/** A short, secret-free description of a failure: status and the SDK's first message line. */
+export function describeCosmosError(error: unknown): string {
+  const status = cosmosStatus(error);
+  const message = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
+  return status === undefined ? message : `HTTP ${status}: ${message}`;
+}
+
+/** Wraps a failed data-plane call, keeping the status and whether a later attempt may succeed. */
+export function cosmosError(operation: string, error: unknown, hint?: string): RemoteServiceError {
+  if (error instanceof RemoteServiceError) return error;
+  const status = cosmosStatus(error);
+  const details = describeCosmosError(error);
+  return new RemoteServiceError(`Cosmos DB ${operation} failed (${details})${hint ? `. ${hint}` : ''}`, {
+    service: 'CosmosDB',
+    operation,
+    ...(status === undefined ? {} : { statusCode: status }),
+    retryable: isTransientError(error),
+    cause: error,
+  });
+}

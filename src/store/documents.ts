@@ -1,0 +1,193 @@
+import { z } from 'zod';
+import type { RunReport, SkipReason } from '../job/report';
+import type { Checkpoint, NotificationRecord } from './ledger';
+
+/**
+ * The shapes of the documents the ledger keeps in its one Cosmos DB container, and the ids they
+ * live under. Every document's partition key `pk` equals its `id`, so every access is a point
+ * operation (or a bulk of them) and nothing depends on queries.
+ *
+ * Everything read back is parsed here: zod objects drop the Cosmos system fields (`_rid`, `_self`,
+ * `_ts`, `_etag`, `_attachments`) and our own envelope (`pk`, `ttl`) along with any field a later
+ * version may add, so a record always has exactly the shape the rest of the code expects.
+ */
+
+export type DocumentType = 'notification' | 'checkpoint' | 'lease' | 'run';
+
+/** The fields every ledger document carries besides its payload. */
+export interface Envelope {
+  id: string;
+  pk: string;
+  type: DocumentType;
+  /** Seconds until Cosmos DB deletes the document; absent means "never" (with `defaultTtl: -1`). */
+  ttl?: number;
+}
+
+/** Characters Cosmos DB does not allow in an id. */
+const FORBIDDEN_ID_CHARACTERS = /[/\\?#]/;
+const MAX_ID_LENGTH = 255;
+
+/** Whether Cosmos DB accepts `id` as a document id. */
+export function isValidCosmosId(id: string): boolean {
+  return id.length > 0 && id.length <= MAX_ID_LENGTH && !FORBIDDEN_ID_CHARACTERS.test(id) && id.trim() === id;
+}
+
+/**
+ * Makes an operating unit number safe inside an id. Anything outside `[A-Za-z0-9.-]` (the escape
+ * character `_` included) becomes `_` plus two hex digits per UTF-8 byte, so the mapping is
+ * one-to-one: two different units never share a checkpoint or a lease.
+ */
+export function idSegment(value: string): string {
+  let out = '';
+  for (const byte of Buffer.from(value, 'utf8')) {
+    const char = String.fromCharCode(byte);
+    out += /[A-Za-z0-9.-]/.test(char) ? char : `_${byte.toString(16).padStart(2, '0')}`;
+  }
+  return out;
+}
+
+export function checkpointDocumentId(operatingUnitNumber: string, channelId: number): string {
+  if (!Number.isSafeInteger(channelId)) throw new RangeError(`channelId must be an integer, got ${channelId}`);
+  return `checkpoint-${idSegment(operatingUnitNumber)}-${channelId}`;
+}
+
+export function leaseDocumentId(operatingUnitNumber: string): string {
+  return `lease-${idSegment(operatingUnitNumber)}`;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Run ids are UUIDs; anything else (say, from an HTTP request) never reaches the store. */
+export function isValidRunId(runId: string): boolean {
+  return UUID.test(runId);
+}
+
+export function runDocumentId(runId: string): string {
+  return `run-${runId.toLowerCase()}`;
+}
+
+const isoInstant = z.iso.datetime({ offset: true });
+
+export const notificationRecordSchema = z.object({
+  id: z.string().min(1),
+  type: z.literal('notification'),
+  operatingUnitNumber: z.string(),
+  cartId: z.string(),
+  cartModifiedAt: isoInstant,
+  customerId: z.string(),
+  status: z.enum(['claimed', 'sent', 'failed', 'skipped']),
+  reason: z.string().optional(),
+  retryable: z.boolean().optional(),
+  runId: z.string(),
+  attempts: z.number().int().nonnegative(),
+  claimedAt: isoInstant,
+  updatedAt: isoInstant,
+  sentAt: isoInstant.optional(),
+  providerMessageId: z.string().optional(),
+}) satisfies z.ZodType<NotificationRecord>;
+
+export const checkpointSchema = z.object({
+  operatingUnitNumber: z.string(),
+  channelId: z.number().int(),
+  lastModifiedAt: isoInstant,
+  cartIdsAtLastModified: z.array(z.string()),
+  runId: z.string(),
+  updatedAt: isoInstant,
+}) satisfies z.ZodType<Checkpoint>;
+
+/** The lease document: who holds the unit, until when. The etag comes from Cosmos DB. */
+export const leaseDocumentSchema = z.object({
+  type: z.literal('lease'),
+  operatingUnitNumber: z.string(),
+  runId: z.string(),
+  expiresAt: isoInstant,
+});
+export type LeaseDocumentBody = z.infer<typeof leaseDocumentSchema>;
+
+/** Every skip reason of report.ts; the check below fails to compile when one is missing. */
+const skipReasons = [
+  'invalid-record',
+  'outside-window',
+  'not-a-shopping-cart',
+  'no-active-lines',
+  'anonymous-not-included',
+  'anonymous-without-email',
+  'customer-not-found',
+  'customer-without-email',
+  'invalid-email',
+  'superseded',
+  'no-products-found',
+  'already-notified',
+  'already-handled',
+  'claimed-by-another-run',
+] as const satisfies readonly SkipReason[];
+type MissingSkipReason = Exclude<SkipReason, (typeof skipReasons)[number]>;
+const everySkipReasonListed: [MissingSkipReason] extends [never] ? true : MissingSkipReason = true;
+void everySkipReasonListed;
+
+const counts = z.record(z.string(), z.number());
+
+const knownSkipReasons: ReadonlySet<string> = new Set(skipReasons);
+
+/**
+ * Skip counts keyed by reason. A reason this version does not know (written by another version)
+ * is dropped rather than failing the whole record.
+ */
+const skippedByReason = counts.transform((value) => {
+  const known: Partial<Record<SkipReason, number>> = {};
+  for (const [reason, count] of Object.entries(value)) {
+    if (knownSkipReasons.has(reason)) known[reason as SkipReason] = count;
+  }
+  return known;
+});
+
+export const runReportSchema = z.object({
+  runId: z.string(),
+  status: z.enum(['completed', 'failed', 'unit-busy']),
+  dryRun: z.boolean(),
+  trigger: z.enum(['timer', 'http', 'cli']),
+  operatingUnitNumber: z.string(),
+  channelId: z.number().int().optional(),
+  window: z.object({
+    from: z.string(),
+    to: z.string(),
+    source: z.enum(['checkpoint', 'include-minutes', 'request']),
+  }),
+  pages: z.number(),
+  carts: z.object({
+    seen: z.number(),
+    eligible: z.number(),
+    notified: z.number(),
+    failed: z.number(),
+    skipped: z.number(),
+    skippedByReason,
+  }),
+  lines: z.object({ dropped: z.number(), droppedByReason: counts }),
+  // Added after the first release: records written before it read as zero.
+  invalidRecords: z.object({ customers: z.number(), products: z.number() }).default({ customers: 0, products: 0 }),
+  failures: z.array(z.object({ reason: z.string(), count: z.number() })),
+  calls: counts,
+  retries: counts,
+  checkpoint: z.object({ lastModifiedAt: z.string(), cartIdsAtLastModified: z.number() }).optional(),
+  error: z.string().optional(),
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  durationMs: z.number(),
+}) satisfies z.ZodType<RunReport>;
+
+/** Seconds in a day, for turning the configured retention into a Cosmos DB `ttl`. */
+export const SECONDS_PER_DAY = 86_400;
+
+/** Two records are the same write when every field matches (key order and absent fields aside). */
+export function sameRecord(a: NotificationRecord, b: NotificationRecord): boolean {
+  return canonicalJson(notificationRecordSchema.parse(a)) === canonicalJson(notificationRecordSchema.parse(b));
+}
+
+function canonicalJson(record: Record<string, unknown>): string {
+  return JSON.stringify(
+    Object.keys(record)
+      .filter((key) => record[key] !== undefined)
+      .sort()
+      .map((key) => [key, record[key]]),
+  );
+}

@@ -1,0 +1,146 @@
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { CosmosClient } from '@azure/cosmos';
+import { CredentialUnavailableError, type AccessToken, type GetTokenOptions, type TokenCredential } from '@azure/identity';
+import { createCosmosContainer } from '../../src/store/cosmos-client';
+import { ConfigurationError, RemoteServiceError } from '../../src/shared/errors';
+import { createLogger, type LogRecord } from '../../src/shared/logger';
+import { startCosmosServer, type CosmosTestServer } from '../support/cosmos-server';
+
+let server: CosmosTestServer;
+const clients: CosmosClient[] = [];
+
+beforeAll(async () => {
+  server = await startCosmosServer();
+});
+afterAll(async () => {
+  for (const client of clients) client.dispose();
+  await server.close();
+});
+afterEach(() => server.clearFaults());
+
+function rawClient(): CosmosClient {
+  const client = new CosmosClient({ endpoint: server.endpoint, key: server.key });
+  clients.push(client);
+  return client;
+}
+
+async function open(options: Partial<Parameters<typeof createCosmosContainer>[0]> = {}) {
+  const container = await createCosmosContainer({ endpoint: server.endpoint, key: server.key, databaseId: `db-${randomUUID()}`, ...options });
+  clients.push(container.database.client);
+  return container;
+}
+
+async function failure(promise: Promise<unknown>): Promise<Error> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(error instanceof Error)) throw new Error('expected a failure');
+  return error;
+}
+
+/** A stand-in Entra credential: the embedded server does not check tokens, but the client sends them. */
+class FakeCredential implements TokenCredential {
+  readonly scopes: string[] = [];
+  async getToken(scopes: string | string[], _options?: GetTokenOptions): Promise<AccessToken> {
+    this.scopes.push(...(Array.isArray(scopes) ? scopes : [scopes]));
+    return { token: 'fake-token', expiresOnTimestamp: Date.now() + 3_600_000 };
+  }
+}
+
+test('creates the database and the container with partition key /pk and TTL on', async () => {
+  const databaseId = `db-${randomUUID()}`;
+  const container = await open({ databaseId });
+  expect(container.id).toBe('AbandonedCarts');
+  const { resource } = await rawClient().database(databaseId).container('AbandonedCarts').read();
+  expect(resource?.partitionKey?.paths).toEqual(['/pk']);
+  expect(resource?.defaultTtl).toBe(-1);
+});
+
+test('uses an existing container as it is, and a second start changes nothing', async () => {
+  const databaseId = `db-${randomUUID()}`;
+  await open({ databaseId, containerId: 'Ledger' });
+  server.resetRequests();
+  await open({ databaseId, containerId: 'Ledger', createIfMissing: false });
+  expect(server.requests().filter((r) => r.method === 'POST')).toEqual([]);
+});
+
+test('createIfMissing false: a missing database is a 404 that names it', async () => {
+  const databaseId = `db-${randomUUID()}`;
+  const error = await failure(open({ databaseId, createIfMissing: false }));
+  expect(error).toBeInstanceOf(RemoteServiceError);
+  expect(error).toMatchObject({ service: 'CosmosDB', statusCode: 404, retryable: false });
+  expect(error.message).toContain(`database "${databaseId}" does not exist`);
+  expect(error.message).toContain('AzureCosmosOptions.DatabaseId');
+});
+
+test('createIfMissing false: a missing container is named too', async () => {
+  const databaseId = `db-${randomUUID()}`;
+  await rawClient().databases.create({ id: databaseId });
+  const error = await failure(open({ databaseId, containerId: 'Nope', createIfMissing: false }));
+  expect(error.message).toContain('container "Nope" does not exist');
+});
+
+test('a container with another partition key is refused; TTL off is a warning', async () => {
+  const databaseId = `db-${randomUUID()}`;
+  const { database } = await rawClient().databases.create({ id: databaseId });
+  await database.containers.create({ id: 'Other', partitionKey: { paths: ['/cartId'] } });
+  await database.containers.create({ id: 'NoTtl', partitionKey: { paths: ['/pk'] } });
+  const error = await failure(open({ databaseId, containerId: 'Other' }));
+  expect(error.message).toMatch(/partition key \/cartId; the connector needs \/pk/);
+
+  const logs: LogRecord[] = [];
+  await open({ databaseId, containerId: 'NoTtl', logger: createLogger((r) => logs.push(r)) });
+  expect(logs).toEqual([expect.objectContaining({ level: 'warn', message: expect.stringContaining('time to live off') })]);
+});
+
+test('a rejected key says to check the key, and never shows it', async () => {
+  server.failNext(1, 401);
+  const error = await failure(open());
+  expect(error).toBeInstanceOf(RemoteServiceError);
+  expect(error).toMatchObject({ statusCode: 401, retryable: false });
+  expect(error.message).toContain('AzureCosmosOptions.PrimaryKey');
+  expect(error.message).not.toContain(server.key);
+  expect(JSON.stringify(error)).not.toContain(server.key);
+});
+
+test('Entra auth: no key means a token credential, and 403 points at the data-plane role', async () => {
+  const credential = new FakeCredential();
+  await open({ key: '', credential });
+  expect(credential.scopes.length).toBeGreaterThan(0);
+
+  server.failNext(1, 403);
+  const error = await failure(open({ key: '', credential }));
+  expect(error).toMatchObject({ service: 'CosmosDB', statusCode: 403 });
+  expect(error.message).toContain('Cosmos DB Built-in Data Contributor');
+});
+
+test('Entra auth without any usable credential says how to sign in', async () => {
+  const credential: TokenCredential = {
+    getToken: async () => {
+      throw new CredentialUnavailableError('no managed identity endpoint');
+    },
+  };
+  const error = await failure(open({ key: '', credential }));
+  expect(error).toBeInstanceOf(RemoteServiceError);
+  expect(error.message).toContain('no Microsoft Entra credential');
+});
+
+test('an endpoint that is not a URL is a configuration error', async () => {
+  const error = await failure(createCosmosContainer({ endpoint: 'localhost:8081', key: 'x' }));
+  expect(error).toBeInstanceOf(ConfigurationError);
+  expect(error.message).toContain('AzureCosmosOptions.EndPointUri');
+});
+
+test('an endpoint nobody listens on says to check the endpoint', async () => {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const error = await failure(createCosmosContainer({ endpoint: `https://127.0.0.1:${port}`, key: server.key }));
+  expect(error).toBeInstanceOf(RemoteServiceError);
+  expect(error.message).toContain('could not be reached');
+  expect(error.message).toContain('AzureCosmosOptions.EndPointUri');
+});
