@@ -1,0 +1,24 @@
+import type { RunReport } from '../job/report';
+
+/** The run report as a short table for people at a terminal (`--json` prints the report itself). */
+export function formatReport(report: RunReport): string {
+  const rows: [string, string][] = [
+    ['Run', `${report.runId}${report.dryRun ? ' (dry run)' : ''}`],
+    ['Status', report.status],
+    ['Operating unit', `${report.operatingUnitNumber}${report.channelId ? ` (channel ${report.channelId})` : ''}`],
+    ['Window', report.window.from ? `${report.window.from} .. ${report.window.to} (${report.window.source})` : '-'],
+    ['Pages', String(report.pages)],
+    ['Carts seen', String(report.carts.seen)],
+    ['Eligible', String(report.carts.eligible)],
+    [report.dryRun ? 'Would notify' : 'Notified', String(report.dryRun ? report.carts.eligible : report.carts.notified)],
+    ['Failed', String(report.carts.failed)],
+    ['Skipped', String(report.carts.skipped)],
+    ...Object.entries(report.carts.skippedByReason).map(([reason, count]): [string, string] => [`  ${reason}`, String(count)]),
+    ['Lines dropped', String(report.lines.dropped)],
+    ...report.failures.map(({ reason, count }): [string, string] => [`  failed: ${reason}`, String(count)]),
+    ['Time', `${(report.durationMs / 1000).toFixed(1)} s`],
+  ];
+  if (report.error) rows.push(['Error', report.error]);
+  const width = Math.max(...rows.map(([label]) => label.length));
+  return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n');
+}

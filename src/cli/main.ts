@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { parseRerunRequest } from '../job/rerun-request';
+import { disposeRuntimes } from '../runtime/create-dependencies';
+import { runJobFromSettings, type EntryPointOptions } from '../runtime/run-from-settings';
+import { ConfigurationError, toError } from '../shared/errors';
+import { jsonLineLogger } from '../shared/logger';
+import { formatReport } from './format-report';
+
+/** Exit codes: 0 a completed run (per-cart failures show in the report), 1 a failed run, 2 bad configuration or arguments. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+  /** Extra runtime options for tests (clock, retry policy). */
+  runtime?: EntryPointOptions['runtime'];
+}
+
+const USAGE = `Usage: abandoned-carts run [options]
+
+Finds the carts left behind on Retail Server and sends reminders through Emarsys, once.
+
+Options:
+  --settings <path>  appSettings.json to read (default: ./appSettings.json if present);
+                     Section__Property environment variables override it
+  --from <iso>       start of the window, e.g. 2026-11-23T00:00:00Z (default: the checkpoint)
+  --to <iso>         end of the window (default: now minus ExcludeAbandonedCartsModifiedSinceLastMinutes)
+  --dry-run          read and evaluate everything; send and record nothing
+  --json             print only the run report, as JSON, on stdout
+  --verbose          log debug detail (per page) on stderr
+  -h, --help         show this help
+
+Examples:
+  abandoned-carts run --dry-run
+  abandoned-carts run --from 2026-11-22T00:00:00Z --to 2026-11-23T00:00:00Z --json
+
+Exit codes: 0 run completed, 1 run failed, 2 bad configuration or arguments.
+`;
+
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        settings: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        'dry-run': { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        verbose: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (error) {
+    io.stderr(`${toError(error).message}\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    io.stdout(USAGE);
+    return EXIT.ok;
+  }
+  if (positionals.length !== 1 || positionals[0] !== 'run') {
+    io.stderr(`${positionals.length === 0 ? 'Missing command.' : `Unknown command: ${positionals.join(' ')}.`}\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  const request = parseRerunRequest(
+    { ...(values.from !== undefined ? { from: values.from } : {}), ...(values.to !== undefined ? { to: values.to } : {}), dryRun: values['dry-run'] },
+    new Date(),
+  );
+  if (!request.ok) {
+    io.stderr(`Invalid arguments:\n${request.problems.map((p) => `  - --${p}`).join('\n')}\n`);
+    return EXIT.usage;
+  }
+  const logger = jsonLineLogger((line) => io.stderr(line), values.verbose ? 'debug' : values.json ? 'warn' : 'info');
+  try {
+    const report = await runJobFromSettings(
+      { trigger: 'cli', ...request.value },
+      { logger, env: io.env, settingsPath: values.settings, runtime: io.runtime },
+    );
+    io.stdout(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
+    return report.status === 'failed' ? EXIT.failed : EXIT.ok;
+  } catch (error) {
+    if (error instanceof ConfigurationError) {
+      io.stderr(`${error.message}\n`);
+      return EXIT.usage;
+    }
+    io.stderr(`The run could not start: ${toError(error).message}\n`);
+    return EXIT.failed;
+  } finally {
+    await disposeRuntimes();
+  }
+}
+
+if (require.main === module) {
+  runCli(process.argv.slice(2), {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    env: process.env,
+  }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`${toError(error).stack ?? String(error)}\n`);
+      process.exitCode = EXIT.failed;
+    },
+  );
+}

@@ -1,0 +1,25 @@
+import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { readRunReport } from '../runtime/run-from-settings';
+import { errorResponse, json } from './http-responses';
+import { invocationLogger } from './invocation-logger';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** `GET /api/abandoned-carts/runs/{runId}`: a stored run report. */
+export async function abandonedCartsGetRun(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  const runId = request.params.runId ?? '';
+  if (!UUID.test(runId)) return json(400, { error: `"${runId.slice(0, 64)}" is not a run id; run ids are UUIDs, as in a run report's runId.` });
+  try {
+    const report = await readRunReport(runId, { logger: invocationLogger(context) });
+    return report ? json(200, report) : json(404, { error: `No run ${runId} is stored (reports are kept for AzureCosmosOptions.TimeToLiveDays).` });
+  } catch (error) {
+    return errorResponse(error);
+  }
+}
+
+app.http('abandonedCartsGetRun', {
+  methods: ['GET'],
+  route: 'abandoned-carts/runs/{runId}',
+  authLevel: 'function',
+  handler: abandonedCartsGetRun,
+});

@@ -1,0 +1,38 @@
+import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { parseRerunRequest } from '../job/rerun-request';
+import { runJobFromSettings } from '../runtime/run-from-settings';
+import { errorResponse, json, reportResponse } from './http-responses';
+import { invocationLogger } from './invocation-logger';
+
+/**
+ * `POST /api/abandoned-carts/run`: a manual rerun, e.g. after an outage. Body (all optional):
+ * `{ "from": iso, "to": iso, "dryRun": bool }`. Answers with the run report.
+ */
+export async function abandonedCartsRun(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  const logger = invocationLogger(context);
+  const text = await request.text();
+  let body: unknown = {};
+  if (text.trim() !== '') {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return json(400, { error: 'The request body is not valid JSON.', problems: ['body must be a JSON object: { "from"?: iso, "to"?: iso, "dryRun"?: bool }'] });
+    }
+  }
+  const parsed = parseRerunRequest(body, new Date());
+  if (!parsed.ok) return json(400, { error: 'The rerun request is not valid.', problems: parsed.problems });
+  try {
+    const report = await runJobFromSettings({ trigger: 'http', ...parsed.value }, { logger });
+    return reportResponse(report);
+  } catch (error) {
+    logger.error('The rerun could not start', { error: error instanceof Error ? error.message : String(error) });
+    return errorResponse(error);
+  }
+}
+
+app.http('abandonedCartsRun', {
+  methods: ['POST'],
+  route: 'abandoned-carts/run',
+  authLevel: 'function',
+  handler: abandonedCartsRun,
+});

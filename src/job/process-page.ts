@@ -1,0 +1,327 @@
+import { activeLines, buildNotificationData, type PayloadSettings } from '../enrich/payload';
+import type { IEmailProvider, Notification, NotificationOutcome } from '../providers/email-provider';
+import { parseCart, type Cart, type ChannelConfiguration, type Customer, type Product } from '../retail/models';
+import type { RetailServerClient } from '../retail/retail-client';
+import type { NotificationLedger, NotificationRecord, StoredNotification } from '../store/ledger';
+import { notificationId } from '../store/ledger';
+import { toError } from '../shared/errors';
+import type { Logger } from '../shared/logger';
+import type { RawCart } from './cart-pages';
+import type { CheckpointTracker } from './checkpoint-tracker';
+import { checkCart, customerKey } from './eligibility';
+import type { SkipReason } from './report';
+import type { RunCounters } from './run-counters';
+
+/** The latest eligible cart of each customer in the window, found by the survey pass. */
+export type LatestCartByCustomer = ReadonlyMap<string, { cartId: string; modifiedAt: number }>;
+
+export interface PageContext {
+  runId: string;
+  now: Date;
+  window: { from: Date; to: Date };
+  channel: ChannelConfiguration;
+  operatingUnitNumber: string;
+  includeAnonymous: boolean;
+  claimTimeoutMs: number;
+  maxSendAttempts: number;
+  dryRun: boolean;
+  payload: PayloadSettings;
+  latestByCustomer: LatestCartByCustomer;
+  retail: Pick<RetailServerClient, 'getCustomers' | 'getProducts'>;
+  ledger: NotificationLedger;
+  provider: IEmailProvider;
+  logger: Logger;
+  counters: RunCounters;
+  tracker: CheckpointTracker;
+}
+
+interface Candidate {
+  cart: Cart;
+  id: string;
+  /** The record to take over (a stale claim, a retryable failure), with the etag it was read at. */
+  existing?: StoredNotification;
+}
+
+interface Ready extends Candidate {
+  notification: Notification;
+}
+
+/** What the ledger says about a cart already recorded, and whether this run should act on it. */
+function classifyExisting(stored: StoredNotification, context: PageContext): { act: 'take-over' } | { act: 'skip'; reason: SkipReason; final: boolean } {
+  const { record } = stored;
+  switch (record.status) {
+    case 'sent':
+      return { act: 'skip', reason: 'already-notified', final: true };
+    case 'skipped':
+      return { act: 'skip', reason: 'already-handled', final: true };
+    case 'failed':
+      return record.retryable && record.attempts < context.maxSendAttempts
+        ? { act: 'take-over' }
+        : { act: 'skip', reason: 'already-handled', final: true };
+    case 'claimed': {
+      const claimedAt = Date.parse(record.claimedAt);
+      const stale = Number.isNaN(claimedAt) || context.now.getTime() - claimedAt >= context.claimTimeoutMs;
+      return stale ? { act: 'take-over' } : { act: 'skip', reason: 'claimed-by-another-run', final: false };
+    }
+  }
+}
+
+function newRecord(cart: Cart, id: string, context: PageContext, fields: Pick<NotificationRecord, 'status'> & Partial<NotificationRecord>): NotificationRecord {
+  const now = context.now.toISOString();
+  return {
+    id,
+    type: 'notification',
+    operatingUnitNumber: context.operatingUnitNumber,
+    cartId: cart.Id,
+    cartModifiedAt: cart.ModifiedDateTime.toISOString(),
+    customerId: cart.CustomerId ?? '',
+    runId: context.runId,
+    attempts: 0,
+    claimedAt: now,
+    updatedAt: now,
+    ...fields,
+  };
+}
+
+function distinct<T>(values: Iterable<T>): T[] {
+  return [...new Set(values)];
+}
+
+/**
+ * One page of carts, in a constant number of round trips whatever its size: one ledger read, one
+ * customer and one product lookup per chunk of distinct ids (in parallel), one bulk claim, one
+ * provider batch per BatchSize, one bulk outcome write. Every cart ends in exactly one tally.
+ */
+export async function processPage(page: readonly RawCart[], context: PageContext): Promise<void> {
+  const { counters, logger } = context;
+  const observations: { cartId: string; modifiedAt: Date; final: boolean }[] = [];
+  const settle = (cart: Pick<Cart, 'Id' | 'ModifiedDateTime'>, final: boolean) =>
+    observations.push({ cartId: cart.Id, modifiedAt: cart.ModifiedDateTime, final });
+  const skip = (cart: Cart, reason: SkipReason, final = true) => {
+    counters.skip(reason);
+    settle(cart, final);
+  };
+
+  // 1. Parse and apply the checks that need nothing but the cart.
+  const candidates: Candidate[] = [];
+  const superseded: Candidate[] = [];
+  for (const { raw, key } of page) {
+    counters.seen++;
+    const parsed = parseCart(raw);
+    if (!parsed.ok) {
+      counters.skip('invalid-record');
+      logger.warn('Skipped a cart record that does not parse', { cartId: key?.id, reason: parsed.reason });
+      if (key) settle({ Id: key.id, ModifiedDateTime: key.modifiedAt }, true);
+      continue;
+    }
+    const cart = parsed.value;
+    if (cart.invalidLineCount > 0) counters.dropLines(Array<string>(cart.invalidLineCount).fill('invalid-line'));
+    const reason = checkCart(cart, { ...context.window, includeAnonymous: context.includeAnonymous });
+    if (reason) {
+      skip(cart, reason);
+      continue;
+    }
+    const id = notificationId(cart.Id, cart.ModifiedDateTime);
+    const latest = context.latestByCustomer.get(customerKey(cart));
+    const isLatest = !latest || (latest.cartId === cart.Id && latest.modifiedAt === cart.ModifiedDateTime.getTime());
+    (isLatest ? candidates : superseded).push({ cart, id });
+  }
+
+  // 2. What the ledger already knows about these carts: one bulk read.
+  const ids = [...candidates, ...superseded].map((c) => c.id);
+  const existing = ids.length > 0 ? await context.ledger.getNotifications(ids) : new Map<string, StoredNotification>();
+
+  const supersededToRecord: NotificationRecord[] = [];
+  const supersededCarts = new Map<string, Cart>();
+  for (const { cart, id } of superseded) {
+    const stored = existing.get(id);
+    if (stored?.record.status === 'sent') {
+      skip(cart, 'already-notified');
+    } else if (stored) {
+      skip(cart, 'superseded');
+    } else {
+      counters.skip('superseded');
+      supersededToRecord.push(newRecord(cart, id, context, { status: 'skipped', reason: 'superseded' }));
+      supersededCarts.set(id, cart);
+    }
+  }
+
+  const toWorkOn: Candidate[] = [];
+  for (const candidate of candidates) {
+    const stored = existing.get(candidate.id);
+    if (!stored) {
+      toWorkOn.push(candidate);
+      continue;
+    }
+    const verdict = classifyExisting(stored, context);
+    if (verdict.act === 'take-over') toWorkOn.push({ ...candidate, existing: stored });
+    else skip(candidate.cart, verdict.reason, verdict.final);
+  }
+
+  // 3. Customers and products for the whole page, each distinct id once, in parallel.
+  const accountNumbers = distinct(toWorkOn.flatMap(({ cart }) => (cart.CustomerId ? [cart.CustomerId] : [])));
+  const productIds = distinct(toWorkOn.flatMap(({ cart }) => activeLines(cart).map((line) => line.ProductId)));
+  const [customerResult, productResult] = await Promise.all([
+    accountNumbers.length > 0 ? context.retail.getCustomers(accountNumbers) : { customers: [] as Customer[], invalid: [] },
+    productIds.length > 0 ? context.retail.getProducts(productIds, context.channel.RecordId) : { products: [] as Product[], invalid: [] },
+  ]);
+  counters.invalidCustomers += customerResult.invalid.length;
+  counters.invalidProducts += productResult.invalid.length;
+  for (const { reason } of customerResult.invalid) logger.warn('Skipped a customer record that does not parse', { reason });
+  for (const { reason } of productResult.invalid) logger.warn('Skipped a product record that does not parse', { reason });
+  const customers = new Map(customerResult.customers.map((customer) => [customer.AccountNumber.toLowerCase(), customer]));
+  const products = new Map(productResult.products.map((product) => [product.RecordId, product]));
+
+  // 4. Build each reminder; carts that turn out ineligible are tallied (and a taken-over record closed).
+  const ready: Ready[] = [];
+  const closeTakenOver: StoredNotification[] = [];
+  const closedCarts = new Map<string, Cart>();
+  const ineligible = (candidate: Candidate, reason: SkipReason) => {
+    counters.skip(reason);
+    if (candidate.existing) {
+      closeTakenOver.push({
+        record: { ...candidate.existing.record, status: 'skipped', reason, runId: context.runId, updatedAt: context.now.toISOString() },
+        etag: candidate.existing.etag,
+      });
+      closedCarts.set(candidate.id, candidate.cart);
+    } else {
+      settle(candidate.cart, true);
+    }
+  };
+  for (const candidate of toWorkOn) {
+    const { cart } = candidate;
+    let customer: Customer | undefined;
+    let email: string | undefined;
+    if (cart.CustomerId) {
+      customer = customers.get(cart.CustomerId.toLowerCase());
+      if (!customer) {
+        ineligible(candidate, 'customer-not-found');
+        continue;
+      }
+      email = customer.Email?.trim();
+      if (!email) {
+        ineligible(candidate, 'customer-without-email');
+        continue;
+      }
+    } else {
+      email = cart.ReceiptEmail?.trim() ?? '';
+    }
+    const result = buildNotificationData({ cart, email, customer, products, channel: context.channel, settings: context.payload });
+    counters.dropLines(result.droppedLines);
+    if (!result.ok) {
+      ineligible(candidate, result.reason);
+      continue;
+    }
+    ready.push({ ...candidate, notification: { triggerId: candidate.id, email, data: result.data } });
+  }
+  counters.eligible += ready.length;
+
+  if (context.dryRun) {
+    // A dry run reads everything and writes nothing: no claims, no sends, no checkpoint.
+    return;
+  }
+
+  // 5. Claim: new carts by atomic create, stale claims and retryable failures by etag-checked replace.
+  const claims = ready.map((item) =>
+    item.existing
+      ? {
+          record: {
+            ...item.existing.record,
+            status: 'claimed' as const,
+            reason: undefined,
+            retryable: undefined,
+            runId: context.runId,
+            attempts: item.existing.record.attempts + 1,
+            claimedAt: context.now.toISOString(),
+            updatedAt: context.now.toISOString(),
+          },
+          etag: item.existing.etag,
+        }
+      : { record: newRecord(item.cart, item.id, context, { status: 'claimed', attempts: 1 }), etag: undefined },
+  );
+  const toCreate = [...claims.filter((c) => c.etag === undefined).map((c) => c.record), ...supersededToRecord];
+  const toReplace: StoredNotification[] = [
+    ...claims.flatMap((c) => (c.etag === undefined ? [] : [{ record: c.record, etag: c.etag }])),
+    ...closeTakenOver,
+  ];
+  const [created, replaced] = await Promise.all([
+    toCreate.length > 0 ? context.ledger.createNotifications(toCreate) : [],
+    toReplace.length > 0 ? context.ledger.replaceNotifications(toReplace) : [],
+  ]);
+  const claimResults = new Map([...created, ...replaced].map((result) => [result.id, result]));
+
+  for (const [id, cart] of [...supersededCarts, ...closedCarts]) {
+    const result = claimResults.get(id);
+    settle(cart, result?.status === 'ok' || result?.status === 'conflict');
+  }
+
+  const owned: { item: Ready; record: NotificationRecord; etag: string }[] = [];
+  for (const [index, item] of ready.entries()) {
+    const result = claimResults.get(item.id);
+    const claim = claims[index] as (typeof claims)[number];
+    if (result?.status === 'ok') {
+      owned.push({ item, record: claim.record, etag: result.etag });
+    } else if (result?.status === 'conflict') {
+      counters.eligible--;
+      skip(item.cart, 'claimed-by-another-run', false);
+    } else {
+      counters.failed++;
+      counters.fail(`ledger: ${result?.status === 'error' ? result.reason : 'no result for the claim'}`);
+      settle(item.cart, false);
+    }
+  }
+
+  // 6. Send what this run owns.
+  let outcomes: NotificationOutcome[] = [];
+  if (owned.length > 0) {
+    try {
+      outcomes = await context.provider.send(owned.map(({ item }) => item.notification));
+    } catch (error) {
+      const reason = `${context.provider.name}: ${toError(error).message}`;
+      outcomes = owned.map(({ item }) => ({ triggerId: item.id, status: 'failed', reason, retryable: true }));
+    }
+  }
+  const outcomeById = new Map(outcomes.map((outcome) => [outcome.triggerId, outcome]));
+
+  // 7. Record each outcome against the claim's etag, so a run that took the claim over wins.
+  const updates: StoredNotification[] = owned.map(({ item, record, etag }) => {
+    const outcome: NotificationOutcome = outcomeById.get(item.id) ?? {
+      triggerId: item.id,
+      status: 'failed',
+      reason: `${context.provider.name}: no outcome returned`,
+      retryable: true,
+    };
+    const updatedAt = context.now.toISOString();
+    return {
+      etag,
+      record:
+        outcome.status === 'sent'
+          ? { ...record, status: 'sent', sentAt: updatedAt, updatedAt, providerMessageId: outcome.providerMessageId }
+          : { ...record, status: 'failed', reason: outcome.reason, retryable: outcome.retryable, updatedAt },
+    };
+  });
+  const written = updates.length > 0 ? await context.ledger.replaceNotifications(updates) : [];
+  const writeById = new Map(written.map((result) => [result.id, result]));
+  for (const { record } of updates) {
+    const cart = owned.find((o) => o.item.id === record.id)?.item.cart as Cart;
+    const write = writeById.get(record.id);
+    if (record.status === 'sent') counters.notified++;
+    else {
+      counters.failed++;
+      counters.fail(record.reason ?? 'unknown');
+    }
+    if (write?.status !== 'ok') {
+      logger.warn('The outcome of a reminder could not be recorded; a later run will settle it', {
+        notificationId: record.id,
+        cartId: record.cartId,
+        write: write?.status ?? 'missing',
+      });
+    }
+    const final = write?.status === 'ok' && (record.status === 'sent' || !record.retryable || record.attempts >= context.maxSendAttempts);
+    settle(cart, final);
+  }
+
+  // 8. The checkpoint may move past every cart settled for good, in order.
+  observations.sort((a, b) => a.modifiedAt.getTime() - b.modifiedAt.getTime() || a.cartId.localeCompare(b.cartId));
+  for (const { cartId, modifiedAt, final } of observations) context.tracker.observe(cartId, modifiedAt, final);
+}

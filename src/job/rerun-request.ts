@@ -1,0 +1,50 @@
+import { z } from 'zod';
+
+/**
+ * What a manual rerun may ask for (HTTP body or CLI flags): its own window and a dry run. Dates
+ * are ISO-8601 with a time zone, so "10:00" can never mean two different instants.
+ */
+
+export const MAX_RERUN_SPAN_DAYS = 31;
+const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})$/i;
+
+const isoDateTime = z
+  .string({ error: 'must be an ISO-8601 date-time string' })
+  .regex(ISO_WITH_ZONE, 'must be an ISO-8601 date-time with a time zone, e.g. 2026-11-23T08:00:00Z')
+  .refine((value) => !Number.isNaN(Date.parse(value)), 'is not a valid date-time')
+  .transform((value) => new Date(value));
+
+export const rerunRequestSchema = z.strictObject(
+  {
+    from: isoDateTime.optional(),
+    to: isoDateTime.optional(),
+    dryRun: z.boolean({ error: 'must be true or false' }).optional(),
+  },
+  { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')} (allowed: from, to, dryRun)` : 'must be a JSON object') },
+);
+
+export interface RerunRequest {
+  from?: Date | undefined;
+  to?: Date | undefined;
+  dryRun: boolean;
+}
+
+export type RerunParseResult = { ok: true; value: RerunRequest } | { ok: false; problems: string[] };
+
+/** Checks a rerun's fields and its window against `now`: from before to, nothing in the future, a bounded span. */
+export function parseRerunRequest(input: unknown, now: Date): RerunParseResult {
+  const parsed = rerunRequestSchema.safeParse(input ?? {});
+  if (!parsed.success) {
+    return { ok: false, problems: parsed.error.issues.map((issue) => (issue.path.length ? `${issue.path.join('.')} ${issue.message}` : issue.message)) };
+  }
+  const { from, to, dryRun } = parsed.data;
+  const problems: string[] = [];
+  if (from && from.getTime() > now.getTime()) problems.push(`from is in the future (now is ${now.toISOString()})`);
+  if (to && to.getTime() > now.getTime()) problems.push(`to is in the future (now is ${now.toISOString()})`);
+  if (from && to && from.getTime() >= to.getTime()) problems.push('from must be before to');
+  const spanEnd = to ?? now;
+  if (from && spanEnd.getTime() - from.getTime() > MAX_RERUN_SPAN_DAYS * 86_400_000) {
+    problems.push(`the window may span at most ${MAX_RERUN_SPAN_DAYS} days; split a longer rerun into several`);
+  }
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, value: { from, to, dryRun: dryRun ?? false } };
+}

@@ -1,0 +1,271 @@
+import { randomUUID } from 'node:crypto';
+import type { ViewPort } from '../enrich/images';
+import type { IEmailProvider } from '../providers/email-provider';
+import { parseCart, type ChannelConfiguration } from '../retail/models';
+import type { RetailServerClient } from '../retail/retail-client';
+import type { Lease, NotificationLedger } from '../store/ledger';
+import { LeaseLostError } from '../store/ledger';
+import type { Clock } from '../shared/clock';
+import { toError } from '../shared/errors';
+import type { Logger } from '../shared/logger';
+import { cartPages, type RawCart } from './cart-pages';
+import { CheckpointTracker } from './checkpoint-tracker';
+import { checkCart, customerKey } from './eligibility';
+import { processPage, type PageContext } from './process-page';
+import type { RunReport } from './report';
+import { RunCounters } from './run-counters';
+import { computeWindow, type RunWindow } from './window';
+
+export interface JobSettings {
+  operatingUnitNumber: string;
+  includeMinutes: number;
+  excludeMinutes: number;
+  pageSize: number;
+  includeAnonymous: boolean;
+  returnToCartUrl: string;
+  imageServerUrl: string;
+  viewPorts: readonly ViewPort[];
+  /** A claim older than this, whose run died, may be taken over. Also the unit lease's length. */
+  claimTimeoutMinutes: number;
+  maxSendAttempts: number;
+}
+
+/** Everything the job talks to, passed in so tests and the CLI can give it real stand-ins. */
+export interface JobDependencies {
+  retail: RetailServerClient;
+  ledger: NotificationLedger;
+  provider: IEmailProvider;
+  clock: Clock;
+  logger: Logger;
+  settings: JobSettings;
+  newRunId?: () => string;
+}
+
+export interface JobRequest {
+  trigger: RunReport['trigger'];
+  /** A rerun's own window; without it the window runs from the checkpoint (or Include) to now minus Exclude. */
+  from?: Date | undefined;
+  to?: Date | undefined;
+  /** Read and evaluate everything; claim, send and record nothing. */
+  dryRun?: boolean | undefined;
+}
+
+/**
+ * The survey pass: the latest eligible cart of each customer in the window, so that a customer
+ * with several carts gets one reminder, for the newest, even when the carts fall on different
+ * pages. Keeps one small entry per customer, never the carts themselves.
+ */
+async function surveyLatestCarts(
+  retail: RetailServerClient,
+  window: RunWindow,
+  settings: JobSettings,
+): Promise<{ latest: Map<string, { cartId: string; modifiedAt: number }>; onlyPage: RawCart[] | undefined; pages: number }> {
+  const latest = new Map<string, { cartId: string; modifiedAt: number }>();
+  let pages = 0;
+  let firstPage: RawCart[] | undefined;
+  let firstPageWasFull = false;
+  for await (const page of cartPages(retail, { ...window, pageSize: settings.pageSize, includeAnonymous: settings.includeAnonymous })) {
+    pages++;
+    if (pages === 1) {
+      firstPage = page;
+      firstPageWasFull = page.length >= settings.pageSize;
+    }
+    for (const { raw } of page) {
+      const parsed = parseCart(raw);
+      if (!parsed.ok) continue;
+      const cart = parsed.value;
+      if (checkCart(cart, { ...window, includeAnonymous: settings.includeAnonymous })) continue;
+      const key = customerKey(cart);
+      const t = cart.ModifiedDateTime.getTime();
+      const current = latest.get(key);
+      if (!current || t > current.modifiedAt || (t === current.modifiedAt && cart.Id > current.cartId)) {
+        latest.set(key, { cartId: cart.Id, modifiedAt: t });
+      }
+    }
+  }
+  // A window that fits in one page is processed from the survey's copy: no second search.
+  const onlyPage = pages <= 1 && !firstPageWasFull ? (firstPage ?? []) : undefined;
+  return { latest, onlyPage, pages };
+}
+
+function emptyReport(runId: string, request: JobRequest, settings: JobSettings, startedAt: Date): RunReport {
+  return {
+    runId,
+    status: 'completed',
+    dryRun: request.dryRun ?? false,
+    trigger: request.trigger,
+    operatingUnitNumber: settings.operatingUnitNumber,
+    window: { from: '', to: '', source: 'include-minutes' },
+    pages: 0,
+    carts: { seen: 0, eligible: 0, notified: 0, failed: 0, skipped: 0, skippedByReason: {} },
+    lines: { dropped: 0, droppedByReason: {} },
+    invalidRecords: { customers: 0, products: 0 },
+    failures: [],
+    calls: {},
+    retries: {},
+    startedAt: startedAt.toISOString(),
+    finishedAt: startedAt.toISOString(),
+    durationMs: 0,
+  };
+}
+
+/**
+ * One run for one operating unit: take the unit's lease, work out the window, page through the
+ * carts oldest first, and for each page dedupe against the ledger, enrich, claim, send and record;
+ * move the checkpoint past every cart whose outcome is final. Returns the run report; a failure
+ * of a dependency ends the run with status `failed` and the reason, never an unhandled throw.
+ */
+export async function runAbandonedCartJob(deps: JobDependencies, request: JobRequest): Promise<RunReport> {
+  const { retail, ledger, provider, clock, logger, settings } = deps;
+  const runId = (deps.newRunId ?? randomUUID)();
+  const startedAt = clock.now();
+  const report = emptyReport(runId, request, settings, startedAt);
+  const statsAtStart = callStats(deps);
+  const counters = new RunCounters();
+  const dryRun = request.dryRun ?? false;
+  const leaseMs = settings.claimTimeoutMinutes * 60_000;
+  let lease: Lease | undefined;
+  let channel: ChannelConfiguration | undefined;
+  let tracker: CheckpointTracker | undefined;
+  let window: RunWindow | undefined;
+  const log = { runId, operatingUnitNumber: settings.operatingUnitNumber, trigger: request.trigger, dryRun };
+
+  const saveCheckpoint = async () => {
+    if (!tracker || !channel || dryRun || window?.source === 'request') return;
+    const position = tracker.position();
+    await ledger.saveCheckpoint({
+      operatingUnitNumber: settings.operatingUnitNumber,
+      channelId: channel.RecordId,
+      lastModifiedAt: position.lastModifiedAt.toISOString(),
+      cartIdsAtLastModified: position.cartIdsAtLastModified,
+      runId,
+      updatedAt: clock.now().toISOString(),
+    });
+    report.checkpoint = { lastModifiedAt: position.lastModifiedAt.toISOString(), cartIdsAtLastModified: position.cartIdsAtLastModified.length };
+  };
+
+  try {
+    channel = await retail.getChannelConfiguration();
+    report.channelId = channel.RecordId;
+
+    if (!dryRun) {
+      const leaseResult = await ledger.acquireLease(settings.operatingUnitNumber, runId, clock.now(), leaseMs);
+      if (!leaseResult.acquired) {
+        report.status = 'unit-busy';
+        report.error =
+          `Operating unit ${settings.operatingUnitNumber} is being processed by run ${leaseResult.heldByRunId} ` +
+          `(lease until ${leaseResult.expiresAt}); this run did nothing. Try again after that run ends.`;
+        return report;
+      }
+      lease = leaseResult.lease;
+    }
+
+    const checkpoint = request.from || request.to ? undefined : await ledger.getCheckpoint(settings.operatingUnitNumber, channel.RecordId);
+    window = computeWindow({
+      now: startedAt,
+      includeMinutes: settings.includeMinutes,
+      excludeMinutes: settings.excludeMinutes,
+      checkpoint,
+      requested: { from: request.from, to: request.to },
+    });
+    report.window = { from: window.from.toISOString(), to: window.to.toISOString(), source: window.source };
+    logger.info('Abandoned cart run started', { ...log, window: report.window });
+    tracker = new CheckpointTracker(window.from, window.cartIdsDoneAtFrom);
+
+    const survey = await surveyLatestCarts(retail, window, settings);
+    const pages: AsyncIterable<RawCart[]> | RawCart[][] =
+      survey.onlyPage !== undefined
+        ? survey.onlyPage.length > 0
+          ? [survey.onlyPage]
+          : []
+        : cartPages(retail, { ...window, pageSize: settings.pageSize, includeAnonymous: settings.includeAnonymous });
+
+    for await (const page of pages) {
+      counters.pages++;
+      const context: PageContext = {
+        runId,
+        now: clock.now(),
+        window,
+        channel,
+        operatingUnitNumber: settings.operatingUnitNumber,
+        includeAnonymous: settings.includeAnonymous,
+        claimTimeoutMs: leaseMs,
+        maxSendAttempts: settings.maxSendAttempts,
+        dryRun,
+        payload: settings,
+        latestByCustomer: survey.latest,
+        retail,
+        ledger,
+        provider,
+        logger,
+        counters,
+        tracker,
+      };
+      await processPage(page, context);
+      logger.debug('Page done', { ...log, page: counters.pages, carts: page.length });
+      if (!dryRun) {
+        await saveCheckpoint();
+        if (lease) lease = await ledger.renewLease(lease, clock.now(), leaseMs);
+      }
+    }
+    tracker.finish(window.to);
+    await saveCheckpoint();
+  } catch (error) {
+    const failure = toError(error);
+    report.status = 'failed';
+    report.error =
+      failure instanceof LeaseLostError
+        ? `Run ${runId} lost the lease on operating unit ${settings.operatingUnitNumber} (it ran longer than AzureCosmosOptions.ClaimTimeoutMinutes); it stopped so that two runs never work the unit at once.`
+        : failure.message;
+  } finally {
+    if (lease) {
+      await ledger.releaseLease(lease).catch((error: unknown) => {
+        logger.warn('Could not release the operating unit lease; it expires on its own', { ...log, error: toError(error).message });
+      });
+    }
+  }
+  return finishReport(report, counters, deps, startedAt, statsAtStart, log);
+}
+
+type CallStats = { calls: Record<string, number>; retries: Record<string, number> };
+
+/** Round trips and retries per dependency. Clients outlive a run (Functions reuse them), so a run reports differences. */
+function callStats(deps: JobDependencies): CallStats {
+  const retail = deps.retail.stats();
+  const provider = deps.provider.stats();
+  const ledger = deps.ledger.stats();
+  return {
+    calls: { ...retail.calls, provider: provider.calls, store: ledger.requests },
+    retries: { ...retail.retries, provider: provider.retries, store: ledger.retries },
+  };
+}
+
+function difference(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(after).map(([key, value]) => [key, value - (before[key] ?? 0)]));
+}
+
+async function finishReport(
+  report: RunReport,
+  counters: RunCounters,
+  deps: JobDependencies,
+  startedAt: Date,
+  statsAtStart: CallStats,
+  log: Record<string, unknown>,
+): Promise<RunReport> {
+  const finishedAt = deps.clock.now();
+  const statsAtEnd = callStats(deps);
+  Object.assign(report, counters.summary(), {
+    calls: difference(statsAtEnd.calls, statsAtStart.calls),
+    retries: difference(statsAtEnd.retries, statsAtStart.retries),
+    finishedAt: finishedAt.toISOString(),
+    durationMs: finishedAt.getTime() - startedAt.getTime(),
+  });
+  if (!report.dryRun) {
+    await deps.ledger.saveRun(report).catch((error: unknown) => {
+      deps.logger.warn('Could not store the run report', { ...log, error: toError(error).message });
+    });
+  }
+  const level = report.status === 'failed' ? 'error' : 'info';
+  deps.logger[level]('Abandoned cart run finished', { ...log, report });
+  return report;
+}

@@ -1,0 +1,46 @@
+import type { RunReport, SkipReason } from './report';
+
+/** The tallies a run keeps while it works; `toReport` turns them into the report's shape. */
+export class RunCounters {
+  pages = 0;
+  seen = 0;
+  eligible = 0;
+  notified = 0;
+  failed = 0;
+  invalidCustomers = 0;
+  invalidProducts = 0;
+  private readonly skipped = new Map<SkipReason, number>();
+  private readonly droppedLines = new Map<string, number>();
+  private readonly failures = new Map<string, number>();
+
+  skip(reason: SkipReason, count = 1): void {
+    this.skipped.set(reason, (this.skipped.get(reason) ?? 0) + count);
+  }
+
+  dropLines(reasons: readonly string[]): void {
+    for (const reason of reasons) this.droppedLines.set(reason, (this.droppedLines.get(reason) ?? 0) + 1);
+  }
+
+  fail(reason: string): void {
+    this.failures.set(reason, (this.failures.get(reason) ?? 0) + 1);
+  }
+
+  summary(): Pick<RunReport, 'pages' | 'carts' | 'lines' | 'failures' | 'invalidRecords'> {
+    const skippedByReason = Object.fromEntries([...this.skipped].sort(([a], [b]) => a.localeCompare(b))) as RunReport['carts']['skippedByReason'];
+    const droppedByReason = Object.fromEntries([...this.droppedLines].sort(([a], [b]) => a.localeCompare(b)));
+    return {
+      pages: this.pages,
+      carts: {
+        seen: this.seen,
+        eligible: this.eligible,
+        notified: this.notified,
+        failed: this.failed,
+        skipped: [...this.skipped.values()].reduce((sum, n) => sum + n, 0),
+        skippedByReason,
+      },
+      lines: { dropped: [...this.droppedLines.values()].reduce((sum, n) => sum + n, 0), droppedByReason },
+      failures: [...this.failures].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count),
+      invalidRecords: { customers: this.invalidCustomers, products: this.invalidProducts },
+    };
+  }
+}

@@ -1,0 +1,221 @@
+import type { Container } from '@azure/cosmos';
+import type { TokenCredential } from '@azure/identity';
+import type { SecretClientOptions } from '@azure/keyvault-secrets';
+import { createSecretResolver, type SecretRequest, type SecretResolver } from '../config/secrets';
+import type { Settings } from '../config/settings';
+import type { JobDependencies, JobSettings } from '../job/run-abandoned-cart-job';
+import { createEmarsysProvider } from '../providers/emarsys';
+import type { IEmailProvider } from '../providers/email-provider';
+import { createRetailServerClient } from '../retail/retail-client';
+import { createRetailTokenProvider } from '../retail/token-provider';
+import { systemClock, type Clock } from '../shared/clock';
+import type { Logger, LogFields } from '../shared/logger';
+import type { RetryPolicy } from '../shared/retry';
+import { createCosmosContainer } from '../store/cosmos-client';
+import { CosmosLedger } from '../store/cosmos-ledger';
+import type { NotificationLedger } from '../store/ledger';
+
+/**
+ * The composition root: turns validated settings into the job's real dependencies (MSAL and the
+ * Retail Server client, the Cosmos ledger, the Emarsys provider). Clients are built once per
+ * settings and reused, so MSAL's token cache, the Emarsys OAuth token and Cosmos connections
+ * survive from one Functions invocation to the next.
+ */
+
+export interface RuntimeOptions {
+  settings: Settings;
+  logger: Logger;
+  env?: NodeJS.ProcessEnv;
+  clock?: Clock;
+  /** Key Vault and Cosmos DB (without a key) authenticate with this; default DefaultAzureCredential. */
+  credential?: TokenCredential;
+  keyVaultClientOptions?: SecretClientOptions;
+  /** Overrides the retry policy of every client (tests shorten the waits). */
+  retryPolicy?: RetryPolicy;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** A logger whose destination changes per invocation, for clients that outlive one. */
+class ForwardingLogger implements Logger {
+  constructor(public target: Logger) {}
+  debug(message: string, fields?: LogFields) {
+    this.target.debug(message, fields);
+  }
+  info(message: string, fields?: LogFields) {
+    this.target.info(message, fields);
+  }
+  warn(message: string, fields?: LogFields) {
+    this.target.warn(message, fields);
+  }
+  error(message: string, fields?: LogFields) {
+    this.target.error(message, fields);
+  }
+}
+
+interface CachedRuntime {
+  logger: ForwardingLogger;
+  container: Promise<Container>;
+  ledger: Promise<CosmosLedger>;
+  job: Promise<Omit<JobDependencies, 'clock' | 'logger' | 'ledger' | 'settings'>> | undefined;
+  secrets: SecretResolver;
+}
+
+const cache = new Map<string, CachedRuntime>();
+
+function cacheKey(options: RuntimeOptions): string {
+  return JSON.stringify([options.settings, options.credential ? 'custom-credential' : 'default']);
+}
+
+function entry(options: RuntimeOptions): CachedRuntime {
+  const key = cacheKey(options);
+  let cached = cache.get(key);
+  if (cached) {
+    cached.logger.target = options.logger;
+    return cached;
+  }
+  const logger = new ForwardingLogger(options.logger);
+  const { settings } = options;
+  const container = createCosmosContainer({
+    endpoint: settings.cosmos.endpoint,
+    key: settings.cosmos.primaryKey,
+    databaseId: settings.cosmos.databaseId,
+    containerId: settings.cosmos.containerId,
+    credential: options.credential,
+    logger,
+  });
+  const ledger = container.then(
+    (created) =>
+      new CosmosLedger({
+        container: created,
+        ttlDays: settings.cosmos.ttlDays,
+        logger,
+        clock: options.clock,
+        retryPolicy: options.retryPolicy,
+        retryHooks: options.sleep ? { sleep: options.sleep } : undefined,
+      }),
+  );
+  // A failed start (wrong endpoint, no permission) is not kept: the next invocation tries again.
+  ledger.catch(() => cache.delete(key));
+  cached = {
+    logger,
+    container,
+    ledger,
+    job: undefined,
+    secrets: createSecretResolver({
+      vaultUrl: settings.keyVault.uri,
+      env: options.env,
+      credential: options.credential,
+      keyVaultClientOptions: options.keyVaultClientOptions,
+    }),
+  };
+  cache.set(key, cached);
+  return cached;
+}
+
+function secretRequests(settings: Settings): { retail: SecretRequest[]; emarsys: SecretRequest[] } {
+  const e = settings.emarsys;
+  const named = (name: string | undefined, setting: string): SecretRequest[] => (name ? [{ name, setting }] : []);
+  return {
+    retail: [
+      { name: settings.retail.appIdSecretName, setting: 'RetailServerClientOptions.AppIdKeyVaultSecretName' },
+      { name: settings.retail.appSecretSecretName, setting: 'RetailServerClientOptions.AppSecretKeyVaultSecretName' },
+    ],
+    emarsys:
+      e.authMode === 'wsse'
+        ? [
+            ...named(e.userNameSecretName, 'EmarsysClientOptions.ApiUserNameKeyVaultSecretName'),
+            ...named(e.secretSecretName, 'EmarsysClientOptions.ApiSecretKeyVaultSecretName'),
+          ]
+        : [
+            ...named(e.clientIdSecretName, 'EmarsysClientOptions.ClientIdKeyVaultSecretName'),
+            ...named(e.clientSecretSecretName, 'EmarsysClientOptions.ClientSecretKeyVaultSecretName'),
+          ],
+  };
+}
+
+async function buildClients(options: RuntimeOptions, cached: CachedRuntime): Promise<Omit<JobDependencies, 'clock' | 'logger' | 'ledger' | 'settings'>> {
+  const { settings } = options;
+  const requests = secretRequests(settings);
+  const secrets = await cached.secrets.resolveAll([...requests.retail, ...requests.emarsys]);
+  const secret = (name: string | undefined) => secrets.get(name ?? '') ?? '';
+
+  const tokenProvider = createRetailTokenProvider({
+    tenantId: settings.retail.tenantId,
+    clientId: secret(settings.retail.appIdSecretName),
+    clientSecret: secret(settings.retail.appSecretSecretName),
+    authorityHost: settings.retail.authorityHost,
+    audience: settings.retail.audience,
+    logger: cached.logger,
+  });
+  const retail = createRetailServerClient({
+    baseUrl: settings.retail.baseUrl,
+    operatingUnitNumber: settings.retail.operatingUnitNumber,
+    apiVersion: settings.retail.apiVersion,
+    tokenProvider,
+    maxConcurrency: settings.retail.maxConcurrency,
+    logger: cached.logger,
+    ...(options.retryPolicy ? { retry: options.retryPolicy } : {}),
+    ...(options.sleep ? { sleep: options.sleep } : {}),
+  });
+  const e = settings.emarsys;
+  const provider: IEmailProvider = createEmarsysProvider({
+    apiUrl: e.apiUrl,
+    externalEventId: e.externalEventId,
+    contactKeyId: e.contactKeyId,
+    batchSize: e.batchSize,
+    auth:
+      e.authMode === 'wsse'
+        ? { mode: 'wsse', userName: secret(e.userNameSecretName), secret: secret(e.secretSecretName) }
+        : { mode: 'oauth2', tokenUrl: e.tokenUrl, clientId: secret(e.clientIdSecretName), clientSecret: secret(e.clientSecretSecretName) },
+    clock: options.clock,
+    logger: cached.logger,
+    retry: options.retryPolicy,
+    sleep: options.sleep,
+  });
+  return { retail, provider };
+}
+
+export function jobSettings(settings: Settings): JobSettings {
+  return {
+    operatingUnitNumber: settings.retail.operatingUnitNumber,
+    includeMinutes: settings.retail.includeMinutes,
+    excludeMinutes: settings.retail.excludeMinutes,
+    pageSize: settings.retail.pageSize,
+    includeAnonymous: settings.retail.includeAnonymous,
+    returnToCartUrl: settings.retail.returnToCartUrl,
+    imageServerUrl: settings.media.imageServerUrl,
+    viewPorts: settings.media.viewPorts,
+    claimTimeoutMinutes: settings.cosmos.claimTimeoutMinutes,
+    maxSendAttempts: settings.emarsys.maxSendAttempts,
+  };
+}
+
+/** The job's dependencies for these settings (secrets resolved, clients reused). */
+export async function createJobDependencies(options: RuntimeOptions): Promise<JobDependencies> {
+  const cached = entry(options);
+  if (!cached.job) {
+    cached.job = buildClients(options, cached);
+    cached.job.catch(() => {
+      cached.job = undefined;
+    });
+  }
+  const [clients, ledger] = await Promise.all([cached.job, cached.ledger]);
+  return { ...clients, ledger, clock: options.clock ?? systemClock, logger: options.logger, settings: jobSettings(options.settings) };
+}
+
+/** Only the ledger, for reading stored run reports. */
+export async function createLedger(options: RuntimeOptions): Promise<NotificationLedger> {
+  return entry(options).ledger;
+}
+
+/** Closes the Cosmos clients built so far and forgets every cached client. */
+export async function disposeRuntimes(): Promise<void> {
+  const entries = [...cache.values()];
+  cache.clear();
+  await Promise.all(
+    entries.map(async (cached) => {
+      const container = await cached.container.catch(() => undefined);
+      container?.database.client.dispose();
+    }),
+  );
+}

@@ -1,0 +1,34 @@
+import { loadSettings, type Settings } from '../config/settings';
+import { runAbandonedCartJob, type JobRequest } from '../job/run-abandoned-cart-job';
+import type { RunReport } from '../job/report';
+import type { Logger } from '../shared/logger';
+import { createJobDependencies, createLedger, type RuntimeOptions } from './create-dependencies';
+
+/**
+ * What every entry point does: load and validate the settings (appSettings.json plus environment
+ * overrides), build the dependencies and run the one job. Configuration problems surface as a
+ * ConfigurationError before anything is called.
+ */
+export interface EntryPointOptions {
+  logger: Logger;
+  env?: NodeJS.ProcessEnv;
+  settingsPath?: string | undefined;
+  /** Extra runtime options (credential, clock, retry policy); tests use them. */
+  runtime?: Partial<Omit<RuntimeOptions, 'settings' | 'logger'>>;
+}
+
+export function settingsFor(options: EntryPointOptions): Settings {
+  return loadSettings({ settingsPath: options.settingsPath, env: options.env ?? process.env });
+}
+
+export async function runJobFromSettings(request: JobRequest, options: EntryPointOptions): Promise<RunReport> {
+  const settings = settingsFor(options);
+  const deps = await createJobDependencies({ ...options.runtime, settings, logger: options.logger, env: options.env ?? process.env });
+  return runAbandonedCartJob(deps, request);
+}
+
+export async function readRunReport(runId: string, options: EntryPointOptions): Promise<RunReport | undefined> {
+  const settings = settingsFor(options);
+  const ledger = await createLedger({ ...options.runtime, settings, logger: options.logger, env: options.env ?? process.env });
+  return ledger.getRun(runId);
+}

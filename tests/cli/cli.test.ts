@@ -1,0 +1,96 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EXIT, runCli } from '../../src/cli/main';
+import { buildSimulatorData, cartRecord, customerRecord, productRecord } from '../../src/simulators/retail-server';
+import { fastRetry, startHarness, type Harness } from '../support/harness';
+
+const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000).toISOString();
+
+describe('abandoned-carts CLI', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness({
+      now: 'live',
+      data: buildSimulatorData({
+        customers: [customerRecord('C1')],
+        products: [productRecord(1)],
+        carts: [cartRecord({ id: 'cart-1', customerId: 'C1', modifiedDateTime: minutesAgo(30), lines: [{ productId: 1 }] })],
+      }),
+    });
+  });
+  afterEach(() => h.close());
+
+  async function cli(args: string[], env: NodeJS.ProcessEnv = { ...h.env, ...h.secretsEnv }) {
+    let stdout = '';
+    let stderr = '';
+    const code = await runCli(args, {
+      stdout: (text) => (stdout += text),
+      stderr: (text) => (stderr += text),
+      env,
+      runtime: { retryPolicy: fastRetry, sleep: async () => undefined },
+    });
+    return { code, stdout, stderr };
+  }
+
+  test('run --json prints only the report on stdout and exits 0', async () => {
+    const { code, stdout, stderr } = await cli(['run', '--json']);
+    expect(code).toBe(EXIT.ok);
+    const report = JSON.parse(stdout);
+    expect(report).toMatchObject({ status: 'completed', trigger: 'cli', carts: { notified: 1 } });
+    expect(stderr).toBe('');
+    expect(h.emarsys.deliveries).toHaveLength(1);
+  });
+
+  test('run prints a summary table; --dry-run with a window sends nothing', async () => {
+    const { code, stdout } = await cli(['run', '--dry-run', '--from', minutesAgo(120), '--to', minutesAgo(5)]);
+    expect(code).toBe(EXIT.ok);
+    expect(stdout).toMatch(/^Run\s+[0-9a-f-]+ \(dry run\)$/m);
+    expect(stdout).toMatch(/^Would notify\s+1$/m);
+    expect(stdout).toMatch(/^Window\s+.* \(request\)$/m);
+    expect(h.emarsys.deliveries).toHaveLength(0);
+  });
+
+  test('settings can come from a file given with --settings', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-settings-'));
+    const path = join(dir, 'appSettings.json');
+    const { RetailServerClientOptions__OperatingUnitNumber: _oun, ...env } = h.env;
+    writeFileSync(path, JSON.stringify({ RetailServerClientOptions: { OperatingUnitNumber: 128 } }));
+    const { code, stdout } = await cli(['run', '--json', '--settings', path], { ...env, ...h.secretsEnv });
+    expect(code).toBe(EXIT.ok);
+    expect(JSON.parse(stdout).operatingUnitNumber).toBe('128');
+  });
+
+  test.each([
+    [['run', '--from', 'yesterday'], /--from must be an ISO-8601 date-time/],
+    [['run', '--frm', '2026-01-01T00:00:00Z'], /Unknown option '--frm'/],
+    [['send'], /Unknown command: send/],
+    [[], /Missing command/],
+  ])('bad arguments %j exit 2 with the reason and the usage', async (args, message) => {
+    const { code, stderr } = await cli(args);
+    expect(code).toBe(EXIT.usage);
+    expect(stderr).toMatch(message);
+  });
+
+  test('--help prints the usage with examples', async () => {
+    const { code, stdout } = await cli(['--help']);
+    expect(code).toBe(EXIT.ok);
+    expect(stdout).toMatch(/Usage: abandoned-carts run/);
+    expect(stdout).toMatch(/Examples:/);
+  });
+
+  test('a bad configuration exits 2 and names every property at fault', async () => {
+    const { code, stderr } = await cli(['run'], { ...h.secretsEnv, RetailServerClientOptions__PageSize: '0' });
+    expect(code).toBe(EXIT.usage);
+    expect(stderr).toMatch(/RetailServerClientOptions\.TenantId is required/);
+    expect(stderr).toMatch(/RetailServerClientOptions\.PageSize must be at least 1/);
+    expect(stderr).toMatch(/EmarsysClientOptions\.ExternalEventId is required/);
+  });
+
+  test('a failed run exits 1 and still prints the report', async () => {
+    h.retail.failNext('cartSearch', Array.from({ length: 4 }, () => ({ status: 503 })));
+    const { code, stdout } = await cli(['run', '--json']);
+    expect(code).toBe(EXIT.failed);
+    expect(JSON.parse(stdout)).toMatchObject({ status: 'failed', error: expect.stringMatching(/Carts\/Search/) });
+  });
+});

@@ -1,0 +1,91 @@
+import { ClientSecretCredential } from '@azure/identity';
+import { createSecretResolver, environmentVariableNames } from '../../src/config/secrets';
+import { startTokenServer, type TokenServer } from '../../src/simulators/token-server';
+import { ConfigurationError } from '../../src/shared/errors';
+import { startKeyVaultStandIn, type KeyVaultStandIn } from '../support/key-vault-stand-in';
+import { testTls } from '../support/test-tls';
+
+const tenantId = '11111111-2222-3333-4444-555555555555';
+
+describe('secrets from environment variables', () => {
+  test('the exact name, or the name with non-alphanumerics as underscores', async () => {
+    expect(environmentVariableNames('Retail-App.Id')).toEqual(['Retail-App.Id', 'Retail_App_Id']);
+    const resolver = createSecretResolver({ env: { Retail_App_Id: 'id-value', EmarsysSecret: 's3cret' } });
+    const values = await resolver.resolveAll([
+      { name: 'Retail-App.Id', setting: 'RetailServerClientOptions.AppIdKeyVaultSecretName' },
+      { name: 'EmarsysSecret', setting: 'EmarsysClientOptions.ApiSecretKeyVaultSecretName' },
+    ]);
+    expect(Object.fromEntries(values)).toEqual({ 'Retail-App.Id': 'id-value', EmarsysSecret: 's3cret' });
+  });
+
+  test('every missing secret is named, with the setting that names it and what to set', async () => {
+    const resolver = createSecretResolver({ env: {} });
+    const error = await resolver
+      .resolveAll([
+        { name: 'app-id', setting: 'RetailServerClientOptions.AppIdKeyVaultSecretName' },
+        { name: 'app-secret', setting: 'RetailServerClientOptions.AppSecretKeyVaultSecretName' },
+      ])
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as ConfigurationError).problems).toEqual([
+      'RetailServerClientOptions.AppIdKeyVaultSecretName: secret "app-id" was not found: set the environment variable app-id or app_id (or set KeyVaultOptions.KeyVaultURI to read it from Key Vault)',
+      'RetailServerClientOptions.AppSecretKeyVaultSecretName: secret "app-secret" was not found: set the environment variable app-secret or app_secret (or set KeyVaultOptions.KeyVaultURI to read it from Key Vault)',
+    ]);
+  });
+});
+
+describe('secrets from Key Vault', () => {
+  let tokens: TokenServer;
+  let vault: KeyVaultStandIn;
+
+  beforeEach(async () => {
+    const tls = testTls();
+    tokens = await startTokenServer({ tls, tenantId, clients: { 'vault-reader': 'reader-secret' } });
+    vault = await startKeyVaultStandIn({
+      tls,
+      authorityUrl: `${tokens.authorityHost}/${tenantId}`,
+      isValidToken: (token) => tokens.isValidToken(token, 'https://vault.azure.net'),
+      secrets: { 'retail-app-id': 'client-id-123', 'retail-app-secret': 'client-secret-456' },
+    });
+  });
+  afterEach(async () => {
+    await vault.close();
+    await tokens.close();
+  });
+
+  function resolver() {
+    return createSecretResolver({
+      vaultUrl: vault.vaultUrl,
+      credential: new ClientSecretCredential(tenantId, 'vault-reader', 'reader-secret', {
+        authorityHost: tokens.authorityHost,
+        disableInstanceDiscovery: true,
+      }),
+      keyVaultClientOptions: { disableChallengeResourceVerification: true },
+    });
+  }
+
+  test('reads each secret once with a token from the authority, and caches it', async () => {
+    const secrets = resolver();
+    const requests = [
+      { name: 'retail-app-id', setting: 'RetailServerClientOptions.AppIdKeyVaultSecretName' },
+      { name: 'retail-app-secret', setting: 'RetailServerClientOptions.AppSecretKeyVaultSecretName' },
+    ];
+    expect(Object.fromEntries(await secrets.resolveAll(requests))).toEqual({
+      'retail-app-id': 'client-id-123',
+      'retail-app-secret': 'client-secret-456',
+    });
+    await secrets.resolveAll(requests);
+    expect(vault.reads.sort()).toEqual(['retail-app-id', 'retail-app-secret']);
+    expect(tokens.tokensIssued).toBe(1);
+  });
+
+  test('a secret missing from the vault is a configuration error naming vault and secret', async () => {
+    const error = await resolver()
+      .resolveAll([{ name: 'emarsys-user', setting: 'EmarsysClientOptions.ApiUserNameKeyVaultSecretName' }])
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as ConfigurationError).problems).toEqual([
+      `EmarsysClientOptions.ApiUserNameKeyVaultSecretName: secret "emarsys-user" was not found in Key Vault ${vault.vaultUrl}`,
+    ]);
+  });
+});

@@ -1,0 +1,142 @@
+import { HttpRequest, InvocationContext, type Timer } from '@azure/functions';
+import { abandonedCartsGetRun } from '../../src/functions/abandoned-carts-get-run';
+import { abandonedCartsRun } from '../../src/functions/abandoned-carts-run';
+import { abandonedCartsTimer } from '../../src/functions/abandoned-carts-timer';
+import type { RunReport } from '../../src/job/report';
+import { disposeRuntimes } from '../../src/runtime/create-dependencies';
+import { buildSimulatorData, cartRecord, customerRecord, productRecord } from '../../src/simulators/retail-server';
+import { startHarness, type Harness } from '../support/harness';
+
+/**
+ * The registered handlers, called as the Functions host calls them, with their settings in
+ * process.env as app settings would put them. These runs use the real clock, so the carts are
+ * placed relative to now.
+ */
+const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000).toISOString();
+const timer: Timer = { isPastDue: false, schedule: { adjustForDST: true }, scheduleStatus: { last: '', next: '', lastUpdated: '' } };
+
+function context(name: string): { context: InvocationContext; lines: string[] } {
+  const lines: string[] = [];
+  const capture = (...args: unknown[]) => lines.push(args.map(String).join(' '));
+  const ctx = new InvocationContext({
+    functionName: name,
+    invocationId: 'test-invocation',
+    logHandler: (_level, ...args) => capture(...args),
+  });
+  return { context: ctx, lines };
+}
+
+function post(body?: string): HttpRequest {
+  return new HttpRequest({
+    method: 'POST',
+    url: 'http://localhost:7071/api/abandoned-carts/run',
+    ...(body === undefined ? {} : { body: { string: body } }),
+  });
+}
+
+describe('Azure Functions handlers', () => {
+  let h: Harness;
+  const savedEnv = { ...process.env };
+
+  beforeEach(async () => {
+    h = await startHarness({
+      now: 'live',
+      data: buildSimulatorData({
+        customers: [customerRecord('C1'), customerRecord('C2')],
+        products: [productRecord(1)],
+        carts: [
+          cartRecord({ id: 'cart-1', customerId: 'C1', modifiedDateTime: minutesAgo(60), lines: [{ productId: 1 }] }),
+          cartRecord({ id: 'cart-2', customerId: 'C2', modifiedDateTime: minutesAgo(45), lines: [{ productId: 1, quantity: 2 }] }),
+        ],
+      }),
+    });
+    process.env = { ...savedEnv, ...h.env, ...h.secretsEnv, AbandonedCartSchedule: '0 */30 * * * *' };
+  });
+  afterEach(async () => {
+    process.env = { ...savedEnv };
+    await disposeRuntimes();
+    await h.close();
+  });
+
+  test('the timer runs the job and logs one report line through the invocation context', async () => {
+    const { context: ctx, lines } = context('abandonedCartsTimer');
+    await abandonedCartsTimer(timer, ctx);
+    expect(h.emarsys.deliveries.map((d) => d.data.cartId).sort()).toEqual(['cart-1', 'cart-2']);
+    const finished = lines.find((line) => line.startsWith('Abandoned cart run finished'));
+    expect(finished).toContain('"notified":2');
+    expect(lines.join('\n')).not.toMatch(/c1@example\.com|retail-app-client-secret-value|emarsys-api-secret-value/);
+  });
+
+  test('a manual rerun over HTTP returns the report, which GET /runs/{runId} returns again', async () => {
+    const response = await abandonedCartsRun(post(JSON.stringify({ dryRun: false })), context('abandonedCartsRun').context);
+    expect(response.status).toBe(200);
+    const report = response.jsonBody as RunReport;
+    expect(report).toMatchObject({ status: 'completed', trigger: 'http', carts: { notified: 2 } });
+
+    const stored = await abandonedCartsGetRun(
+      new HttpRequest({ method: 'GET', url: `http://localhost:7071/api/abandoned-carts/runs/${report.runId}`, params: { runId: report.runId } }),
+      context('abandonedCartsGetRun').context,
+    );
+    expect(stored.status).toBe(200);
+    expect(stored.jsonBody).toEqual(report);
+
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    const missing = await abandonedCartsGetRun(
+      new HttpRequest({ method: 'GET', url: `http://localhost:7071/api/abandoned-carts/runs/${unknown}`, params: { runId: unknown } }),
+      context('abandonedCartsGetRun').context,
+    );
+    expect(missing.status).toBe(404);
+    const bad = await abandonedCartsGetRun(
+      new HttpRequest({ method: 'GET', url: 'http://localhost:7071/api/abandoned-carts/runs/x', params: { runId: '../x' } }),
+      context('abandonedCartsGetRun').context,
+    );
+    expect(bad.status).toBe(400);
+  });
+
+  test('a dry run over HTTP with an explicit window sends nothing', async () => {
+    const body = JSON.stringify({ from: minutesAgo(120), to: minutesAgo(15), dryRun: true });
+    const response = await abandonedCartsRun(post(body), context('abandonedCartsRun').context);
+    expect(response.status).toBe(200);
+    expect(response.jsonBody).toMatchObject({ dryRun: true, window: { source: 'request' }, carts: { eligible: 2, notified: 0 } });
+    expect(h.emarsys.deliveries).toHaveLength(0);
+  });
+
+  test.each([
+    ['not JSON', '{"from": ', /not valid JSON/],
+    ['an unknown field', '{"dryrun": true}', /unknown field\(s\): dryrun/],
+    ['a date without a time zone', '{"from": "2026-11-23T10:00:00"}', /from must be an ISO-8601 date-time with a time zone/],
+    ['from after to', `{"from": "${minutesAgo(10)}", "to": "${minutesAgo(20)}"}`, /from must be before to/],
+    ['a window in the future', `{"to": "${new Date(Date.now() + 3_600_000).toISOString()}"}`, /to is in the future/],
+    ['a window of 40 days', `{"from": "${minutesAgo(40 * 24 * 60)}"}`, /at most 31 days/],
+    ['dryRun as a string', '{"dryRun": "yes"}', /dryRun must be true or false/],
+  ])('bad input (%s) is a 400 that says what is wrong', async (_name, body, message) => {
+    const response = await abandonedCartsRun(post(body), context('abandonedCartsRun').context);
+    expect(response.status).toBe(400);
+    expect(JSON.stringify(response.jsonBody)).toMatch(message);
+    expect(h.retail.requests).toHaveLength(0);
+  });
+
+  test('a bad configuration fails the timer and answers 500, naming every property at fault', async () => {
+    delete process.env.RetailServerClientOptions__TenantId;
+    process.env.RetailServerClientOptions__PageSize = 'lots';
+    await expect(abandonedCartsTimer(timer, context('abandonedCartsTimer').context)).rejects.toThrow(
+      /RetailServerClientOptions\.TenantId is required[\s\S]*RetailServerClientOptions\.PageSize must be a whole number/,
+    );
+    const response = await abandonedCartsRun(post(), context('abandonedCartsRun').context);
+    expect(response.status).toBe(500);
+    expect(response.jsonBody).toEqual({
+      error: 'The connector is not configured correctly.',
+      problems: [expect.stringMatching(/^RetailServerClientOptions\.TenantId is required/), 'RetailServerClientOptions.PageSize must be a whole number'],
+    });
+  });
+
+  test('a missing secret is reported by name, not as a crash', async () => {
+    delete process.env.emarsys_secret;
+    const response = await abandonedCartsRun(post(), context('abandonedCartsRun').context);
+    expect(response.status).toBe(500);
+    expect(response.jsonBody).toEqual({
+      error: 'The connector is not configured correctly.',
+      problems: [expect.stringMatching(/^EmarsysClientOptions\.ApiSecretKeyVaultSecretName: secret "emarsys-secret" was not found/)],
+    });
+  });
+});

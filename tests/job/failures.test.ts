@@ -1,0 +1,97 @@
+import { buildSimulatorData, cartRecord, customerRecord, productRecord } from '../../src/simulators/retail-server';
+import { startHarness, type Harness } from '../support/harness';
+
+const NOW = '2026-11-23T12:00:00Z';
+
+function threeCarts() {
+  return buildSimulatorData({
+    customers: [customerRecord('C1'), customerRecord('C2'), customerRecord('C3')],
+    products: [productRecord(1)],
+    carts: ['C1', 'C2', 'C3'].map((customer, i) =>
+      cartRecord({ id: `cart-${customer}`, customerId: customer, modifiedDateTime: `2026-11-23T0${5 + i}:00:00Z`, lines: [{ productId: 1 }] }),
+    ),
+  });
+}
+
+describe('when a dependency misbehaves', () => {
+  let h: Harness;
+  afterEach(() => h.close());
+
+  test('a contact Emarsys does not know (2008) fails alone, for good; the others are sent', async () => {
+    h = await startHarness({ now: NOW, data: threeCarts(), knownContacts: ['c1@example.com', 'c3@example.com'] });
+    const report = await h.run();
+    expect(report.carts).toMatchObject({ eligible: 3, notified: 2, failed: 1 });
+    expect(report.failures).toEqual([{ reason: expect.stringContaining('2008'), count: 1 }]);
+    expect(h.emarsys.deliveries.map((d) => d.externalId)).toEqual(['c1@example.com', 'c3@example.com']);
+    // A failure that retrying cannot mend is final: the checkpoint moves on and no run retries it.
+    expect(report.checkpoint?.lastModifiedAt).toBe('2026-11-23T11:50:00.000Z');
+    const rerun = await h.run({ from: new Date('2026-11-23T00:00:00Z'), to: new Date('2026-11-23T11:00:00Z') });
+    expect(rerun.carts).toMatchObject({ notified: 0, failed: 0, skippedByReason: { 'already-notified': 2, 'already-handled': 1 } });
+  });
+
+  test('Emarsys throttling (429) then success: every cart sent once, the retry counted', async () => {
+    h = await startHarness({ now: NOW, data: threeCarts() });
+    h.emarsys.failNext([{ status: 429, headers: { 'X-RateLimit-Reset': '1' } }]);
+    const report = await h.run();
+    expect(report.carts).toMatchObject({ notified: 3, failed: 0 });
+    expect(report.retries.provider).toBe(1);
+    expect(h.emarsys.deliveries).toHaveLength(3);
+  });
+
+  test('Retail Server 503 then success on each endpoint: the run completes, retries counted', async () => {
+    h = await startHarness({ now: NOW, data: threeCarts() });
+    for (const endpoint of ['channel', 'cartSearch', 'customers', 'products'] as const) {
+      h.retail.failNext(endpoint, [{ status: 503 }]);
+    }
+    const report = await h.run();
+    expect(report.status).toBe('completed');
+    expect(report.carts.notified).toBe(3);
+    expect(report.retries).toMatchObject({ channel: 1, cartSearch: 1, customers: 1, products: 1 });
+  });
+
+  test('Emarsys down for longer than the retries: carts fail retryably, the checkpoint waits, a later run sends them', async () => {
+    h = await startHarness({ now: NOW, data: threeCarts() });
+    h.emarsys.failNext(Array.from({ length: 4 }, () => ({ status: 503 })));
+    const failed = await h.run();
+    expect(failed.status).toBe('completed');
+    expect(failed.carts).toMatchObject({ eligible: 3, notified: 0, failed: 3 });
+    expect(failed.checkpoint?.lastModifiedAt).toBe('2026-11-23T05:00:00.000Z');
+    expect(failed.checkpoint?.cartIdsAtLastModified).toBe(0);
+
+    h.clock.advanceMinutes(30);
+    const recovered = await h.run();
+    expect(recovered.window.from).toBe('2026-11-23T05:00:00.000Z');
+    expect(recovered.carts).toMatchObject({ notified: 3, failed: 0 });
+    expect(recovered.checkpoint?.lastModifiedAt).toBe('2026-11-23T12:20:00.000Z');
+    expect(h.emarsys.deliveries).toHaveLength(3);
+  });
+
+  test('Retail Server down: the run fails with a report that says so, and leaves the checkpoint alone', async () => {
+    h = await startHarness({ now: NOW, data: threeCarts() });
+    h.retail.failNext('cartSearch', Array.from({ length: 4 }, () => ({ status: 500 })));
+    const report = await h.run();
+    expect(report.status).toBe('failed');
+    expect(report.error).toMatch(/Carts\/Search/);
+    expect(report.checkpoint).toBeUndefined();
+    const next = await h.run();
+    expect(next.status).toBe('completed');
+    expect(next.carts.notified).toBe(3);
+  });
+
+  test('malformed records are skipped and counted; the good ones go out', async () => {
+    const data = threeCarts();
+    data.carts.push(
+      { Id: 'broken-lines', CustomerId: 'C1', ModifiedDateTime: '2026-11-23T09:00:00Z', CartTypeValue: 1, CartLines: 'nope' },
+      { Id: 'no-lines-at-all', CustomerId: 'C2', ModifiedDateTime: '2026-11-23T09:30:00Z', CartTypeValue: 1, CartLines: [{ ProductId: -5 }] },
+    );
+    data.products.push({ RecordId: 'not-a-number' });
+    h = await startHarness({ now: NOW, data });
+    const report = await h.run();
+    expect(report.status).toBe('completed');
+    expect(report.carts.skippedByReason['invalid-record']).toBe(1);
+    expect(report.carts.skippedByReason['no-active-lines']).toBe(1);
+    expect(report.lines.droppedByReason['invalid-line']).toBe(1);
+    expect(report.invalidRecords.products).toBe(0);
+    expect(report.carts.notified).toBe(3);
+  });
+});

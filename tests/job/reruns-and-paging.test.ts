@@ -1,0 +1,108 @@
+import { buildSimulatorData, cartRecord, customerRecord, productRecord } from '../../src/simulators/retail-server';
+import { startHarness, type Harness } from '../support/harness';
+
+const NOW = '2026-11-23T12:00:00Z';
+
+describe('runs over time', () => {
+  let h: Harness;
+  afterEach(() => h.close());
+
+  test('an immediate second run notifies nobody; a cart modified after its reminder is notified once more', async () => {
+    h = await startHarness({
+      now: NOW,
+      data: buildSimulatorData({
+        customers: [customerRecord('C1'), customerRecord('C2')],
+        products: [productRecord(1)],
+        carts: [
+          cartRecord({ id: 'a', customerId: 'C1', modifiedDateTime: '2026-11-23T09:00:00Z', lines: [{ productId: 1 }] }),
+          cartRecord({ id: 'b', customerId: 'C2', modifiedDateTime: '2026-11-23T09:30:00Z', lines: [{ productId: 1 }] }),
+        ],
+      }),
+    });
+    expect((await h.run()).carts.notified).toBe(2);
+
+    const second = await h.run();
+    expect(second.window.source).toBe('checkpoint');
+    expect(second.window.from).toBe('2026-11-23T11:50:00.000Z');
+    expect(second.carts).toMatchObject({ seen: 0, notified: 0 });
+
+    // Thirty minutes later: cart a was changed again at 12:10 and has been quiet since.
+    const cartA = h.retail.data.carts.find((c) => c.Id === 'a') as Record<string, unknown>;
+    cartA.ModifiedDateTime = '2026-11-23T12:10:00Z';
+    h.clock.set('2026-11-23T12:30:00Z');
+    const third = await h.run();
+    expect(third.carts).toMatchObject({ seen: 1, notified: 1 });
+    expect(h.emarsys.deliveries.map((d) => d.data.cartId)).toEqual(['a', 'b', 'a']);
+    expect(new Set(h.emarsys.deliveries.map((d) => d.triggerId)).size).toBe(3);
+
+    // A rerun over the whole day finds every cart already handled.
+    const rerun = await h.run({ from: new Date('2026-11-23T00:00:00Z'), to: new Date('2026-11-23T12:20:00Z') });
+    expect(rerun.window.source).toBe('request');
+    expect(rerun.carts).toMatchObject({ seen: 2, notified: 0, skippedByReason: { 'already-notified': 2 } });
+    expect(h.emarsys.deliveries).toHaveLength(3);
+  });
+
+  test('carts exactly on both edges of the window are included, once', async () => {
+    h = await startHarness({
+      now: NOW,
+      data: buildSimulatorData({
+        customers: [customerRecord('C1'), customerRecord('C2'), customerRecord('C3'), customerRecord('C4')],
+        products: [productRecord(1)],
+        carts: [
+          cartRecord({ id: 'before', customerId: 'C1', modifiedDateTime: '2026-11-23T03:39:59.999Z', lines: [{ productId: 1 }] }),
+          cartRecord({ id: 'on-from', customerId: 'C2', modifiedDateTime: '2026-11-23T03:40:00.000Z', lines: [{ productId: 1 }] }),
+          cartRecord({ id: 'on-to', customerId: 'C3', modifiedDateTime: '2026-11-23T11:50:00.000Z', lines: [{ productId: 1 }] }),
+          cartRecord({ id: 'after', customerId: 'C4', modifiedDateTime: '2026-11-23T11:50:00.001Z', lines: [{ productId: 1 }] }),
+        ],
+      }),
+    });
+    const report = await h.run();
+    expect(h.emarsys.deliveries.map((d) => d.data.cartId).sort()).toEqual(['on-from', 'on-to']);
+    expect(report.checkpoint).toEqual({ lastModifiedAt: '2026-11-23T11:50:00.000Z', cartIdsAtLastModified: 1 });
+
+    // The next run starts at 11:50:00.000 inclusive and must not remind on-to again.
+    h.clock.set('2026-11-23T12:30:00Z');
+    const next = await h.run();
+    expect(next.carts.notified).toBe(1);
+    expect(h.emarsys.deliveries.map((d) => d.data.cartId).sort()).toEqual(['after', 'on-from', 'on-to']);
+  });
+
+  test('2,500 carts over 25 pages of 100: each customer reminded once, for their latest cart, in constant calls per page', async () => {
+    const carts = [];
+    const customers = [];
+    // 2,000 customers with one cart each, and 250 customers with two carts far apart in time.
+    for (let i = 0; i < 2250; i++) customers.push(customerRecord(`C${i}`));
+    const start = new Date('2026-11-23T04:00:00Z').getTime();
+    for (let i = 0; i < 2500; i++) {
+      const customer = i < 2250 ? `C${i}` : `C${i - 2250}`;
+      // Several carts share each second, so page boundaries fall inside a timestamp.
+      const modified = new Date(start + Math.floor(i / 3) * 1000).toISOString();
+      carts.push(cartRecord({ id: `cart-${String(i).padStart(4, '0')}`, customerId: customer, modifiedDateTime: modified, lines: [{ productId: 1 + (i % 7) }] }));
+    }
+    h = await startHarness({
+      now: NOW,
+      data: buildSimulatorData({ customers, products: Array.from({ length: 7 }, (_, i) => productRecord(i + 1)), carts }),
+    });
+    const report = await h.run();
+    expect(report.status).toBe('completed');
+    // Keyset paging re-reads the carts that share the boundary second and drops them, so 2,500
+    // carts take 26 requests of 100 rather than 25.
+    expect(report.pages).toBe(26);
+    expect(report.carts).toMatchObject({ seen: 2500, eligible: 2250, notified: 2250, skippedByReason: { superseded: 250 } });
+    const delivered = h.emarsys.deliveries.map((d) => d.data.cartId);
+    expect(new Set(delivered).size).toBe(2250);
+    // The first 250 customers are reminded about their later cart (ids 2250..2499), not the first.
+    expect(delivered).toContain('cart-2250');
+    expect(delivered).not.toContain('cart-0000');
+    // Per page: one cart search (plus the survey's), at most one customer and one product call and
+    // one trigger, and a handful of store requests (read, claim, outcome, checkpoint, lease).
+    expect(report.calls).toMatchObject({ cartSearch: 2 * 26, channel: 1 });
+    for (const endpoint of ['customers', 'products', 'provider'] as const) expect(report.calls[endpoint]).toBeLessThanOrEqual(26);
+    expect(report.calls.store).toBeLessThanOrEqual(26 * 5 + 10);
+
+    // Nothing was lost or repeated: a rerun over the same window sends nothing.
+    h.clock.set('2026-11-23T12:01:00Z');
+    const rerun = await h.run({ from: new Date('2026-11-23T03:00:00Z'), to: new Date('2026-11-23T11:50:00Z') });
+    expect(rerun.carts).toMatchObject({ seen: 2500, notified: 0 });
+  });
+});

@@ -1,0 +1,140 @@
+import { randomUUID } from 'node:crypto';
+import { parseSettings, type Settings } from '../../src/config/settings';
+import type { JobRequest } from '../../src/job/run-abandoned-cart-job';
+import { runAbandonedCartJob } from '../../src/job/run-abandoned-cart-job';
+import type { RunReport } from '../../src/job/report';
+import { createJobDependencies, createLedger, disposeRuntimes } from '../../src/runtime/create-dependencies';
+import type { NotificationLedger } from '../../src/store/ledger';
+import { applyEnvironmentOverrides } from '../../src/config/sources';
+import { startEmarsysStandIn, type EmarsysStandIn } from '../../src/simulators/emarsys';
+import { buildSimulatorData, startRetailServerSimulator, type RetailServerSimulator, type SimulatorData } from '../../src/simulators/retail-server';
+import { startTokenServer, type TokenServer } from '../../src/simulators/token-server';
+import { createLogger, type LogRecord } from '../../src/shared/logger';
+import type { RetryPolicy } from '../../src/shared/retry';
+import { EMULATOR_KEY, startCosmosServer, type CosmosTestServer } from './cosmos-server';
+import { TestClock } from './test-clock';
+import { testTls } from './test-tls';
+
+export const TENANT_ID = '72f988bf-0000-4000-8000-000000000001';
+export const RETAIL_CLIENT_ID = 'retail-app-client-id';
+export const RETAIL_CLIENT_SECRET = 'retail-app-client-secret-value';
+export const EMARSYS_USER = 'contoso_api_user';
+export const EMARSYS_SECRET = 'emarsys-api-secret-value';
+export const EVENT_ID = '4711';
+
+/** Retries that do not make tests wait. */
+export const fastRetry: RetryPolicy = { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 5, maxServerDelayMs: 20 };
+
+export interface Harness {
+  tokens: TokenServer;
+  retail: RetailServerSimulator;
+  cosmos: CosmosTestServer;
+  emarsys: EmarsysStandIn;
+  clock: TestClock;
+  /** The app settings a deployment would have, pointing at the stand-ins (no secrets in it). */
+  env: Record<string, string>;
+  /** The environment-variable secrets. */
+  secretsEnv: Record<string, string>;
+  logs: LogRecord[];
+  settings(extra?: Record<string, string>): Settings;
+  run(request?: Partial<JobRequest>, extraEnv?: Record<string, string>): Promise<RunReport>;
+  /** The same ledger the runs use. */
+  ledger(): Promise<NotificationLedger>;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  data?: SimulatorData;
+  /** The stand-ins' and the runs' time; 'live' for tests of entry points that use the real clock. */
+  now?: string | 'live';
+  knownContacts?: string[];
+  env?: Record<string, string>;
+}
+
+/**
+ * Every stand-in the job talks to, started on 127.0.0.1 with random ports, and the settings that
+ * point the real clients at them: the test equivalent of a deployed Function App.
+ */
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const tls = testTls();
+  const clock = new TestClock(options.now ?? '2026-11-23T12:00:00Z');
+  const tokens = await startTokenServer({ tls, tenantId: TENANT_ID, clients: { [RETAIL_CLIENT_ID]: RETAIL_CLIENT_SECRET } });
+  const retail = await startRetailServerSimulator({
+    data: options.data ?? buildSimulatorData(),
+    authorize: (token) => tokens.isValidToken(token, 'https://commerce.dynamics.com'),
+    tls,
+    operatingUnitNumber: '128',
+  });
+  const cosmos = await startCosmosServer();
+  const emarsys = await startEmarsysStandIn({
+    auth: { mode: 'wsse', userName: EMARSYS_USER, secret: EMARSYS_SECRET },
+    knownContacts: options.knownContacts,
+    knownEventIds: [EVENT_ID],
+    clock,
+  });
+  const env: Record<string, string> = {
+    RetailServerClientOptions__TenantId: TENANT_ID,
+    RetailServerClientOptions__AuthorityHost: tokens.authorityHost,
+    RetailServerClientOptions__RetailServerUrl: retail.baseUrl,
+    RetailServerClientOptions__OperatingUnitNumber: '128',
+    RetailServerClientOptions__ReturnToCartUrl: 'https://shop.contoso.com/cart?cartId={cartId}',
+    RetailServerClientOptions__AppIdKeyVaultSecretName: 'retail-app-id',
+    RetailServerClientOptions__AppSecretKeyVaultSecretName: 'retail-app-secret',
+    AzureCosmosOptions__EndPointUri: cosmos.endpoint,
+    AzureCosmosOptions__PrimaryKey: EMULATOR_KEY,
+    AzureCosmosOptions__DatabaseId: `test-${randomUUID()}`,
+    EmarsysClientOptions__ApiUrl: emarsys.apiUrlTemplate,
+    EmarsysClientOptions__ExternalEventId: EVENT_ID,
+    EmarsysClientOptions__ApiUserNameKeyVaultSecretName: 'emarsys-user',
+    EmarsysClientOptions__ApiSecretKeyVaultSecretName: 'emarsys-secret',
+    MediaOptions__ImageServerUrl: 'https://images.contoso.com/cms/imageFileData/search?fileName=',
+    MediaOptions__ImageViewPorts__0__viewport: '(max-width: 599px)',
+    MediaOptions__ImageViewPorts__0__imageWidth: '300',
+    MediaOptions__ImageViewPorts__0__imageHeight: '300',
+    MediaOptions__ImageViewPorts__0__useForDefaultImageTag: 'false',
+    MediaOptions__ImageViewPorts__1__viewport: '(min-width: 600px)',
+    MediaOptions__ImageViewPorts__1__imageWidth: '600',
+    MediaOptions__ImageViewPorts__1__imageHeight: '600',
+    MediaOptions__ImageViewPorts__1__useForDefaultImageTag: 'true',
+    ...options.env,
+  };
+  const secretsEnv = {
+    'retail_app_id': RETAIL_CLIENT_ID,
+    'retail_app_secret': RETAIL_CLIENT_SECRET,
+    'emarsys_user': EMARSYS_USER,
+    'emarsys_secret': EMARSYS_SECRET,
+  };
+  const logs: LogRecord[] = [];
+  const logger = createLogger((record) => logs.push(record), 'debug');
+  const settings = (extra: Record<string, string> = {}) => parseSettings(applyEnvironmentOverrides({}, { ...env, ...extra }));
+
+  return {
+    tokens,
+    retail,
+    cosmos,
+    emarsys,
+    clock,
+    env,
+    secretsEnv,
+    logs,
+    settings,
+    async run(request = {}, extraEnv = {}) {
+      const deps = await createJobDependencies({
+        settings: settings(extraEnv),
+        env: secretsEnv,
+        logger,
+        clock,
+        retryPolicy: fastRetry,
+        sleep: async () => undefined,
+      });
+      return runAbandonedCartJob(deps, { trigger: 'cli', ...request });
+    },
+    ledger() {
+      return createLedger({ settings: settings(), env: secretsEnv, logger, clock, retryPolicy: fastRetry, sleep: async () => undefined });
+    },
+    async close() {
+      await disposeRuntimes();
+      await Promise.all([tokens.close(), retail.close(), cosmos.close(), emarsys.close()]);
+    },
+  };
+}
