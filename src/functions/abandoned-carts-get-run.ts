@@ -1,7 +1,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { readRunReport } from '../runtime/run-from-settings';
-import { errorResponse, json } from './http-responses';
-import { invocationLogger } from './invocation-logger';
+import { errorResponse, json } from './support/http-responses';
+import { invocationLogger } from './support/invocation-logger';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

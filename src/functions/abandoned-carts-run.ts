@@ -1,8 +1,8 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { parseRerunRequest } from '../job/rerun-request';
 import { runJobFromSettings } from '../runtime/run-from-settings';
-import { errorResponse, json, reportResponse } from './http-responses';
-import { invocationLogger } from './invocation-logger';
+import { errorResponse, json, reportResponse } from './support/http-responses';
+import { invocationLogger } from './support/invocation-logger';
 
 /**
  * `POST /api/abandoned-carts/run`: a manual rerun, e.g. after an outage. Body (all optional):

@@ -1,6 +1,6 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
 import { runJobFromSettings } from '../runtime/run-from-settings';
-import { invocationLogger } from './invocation-logger';
+import { invocationLogger } from './support/invocation-logger';
 
 /**
  * The scheduled run. The schedule comes from the app setting `AbandonedCartSchedule` (an NCRONTAB

@@ -1,6 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sectionSchemas } from '../../src/config/schema';
 import { loadSettings, normalizeRetailServerUrl } from '../../src/config/settings';
 import { ConfigurationError } from '../../src/shared/errors';
 
@@ -209,5 +210,30 @@ describe('loadSettings', () => {
     expect(normalizeRetailServerUrl('https://x.example.com/')).toBe('https://x.example.com/Commerce');
     expect(normalizeRetailServerUrl('https://x.example.com/Commerce/')).toBe('https://x.example.com/Commerce');
     expect(normalizeRetailServerUrl('https://x.example.com/commerce')).toBe('https://x.example.com/commerce');
+  });
+});
+
+describe('local.settings.sample.json', () => {
+  const sample = JSON.parse(readFileSync(join(__dirname, '..', '..', 'local.settings.sample.json'), 'utf8')) as { Values: Record<string, string> };
+
+  test('names every property of every section, and nothing else', () => {
+    const sampleProperties = new Set(
+      Object.keys(sample.Values)
+        .filter((key) => key.includes('__'))
+        .map((key) => key.split('__').slice(0, 2).join('.')),
+    );
+    const schemaProperties = Object.entries(sectionSchemas).flatMap(([section, { schema }]) =>
+      Object.keys((schema as unknown as { shape: Record<string, unknown> }).shape).map((property) => `${section}.${property}`),
+    );
+    expect([...sampleProperties].sort()).toEqual(schemaProperties.sort());
+  });
+
+  test('is valid once its placeholders are filled in', () => {
+    const filled = Object.fromEntries(
+      Object.entries(sample.Values).map(([key, value]) => [key, value.replace(/<your-[a-z-]+>/g, 'x1').replace(/^<[^>]*>$/, 'secret')]),
+    );
+    const settings = loadSettings({ baseDirectory: tmpdir(), env: filled });
+    expect(settings.retail.baseUrl).toBe('https://x1/Commerce');
+    expect(settings.media.viewPorts).toHaveLength(2);
   });
 });

@@ -1,6 +1,6 @@
 import type { HttpResponseInit } from '@azure/functions';
-import type { RunReport } from '../job/report';
-import { ConfigurationError, toError } from '../shared/errors';
+import type { RunReport } from '../../job/report';
+import { ConfigurationError, toError } from '../../shared/errors';
 
 export function json(status: number, body: unknown): HttpResponseInit {
   return { status, jsonBody: body, headers: { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' } };

@@ -1,5 +1,5 @@
 import type { InvocationContext } from '@azure/functions';
-import { createLogger, type Logger } from '../shared/logger';
+import { createLogger, type Logger } from '../../shared/logger';
 
 /**
  * Logs through the invocation's context, so each line is tied to its invocation in Application
