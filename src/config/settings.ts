@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { z } from 'zod';
+import { normalizeRetailServerUrl } from '../retail/retail-client';
 import { ConfigurationError } from '../shared/errors';
 import { sectionSchemas, viewPortSchema } from './schema';
 import { applyEnvironmentOverrides, canonicalizeKeys, readSettingsFile, type RawSettings, SECTION_NAMES } from './sources';
@@ -63,12 +64,6 @@ export interface LoadSettingsOptions {
 
 const WSSE_API_URL = 'https://api.emarsys.net/api/v2/event/{0}/trigger';
 const OAUTH_API_URL = 'https://api.emarsys.net/api/v3/event/{0}/trigger';
-
-/** The Commerce API base: the user may give the bare host; Retail Server routes live under /Commerce. */
-export function normalizeRetailServerUrl(value: string): string {
-  const trimmed = value.replace(/\/+$/, '');
-  return /\/commerce$/i.test(trimmed) ? trimmed : `${trimmed}/Commerce`;
-}
 
 /**
  * The trigger endpoint. OAuth 2.0 tokens are for the v3 API, so the sample's default v2 URL,
@@ -134,6 +129,14 @@ export function parseSettings(raw: RawSettings): Settings {
   const emarsys = parseSection('EmarsysClientOptions', sectionSchemas.EmarsysClientOptions.schema, sectionSchemas.EmarsysClientOptions.aliases);
   const media = parseSection('MediaOptions', sectionSchemas.MediaOptions.schema, sectionSchemas.MediaOptions.aliases);
 
+  let retailBaseUrl = '';
+  if (retail) {
+    try {
+      retailBaseUrl = normalizeRetailServerUrl(retail.RetailServerUrl);
+    } catch (error) {
+      problems.push(...(error instanceof ConfigurationError ? error.problems : [String(error)]));
+    }
+  }
   if (problems.length > 0 || !keyVault || !retail || !cosmos || !emarsys || !media) throw new ConfigurationError(problems);
 
   return {
@@ -143,7 +146,7 @@ export function parseSettings(raw: RawSettings): Settings {
       audience: retail.RetailServerAudienceId.replace(/\/+$/, ''),
       appIdSecretName: retail.AppIdKeyVaultSecretName,
       appSecretSecretName: retail.AppSecretKeyVaultSecretName,
-      baseUrl: normalizeRetailServerUrl(retail.RetailServerUrl),
+      baseUrl: retailBaseUrl,
       operatingUnitNumber: retail.OperatingUnitNumber,
       includeMinutes: retail.IncludeAbandonedCartsModifiedSinceLastMinutes,
       excludeMinutes: retail.ExcludeAbandonedCartsModifiedSinceLastMinutes,

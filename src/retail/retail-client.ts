@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import { ConfigurationError, RemoteServiceError } from '../shared/errors';
 import { chunk, mapWithConcurrency } from '../shared/concurrency';
 import { silentLogger, type Logger } from '../shared/logger';
@@ -181,13 +182,7 @@ export function createRetailServerClient(options: RetailServerClientOptions): Re
           'POST Customers/GetByAccountNumbers',
         ),
       );
-      const customers: Customer[] = [];
-      const invalid: InvalidRecord[] = [];
-      raw.forEach((record, index) => {
-        const parsed = parseRecord(customerSchema, record);
-        if (parsed.ok) customers.push(parsed.value);
-        else invalid.push({ reason: `customer ${label(record, 'AccountNumber', index)}: ${parsed.reason}` });
-      });
+      const { valid: customers, invalid } = parseEach(raw, customerSchema, 'customer', 'AccountNumber');
       return { customers, invalid };
     },
 
@@ -208,18 +203,24 @@ export function createRetailServerClient(options: RetailServerClientOptions): Re
           'POST Products/Search',
         ),
       );
-      const products: Product[] = [];
-      const invalid: InvalidRecord[] = [];
-      raw.forEach((record, index) => {
-        const parsed = parseRecord(productSchema, record);
-        if (parsed.ok) products.push(parsed.value);
-        else invalid.push({ reason: `product ${label(record, 'RecordId', index)}: ${parsed.reason}` });
-      });
+      const { valid: products, invalid } = parseEach(raw, productSchema, 'product', 'RecordId');
       return { products, invalid };
     },
 
     stats: () => transport.stats(),
   };
+}
+
+/** Parses each record on its own: a bad one is reported with its id (or position), the rest come through. */
+function parseEach<T>(raw: readonly unknown[], schema: z.ZodType<T>, kind: string, idField: string): { valid: T[]; invalid: InvalidRecord[] } {
+  const valid: T[] = [];
+  const invalid: InvalidRecord[] = [];
+  raw.forEach((record, index) => {
+    const parsed = parseRecord(schema, record);
+    if (parsed.ok) valid.push(parsed.value);
+    else invalid.push({ reason: `${kind} ${label(record, idField, index)}: ${parsed.reason}` });
+  });
+  return { valid, invalid };
 }
 
 function validateCartQuery(query: CartSearchQuery): void {

@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sectionSchemas } from '../../src/config/schema';
-import { loadSettings, normalizeRetailServerUrl } from '../../src/config/settings';
+import { loadSettings } from '../../src/config/settings';
+import { normalizeRetailServerUrl } from '../../src/retail/retail-client';
 import { ConfigurationError } from '../../src/shared/errors';
 
 const shippedSettings = join(__dirname, '..', '..', 'appSettings.json');
