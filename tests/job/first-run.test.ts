@@ -1,6 +1,6 @@
 import { buildSimulatorData, cartRecord, customerRecord, productRecord } from '../../src/simulators/retail-server';
 import { notificationId } from '../../src/store/ledger';
-import { startHarness, type Harness } from '../support/harness';
+import { EMARSYS_SECRET, RETAIL_CLIENT_SECRET, startHarness, type Harness } from '../support/harness';
 
 /**
  * The connector end to end against the stand-ins: the real MSAL, axios, Cosmos and Emarsys code
@@ -135,6 +135,11 @@ describe('a first run', () => {
     expect(h.tokens.tokensIssued).toBe(1);
     expect(h.retail.requests.every((r) => r.authorized && r.headers.oun === '128' && r.query['api-version'] === '7.3')).toBe(true);
     expect(report.checkpoint).toEqual({ lastModifiedAt: '2026-11-23T11:50:00.000Z', cartIdsAtLastModified: 0 });
+
+    // One structured line carries the report; nothing logged names a customer's email or a secret.
+    expect(h.logs.filter((l) => l.message === 'Abandoned cart run finished')).toHaveLength(1);
+    const logged = JSON.stringify(h.logs);
+    for (const secret of ['ann@example.com', 'bo@example.com', RETAIL_CLIENT_SECRET, EMARSYS_SECRET]) expect(logged).not.toContain(secret);
   });
 
   test('anonymous carts with a receipt email are reminded when IncludeAnonymous is on', async () => {

@@ -21,6 +21,9 @@ export const RETAIL_CLIENT_SECRET = 'retail-app-client-secret-value';
 export const EMARSYS_USER = 'contoso_api_user';
 export const EMARSYS_SECRET = 'emarsys-api-secret-value';
 export const EVENT_ID = '4711';
+/** An identity allowed to read the Key Vault stand-in (what a managed identity is in Azure). */
+export const VAULT_READER_ID = 'vault-reader';
+export const VAULT_READER_SECRET = 'vault-reader-secret-value';
 
 /** Retries that do not make tests wait. */
 export const fastRetry: RetryPolicy = { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 5, maxServerDelayMs: 20 };
@@ -49,7 +52,12 @@ export interface HarnessOptions {
   now?: string | 'live';
   knownContacts?: string[];
   env?: Record<string, string>;
+  /** Emarsys authentication: the sample's WSSE (default) or OAuth 2.0. */
+  emarsysAuth?: 'wsse' | 'oauth2';
 }
+
+export const EMARSYS_CLIENT_ID = 'emarsys-oauth-client';
+export const EMARSYS_CLIENT_SECRET = 'emarsys-oauth-client-secret-value';
 
 /**
  * Every stand-in the job talks to, started on 127.0.0.1 with random ports, and the settings that
@@ -58,7 +66,7 @@ export interface HarnessOptions {
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const tls = testTls();
   const clock = new TestClock(options.now ?? '2026-11-23T12:00:00Z');
-  const tokens = await startTokenServer({ tls, tenantId: TENANT_ID, clients: { [RETAIL_CLIENT_ID]: RETAIL_CLIENT_SECRET } });
+  const tokens = await startTokenServer({ tls, tenantId: TENANT_ID, clients: { [RETAIL_CLIENT_ID]: RETAIL_CLIENT_SECRET, [VAULT_READER_ID]: VAULT_READER_SECRET } });
   const retail = await startRetailServerSimulator({
     data: options.data ?? buildSimulatorData(),
     authorize: (token) => tokens.isValidToken(token, 'https://commerce.dynamics.com'),
@@ -66,8 +74,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     operatingUnitNumber: '128',
   });
   const cosmos = await startCosmosServer();
+  const oauth2 = options.emarsysAuth === 'oauth2';
   const emarsys = await startEmarsysStandIn({
-    auth: { mode: 'wsse', userName: EMARSYS_USER, secret: EMARSYS_SECRET },
+    auth: oauth2
+      ? { mode: 'oauth2', clientId: EMARSYS_CLIENT_ID, clientSecret: EMARSYS_CLIENT_SECRET }
+      : { mode: 'wsse', userName: EMARSYS_USER, secret: EMARSYS_SECRET },
     knownContacts: options.knownContacts,
     knownEventIds: [EVENT_ID],
     clock,
@@ -87,6 +98,14 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     EmarsysClientOptions__ExternalEventId: EVENT_ID,
     EmarsysClientOptions__ApiUserNameKeyVaultSecretName: 'emarsys-user',
     EmarsysClientOptions__ApiSecretKeyVaultSecretName: 'emarsys-secret',
+    ...(oauth2
+      ? {
+          EmarsysClientOptions__AuthMode: 'oauth2',
+          EmarsysClientOptions__TokenUrl: emarsys.tokenUrl,
+          EmarsysClientOptions__ClientIdKeyVaultSecretName: 'emarsys-client-id',
+          EmarsysClientOptions__ClientSecretKeyVaultSecretName: 'emarsys-client-secret',
+        }
+      : {}),
     MediaOptions__ImageServerUrl: 'https://images.contoso.com/cms/imageFileData/search?fileName=',
     MediaOptions__ImageViewPorts__0__viewport: '(max-width: 599px)',
     MediaOptions__ImageViewPorts__0__imageWidth: '300',
@@ -103,6 +122,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     'retail_app_secret': RETAIL_CLIENT_SECRET,
     'emarsys_user': EMARSYS_USER,
     'emarsys_secret': EMARSYS_SECRET,
+    ...(oauth2 ? { emarsys_client_id: EMARSYS_CLIENT_ID, emarsys_client_secret: EMARSYS_CLIENT_SECRET } : {}),
   };
   const logs: LogRecord[] = [];
   const logger = createLogger((record) => logs.push(record), 'debug');

@@ -1,0 +1,78 @@
+import { ClientSecretCredential } from '@azure/identity';
+import { runAbandonedCartJob } from '../../src/job/run-abandoned-cart-job';
+import { createJobDependencies } from '../../src/runtime/create-dependencies';
+import { silentLogger } from '../../src/shared/logger';
+import { buildSimulatorData, cartRecord, customerRecord, productRecord } from '../../src/simulators/retail-server';
+import { startKeyVaultStandIn } from '../support/key-vault-stand-in';
+import {
+  EMARSYS_SECRET,
+  EMARSYS_USER,
+  fastRetry,
+  RETAIL_CLIENT_ID,
+  RETAIL_CLIENT_SECRET,
+  startHarness,
+  TENANT_ID,
+  VAULT_READER_ID,
+  VAULT_READER_SECRET,
+  type Harness,
+} from '../support/harness';
+import { testTls } from '../support/test-tls';
+
+const NOW = '2026-11-23T12:00:00Z';
+const data = () =>
+  buildSimulatorData({
+    customers: [customerRecord('C1'), customerRecord('C2')],
+    products: [productRecord(1)],
+    carts: [
+      cartRecord({ id: 'a', customerId: 'C1', modifiedDateTime: '2026-11-23T09:00:00Z', lines: [{ productId: 1 }] }),
+      cartRecord({ id: 'b', customerId: 'C2', modifiedDateTime: '2026-11-23T09:30:00Z', lines: [{ productId: 1 }] }),
+    ],
+  });
+
+describe('the composition root wires settings to real clients', () => {
+  let h: Harness;
+  afterEach(() => h.close());
+
+  test('Emarsys over OAuth 2.0: one token for the run, the v3 trigger endpoint', async () => {
+    h = await startHarness({ now: NOW, data: data(), emarsysAuth: 'oauth2' });
+    const report = await h.run();
+    expect(report.carts.notified).toBe(2);
+    expect(h.emarsys.tokensIssued).toBe(1);
+    const triggers = h.emarsys.requests.filter((r) => r.kind === 'trigger');
+    expect(triggers.every((r) => r.path.includes('/api/v3/event/4711/trigger') && r.headerNames.includes('authorization'))).toBe(true);
+    expect(triggers.some((r) => r.headerNames.includes('x-wsse'))).toBe(false);
+  });
+
+  test('secrets from Key Vault with the configured credential, read once per process', async () => {
+    h = await startHarness({ now: NOW, data: data() });
+    const vault = await startKeyVaultStandIn({
+      tls: testTls(),
+      authorityUrl: `${h.tokens.authorityHost}/${TENANT_ID}`,
+      isValidToken: (token) => h.tokens.isValidToken(token, 'https://vault.azure.net'),
+      secrets: { 'retail-app-id': RETAIL_CLIENT_ID, 'retail-app-secret': RETAIL_CLIENT_SECRET, 'emarsys-user': EMARSYS_USER, 'emarsys-secret': EMARSYS_SECRET },
+    });
+    try {
+      const options = {
+        settings: h.settings({ KeyVaultOptions__KeyVaultURI: vault.vaultUrl }),
+        // No secret in the environment: everything comes from the vault.
+        env: {},
+        logger: silentLogger,
+        clock: h.clock,
+        retryPolicy: fastRetry,
+        sleep: async () => undefined,
+        credential: new ClientSecretCredential(TENANT_ID, VAULT_READER_ID, VAULT_READER_SECRET, {
+          authorityHost: h.tokens.authorityHost,
+          disableInstanceDiscovery: true,
+        }),
+        keyVaultClientOptions: { disableChallengeResourceVerification: true },
+      };
+      const deps = await createJobDependencies(options);
+      await createJobDependencies(options);
+      expect(vault.reads.sort()).toEqual(['emarsys-secret', 'emarsys-user', 'retail-app-id', 'retail-app-secret']);
+      const report = await runAbandonedCartJob(deps, { trigger: 'cli' });
+      expect(report.carts.notified).toBe(2);
+    } finally {
+      await vault.close();
+    }
+  });
+});
