@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { parseRerunRequest } from '../job/rerun-request';
+import type { RunProgress } from '../job/run-abandoned-cart-job';
 import { disposeRuntimes } from '../runtime/create-dependencies';
 import { runJobFromSettings, type EntryPointOptions } from '../runtime/run-from-settings';
 import { ConfigurationError, toError } from '../shared/errors';
@@ -14,6 +15,8 @@ export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   env: NodeJS.ProcessEnv;
+  /** Whether stderr is a terminal: progress is shown only there. */
+  isTTY?: boolean;
   /** Extra runtime options for tests (clock, retry policy). */
   runtime?: EntryPointOptions['runtime'];
 }
@@ -76,12 +79,20 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stderr(`Invalid arguments:\n${request.problems.map((p) => `  - --${p}`).join('\n')}\n`);
     return EXIT.usage;
   }
-  const logger = jsonLineLogger((line) => io.stderr(line), values.verbose ? 'debug' : values.json ? 'warn' : 'info');
+  const progress = io.isTTY && !values.json && !values.verbose ? progressLine(io.stderr) : undefined;
+  const logger = jsonLineLogger(
+    (line) => {
+      progress?.clear();
+      io.stderr(line);
+    },
+    values.verbose ? 'debug' : values.json || progress ? 'warn' : 'info',
+  );
   try {
     const report = await runJobFromSettings(
       { trigger: 'cli', ...request.value },
-      { logger, env: io.env, settingsPath: values.settings, runtime: io.runtime },
+      { logger, env: io.env, settingsPath: values.settings, runtime: io.runtime, onProgress: progress?.update },
     );
+    progress?.clear();
     io.stdout(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
     return report.status === 'failed' ? EXIT.failed : EXIT.ok;
   } catch (error) {
@@ -96,11 +107,28 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
 }
 
+/** One line on the terminal, rewritten as pages go by, and cleared before anything else is printed. */
+function progressLine(write: (text: string) => void): { update: (p: RunProgress) => void; clear: () => void } {
+  let shown = false;
+  return {
+    update(p) {
+      const text = p.phase === 'survey' ? `Reading the window: page ${p.pages}` : `Page ${p.pages}: ${p.seen} carts, ${p.notified} sent, ${p.failed} failed`;
+      write(`\r\x1b[2K${text}`);
+      shown = true;
+    },
+    clear() {
+      if (shown) write('\r\x1b[2K');
+      shown = false;
+    },
+  };
+}
+
 if (require.main === module) {
   runCli(process.argv.slice(2), {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
     env: process.env,
+    isTTY: process.stderr.isTTY === true,
   }).then(
     (code) => {
       process.exitCode = code;

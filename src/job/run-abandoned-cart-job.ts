@@ -39,6 +39,16 @@ export interface JobDependencies {
   logger: Logger;
   settings: JobSettings;
   newRunId?: () => string;
+  /** Called after each page, for progress displays. */
+  onProgress?: (progress: RunProgress) => void;
+}
+
+export interface RunProgress {
+  phase: 'survey' | 'pages';
+  pages: number;
+  seen: number;
+  notified: number;
+  failed: number;
 }
 
 export interface JobRequest {
@@ -59,6 +69,7 @@ async function surveyLatestCarts(
   retail: RetailServerClient,
   window: RunWindow,
   settings: JobSettings,
+  onPage: (pages: number) => void,
 ): Promise<{ latest: Map<string, { cartId: string; modifiedAt: number }>; onlyPage: RawCart[] | undefined; pages: number }> {
   const latest = new Map<string, { cartId: string; modifiedAt: number }>();
   let pages = 0;
@@ -66,6 +77,7 @@ async function surveyLatestCarts(
   let firstPageWasFull = false;
   for await (const page of cartPages(retail, { ...window, pageSize: settings.pageSize, includeAnonymous: settings.includeAnonymous })) {
     pages++;
+    onPage(pages);
     if (pages === 1) {
       firstPage = page;
       firstPageWasFull = page.length >= settings.pageSize;
@@ -172,7 +184,9 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
     logger.info('Abandoned cart run started', { ...log, window: report.window });
     tracker = new CheckpointTracker(window.from, window.cartIdsDoneAtFrom);
 
-    const survey = await surveyLatestCarts(retail, window, settings);
+    const survey = await surveyLatestCarts(retail, window, settings, (pages) =>
+      deps.onProgress?.({ phase: 'survey', pages, seen: 0, notified: 0, failed: 0 }),
+    );
     const pages: AsyncIterable<RawCart[]> | RawCart[][] =
       survey.onlyPage !== undefined
         ? survey.onlyPage.length > 0
@@ -202,7 +216,8 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
         tracker,
       };
       await processPage(page, context);
-      logger.debug('Page done', { ...log, page: counters.pages, carts: page.length });
+      logger.debug('Page done', { ...log, page: counters.pages, carts: page.length, notified: counters.notified });
+      deps.onProgress?.({ phase: 'pages', pages: counters.pages, seen: counters.seen, notified: counters.notified, failed: counters.failed });
       if (!dryRun) {
         await saveCheckpoint();
         if (lease) lease = await ledger.renewLease(lease, clock.now(), leaseMs);

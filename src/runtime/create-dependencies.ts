@@ -33,6 +33,11 @@ export interface RuntimeOptions {
   /** Overrides the retry policy of every client (tests shorten the waits). */
   retryPolicy?: RetryPolicy;
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * An email provider to use instead of Emarsys (the local run's preview). Its credentials are
+   * then not read. Not part of the cache key: pass the same provider for the same settings.
+   */
+  provider?: IEmailProvider;
 }
 
 /** A logger whose destination changes per invocation, for clients that outlive one. */
@@ -63,7 +68,7 @@ interface CachedRuntime {
 const cache = new Map<string, CachedRuntime>();
 
 function cacheKey(options: RuntimeOptions): string {
-  return JSON.stringify([options.settings, options.credential ? 'custom-credential' : 'default']);
+  return JSON.stringify([options.settings, options.credential ? 'custom-credential' : 'default', options.provider?.name ?? 'emarsys']);
 }
 
 function entry(options: RuntimeOptions): CachedRuntime {
@@ -136,7 +141,7 @@ function secretRequests(settings: Settings): { retail: SecretRequest[]; emarsys:
 async function buildClients(options: RuntimeOptions, cached: CachedRuntime): Promise<Omit<JobDependencies, 'clock' | 'logger' | 'ledger' | 'settings'>> {
   const { settings } = options;
   const requests = secretRequests(settings);
-  const secrets = await cached.secrets.resolveAll([...requests.retail, ...requests.emarsys]);
+  const secrets = await cached.secrets.resolveAll([...requests.retail, ...(options.provider ? [] : requests.emarsys)]);
   const secret = (name: string | undefined) => secrets.get(name ?? '') ?? '';
 
   const tokenProvider = createRetailTokenProvider({
@@ -158,7 +163,7 @@ async function buildClients(options: RuntimeOptions, cached: CachedRuntime): Pro
     ...(options.sleep ? { sleep: options.sleep } : {}),
   });
   const e = settings.emarsys;
-  const provider: IEmailProvider = createEmarsysProvider({
+  const provider: IEmailProvider = options.provider ?? createEmarsysProvider({
     apiUrl: e.apiUrl,
     externalEventId: e.externalEventId,
     contactKeyId: e.contactKeyId,

@@ -1,5 +1,5 @@
 import { loadSettings, type Settings } from '../config/settings';
-import { runAbandonedCartJob, type JobRequest } from '../job/run-abandoned-cart-job';
+import { runAbandonedCartJob, type JobDependencies, type JobRequest } from '../job/run-abandoned-cart-job';
 import type { RunReport } from '../job/report';
 import type { Logger } from '../shared/logger';
 import { createJobDependencies, createLedger, type RuntimeOptions } from './create-dependencies';
@@ -15,6 +15,7 @@ export interface EntryPointOptions {
   settingsPath?: string | undefined;
   /** Extra runtime options (credential, clock, retry policy); tests use them. */
   runtime?: Partial<Omit<RuntimeOptions, 'settings' | 'logger'>>;
+  onProgress?: JobDependencies['onProgress'];
 }
 
 export function settingsFor(options: EntryPointOptions): Settings {
@@ -24,7 +25,7 @@ export function settingsFor(options: EntryPointOptions): Settings {
 export async function runJobFromSettings(request: JobRequest, options: EntryPointOptions): Promise<RunReport> {
   const settings = settingsFor(options);
   const deps = await createJobDependencies({ ...options.runtime, settings, logger: options.logger, env: options.env ?? process.env });
-  return runAbandonedCartJob(deps, request);
+  return runAbandonedCartJob({ ...deps, onProgress: options.onProgress }, request);
 }
 
 export async function readRunReport(runId: string, options: EntryPointOptions): Promise<RunReport | undefined> {

@@ -21,13 +21,14 @@ describe('abandoned-carts CLI', () => {
   });
   afterEach(() => h.close());
 
-  async function cli(args: string[], env: NodeJS.ProcessEnv = { ...h.env, ...h.secretsEnv }) {
+  async function cli(args: string[], env: NodeJS.ProcessEnv = { ...h.env, ...h.secretsEnv }, isTTY = false) {
     let stdout = '';
     let stderr = '';
     const code = await runCli(args, {
       stdout: (text) => (stdout += text),
       stderr: (text) => (stderr += text),
       env,
+      isTTY,
       runtime: { retryPolicy: fastRetry, sleep: async () => undefined },
     });
     return { code, stdout, stderr };
@@ -49,6 +50,17 @@ describe('abandoned-carts CLI', () => {
     expect(stdout).toMatch(/^Would notify\s+1$/m);
     expect(stdout).toMatch(/^Window\s+.* \(request\)$/m);
     expect(h.emarsys.deliveries).toHaveLength(0);
+  });
+
+  test('on a terminal, progress is shown on stderr and cleared; not with --json or off a terminal', async () => {
+    const tty = await cli(['run'], undefined, true);
+    expect(tty.code).toBe(EXIT.ok);
+    expect(tty.stderr).toContain('Page 1: 1 carts, 1 sent, 0 failed');
+    expect(tty.stderr.endsWith('\r\x1b[2K')).toBe(true);
+    const json = await cli(['run', '--json'], undefined, true);
+    expect(json.stderr).toBe('');
+    const piped = await cli(['run']);
+    expect(piped.stderr).not.toContain('Page 1');
   });
 
   test('settings can come from a file given with --settings', async () => {
