@@ -6,6 +6,7 @@ import { disposeRuntimes } from '../runtime/create-dependencies';
 import { runJobFromSettings, type EntryPointOptions } from '../runtime/run-from-settings';
 import { ConfigurationError, toError } from '../shared/errors';
 import { jsonLineLogger } from '../shared/logger';
+import { runDoctor } from './doctor';
 import { formatReport } from './format-report';
 
 /** Exit codes: 0 a completed run (per-cart failures show in the report), 1 a failed run, 2 bad configuration or arguments. */
@@ -21,7 +22,16 @@ export interface CliIo {
   runtime?: EntryPointOptions['runtime'];
 }
 
-const USAGE = `Usage: abandoned-carts run [options]
+const USAGE = `Usage: abandoned-carts <command> [options]
+
+Commands:
+  run      find the carts left behind and send the reminders, once
+  doctor   check the configuration and every dependency, sending nothing
+
+Run "abandoned-carts <command> --help" for a command's options.
+`;
+
+const RUN_USAGE = `Usage: abandoned-carts run [options]
 
 Finds the carts left behind on Retail Server and sends reminders through Emarsys, once.
 
@@ -40,6 +50,19 @@ Examples:
   abandoned-carts run --from 2026-11-22T00:00:00Z --to 2026-11-23T00:00:00Z --json
 
 Exit codes: 0 run completed, 1 run failed, 2 bad configuration or arguments.
+`;
+
+const DOCTOR_USAGE = `Usage: abandoned-carts doctor [--settings <path>]
+
+Resolves the configuration (secrets hidden), then checks in turn: the secrets can be read, a token
+comes from the authority, Retail Server answers with that token and OUN, Cosmos DB is reachable
+with its container, and Emarsys accepts the credentials. Sends nothing, writes nothing.
+
+Examples:
+  abandoned-carts doctor
+  abandoned-carts doctor --settings ./appSettings.production.json
+
+Exit codes: 0 every check passed, 1 a check failed, 2 bad configuration.
 `;
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
@@ -63,13 +86,25 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return EXIT.usage;
   }
   const { values, positionals } = parsed;
+  const command = positionals[0];
   if (values.help) {
-    io.stdout(USAGE);
+    io.stdout(command === 'run' ? RUN_USAGE : command === 'doctor' ? DOCTOR_USAGE : USAGE);
     return EXIT.ok;
   }
-  if (positionals.length !== 1 || positionals[0] !== 'run') {
+  if (positionals.length !== 1 || (command !== 'run' && command !== 'doctor')) {
     io.stderr(`${positionals.length === 0 ? 'Missing command.' : `Unknown command: ${positionals.join(' ')}.`}\n\n${USAGE}`);
     return EXIT.usage;
+  }
+  if (command === 'doctor') {
+    if (values.from !== undefined || values.to !== undefined || values['dry-run'] || values.json) {
+      io.stderr(`doctor takes only --settings.\n\n${DOCTOR_USAGE}`);
+      return EXIT.usage;
+    }
+    try {
+      return await runDoctor({ settingsPath: values.settings, env: io.env, write: io.stdout });
+    } finally {
+      await disposeRuntimes();
+    }
   }
   const request = parseRerunRequest(
     { ...(values.from !== undefined ? { from: values.from } : {}), ...(values.to !== undefined ? { to: values.to } : {}), dryRun: values['dry-run'] },

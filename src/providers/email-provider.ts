@@ -55,4 +55,9 @@ export interface IEmailProvider {
   send(batch: readonly Notification[]): Promise<NotificationOutcome[]>;
   /** Counters since the provider was created. */
   stats(): ProviderStats;
+  /**
+   * A harmless authenticated call that proves the credentials work (used by `doctor`). Resolves
+   * with what was checked; throws a RemoteServiceError that says what to fix.
+   */
+  verify?(): Promise<string>;
 }

@@ -117,7 +117,7 @@ function entry(options: RuntimeOptions): CachedRuntime {
   return cached;
 }
 
-function secretRequests(settings: Settings): { retail: SecretRequest[]; emarsys: SecretRequest[] } {
+export function secretRequests(settings: Settings): { retail: SecretRequest[]; emarsys: SecretRequest[] } {
   const e = settings.emarsys;
   const named = (name: string | undefined, setting: string): SecretRequest[] => (name ? [{ name, setting }] : []);
   return {

@@ -84,11 +84,41 @@ describe('abandoned-carts CLI', () => {
     expect(stderr).toMatch(message);
   });
 
-  test('--help prints the usage with examples', async () => {
-    const { code, stdout } = await cli(['--help']);
+  test('--help prints the commands; each command has its own help with examples', async () => {
+    expect((await cli(['--help'])).stdout).toMatch(/Commands:\n  run .*\n  doctor /);
+    for (const command of ['run', 'doctor']) {
+      const { code, stdout } = await cli([command, '--help']);
+      expect(code).toBe(EXIT.ok);
+      expect(stdout).toMatch(new RegExp(`Usage: abandoned-carts ${command}`));
+      expect(stdout).toMatch(/Examples:/);
+    }
+  });
+
+  test('doctor checks every dependency in turn and hides the secrets', async () => {
+    const { code, stdout } = await cli(['doctor']);
     expect(code).toBe(EXIT.ok);
-    expect(stdout).toMatch(/Usage: abandoned-carts run/);
-    expect(stdout).toMatch(/Examples:/);
+    expect(stdout).toMatch(/^✓ Configuration$/m);
+    expect(stdout).toMatch(/^✓ Secrets: 4 read from environment variables/m);
+    expect(stdout).toMatch(/^✓ Token: acquired from https:\/\/127\.0\.0\.1:\d+\//m);
+    expect(stdout).toMatch(/^✓ Retail Server: channel 5637144592 for OUN 128, currency USD, language en-us$/m);
+    expect(stdout).toMatch(/^✓ Cosmos DB: .* does not exist yet; the first run creates it$/m);
+    expect(stdout).toMatch(/^✓ Emarsys: wsse credentials accepted by http:\/\/127\.0\.0\.1:\d+$/m);
+    expect(stdout).toMatch(/Everything needed for a run works/);
+    expect(stdout).not.toMatch(/retail-app-client-secret-value|emarsys-api-secret-value|C2y6yDjf5/);
+    expect(h.emarsys.deliveries).toHaveLength(0);
+  });
+
+  test('doctor says which check failed and what to do', async () => {
+    const wrongSecret = await cli(['doctor'], { ...h.env, ...h.secretsEnv, emarsys_secret: 'wrong' });
+    expect(wrongSecret.code).toBe(EXIT.failed);
+    expect(wrongSecret.stdout).toMatch(/^✗ Emarsys: Emarsys refused the credentials \(HTTP 401\)/m);
+    expect(wrongSecret.stdout).toMatch(/^✓ Retail Server/m);
+
+    const { retail_app_secret: _dropped, ...secretsWithoutOne } = h.secretsEnv;
+    const missing = await cli(['doctor'], { ...h.env, ...secretsWithoutOne });
+    expect(missing.code).toBe(EXIT.failed);
+    expect(missing.stdout).toMatch(/^✗ Secrets: RetailServerClientOptions\.AppSecretKeyVaultSecretName: secret "retail-app-secret" was not found/m);
+    expect(missing.stdout).toMatch(/^- Token: not checked \(the secrets are missing\)$/m);
   });
 
   test('a bad configuration exits 2 and names every property at fault', async () => {

@@ -1,7 +1,7 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generate } from 'selfsigned';
+import { ensureLocalTls } from '../../src/local/tls';
 
 /**
  * One self-signed certificate for 127.0.0.1 and localhost, made for the test run. jest.config.ts
@@ -18,22 +18,7 @@ export const TLS_DIR_VARIABLE = 'ABANDONED_CARTS_TEST_TLS_DIR';
 
 export async function createTestTls(): Promise<{ dir: string; certPath: string }> {
   const dir = join(tmpdir(), `abandoned-carts-test-tls-${process.pid}`);
-  const certPath = join(dir, 'cert.pem');
-  if (!existsSync(certPath)) {
-    mkdirSync(dir, { recursive: true });
-    const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
-      keyType: 'ec',
-      algorithm: 'sha256',
-      extensions: [
-        { name: 'basicConstraints', cA: true },
-        { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, keyCertSign: true },
-        { name: 'extKeyUsage', serverAuth: true },
-        { name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] },
-      ],
-    });
-    writeFileSync(join(dir, 'key.pem'), pems.private, { mode: 0o600 });
-    writeFileSync(certPath, pems.cert);
-  }
+  const { certPath } = await ensureLocalTls(dir);
   return { dir, certPath };
 }
 

@@ -4,7 +4,8 @@ import { mapWithConcurrency } from '../../shared/concurrency';
 import { hashEmail } from '../../shared/logger';
 import type { EmarsysAuthenticator } from './auth';
 import { planRequests } from './batching';
-import { createHttpClient, type ProviderCounters } from './http';
+import { RemoteServiceError } from '../../shared/errors';
+import { createHttpClient, describeTransportError, type ProviderCounters } from './http';
 import { createOAuthAuthenticator, createOAuthTokenSource } from './oauth-token';
 import { resolveEmarsysOptions, triggerUrl, type EmarsysProviderOptions } from './options';
 import type { ContactError } from './response';
@@ -43,6 +44,21 @@ function normalise(externalId: string): string {
 /** Finds a contact's errors by the exact external_id, else as Emarsys may have normalised it. */
 function errorFor(contactErrors: Map<string, ContactError>, normalised: Map<string, ContactError>, email: string): ContactError | undefined {
   return contactErrors.get(email) ?? normalised.get(normalise(email));
+}
+
+/** The account settings endpoint beside the trigger endpoint: `.../api/v2/event/{0}/trigger` → `.../api/v2/settings`. */
+export function settingsUrl(apiUrlTemplate: string): string {
+  const match = /^(.*\/api\/v\d+)\/event\/\{0\}\/trigger\/?$/.exec(apiUrlTemplate);
+  return match ? `${match[1]}/settings` : `${new URL(apiUrlTemplate.replace('{0}', '0')).origin}/api/v2/settings`;
+}
+
+function safeJson(text: unknown): unknown {
+  if (typeof text !== 'string') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailProvider {
@@ -124,6 +140,30 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
 
   return {
     name: EMARSYS_PROVIDER_NAME,
+    async verify() {
+      const url = settingsUrl(settings.apiUrlTemplate);
+      const headers = await authenticator.headers();
+      counters.calls++;
+      let status: number;
+      let replyCode: unknown;
+      try {
+        const response = await http.get<string>(url, { headers: { ...headers, Accept: 'application/json' } });
+        status = response.status;
+        replyCode = (safeJson(response.data) as { replyCode?: unknown } | undefined)?.replyCode;
+      } catch (error) {
+        throw new RemoteServiceError(`Emarsys could not be reached at ${new URL(url).origin}: ${describeTransportError(error)}`, {
+          service: 'Emarsys',
+          operation: 'GET settings',
+          retryable: true,
+        });
+      }
+      if (status === 200 && replyCode === 0) return `${authenticator.mode} credentials accepted by ${new URL(url).origin}`;
+      const refused = status === 401 || status === 403;
+      throw new RemoteServiceError(
+        refused ? `Emarsys refused the credentials (HTTP ${status}): ${authenticator.credentialsHint}` : `Emarsys answered HTTP ${status} to GET ${url}`,
+        { service: 'Emarsys', operation: 'GET settings', statusCode: status, retryable: !refused },
+      );
+    },
     async send(batch) {
       const outcomes = new Array<NotificationOutcome>(batch.length);
       const sendable: number[] = [];

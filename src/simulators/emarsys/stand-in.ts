@@ -257,6 +257,19 @@ export async function startEmarsysStandIn(options: EmarsysStandInOptions): Promi
         record.kind = 'trigger';
         record.eventId = decodeURIComponent(trigger[1] as string);
         record.status = await handleTrigger(request, response, record, record.eventId);
+      } else if (path === `/api/${apiVersion}/settings`) {
+        // Account settings: what a client reads to check its credentials without side effects.
+        await readBody(request);
+        if (request.method !== 'GET') {
+          send(response, 405, reply(1, 'Method not allowed'));
+          record.status = 405;
+        } else if (!authenticate(request, record)) {
+          send(response, 401, reply(1, 'Unauthorized'));
+          record.status = 401;
+        } else {
+          send(response, 200, reply(0, 'OK', { id: 1, name: 'Emarsys stand-in', environment: 'local' }));
+          record.status = 200;
+        }
       } else {
         await readBody(request);
         send(response, 404, reply(1, 'Not found'));

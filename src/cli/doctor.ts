@@ -1,0 +1,163 @@
+import { createSecretResolver } from '../config/secrets';
+import { loadSettings, type Settings } from '../config/settings';
+import { createEmarsysProvider } from '../providers/emarsys';
+import { createRetailServerClient } from '../retail/retail-client';
+import { createRetailTokenProvider } from '../retail/token-provider';
+import { secretRequests } from '../runtime/create-dependencies';
+import { createCosmosContainer } from '../store/cosmos-client';
+import { CosmosLedger } from '../store/cosmos-ledger';
+import { ConfigurationError, RemoteServiceError, toError } from '../shared/errors';
+import { silentLogger } from '../shared/logger';
+
+/**
+ * `abandoned-carts doctor`: resolves the configuration, then checks each dependency in the order a
+ * run needs them, so the first failure is the one to fix. Nothing is sent and nothing is written.
+ */
+
+export interface DoctorOptions {
+  settingsPath?: string | undefined;
+  env: NodeJS.ProcessEnv;
+  write: (text: string) => void;
+}
+
+type Outcome = { ok: true; detail: string } | { ok: false; detail: string };
+
+function mask(value: string | undefined): string {
+  return value ? '(set, hidden)' : '(empty)';
+}
+
+function describeSettings(settings: Settings): string[] {
+  const r = settings.retail;
+  const c = settings.cosmos;
+  const e = settings.emarsys;
+  return [
+    `  Retail Server      ${r.baseUrl} (OUN ${r.operatingUnitNumber}, api-version ${r.apiVersion})`,
+    `  Authority          ${r.authorityHost}/${r.tenantId} for ${r.audience}/.default`,
+    `  Window             last ${r.includeMinutes} min on the first run, leaving the last ${r.excludeMinutes} min; pages of ${r.pageSize}`,
+    `  Secrets            ${settings.keyVault.uri ? `Key Vault ${settings.keyVault.uri}` : 'environment variables'}`,
+    `  Cosmos DB          ${c.endpoint} ${c.databaseId}/${c.containerId}, ${c.primaryKey ? `account key ${mask(c.primaryKey)}` : 'Microsoft Entra auth'}`,
+    `  Emarsys            ${e.authMode} ${e.apiUrl.replace('{0}', e.externalEventId)}, key_id ${e.contactKeyId}, batches of ${e.batchSize}`,
+    `  Images             ${settings.media.imageServerUrl} (${settings.media.viewPorts.map((v) => `${v.width}x${v.height}`).join(', ')})`,
+  ];
+}
+
+export async function runDoctor(options: DoctorOptions): Promise<number> {
+  const { write } = options;
+  let settings: Settings;
+  try {
+    settings = loadSettings({ settingsPath: options.settingsPath, env: options.env });
+  } catch (error) {
+    if (error instanceof ConfigurationError) {
+      write(`✗ Configuration\n${error.problems.map((p) => `    ${p}`).join('\n')}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  write(`✓ Configuration\n${describeSettings(settings).join('\n')}\n`);
+
+  let failures = 0;
+  const check = async (name: string, run: () => Promise<string>): Promise<boolean> => {
+    let outcome: Outcome;
+    try {
+      outcome = { ok: true, detail: await run() };
+    } catch (error) {
+      const failure = toError(error);
+      outcome = { ok: false, detail: failure instanceof ConfigurationError ? failure.problems.join('\n    ') : failure.message };
+    }
+    if (!outcome.ok) failures++;
+    write(`${outcome.ok ? '✓' : '✗'} ${name}: ${outcome.detail}\n`);
+    return outcome.ok;
+  };
+  const skip = (name: string, because: string) => {
+    failures++;
+    write(`- ${name}: not checked (${because})\n`);
+  };
+
+  const requests = secretRequests(settings);
+  const resolver = createSecretResolver({ vaultUrl: settings.keyVault.uri, env: options.env });
+  let secrets = new Map<string, string>();
+  const secretsOk = await check('Secrets', async () => {
+    secrets = await resolver.resolveAll([...requests.retail, ...requests.emarsys]);
+    return `${secrets.size} read from ${resolver.source} (${[...secrets.keys()].join(', ')})`;
+  });
+  const secret = (name: string | undefined) => secrets.get(name ?? '') ?? '';
+
+  let channelId: number | undefined;
+  if (!secretsOk) {
+    skip('Token', 'the secrets are missing');
+    skip('Retail Server', 'no token');
+  } else {
+    const tokenProvider = createRetailTokenProvider({
+      tenantId: settings.retail.tenantId,
+      clientId: secret(settings.retail.appIdSecretName),
+      clientSecret: secret(settings.retail.appSecretSecretName),
+      authorityHost: settings.retail.authorityHost,
+      audience: settings.retail.audience,
+    });
+    const tokenOk = await check('Token', async () => {
+      await tokenProvider.getToken();
+      return `acquired from ${settings.retail.authorityHost}/${settings.retail.tenantId}`;
+    });
+    if (!tokenOk) skip('Retail Server', 'no token');
+    else {
+      await check('Retail Server', async () => {
+        const retail = createRetailServerClient({
+          baseUrl: settings.retail.baseUrl,
+          operatingUnitNumber: settings.retail.operatingUnitNumber,
+          apiVersion: settings.retail.apiVersion,
+          tokenProvider,
+          retry: { maxAttempts: 2, baseDelayMs: 500, maxDelayMs: 1000, maxServerDelayMs: 2000 },
+        });
+        const channel = await retail.getChannelConfiguration();
+        channelId = channel.RecordId;
+        return `channel ${channel.RecordId} for OUN ${settings.retail.operatingUnitNumber}, currency ${channel.Currency}, language ${channel.DefaultLanguageId}`;
+      });
+    }
+  }
+
+  await check('Cosmos DB', async () => {
+    const container = await createCosmosContainer({
+      endpoint: settings.cosmos.endpoint,
+      key: settings.cosmos.primaryKey,
+      databaseId: settings.cosmos.databaseId,
+      containerId: settings.cosmos.containerId,
+      createIfMissing: false,
+    }).catch((error: unknown) => {
+      // A missing database or container is created by the first run when it has a key.
+      if (settings.cosmos.primaryKey && error instanceof RemoteServiceError && error.statusCode === 404) return undefined;
+      throw error;
+    });
+    if (!container) return `${settings.cosmos.databaseId}/${settings.cosmos.containerId} does not exist yet; the first run creates it`;
+    try {
+      const ledger = new CosmosLedger({ container, ttlDays: settings.cosmos.ttlDays });
+      const checkpoint = channelId === undefined ? undefined : await ledger.getCheckpoint(settings.retail.operatingUnitNumber, channelId);
+      return `${settings.cosmos.databaseId}/${settings.cosmos.containerId} reachable; ${
+        checkpoint ? `checkpoint at ${checkpoint.lastModifiedAt}` : 'no checkpoint yet (the first run reads the last IncludeAbandonedCartsModifiedSinceLastMinutes)'
+      }`;
+    } finally {
+      container.database.client.dispose();
+    }
+  });
+
+  if (!secretsOk) skip('Emarsys', 'the secrets are missing');
+  else {
+    await check('Emarsys', async () => {
+      const e = settings.emarsys;
+      const provider = createEmarsysProvider({
+        apiUrl: e.apiUrl,
+        externalEventId: e.externalEventId,
+        contactKeyId: e.contactKeyId,
+        auth:
+          e.authMode === 'wsse'
+            ? { mode: 'wsse', userName: secret(e.userNameSecretName), secret: secret(e.secretSecretName) }
+            : { mode: 'oauth2', tokenUrl: e.tokenUrl, clientId: secret(e.clientIdSecretName), clientSecret: secret(e.clientSecretSecretName) },
+        logger: silentLogger,
+        retry: { maxAttempts: 2, baseDelayMs: 500, maxDelayMs: 1000, maxServerDelayMs: 2000 },
+      });
+      return (await provider.verify?.()) ?? 'no check available';
+    });
+  }
+
+  write(failures === 0 ? '\nEverything needed for a run works.\n' : `\n${failures} check(s) failed; fix the first one first.\n`);
+  return failures === 0 ? 0 : 1;
+}
