@@ -85,7 +85,7 @@ describe('abandoned-carts CLI', () => {
   });
 
   test('--help prints the commands; each command has its own help with examples', async () => {
-    expect((await cli(['--help'])).stdout).toMatch(/Commands:\n  run .*\n  doctor /);
+    expect((await cli(['--help'])).stdout).toMatch(/Commands:\n {2}run .*\n {2}doctor /);
     for (const command of ['run', 'doctor']) {
       const { code, stdout } = await cli([command, '--help']);
       expect(code).toBe(EXIT.ok);
