@@ -1,0 +1,46 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runLocal, type LocalRunOptions } from '../../src/local/run-local';
+import { silentLogger } from '../../src/shared/logger';
+import { testTls } from '../support/test-tls';
+
+/** `npm run local` in-process: the seeded store, the image server, the embedded Cosmos DB server and the preview. */
+describe('the local run', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'local-run-'));
+  const lines: string[] = [];
+  const options = (extra: Partial<LocalRunOptions> = {}): LocalRunOptions => ({
+    stateDir: join(dir, 'state'),
+    outDir: join(dir, 'emails'),
+    reset: false,
+    provider: 'preview',
+    env: {},
+    tls: testTls(),
+    logger: silentLogger,
+    announce: (line) => lines.push(line),
+    ...extra,
+  });
+  const emails = () => readdirSync(join(dir, 'emails')).filter((name) => name.endsWith('.html') && name !== 'index.html');
+
+  test('writes a preview per reminder and an index; a second run sends nothing new; --reset starts over', async () => {
+    const first = await runLocal(options());
+    expect(first.report.status).toBe('completed');
+    expect(first.report.carts.notified).toBeGreaterThanOrEqual(20);
+    expect(first.report.carts.skippedByReason).toMatchObject({ superseded: expect.any(Number), 'customer-without-email': expect.any(Number) });
+    expect(emails()).toHaveLength(first.report.carts.notified);
+    expect(first.indexPath).toBe(join(dir, 'emails', 'index.html'));
+    const index = readFileSync(first.indexPath as string, 'utf8');
+    for (const email of emails()) expect(index).toContain(email);
+    expect(lines.join('\n')).toMatch(/Store \(as of .*\): \d+ products, \d+ customers/);
+    expect(existsSync(join(dir, 'state', 'cosmos-ledger.json'))).toBe(true);
+
+    const second = await runLocal(options());
+    expect(second.report.window.source).toBe('checkpoint');
+    expect(second.report.carts.notified).toBe(0);
+    expect(emails()).toHaveLength(first.report.carts.notified);
+    expect(lines.join('\n')).toMatch(/Ledger: embedded Cosmos DB server, [1-9]\d* documents loaded/);
+
+    const reset = await runLocal(options({ reset: true }));
+    expect(reset.report.carts.notified).toBe(first.report.carts.notified);
+  });
+});
