@@ -1,13 +1,10 @@
 import { createSecretResolver } from '../config/secrets';
 import { loadSettings, type Settings } from '../config/settings';
-import { createEmarsysProvider } from '../providers/emarsys';
-import { createRetailServerClient } from '../retail/retail-client';
 import { createRetailTokenProvider } from '../retail/token-provider';
-import { secretRequests } from '../runtime/create-dependencies';
+import { emarsysProviderFor, retailClientFor, secretRequests } from '../runtime/create-dependencies';
 import { createCosmosContainer } from '../store/cosmos-client';
 import { CosmosLedger } from '../store/cosmos-ledger';
 import { ConfigurationError, RemoteServiceError, toError } from '../shared/errors';
-import { silentLogger } from '../shared/logger';
 
 /**
  * `abandoned-carts doctor`: resolves the configuration, then checks each dependency in the order a
@@ -87,6 +84,7 @@ export async function runDoctor(options: DoctorOptions): Promise<number> {
     skip('Token', 'the secrets are missing');
     skip('Retail Server', 'no token');
   } else {
+    const doctorRetry = { maxAttempts: 2, baseDelayMs: 500, maxDelayMs: 1000, maxServerDelayMs: 2000 };
     const tokenProvider = createRetailTokenProvider({
       tenantId: settings.retail.tenantId,
       clientId: secret(settings.retail.appIdSecretName),
@@ -101,13 +99,7 @@ export async function runDoctor(options: DoctorOptions): Promise<number> {
     if (!tokenOk) skip('Retail Server', 'no token');
     else {
       await check('Retail Server', async () => {
-        const retail = createRetailServerClient({
-          baseUrl: settings.retail.baseUrl,
-          operatingUnitNumber: settings.retail.operatingUnitNumber,
-          apiVersion: settings.retail.apiVersion,
-          tokenProvider,
-          retry: { maxAttempts: 2, baseDelayMs: 500, maxDelayMs: 1000, maxServerDelayMs: 2000 },
-        });
+        const retail = retailClientFor(settings, secrets, { retryPolicy: doctorRetry });
         const channel = await retail.getChannelConfiguration();
         channelId = channel.RecordId;
         return `channel ${channel.RecordId} for OUN ${settings.retail.operatingUnitNumber}, currency ${channel.Currency}, language ${channel.DefaultLanguageId}`;
@@ -142,18 +134,7 @@ export async function runDoctor(options: DoctorOptions): Promise<number> {
   if (!secretsOk) skip('Emarsys', 'the secrets are missing');
   else {
     await check('Emarsys', async () => {
-      const e = settings.emarsys;
-      const provider = createEmarsysProvider({
-        apiUrl: e.apiUrl,
-        externalEventId: e.externalEventId,
-        contactKeyId: e.contactKeyId,
-        auth:
-          e.authMode === 'wsse'
-            ? { mode: 'wsse', userName: secret(e.userNameSecretName), secret: secret(e.secretSecretName) }
-            : { mode: 'oauth2', tokenUrl: e.tokenUrl, clientId: secret(e.clientIdSecretName), clientSecret: secret(e.clientSecretSecretName) },
-        logger: silentLogger,
-        retry: { maxAttempts: 2, baseDelayMs: 500, maxDelayMs: 1000, maxServerDelayMs: 2000 },
-      });
+      const provider = emarsysProviderFor(settings, secrets, { retryPolicy: { maxAttempts: 2, baseDelayMs: 500, maxDelayMs: 1000, maxServerDelayMs: 2000 } });
       return (await provider.verify?.()) ?? 'no check available';
     });
   }

@@ -8,6 +8,7 @@ import { ConfigurationError, toError } from '../shared/errors';
 import { jsonLineLogger } from '../shared/logger';
 import { runDoctor } from './doctor';
 import { formatReport } from './format-report';
+import { previewCart } from './preview-cart';
 
 /** Exit codes: 0 a completed run (per-cart failures show in the report), 1 a failed run, 2 bad configuration or arguments. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -27,6 +28,7 @@ const USAGE = `Usage: abandoned-carts <command> [options]
 Commands:
   run      find the carts left behind and send the reminders, once
   doctor   check the configuration and every dependency, sending nothing
+  preview  render one cart's reminder to a file, sending and recording nothing
 
 Run "abandoned-carts <command> --help" for a command's options.
 `;
@@ -50,6 +52,19 @@ Examples:
   abandoned-carts run --from 2026-11-22T00:00:00Z --to 2026-11-23T00:00:00Z --json
 
 Exit codes: 0 run completed, 1 run failed, 2 bad configuration or arguments.
+`;
+
+const PREVIEW_USAGE = `Usage: abandoned-carts preview --cart <id> [--out <dir>] [--settings <path>]
+
+Reads the cart, its customer and products from Retail Server and renders the reminder a run would
+send, as HTML and as the provider payload (JSON), into out/preview/ (or --out). Sends nothing,
+records nothing; says so when a run would skip the cart, and why.
+
+Examples:
+  abandoned-carts preview --cart 8f0c1d2e-3b4a-5c6d-7e8f-90a1b2c3d4e5
+  abandoned-carts preview --cart 8f0c1d2e-3b4a-5c6d-7e8f-90a1b2c3d4e5 --out /tmp/previews
+
+Exit codes: 0 rendered, 1 not found or would be skipped, 2 bad configuration or arguments.
 `;
 
 const DOCTOR_USAGE = `Usage: abandoned-carts doctor [--settings <path>]
@@ -78,6 +93,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         'dry-run': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         verbose: { type: 'boolean', default: false },
+        cart: { type: 'string' },
+        out: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -88,11 +105,31 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   const { values, positionals } = parsed;
   const command = positionals[0];
   if (values.help) {
-    io.stdout(command === 'run' ? RUN_USAGE : command === 'doctor' ? DOCTOR_USAGE : USAGE);
+    io.stdout(command === 'run' ? RUN_USAGE : command === 'doctor' ? DOCTOR_USAGE : command === 'preview' ? PREVIEW_USAGE : USAGE);
     return EXIT.ok;
   }
-  if (positionals.length !== 1 || (command !== 'run' && command !== 'doctor')) {
+  if (positionals.length !== 1 || (command !== 'run' && command !== 'doctor' && command !== 'preview')) {
     io.stderr(`${positionals.length === 0 ? 'Missing command.' : `Unknown command: ${positionals.join(' ')}.`}\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  if (command === 'preview') {
+    if (!values.cart) {
+      io.stderr(`preview needs --cart <id>.\n\n${PREVIEW_USAGE}`);
+      return EXIT.usage;
+    }
+    try {
+      return await previewCart({ cartId: values.cart, outDir: values.out, settingsPath: values.settings, env: io.env, write: io.stdout });
+    } catch (error) {
+      if (error instanceof ConfigurationError) {
+        io.stderr(`${error.message}\n`);
+        return EXIT.usage;
+      }
+      io.stderr(`The preview failed: ${toError(error).message}\n`);
+      return EXIT.failed;
+    }
+  }
+  if (values.cart !== undefined || values.out !== undefined) {
+    io.stderr(`--cart and --out belong to the preview command.\n\n${USAGE}`);
     return EXIT.usage;
   }
   if (command === 'doctor') {

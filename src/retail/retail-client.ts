@@ -41,6 +41,8 @@ export interface RetailServerClient {
   getChannelConfiguration(): Promise<ChannelConfiguration>;
   /** `POST Carts/Search`: shopping carts modified in [from, to], oldest first. Raw records; the job parses each. */
   searchCarts(query: CartSearchQuery): Promise<unknown[]>;
+  /** `POST Carts/Search` by `CartId`: one cart as Retail Server has it now (raw), or undefined. */
+  findCart(cartId: string): Promise<unknown>;
   /** `POST Customers/GetByAccountNumbers`, in chunks. Account numbers not found are simply absent. */
   getCustomers(accountNumbers: readonly string[]): Promise<{ customers: Customer[]; invalid: InvalidRecord[] }>;
   /** `POST Products/Search` by ids in the channel, in chunks. Ids not found are simply absent. */
@@ -169,6 +171,13 @@ export function createRetailServerClient(options: RetailServerClientOptions): Re
         },
       );
       return collectionItems(answer, 'POST Carts/Search');
+    },
+
+    async findCart(cartId) {
+      const answer = await transport.post('cartSearch', 'Carts/Search', [['$top', 1], ['$skip', 0]], {
+        cartSearchCriteria: { CartId: cartId, CartTypeValue: 1, IncludeAnonymous: true },
+      });
+      return collectionItems(answer, 'POST Carts/Search')[0];
     },
 
     async getCustomers(accountNumbers) {

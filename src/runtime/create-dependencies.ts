@@ -6,10 +6,10 @@ import type { Settings } from '../config/settings';
 import type { JobDependencies, JobSettings } from '../job/run-abandoned-cart-job';
 import { createEmarsysProvider } from '../providers/emarsys';
 import type { IEmailProvider } from '../providers/email-provider';
-import { createRetailServerClient } from '../retail/retail-client';
+import { createRetailServerClient, type RetailServerClient } from '../retail/retail-client';
 import { createRetailTokenProvider } from '../retail/token-provider';
 import { systemClock, type Clock } from '../shared/clock';
-import type { Logger, LogFields } from '../shared/logger';
+import { silentLogger, type Logger, type LogFields } from '../shared/logger';
 import type { RetryPolicy } from '../shared/retry';
 import { createCosmosContainer } from '../store/cosmos-client';
 import { CosmosLedger } from '../store/cosmos-ledger';
@@ -138,32 +138,42 @@ export function secretRequests(settings: Settings): { retail: SecretRequest[]; e
   };
 }
 
-async function buildClients(options: RuntimeOptions, cached: CachedRuntime): Promise<Omit<JobDependencies, 'clock' | 'logger' | 'ledger' | 'settings'>> {
-  const { settings } = options;
-  const requests = secretRequests(settings);
-  const secrets = await cached.secrets.resolveAll([...requests.retail, ...(options.provider ? [] : requests.emarsys)]);
-  const secret = (name: string | undefined) => secrets.get(name ?? '') ?? '';
+/** What the clients need besides settings and secrets; all optional. */
+export interface ClientExtras {
+  logger?: Logger;
+  clock?: Clock;
+  retryPolicy?: RetryPolicy;
+  sleep?: (ms: number) => Promise<void>;
+}
 
+/** The Retail Server client (and its MSAL token provider) for these settings and resolved secrets. */
+export function retailClientFor(settings: Settings, secrets: ReadonlyMap<string, string>, extras: ClientExtras = {}): RetailServerClient {
+  const secret = (name: string) => secrets.get(name) ?? '';
   const tokenProvider = createRetailTokenProvider({
     tenantId: settings.retail.tenantId,
     clientId: secret(settings.retail.appIdSecretName),
     clientSecret: secret(settings.retail.appSecretSecretName),
     authorityHost: settings.retail.authorityHost,
     audience: settings.retail.audience,
-    logger: cached.logger,
+    logger: extras.logger,
   });
-  const retail = createRetailServerClient({
+  return createRetailServerClient({
     baseUrl: settings.retail.baseUrl,
     operatingUnitNumber: settings.retail.operatingUnitNumber,
     apiVersion: settings.retail.apiVersion,
     tokenProvider,
     maxConcurrency: settings.retail.maxConcurrency,
-    logger: cached.logger,
-    ...(options.retryPolicy ? { retry: options.retryPolicy } : {}),
-    ...(options.sleep ? { sleep: options.sleep } : {}),
+    logger: extras.logger,
+    ...(extras.retryPolicy ? { retry: extras.retryPolicy } : {}),
+    ...(extras.sleep ? { sleep: extras.sleep } : {}),
   });
+}
+
+/** The Emarsys provider for these settings and resolved secrets. */
+export function emarsysProviderFor(settings: Settings, secrets: ReadonlyMap<string, string>, extras: ClientExtras = {}): IEmailProvider {
+  const secret = (name: string | undefined) => secrets.get(name ?? '') ?? '';
   const e = settings.emarsys;
-  const provider: IEmailProvider = options.provider ?? createEmarsysProvider({
+  return createEmarsysProvider({
     apiUrl: e.apiUrl,
     externalEventId: e.externalEventId,
     contactKeyId: e.contactKeyId,
@@ -172,12 +182,22 @@ async function buildClients(options: RuntimeOptions, cached: CachedRuntime): Pro
       e.authMode === 'wsse'
         ? { mode: 'wsse', userName: secret(e.userNameSecretName), secret: secret(e.secretSecretName) }
         : { mode: 'oauth2', tokenUrl: e.tokenUrl, clientId: secret(e.clientIdSecretName), clientSecret: secret(e.clientSecretSecretName) },
-    clock: options.clock,
-    logger: cached.logger,
-    retry: options.retryPolicy,
-    sleep: options.sleep,
+    clock: extras.clock,
+    logger: extras.logger ?? silentLogger,
+    retry: extras.retryPolicy,
+    sleep: extras.sleep,
   });
-  return { retail, provider };
+}
+
+async function buildClients(options: RuntimeOptions, cached: CachedRuntime): Promise<Omit<JobDependencies, 'clock' | 'logger' | 'ledger' | 'settings'>> {
+  const { settings } = options;
+  const requests = secretRequests(settings);
+  const secrets = await cached.secrets.resolveAll([...requests.retail, ...(options.provider ? [] : requests.emarsys)]);
+  const extras: ClientExtras = { logger: cached.logger, clock: options.clock, retryPolicy: options.retryPolicy, sleep: options.sleep };
+  return {
+    retail: retailClientFor(settings, secrets, extras),
+    provider: options.provider ?? emarsysProviderFor(settings, secrets, extras),
+  };
 }
 
 export function jobSettings(settings: Settings): JobSettings {

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXIT, runCli } from '../../src/cli/main';
@@ -86,12 +86,26 @@ describe('abandoned-carts CLI', () => {
 
   test('--help prints the commands; each command has its own help with examples', async () => {
     expect((await cli(['--help'])).stdout).toMatch(/Commands:\n {2}run .*\n {2}doctor /);
-    for (const command of ['run', 'doctor']) {
+    for (const command of ['run', 'doctor', 'preview']) {
       const { code, stdout } = await cli([command, '--help']);
       expect(code).toBe(EXIT.ok);
       expect(stdout).toMatch(new RegExp(`Usage: abandoned-carts ${command}`));
       expect(stdout).toMatch(/Examples:/);
     }
+  });
+
+  test('preview renders one cart from live data, sends and records nothing', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'cli-preview-'));
+    const { code, stdout } = await cli(['preview', '--cart', 'cart-1', '--out', out]);
+    expect(code).toBe(EXIT.ok);
+    expect(stdout).toMatch(/^Cart cart-1: 1 product\(s\)$/m);
+    const file = /^Preview: (.*)$/m.exec(stdout)?.[1] ?? '';
+    expect(readFileSync(file, 'utf8')).toContain('Product 1');
+    expect(h.emarsys.deliveries).toHaveLength(0);
+    const unknown = await cli(['preview', '--cart', 'no-such-cart', '--out', out]);
+    expect(unknown.code).toBe(EXIT.failed);
+    expect(unknown.stdout).toMatch(/No shopping cart no-such-cart/);
+    expect((await cli(['preview'])).code).toBe(EXIT.usage);
   });
 
   test('doctor checks every dependency in turn and hides the secrets', async () => {

@@ -45,6 +45,7 @@ const isoText = z.string().refine((value) => !Number.isNaN(Date.parse(value)), {
 
 const cartSearchBody = z.object({
   cartSearchCriteria: z.object({
+    CartId: z.string().nullish(),
     CartTypeValue: z.number().int().nullish(),
     LastModifiedDateTimeFrom: isoText.nullish(),
     LastModifiedDateTimeTo: isoText.nullish(),
@@ -92,7 +93,7 @@ function compareCarts(a: RawRecord, b: RawRecord): number {
 }
 
 /**
- * `Carts/Search`: filters on cart type, the modification window (both bounds inclusive) and
+ * `Carts/Search`: filters on the cart id (when given), cart type, the modification window (both bounds inclusive) and
  * anonymity, orders by ModifiedDateTime then Id, then pages. Carts whose ModifiedDateTime is
  * missing or unreadable never match a window, as a database comparison with NULL would not.
  */
@@ -107,6 +108,7 @@ export function searchCarts(data: SimulatorData, body: unknown, options: ODataOp
   const from = criteria.LastModifiedDateTimeFrom ? Date.parse(criteria.LastModifiedDateTimeFrom) : undefined;
   const to = criteria.LastModifiedDateTimeTo ? Date.parse(criteria.LastModifiedDateTimeTo) : undefined;
   const matches = data.carts.filter((cart) => {
+    if (criteria.CartId != null && cart.Id !== criteria.CartId) return false;
     if (criteria.CartTypeValue != null && cart.CartTypeValue !== criteria.CartTypeValue) return false;
     if (!criteria.IncludeAnonymous && isAnonymous(cart)) return false;
     if (from === undefined && to === undefined) return true;
