@@ -1,8 +1,9 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runLocal, type LocalRunOptions } from '../../src/local/run-local';
 import { silentLogger } from '../../src/shared/logger';
+import { startEmarsysStandIn } from '../../src/simulators/emarsys';
 import { testTls } from '../support/test-tls';
 
 /** `npm run local` in-process: the seeded store, the image server, the embedded Cosmos DB server and the preview. */
@@ -42,5 +43,26 @@ describe('the local run', () => {
 
     const reset = await runLocal(options({ reset: true }));
     expect(reset.report.carts.notified).toBe(first.report.carts.notified);
+  });
+
+  test('--provider emarsys sends through Emarsys with the settings of appSettings.json and the environment', async () => {
+    const emarsys = await startEmarsysStandIn({ auth: { mode: 'wsse', userName: 'local-user', secret: 'local-secret' } });
+    try {
+      const stateDir = join(dir, 'emarsys-state');
+      const settingsPath = join(dir, 'appSettings.emarsys.json');
+      writeFileSync(
+        settingsPath,
+        JSON.stringify({ EmarsysClientOptions: { ApiUrl: emarsys.apiUrlTemplate, ExternalEventId: '99', ApiUserNameKeyVaultSecretName: 'EmarsysUser', ApiSecretKeyVaultSecretName: 'EmarsysSecret' } }),
+      );
+      const result = await runLocal(
+        options({ stateDir, outDir: join(dir, 'unused-emails'), provider: 'emarsys', settingsPath, env: { EmarsysUser: 'local-user', EmarsysSecret: 'local-secret' } }),
+      );
+      expect(result.report.carts.notified).toBeGreaterThanOrEqual(20);
+      expect(emarsys.deliveries).toHaveLength(result.report.carts.notified);
+      expect(new Set(emarsys.requests.filter((r) => r.kind === 'trigger').map((r) => r.eventId))).toEqual(new Set(['99']));
+      expect(result.indexPath).toBeUndefined();
+    } finally {
+      await emarsys.close();
+    }
   });
 });
