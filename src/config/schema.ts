@@ -46,6 +46,17 @@ function integer(defaultValue: number, min: number, max: number) {
   );
 }
 
+function decimal(defaultValue: number, min: number, max: number) {
+  return z.preprocess(
+    (v) => {
+      const value = blankToUndefined(v);
+      if (value === undefined) return defaultValue;
+      return typeof value === 'string' ? Number(value.trim()) : value;
+    },
+    z.number({ error: 'must be a number' }).finite('must be a number').min(min, `must be at least ${min}`).max(max, `must be at most ${max}`),
+  );
+}
+
 function boolean(defaultValue: boolean) {
   return z.preprocess(
     (v) => {
@@ -126,7 +137,8 @@ export const cosmosSchema = z.object({
   DatabaseId: textWithDefault('AbandonedCartDB'),
   ContainerId: textWithDefault('AbandonedCarts'),
   TimeToLiveDays: integer(90, 1, 3650),
-  ClaimTimeoutMinutes: integer(15, 1, 24 * 60),
+  // Fractions are allowed (0.05 = 3 s) so crash tests and soak runs need not wait minutes.
+  ClaimTimeoutMinutes: decimal(15, 0.01, 24 * 60),
 });
 
 export const emarsysSchema = z
