@@ -120,6 +120,7 @@ export const retailServerSchema = z
     PageSize: integer(100, 1, 1000),
     IncludeAnonymous: boolean(false),
     MaxConcurrency: integer(4, 1, 32),
+    PageConcurrency: integer(4, 1, 16),
   })
   .superRefine((value, ctx) => {
     if (value.IncludeAbandonedCartsModifiedSinceLastMinutes <= value.ExcludeAbandonedCartsModifiedSinceLastMinutes) {

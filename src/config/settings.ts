@@ -25,6 +25,7 @@ export interface Settings {
     pageSize: number;
     includeAnonymous: boolean;
     maxConcurrency: number;
+    pageConcurrency: number;
   };
   cosmos: {
     endpoint: string;
@@ -156,6 +157,7 @@ export function parseSettings(raw: RawSettings): Settings {
       pageSize: retail.PageSize,
       includeAnonymous: retail.IncludeAnonymous,
       maxConcurrency: retail.MaxConcurrency,
+      pageConcurrency: retail.PageConcurrency,
     },
     cosmos: {
       endpoint: cosmos.EndPointUri,

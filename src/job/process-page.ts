@@ -7,7 +7,6 @@ import { notificationId } from '../store/ledger';
 import { toError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import type { RawCart } from './cart-pages';
-import type { CheckpointTracker } from './checkpoint-tracker';
 import { checkCart, customerKey } from './eligibility';
 import type { SkipReason } from './report';
 import type { RunCounters } from './run-counters';
@@ -32,7 +31,15 @@ export interface PageContext {
   provider: IEmailProvider;
   logger: Logger;
   counters: RunCounters;
-  tracker: CheckpointTracker;
+  /** The sample's call pattern: every step awaited in turn, nothing overlapped (for comparison). */
+  sequential: boolean;
+}
+
+/** A cart of the page and whether its outcome is final; the checkpoint is moved from these, in order. */
+export interface PageObservation {
+  cartId: string;
+  modifiedAt: Date;
+  final: boolean;
 }
 
 interface Candidate {
@@ -92,9 +99,12 @@ function distinct<T>(values: Iterable<T>): T[] {
  * customer and one product lookup per chunk of distinct ids (in parallel), one bulk claim, one
  * provider batch per BatchSize, one bulk outcome write. Every cart ends in exactly one tally.
  */
-export async function processPage(page: readonly RawCart[], context: PageContext): Promise<void> {
+export async function processPage(page: readonly RawCart[], context: PageContext): Promise<PageObservation[]> {
   const { counters, logger } = context;
-  const observations: { cartId: string; modifiedAt: Date; final: boolean }[] = [];
+  const observations: PageObservation[] = [];
+  /** Independent calls run together, unless the sequential strategy asks for one after another. */
+  const both = async <A, B>(first: () => Promise<A>, second: () => Promise<B>): Promise<[A, B]> =>
+    context.sequential ? [await first(), await second()] : Promise.all([first(), second()]);
   const settle = (cart: Pick<Cart, 'Id' | 'ModifiedDateTime'>, final: boolean) =>
     observations.push({ cartId: cart.Id, modifiedAt: cart.ModifiedDateTime, final });
   const skip = (cart: Cart, reason: SkipReason, final = true) => {
@@ -161,10 +171,10 @@ export async function processPage(page: readonly RawCart[], context: PageContext
   // 3. Customers and products for the whole page, each distinct id once, in parallel.
   const accountNumbers = distinct(toWorkOn.flatMap(({ cart }) => (cart.CustomerId ? [cart.CustomerId] : [])));
   const productIds = distinct(toWorkOn.flatMap(({ cart }) => activeLines(cart).map((line) => line.ProductId)));
-  const [customerResult, productResult] = await Promise.all([
-    accountNumbers.length > 0 ? context.retail.getCustomers(accountNumbers) : { customers: [] as Customer[], invalid: [] },
-    productIds.length > 0 ? context.retail.getProducts(productIds, context.channel.RecordId) : { products: [] as Product[], invalid: [] },
-  ]);
+  const [customerResult, productResult] = await both(
+    async () => (accountNumbers.length > 0 ? context.retail.getCustomers(accountNumbers) : { customers: [] as Customer[], invalid: [] }),
+    async () => (productIds.length > 0 ? context.retail.getProducts(productIds, context.channel.RecordId) : { products: [] as Product[], invalid: [] }),
+  );
   counters.invalidCustomers += customerResult.invalid.length;
   counters.invalidProducts += productResult.invalid.length;
   for (const { reason } of customerResult.invalid) logger.warn('Skipped a customer record that does not parse', { reason });
@@ -218,7 +228,7 @@ export async function processPage(page: readonly RawCart[], context: PageContext
 
   if (context.dryRun) {
     // A dry run reads everything and writes nothing: no claims, no sends, no checkpoint.
-    return;
+    return [];
   }
 
   // 5. Claim: new carts by atomic create, stale claims and retryable failures by etag-checked replace.
@@ -244,10 +254,10 @@ export async function processPage(page: readonly RawCart[], context: PageContext
     ...claims.flatMap((c) => (c.etag === undefined ? [] : [{ record: c.record, etag: c.etag }])),
     ...closeTakenOver,
   ];
-  const [created, replaced] = await Promise.all([
-    toCreate.length > 0 ? context.ledger.createNotifications(toCreate) : [],
-    toReplace.length > 0 ? context.ledger.replaceNotifications(toReplace) : [],
-  ]);
+  const [created, replaced] = await both(
+    async () => (toCreate.length > 0 ? context.ledger.createNotifications(toCreate) : []),
+    async () => (toReplace.length > 0 ? context.ledger.replaceNotifications(toReplace) : []),
+  );
   const claimResults = new Map([...created, ...replaced].map((result) => [result.id, result]));
 
   for (const [id, cart] of [...supersededCarts, ...closedCarts]) {
@@ -321,7 +331,6 @@ export async function processPage(page: readonly RawCart[], context: PageContext
     settle(cart, final);
   }
 
-  // 8. The checkpoint may move past every cart settled for good, in order.
-  observations.sort((a, b) => a.modifiedAt.getTime() - b.modifiedAt.getTime() || a.cartId.localeCompare(b.cartId));
-  for (const { cartId, modifiedAt, final } of observations) context.tracker.observe(cartId, modifiedAt, final);
+  // 8. The checkpoint may move past every cart settled for good, in time order.
+  return observations.sort((a, b) => a.modifiedAt.getTime() - b.modifiedAt.getTime() || a.cartId.localeCompare(b.cartId));
 }

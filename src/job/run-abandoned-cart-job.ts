@@ -11,6 +11,7 @@ import type { Logger } from '../shared/logger';
 import { cartPages, type RawCart } from './cart-pages';
 import { CheckpointTracker } from './checkpoint-tracker';
 import { checkCart, customerKey } from './eligibility';
+import { runPagePipeline } from './page-pipeline';
 import { processPage, type PageContext } from './process-page';
 import type { RunReport } from './report';
 import { RunCounters } from './run-counters';
@@ -28,6 +29,14 @@ export interface JobSettings {
   /** A claim older than this, whose run died, may be taken over. Also the unit lease's length. */
   claimTimeoutMinutes: number;
   maxSendAttempts: number;
+  /**
+   * `pipelined` (default): the next page's search overlaps this page's work and up to
+   * `pageConcurrency` pages are worked at once. `sequential`: Microsoft's sample's pattern, one
+   * page at a time and each call awaited in turn; kept to measure the difference.
+   */
+  strategy?: 'pipelined' | 'sequential' | undefined;
+  /** Pages worked at once by the pipelined strategy (default 4). Retail Server calls stay capped by MaxConcurrency. */
+  pageConcurrency?: number | undefined;
 }
 
 /** Everything the job talks to, passed in so tests and the CLI can give it real stand-ins. */
@@ -98,6 +107,10 @@ async function surveyLatestCarts(
   // A window that fits in one page is processed from the survey's copy: no second search.
   const onlyPage = pages <= 1 && !firstPageWasFull ? (firstPage ?? []) : undefined;
   return { latest, onlyPage, pages };
+}
+
+async function* arrayPages<T>(pages: readonly T[]): AsyncGenerator<T> {
+  yield* pages;
 }
 
 function emptyReport(runId: string, request: JobRequest, settings: JobSettings, startedAt: Date): RunReport {
@@ -187,42 +200,53 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
     const survey = await surveyLatestCarts(retail, window, settings, (pages) =>
       deps.onProgress?.({ phase: 'survey', pages, seen: 0, notified: 0, failed: 0 }),
     );
-    const pages: AsyncIterable<RawCart[]> | RawCart[][] =
+    const pages: AsyncIterable<RawCart[]> =
       survey.onlyPage !== undefined
-        ? survey.onlyPage.length > 0
-          ? [survey.onlyPage]
-          : []
+        ? arrayPages(survey.onlyPage.length > 0 ? [survey.onlyPage] : [])
         : cartPages(retail, { ...window, pageSize: settings.pageSize, includeAnonymous: settings.includeAnonymous });
 
-    for await (const page of pages) {
-      counters.pages++;
-      const context: PageContext = {
-        runId,
-        now: clock.now(),
-        window,
-        channel,
-        operatingUnitNumber: settings.operatingUnitNumber,
-        includeAnonymous: settings.includeAnonymous,
-        claimTimeoutMs: leaseMs,
-        maxSendAttempts: settings.maxSendAttempts,
-        dryRun,
-        payload: settings,
-        latestByCustomer: survey.latest,
-        retail,
-        ledger,
-        provider,
-        logger,
-        counters,
-        tracker,
-      };
-      await processPage(page, context);
-      logger.debug('Page done', { ...log, page: counters.pages, carts: page.length, notified: counters.notified });
-      deps.onProgress?.({ phase: 'pages', pages: counters.pages, seen: counters.seen, notified: counters.notified, failed: counters.failed });
-      if (!dryRun) {
-        await saveCheckpoint();
-        if (lease) lease = await ledger.renewLease(lease, clock.now(), leaseMs);
-      }
-    }
+    const sequential = settings.strategy === 'sequential';
+    // Narrowed copies for the closures below (TypeScript does not carry narrowing into them).
+    const activeTracker = tracker;
+    const activeWindow = window;
+    const activeChannel = channel;
+    await runPagePipeline(
+      pages,
+      { concurrency: sequential ? 1 : (settings.pageConcurrency ?? 4), lookahead: sequential ? 0 : 1 },
+      async (page) => {
+        counters.pages++;
+        const context: PageContext = {
+          runId,
+          now: clock.now(),
+          window: activeWindow,
+          channel: activeChannel,
+          operatingUnitNumber: settings.operatingUnitNumber,
+          includeAnonymous: settings.includeAnonymous,
+          claimTimeoutMs: leaseMs,
+          maxSendAttempts: settings.maxSendAttempts,
+          dryRun,
+          payload: settings,
+          latestByCustomer: survey.latest,
+          retail,
+          ledger,
+          provider,
+          logger,
+          counters,
+          sequential,
+        };
+        const observations = await processPage(page, context);
+        logger.debug('Page done', { ...log, carts: page.length, notified: counters.notified });
+        return observations;
+      },
+      async (observations, index) => {
+        for (const { cartId, modifiedAt, final } of observations) activeTracker.observe(cartId, modifiedAt, final);
+        deps.onProgress?.({ phase: 'pages', pages: index + 1, seen: counters.seen, notified: counters.notified, failed: counters.failed });
+        if (!dryRun) {
+          await saveCheckpoint();
+          if (lease) lease = await ledger.renewLease(lease, clock.now(), leaseMs);
+        }
+      },
+    );
     tracker.finish(window.to);
     await saveCheckpoint();
   } catch (error) {

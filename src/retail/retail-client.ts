@@ -65,7 +65,7 @@ export interface RetailServerClientOptions {
   random?: () => number;
   /** Per HTTP request. Defaults to 30 s. */
   timeoutMs?: number;
-  /** Chunked customer or product calls in flight at once. Defaults to 4. */
+  /** Requests in flight at once across every call of this client (chunks, pages, searches). Defaults to 4. */
   maxConcurrency?: number;
   /** Ids per customer or product call. Defaults to 100. */
   chunkSize?: number;
@@ -121,6 +121,7 @@ export function createRetailServerClient(options: RetailServerClientOptions): Re
     random: options.random,
     timeoutMs: positiveInteger(options.timeoutMs, 30_000, 'timeoutMs'),
     logger: options.logger ?? silentLogger,
+    maxConcurrentRequests: maxConcurrency,
   });
 
   /** The `value` array of a collection answer; an answer without one is the server's fault. */

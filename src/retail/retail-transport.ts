@@ -1,4 +1,5 @@
 import axios, { isAxiosError, type AxiosResponse } from 'axios';
+import { createLimiter } from '../shared/concurrency';
 import { RemoteServiceError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import { serverDelayFromHeaders, withRetry, type RetryDecision, type RetryPolicy } from '../shared/retry';
@@ -35,6 +36,8 @@ export interface RetailTransportOptions {
   random?: (() => number) | undefined;
   timeoutMs: number;
   logger: Logger;
+  /** Requests in flight at once, across every caller: what protects the retailer's Retail Server. */
+  maxConcurrentRequests?: number;
 }
 
 export type QueryParameter = readonly [name: string, value: string | number];
@@ -80,6 +83,7 @@ export function createRetailTransport(options: RetailTransportOptions): RetailTr
   };
 
   const tokenRequestsBefore = options.tokenProvider.tokenRequests();
+  const limit = createLimiter(Math.max(1, options.maxConcurrentRequests ?? Number.MAX_SAFE_INTEGER));
 
   async function token(forceRefresh: boolean): Promise<string> {
     if (forceRefresh) bump(retries, 'token');
@@ -90,7 +94,7 @@ export function createRetailTransport(options: RetailTransportOptions): RetailTr
     bump(calls, endpoint);
     const started = Date.now();
     try {
-      const response = await axios.post<string>(url, JSON.stringify(body ?? {}), {
+      const response = await limit(() => axios.post<string>(url, JSON.stringify(body ?? {}), {
         headers: {
           Authorization: `Bearer ${accessToken}`,
           OUN: options.operatingUnitNumber,
@@ -103,7 +107,7 @@ export function createRetailTransport(options: RetailTransportOptions): RetailTr
         responseType: 'text',
         transformResponse: [(data: unknown) => data],
         maxRedirects: 0,
-      });
+      }));
       logger.debug('Retail Server answered', { operation, status: response.status, durationMs: Date.now() - started });
       return response;
     } catch (error) {

@@ -212,6 +212,7 @@ export function jobSettings(settings: Settings): JobSettings {
     viewPorts: settings.media.viewPorts,
     claimTimeoutMinutes: settings.cosmos.claimTimeoutMinutes,
     maxSendAttempts: settings.emarsys.maxSendAttempts,
+    pageConcurrency: settings.retail.pageConcurrency,
   };
 }
 

@@ -106,3 +106,35 @@ describe('runs over time', () => {
     expect(rerun.carts).toMatchObject({ seen: 2500, notified: 0 });
   });
 });
+
+describe('strategies', () => {
+  let h: Harness;
+  afterEach(() => h.close());
+
+  function store() {
+    const customers = Array.from({ length: 500 }, (_, i) => customerRecord(`C${i}`));
+    const carts = Array.from({ length: 600 }, (_, i) =>
+      cartRecord({
+        id: `cart-${String(i).padStart(3, '0')}`,
+        customerId: `C${i % 500}`,
+        modifiedDateTime: new Date(Date.parse('2026-11-23T05:00:00Z') + Math.floor(i / 2) * 1000).toISOString(),
+        lines: [{ productId: 1 + (i % 5), quantity: 1 + (i % 3) }],
+      }),
+    );
+    return buildSimulatorData({ customers, products: Array.from({ length: 5 }, (_, i) => productRecord(i + 1)), carts });
+  }
+
+  test('the pipelined and the sequential strategy notify the same carts with the same data', async () => {
+    const delivered: Record<string, unknown>[] = [];
+    for (const strategy of ['pipelined', 'sequential'] as const) {
+      h = await startHarness({ now: NOW, data: store() });
+      const report = await h.run({}, { RetailServerClientOptions__PageSize: '50' }, { strategy });
+      expect(report.carts).toMatchObject({ seen: 600, notified: 500, skippedByReason: { superseded: 100 } });
+      delivered.push(Object.fromEntries(h.emarsys.deliveries.map((d) => [d.triggerId, d.data])));
+      await h.close();
+    }
+    h = await startHarness({ now: NOW });
+    expect(Object.keys(delivered[0] as object)).toHaveLength(500);
+    expect(delivered[0]).toEqual(delivered[1]);
+  });
+});

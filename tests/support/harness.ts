@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { parseSettings, type Settings } from '../../src/config/settings';
-import type { JobRequest } from '../../src/job/run-abandoned-cart-job';
+import type { JobRequest, JobSettings } from '../../src/job/run-abandoned-cart-job';
 import { runAbandonedCartJob } from '../../src/job/run-abandoned-cart-job';
 import type { RunReport } from '../../src/job/report';
 import { createJobDependencies, createLedger, disposeRuntimes } from '../../src/runtime/create-dependencies';
@@ -40,7 +40,7 @@ export interface Harness {
   secretsEnv: Record<string, string>;
   logs: LogRecord[];
   settings(extra?: Record<string, string>): Settings;
-  run(request?: Partial<JobRequest>, extraEnv?: Record<string, string>): Promise<RunReport>;
+  run(request?: Partial<JobRequest>, extraEnv?: Record<string, string>, job?: Partial<JobSettings>): Promise<RunReport>;
   /** The same ledger the runs use. */
   ledger(): Promise<NotificationLedger>;
   close(): Promise<void>;
@@ -138,7 +138,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     secretsEnv,
     logs,
     settings,
-    async run(request = {}, extraEnv = {}) {
+    async run(request = {}, extraEnv = {}, job = {}) {
       const deps = await createJobDependencies({
         settings: settings(extraEnv),
         env: secretsEnv,
@@ -147,7 +147,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         retryPolicy: fastRetry,
         sleep: async () => undefined,
       });
-      return runAbandonedCartJob(deps, { trigger: 'cli', ...request });
+      return runAbandonedCartJob({ ...deps, settings: { ...deps.settings, ...job } }, { trigger: 'cli', ...request });
     },
     ledger() {
       return createLedger({ settings: settings(), env: secretsEnv, logger, clock, retryPolicy: fastRetry, sleep: async () => undefined });

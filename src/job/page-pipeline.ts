@@ -1,0 +1,89 @@
+/**
+ * Runs pages through `work` with at most `concurrency` in flight, while the source is read up to
+ * `lookahead` pages ahead (the next cart search overlaps this page's work), and hands each result
+ * to `commit` strictly in page order (the checkpoint must move in time order). On the first
+ * failure it stops taking pages, lets the pages in flight finish, commits every page before the
+ * one that failed, and rethrows. Memory holds at most `concurrency + lookahead` pages.
+ */
+export interface PipelineOptions {
+  concurrency: number;
+  lookahead: number;
+}
+
+export async function runPagePipeline<T, R>(
+  source: AsyncIterable<T>,
+  options: PipelineOptions,
+  work: (item: T, index: number) => Promise<R>,
+  commit: (result: R, index: number) => Promise<void>,
+): Promise<void> {
+  const iterator = source[Symbol.asyncIterator]();
+  const concurrency = Math.max(1, options.concurrency);
+  const lookahead = Math.max(0, options.lookahead);
+
+  // Reads are chained (a keyset pager cannot be read in parallel) and kept `lookahead` ahead.
+  const buffered: Promise<IteratorResult<T>>[] = [];
+  let lastRead: Promise<unknown> = Promise.resolve();
+  const readAhead = () => {
+    const next = lastRead.then(() => iterator.next());
+    lastRead = next.catch(() => undefined);
+    next.catch(() => undefined); // reported when taken, not as an unhandled rejection
+    buffered.push(next);
+  };
+
+  let failure: { error: unknown; index: number } | undefined;
+  const fail = (error: unknown, index: number) => {
+    if (!failure || index < failure.index) failure = { error, index };
+  };
+
+  const results = new Map<number, R>();
+  let nextToCommit = 0;
+  let committing: Promise<void> = Promise.resolve();
+  const flush = () => {
+    committing = committing.then(async () => {
+      while (results.has(nextToCommit) && (!failure || nextToCommit < failure.index)) {
+        const result = results.get(nextToCommit) as R;
+        results.delete(nextToCommit);
+        try {
+          await commit(result, nextToCommit);
+        } catch (error) {
+          fail(error, nextToCommit);
+          return;
+        }
+        nextToCommit++;
+      }
+    });
+    return committing;
+  };
+
+  const inFlight = new Set<Promise<void>>();
+  for (let index = 0; !failure; index++) {
+    if (buffered.length === 0) readAhead();
+    let next: IteratorResult<T>;
+    try {
+      next = await (buffered.shift() as Promise<IteratorResult<T>>);
+    } catch (error) {
+      fail(error, index);
+      break;
+    }
+    if (next.done) break;
+    while (buffered.length < lookahead) readAhead();
+    const pageIndex = index;
+    const task: Promise<void> = work(next.value, pageIndex).then(
+      (result) => {
+        results.set(pageIndex, result);
+        return flush();
+      },
+      (error: unknown) => fail(error, pageIndex),
+    );
+    const tracked = task.finally(() => inFlight.delete(tracked));
+    inFlight.add(tracked);
+    if (inFlight.size >= concurrency) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+  await flush();
+  if (failure) {
+    await Promise.allSettled(buffered);
+    await iterator.return?.(undefined).catch(() => undefined);
+    throw failure.error;
+  }
+}

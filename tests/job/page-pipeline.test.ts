@@ -1,0 +1,93 @@
+import { runPagePipeline } from '../../src/job/page-pipeline';
+
+async function* pages(count: number, log: string[], failAt?: number) {
+  for (let i = 0; i < count; i++) {
+    log.push(`read ${i}`);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    if (i === failAt) throw new Error(`read ${i} failed`);
+    yield i;
+  }
+}
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('runPagePipeline', () => {
+  test('works pages concurrently, reads ahead, and commits strictly in order', async () => {
+    const log: string[] = [];
+    const committed: number[] = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    await runPagePipeline(
+      pages(8, log),
+      { concurrency: 3, lookahead: 1 },
+      async (page) => {
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        await delay(page % 2 === 0 ? 15 : 2); // later pages often finish first
+        inFlight--;
+        return page * 10;
+      },
+      async (result) => {
+        committed.push(result);
+      },
+    );
+    expect(committed).toEqual([0, 10, 20, 30, 40, 50, 60, 70]);
+    expect(maxInFlight).toBe(3);
+  });
+
+  test('one at a time with no read-ahead is the sequential strategy', async () => {
+    const log: string[] = [];
+    await runPagePipeline(
+      pages(3, log),
+      { concurrency: 1, lookahead: 0 },
+      async (page) => {
+        log.push(`work ${page}`);
+        return page;
+      },
+      async (page) => {
+        log.push(`commit ${page}`);
+      },
+    );
+    expect(log).toEqual(['read 0', 'work 0', 'commit 0', 'read 1', 'work 1', 'commit 1', 'read 2', 'work 2', 'commit 2']);
+  });
+
+  test('a failed page stops the pipeline; the pages before it are committed, none after', async () => {
+    const committed: number[] = [];
+    await expect(
+      runPagePipeline(
+        pages(10, []),
+        { concurrency: 3, lookahead: 1 },
+        async (page) => {
+          await delay(page === 2 ? 1 : 10);
+          if (page === 2) throw new Error('page 2 failed');
+          return page;
+        },
+        async (page) => {
+          committed.push(page);
+        },
+      ),
+    ).rejects.toThrow('page 2 failed');
+    expect(committed).toEqual([0, 1]);
+  });
+
+  test('a failed read stops the pipeline after committing the pages read before it', async () => {
+    const committed: number[] = [];
+    await expect(
+      runPagePipeline(pages(10, [], 4), { concurrency: 2, lookahead: 2 }, async (page) => page, async (page) => {
+        committed.push(page);
+      }),
+    ).rejects.toThrow('read 4 failed');
+    expect(committed).toEqual([0, 1, 2, 3]);
+  });
+
+  test('a failed commit stops the pipeline', async () => {
+    const committed: number[] = [];
+    await expect(
+      runPagePipeline(pages(6, []), { concurrency: 2, lookahead: 1 }, async (page) => page, async (page) => {
+        if (page === 3) throw new Error('commit 3 failed');
+        committed.push(page);
+      }),
+    ).rejects.toThrow('commit 3 failed');
+    expect(committed).toEqual([0, 1, 2]);
+  });
+});
