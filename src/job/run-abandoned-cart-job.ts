@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ViewPort } from '../enrich/images';
 import type { IEmailProvider } from '../providers/email-provider';
-import { parseCart, type ChannelConfiguration } from '../retail/models';
+import type { ChannelConfiguration } from '../retail/models';
 import type { RetailServerClient } from '../retail/retail-client';
 import type { Lease, NotificationLedger } from '../store/ledger';
 import { LeaseLostError } from '../store/ledger';
@@ -10,11 +10,11 @@ import { toError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import { cartPages, type RawCart } from './cart-pages';
 import { CheckpointTracker } from './checkpoint-tracker';
-import { checkCart, customerKey } from './eligibility';
 import { runPagePipeline } from './page-pipeline';
 import { processPage, type PageContext } from './process-page';
 import type { RunReport } from './report';
 import { RunCounters } from './run-counters';
+import { surveyLatestCarts } from './survey';
 import { computeWindow, type RunWindow } from './window';
 
 export interface JobSettings {
@@ -67,46 +67,6 @@ export interface JobRequest {
   to?: Date | undefined;
   /** Read and evaluate everything; claim, send and record nothing. */
   dryRun?: boolean | undefined;
-}
-
-/**
- * The survey pass: the latest eligible cart of each customer in the window, so that a customer
- * with several carts gets one reminder, for the newest, even when the carts fall on different
- * pages. Keeps one small entry per customer, never the carts themselves.
- */
-async function surveyLatestCarts(
-  retail: RetailServerClient,
-  window: RunWindow,
-  settings: JobSettings,
-  onPage: (pages: number) => void,
-): Promise<{ latest: Map<string, { cartId: string; modifiedAt: number }>; onlyPage: RawCart[] | undefined; pages: number }> {
-  const latest = new Map<string, { cartId: string; modifiedAt: number }>();
-  let pages = 0;
-  let firstPage: RawCart[] | undefined;
-  let firstPageWasFull = false;
-  for await (const page of cartPages(retail, { ...window, pageSize: settings.pageSize, includeAnonymous: settings.includeAnonymous })) {
-    pages++;
-    onPage(pages);
-    if (pages === 1) {
-      firstPage = page;
-      firstPageWasFull = page.length >= settings.pageSize;
-    }
-    for (const { raw } of page) {
-      const parsed = parseCart(raw);
-      if (!parsed.ok) continue;
-      const cart = parsed.value;
-      if (checkCart(cart, { ...window, includeAnonymous: settings.includeAnonymous })) continue;
-      const key = customerKey(cart);
-      const t = cart.ModifiedDateTime.getTime();
-      const current = latest.get(key);
-      if (!current || t > current.modifiedAt || (t === current.modifiedAt && cart.Id > current.cartId)) {
-        latest.set(key, { cartId: cart.Id, modifiedAt: t });
-      }
-    }
-  }
-  // A window that fits in one page is processed from the survey's copy: no second search.
-  const onlyPage = pages <= 1 && !firstPageWasFull ? (firstPage ?? []) : undefined;
-  return { latest, onlyPage, pages };
 }
 
 async function* arrayPages<T>(pages: readonly T[]): AsyncGenerator<T> {
@@ -197,15 +157,18 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
     logger.info('Abandoned cart run started', { ...log, window: report.window });
     tracker = new CheckpointTracker(window.from, window.cartIdsDoneAtFrom);
 
-    const survey = await surveyLatestCarts(retail, window, settings, (pages) =>
-      deps.onProgress?.({ phase: 'survey', pages, seen: 0, notified: 0, failed: 0 }),
+    const sequential = settings.strategy === 'sequential';
+    const survey = await surveyLatestCarts(
+      retail,
+      window,
+      { pageSize: settings.pageSize, includeAnonymous: settings.includeAnonymous, slices: sequential ? 1 : (settings.pageConcurrency ?? 4) },
+      (pages) => deps.onProgress?.({ phase: 'survey', pages, seen: 0, notified: 0, failed: 0 }),
     );
     const pages: AsyncIterable<RawCart[]> =
       survey.onlyPage !== undefined
         ? arrayPages(survey.onlyPage.length > 0 ? [survey.onlyPage] : [])
         : cartPages(retail, { ...window, pageSize: settings.pageSize, includeAnonymous: settings.includeAnonymous });
 
-    const sequential = settings.strategy === 'sequential';
     // Narrowed copies for the closures below (TypeScript does not carry narrowing into them).
     const activeTracker = tracker;
     const activeWindow = window;

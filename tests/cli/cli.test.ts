@@ -144,7 +144,8 @@ describe('abandoned-carts CLI', () => {
   });
 
   test('a failed run exits 1 and still prints the report', async () => {
-    h.retail.failNext('cartSearch', Array.from({ length: 4 }, () => ({ status: 503 })));
+    // 4 time slices of the survey × 4 attempts each.
+    h.retail.failNext('cartSearch', Array.from({ length: 16 }, () => ({ status: 503 })));
     const { code, stdout } = await cli(['run', '--json']);
     expect(code).toBe(EXIT.failed);
     expect(JSON.parse(stdout)).toMatchObject({ status: 'failed', error: expect.stringMatching(/Carts\/Search/) });

@@ -96,7 +96,10 @@ describe('runs over time', () => {
     expect(delivered).not.toContain('cart-0000');
     // Per page: one cart search (plus the survey's), at most one customer and one product call and
     // one trigger, and a handful of store requests (read, claim, outcome, checkpoint, lease).
-    expect(report.calls).toMatchObject({ cartSearch: 2 * 26, channel: 1 });
+    // The survey reads the window in 4 parallel time slices, which costs at most one extra search each.
+    expect(report.calls.channel).toBe(1);
+    expect(report.calls.cartSearch).toBeGreaterThanOrEqual(2 * 26);
+    expect(report.calls.cartSearch).toBeLessThanOrEqual(2 * 26 + 4);
     for (const endpoint of ['customers', 'products', 'provider'] as const) expect(report.calls[endpoint]).toBeLessThanOrEqual(26);
     expect(report.calls.store).toBeLessThanOrEqual(26 * 5 + 10);
 

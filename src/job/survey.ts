@@ -1,0 +1,102 @@
+import { parseCart } from '../retail/models';
+import type { RetailServerClient } from '../retail/retail-client';
+import { mapWithConcurrency } from '../shared/concurrency';
+import { cartPages, type RawCart } from './cart-pages';
+import { checkCart, customerKey } from './eligibility';
+import type { RunWindow } from './window';
+
+export interface Survey {
+  /** Per customer, the newest cart in the window that passes the cart-level checks. */
+  latest: Map<string, { cartId: string; modifiedAt: number }>;
+  /** The whole window, when it fits in one page: the processing pass works from it, with no second search. */
+  onlyPage: RawCart[] | undefined;
+  pages: number;
+}
+
+export interface SurveyOptions {
+  pageSize: number;
+  includeAnonymous: boolean;
+  /** Time slices of the window searched in parallel; the keyset chain of each is that much shorter. */
+  slices: number;
+}
+
+interface Slice {
+  from: Date;
+  to: Date;
+  /** Carts at or after this instant belong to the next slice. */
+  before: number | undefined;
+  cartIdsDoneAtFrom: readonly string[];
+}
+
+/** Splits [from, to] into `count` slices that meet exactly: slice i keeps [t_i, t_i+1), the last keeps [t_last, to]. */
+function slicesOf(window: RunWindow, count: number): Slice[] {
+  const from = window.from.getTime();
+  const to = window.to.getTime();
+  const n = Math.max(1, Math.min(count, Math.floor((to - from) / 1000) || 1));
+  const width = (to - from) / n;
+  return Array.from({ length: n }, (_, i) => {
+    const start = i === 0 ? from : Math.floor(from + i * width);
+    const end = i === n - 1 ? to : Math.floor(from + (i + 1) * width);
+    return {
+      from: new Date(start),
+      to: new Date(end),
+      before: i === n - 1 ? undefined : end,
+      cartIdsDoneAtFrom: i === 0 ? window.cartIdsDoneAtFrom : [],
+    };
+  });
+}
+
+/**
+ * The survey pass: the latest eligible cart of each customer in the window, so that a customer
+ * with several carts gets one reminder, for the newest, even when the carts fall on different
+ * pages. It keeps one small entry per customer, never the carts. The window is cut into time
+ * slices read in parallel, since each slice's keyset pages form a chain that cannot be.
+ */
+export async function surveyLatestCarts(
+  retail: Pick<RetailServerClient, 'searchCarts'>,
+  window: RunWindow,
+  options: SurveyOptions,
+  onPage: (pages: number) => void,
+): Promise<Survey> {
+  const latest = new Map<string, { cartId: string; modifiedAt: number }>();
+  let pages = 0;
+  const slices = slicesOf(window, options.slices);
+  const settled = await mapWithConcurrency(slices, slices.length, (slice) => readSlice(slice).then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  ));
+  // Every slice has stopped before a failure is reported, so no search outlives the run.
+  const failed = settled.find((result) => !result.ok);
+  if (failed && !failed.ok) throw failed.error;
+  const sliceReads = settled.flatMap((result) => (result.ok ? [result.value] : []));
+
+  async function readSlice(slice: Slice): Promise<{ pages: RawCart[][]; full: boolean }> {
+    const read: RawCart[][] = [];
+    let full = false;
+    const query = { from: slice.from, to: slice.to, cartIdsDoneAtFrom: slice.cartIdsDoneAtFrom, pageSize: options.pageSize, includeAnonymous: options.includeAnonymous };
+    for await (const page of cartPages(retail, query)) {
+      onPage(++pages);
+      const mine = slice.before === undefined ? page : page.filter(({ key }) => !key || key.modifiedAt.getTime() < (slice.before as number));
+      if (page.length >= options.pageSize) full = true;
+      if (read.length < 2) read.push(mine);
+      for (const { raw } of mine) {
+        const parsed = parseCart(raw);
+        if (!parsed.ok) continue;
+        const cart = parsed.value;
+        if (checkCart(cart, { ...window, includeAnonymous: options.includeAnonymous })) continue;
+        const key = customerKey(cart);
+        const t = cart.ModifiedDateTime.getTime();
+        const current = latest.get(key);
+        if (!current || t > current.modifiedAt || (t === current.modifiedAt && cart.Id > current.cartId)) {
+          latest.set(key, { cartId: cart.Id, modifiedAt: t });
+        }
+      }
+    }
+    return { pages: read, full };
+  }
+  // A window that fits in one page is processed from the survey's copy: no second search.
+  const fits = sliceReads.every((s) => !s.full && s.pages.length <= 1);
+  const all = fits ? sliceReads.flatMap((s) => s.pages.flat()) : [];
+  const onlyPage = fits && all.length < options.pageSize ? all : undefined;
+  return { latest, onlyPage, pages };
+}

@@ -1,0 +1,69 @@
+import { surveyLatestCarts } from '../../src/job/survey';
+import type { CartSearchQuery } from '../../src/retail/retail-client';
+import { buildSimulatorData, cartRecord, type SimulatorData } from '../../src/simulators/retail-server';
+import { searchCarts } from '../../src/simulators/retail-server/queries';
+
+/** The simulator's own search logic, called directly: the survey's paging without HTTP. */
+function retailOver(data: SimulatorData) {
+  const searches: CartSearchQuery[] = [];
+  return {
+    searches,
+    async searchCarts(query: CartSearchQuery): Promise<unknown[]> {
+      searches.push(query);
+      const outcome = searchCarts(
+        data,
+        {
+          cartSearchCriteria: {
+            CartTypeValue: 1,
+            LastModifiedDateTimeFrom: query.from.toISOString(),
+            LastModifiedDateTimeTo: query.to.toISOString(),
+            IncludeAnonymous: query.includeAnonymous,
+          },
+        },
+        { top: query.top, skip: query.skip, orderBy: 'ModifiedDateTime' },
+      );
+      if (!outcome.ok) throw new Error(outcome.message);
+      return (outcome.body as { value: unknown[] }).value;
+    },
+  };
+}
+
+const from = new Date('2026-11-23T00:00:00Z');
+const to = new Date('2026-11-23T04:00:00Z');
+const window = { from, to, source: 'include-minutes' as const, cartIdsDoneAtFrom: [] };
+
+describe('the survey', () => {
+  test('slices meet exactly: a cart on a slice boundary is read once; the newest cart per customer wins', async () => {
+    // Four slices of one hour; carts on every boundary and at both ends of the window.
+    const times = ['00:00:00', '01:00:00', '01:59:59.999', '02:00:00', '03:00:00', '04:00:00'];
+    const data = buildSimulatorData({
+      carts: times.map((time, i) => cartRecord({ id: `c${i}`, customerId: i < 3 ? 'A' : `B${i}`, modifiedDateTime: `2026-11-23T${time}Z`, lines: [{ productId: 1 }] })),
+    });
+    const retail = retailOver(data);
+    const survey = await surveyLatestCarts(retail, window, { pageSize: 2, includeAnonymous: false, slices: 4 }, () => undefined);
+    expect(Object.fromEntries(survey.latest)).toEqual({
+      'account:A': { cartId: 'c2', modifiedAt: Date.parse('2026-11-23T01:59:59.999Z') },
+      'account:B3': { cartId: 'c3', modifiedAt: Date.parse('2026-11-23T02:00:00Z') },
+      'account:B4': { cartId: 'c4', modifiedAt: Date.parse('2026-11-23T03:00:00Z') },
+      'account:B5': { cartId: 'c5', modifiedAt: Date.parse('2026-11-23T04:00:00Z') },
+    });
+    expect(new Set(retail.searches.map((s) => s.from.toISOString())).size).toBeGreaterThanOrEqual(4);
+  });
+
+  test('a window that fits in one page is kept for the processing pass, in time order', async () => {
+    const data = buildSimulatorData({
+      carts: [3, 1, 2].map((hour) => cartRecord({ id: `h${hour}`, customerId: `C${hour}`, modifiedDateTime: `2026-11-23T0${hour}:30:00Z`, lines: [{ productId: 1 }] })),
+    });
+    const survey = await surveyLatestCarts(retailOver(data), window, { pageSize: 10, includeAnonymous: false, slices: 4 }, () => undefined);
+    expect(survey.onlyPage?.map((c) => c.key?.id)).toEqual(['h1', 'h2', 'h3']);
+  });
+
+  test('a window larger than a page is not kept', async () => {
+    const data = buildSimulatorData({
+      carts: Array.from({ length: 12 }, (_, i) => cartRecord({ id: `x${i}`, customerId: `C${i}`, modifiedDateTime: `2026-11-23T00:${String(10 + i).padStart(2, '0')}:00Z`, lines: [{ productId: 1 }] })),
+    });
+    const survey = await surveyLatestCarts(retailOver(data), window, { pageSize: 10, includeAnonymous: false, slices: 4 }, () => undefined);
+    expect(survey.onlyPage).toBeUndefined();
+    expect(survey.latest.size).toBe(12);
+  });
+});
