@@ -1,7 +1,6 @@
 import { createSecretResolver } from '../config/secrets';
 import { loadSettings, type Settings } from '../config/settings';
-import { createRetailTokenProvider } from '../retail/token-provider';
-import { emarsysProviderFor, retailClientFor, secretRequests } from '../runtime/create-dependencies';
+import { emarsysProviderFor, retailClientFor, retailTokenProviderFor, secretRequests } from '../runtime/create-dependencies';
 import { createCosmosContainer } from '../store/cosmos-client';
 import { CosmosLedger } from '../store/cosmos-ledger';
 import { ConfigurationError, RemoteServiceError, toError } from '../shared/errors';
@@ -16,6 +15,9 @@ export interface DoctorOptions {
   env: NodeJS.ProcessEnv;
   write: (text: string) => void;
 }
+
+/** Doctor answers quickly: one retry, short waits. */
+const DOCTOR_RETRY = { maxAttempts: 2, baseDelayMs: 500, maxDelayMs: 1000, maxServerDelayMs: 2000 };
 
 type Outcome = { ok: true; detail: string } | { ok: false; detail: string };
 
@@ -84,14 +86,7 @@ export async function runDoctor(options: DoctorOptions): Promise<number> {
     skip('Token', 'the secrets are missing');
     skip('Retail Server', 'no token');
   } else {
-    const doctorRetry = { maxAttempts: 2, baseDelayMs: 500, maxDelayMs: 1000, maxServerDelayMs: 2000 };
-    const tokenProvider = createRetailTokenProvider({
-      tenantId: settings.retail.tenantId,
-      clientId: secret(settings.retail.appIdSecretName),
-      clientSecret: secret(settings.retail.appSecretSecretName),
-      authorityHost: settings.retail.authorityHost,
-      audience: settings.retail.audience,
-    });
+    const tokenProvider = retailTokenProviderFor(settings, secrets);
     const tokenOk = await check('Token', async () => {
       await tokenProvider.getToken();
       return `acquired from ${settings.retail.authorityHost}/${settings.retail.tenantId}`;
@@ -99,7 +94,7 @@ export async function runDoctor(options: DoctorOptions): Promise<number> {
     if (!tokenOk) skip('Retail Server', 'no token');
     else {
       await check('Retail Server', async () => {
-        const retail = retailClientFor(settings, secrets, { retryPolicy: doctorRetry });
+        const retail = retailClientFor(settings, secrets, { retryPolicy: DOCTOR_RETRY }, tokenProvider);
         const channel = await retail.getChannelConfiguration();
         channelId = channel.RecordId;
         return `channel ${channel.RecordId} for OUN ${settings.retail.operatingUnitNumber}, currency ${channel.Currency}, language ${channel.DefaultLanguageId}`;
@@ -134,7 +129,7 @@ export async function runDoctor(options: DoctorOptions): Promise<number> {
   if (!secretsOk) skip('Emarsys', 'the secrets are missing');
   else {
     await check('Emarsys', async () => {
-      const provider = emarsysProviderFor(settings, secrets, { retryPolicy: { maxAttempts: 2, baseDelayMs: 500, maxDelayMs: 1000, maxServerDelayMs: 2000 } });
+      const provider = emarsysProviderFor(settings, secrets, { retryPolicy: DOCTOR_RETRY });
       return (await provider.verify?.()) ?? 'no check available';
     });
   }

@@ -31,13 +31,18 @@ function textWithDefault(defaultValue: string) {
   return z.preprocess((v) => blankToUndefined(v) ?? defaultValue, z.string({ error: 'must be a string' }).trim());
 }
 
+/** A number setting: blank means the default, and strings (from app settings) are read as numbers. */
+function numeric(defaultValue: number, check: z.ZodNumber) {
+  return z.preprocess((v) => {
+    const value = blankToUndefined(v);
+    if (value === undefined) return defaultValue;
+    return typeof value === 'string' ? Number(value.trim()) : value;
+  }, check);
+}
+
 function integer(defaultValue: number, min: number, max: number) {
-  return z.preprocess(
-    (v) => {
-      const value = blankToUndefined(v);
-      if (value === undefined) return defaultValue;
-      return typeof value === 'string' ? Number(value.trim()) : value;
-    },
+  return numeric(
+    defaultValue,
     z
       .number({ error: 'must be a whole number' })
       .int('must be a whole number')
@@ -47,12 +52,8 @@ function integer(defaultValue: number, min: number, max: number) {
 }
 
 function decimal(defaultValue: number, min: number, max: number) {
-  return z.preprocess(
-    (v) => {
-      const value = blankToUndefined(v);
-      if (value === undefined) return defaultValue;
-      return typeof value === 'string' ? Number(value.trim()) : value;
-    },
+  return numeric(
+    defaultValue,
     z.number({ error: 'must be a number' }).finite('must be a number').min(min, `must be at least ${min}`).max(max, `must be at most ${max}`),
   );
 }

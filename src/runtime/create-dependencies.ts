@@ -7,7 +7,7 @@ import type { JobDependencies, JobSettings } from '../job/run-abandoned-cart-job
 import { createEmarsysProvider } from '../providers/emarsys';
 import type { IEmailProvider } from '../providers/email-provider';
 import { createRetailServerClient, type RetailServerClient } from '../retail/retail-client';
-import { createRetailTokenProvider } from '../retail/token-provider';
+import { createRetailTokenProvider, type RetailTokenProvider } from '../retail/token-provider';
 import { systemClock, type Clock } from '../shared/clock';
 import { silentLogger, type Logger, type LogFields } from '../shared/logger';
 import type { RetryPolicy } from '../shared/retry';
@@ -146,17 +146,25 @@ export interface ClientExtras {
   sleep?: (ms: number) => Promise<void>;
 }
 
-/** The Retail Server client (and its MSAL token provider) for these settings and resolved secrets. */
-export function retailClientFor(settings: Settings, secrets: ReadonlyMap<string, string>, extras: ClientExtras = {}): RetailServerClient {
-  const secret = (name: string) => secrets.get(name) ?? '';
-  const tokenProvider = createRetailTokenProvider({
+/** The MSAL token provider for Retail Server, for these settings and resolved secrets. */
+export function retailTokenProviderFor(settings: Settings, secrets: ReadonlyMap<string, string>, extras: ClientExtras = {}): RetailTokenProvider {
+  return createRetailTokenProvider({
     tenantId: settings.retail.tenantId,
-    clientId: secret(settings.retail.appIdSecretName),
-    clientSecret: secret(settings.retail.appSecretSecretName),
+    clientId: secrets.get(settings.retail.appIdSecretName) ?? '',
+    clientSecret: secrets.get(settings.retail.appSecretSecretName) ?? '',
     authorityHost: settings.retail.authorityHost,
     audience: settings.retail.audience,
     logger: extras.logger,
   });
+}
+
+/** The Retail Server client for these settings and resolved secrets (with its own token provider unless given one). */
+export function retailClientFor(
+  settings: Settings,
+  secrets: ReadonlyMap<string, string>,
+  extras: ClientExtras = {},
+  tokenProvider: RetailTokenProvider = retailTokenProviderFor(settings, secrets, extras),
+): RetailServerClient {
   return createRetailServerClient({
     baseUrl: settings.retail.baseUrl,
     operatingUnitNumber: settings.retail.operatingUnitNumber,
