@@ -79,7 +79,6 @@ export async function runDoctor(options: DoctorOptions): Promise<number> {
     secrets = await resolver.resolveAll([...requests.retail, ...requests.emarsys]);
     return `${secrets.size} read from ${resolver.source} (${[...secrets.keys()].join(', ')})`;
   });
-  const secret = (name: string | undefined) => secrets.get(name ?? '') ?? '';
 
   let channelId: number | undefined;
   if (!secretsOk) {
