@@ -321,6 +321,9 @@ export async function processPage(page: readonly RawCart[], context: PageContext
       counters.fail(record.reason ?? 'unknown');
     }
     if (write?.status !== 'ok') {
+      // The send happened but the ledger does not know: the claim stays, the checkpoint waits, and
+      // a run after the claim timeout settles it (resending with the same trigger id).
+      counters.fail(`ledger: outcome not recorded (${write?.status === 'error' ? write.reason : (write?.status ?? 'no answer')})`);
       logger.warn('The outcome of a reminder could not be recorded; a later run will settle it', {
         notificationId: record.id,
         cartId: record.cartId,

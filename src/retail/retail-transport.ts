@@ -239,6 +239,14 @@ function parseJsonBody(text: string, operation: string, status: number): unknown
     return JSON.parse(text) as unknown;
   } catch {
     const start = String(text ?? '').trim().slice(0, 40);
+    // JSON that does not parse was cut short or garbled on the way (a proxy, a dropped connection):
+    // the same request may well succeed. Anything else (an HTML sign-in page) is the wrong URL.
+    if (/^[[{]/.test(start)) {
+      throw new RemoteServiceError(
+        `${operation} answered HTTP ${status} with JSON that does not parse (cut short or garbled on the way; it starts with '${start}').`,
+        { service: 'RetailServer', operation, statusCode: status, code: 'InvalidResponse', retryable: true },
+      );
+    }
     throw new RemoteServiceError(
       `${operation} answered HTTP ${status} with a body that is not JSON${start ? ` (it starts with '${start}')` : ''}. ` +
         'Check RetailServerUrl: it must be the Retail Server URL ending in /Commerce, not the site or headquarters URL.',
@@ -253,7 +261,10 @@ function networkFailure(error: unknown, operation: string, url: string): RemoteS
   const message = error instanceof Error ? error.message : String(error);
   const codeText = typeof code === 'string' ? code : undefined;
   const timedOut = codeText === 'ECONNABORTED' || codeText === 'ETIMEDOUT' || /timeout/i.test(message);
-  const retryable = timedOut || (codeText !== undefined && RETRYABLE_NETWORK_CODES.has(codeText)) || /socket hang up/i.test(message);
+  // A connection cut while the answer's body was arriving ('stream has been aborted') is as
+  // passing as one cut before it: axios reports it with the status line but no body.
+  const cutShort = isAxiosError(error) && error.response !== undefined && error.response.data === undefined;
+  const retryable = timedOut || cutShort || (codeText !== undefined && RETRYABLE_NETWORK_CODES.has(codeText)) || /socket hang up/i.test(message);
   const where = url.split('?')[0] ?? url;
   const advice =
     codeText === 'ENOTFOUND'

@@ -62,20 +62,44 @@ export async function explainTokenFailure(error: unknown, context: TokenErrorCon
   });
 }
 
+/**
+ * After the authority answers 429 or 5xx, MSAL refuses the same token request locally until the
+ * answer's Retry-After has passed (60 s without one), by replaying the stored error as a
+ * ServerError without a status. Every error from a real token response carries its status.
+ */
+export function isMsalThrottleReplay(error: unknown): boolean {
+  return error instanceof ServerError && error.status === undefined;
+}
+
+/** The authority answered with something that is not JSON: a gateway's error page, a cut connection. */
+function isUnreadableAnswer(code: string | undefined): boolean {
+  return code === 'token_parsing_error';
+}
+
 function explainMsalError(error: unknown, context: TokenErrorContext): Explanation {
   const code = error instanceof AuthError ? error.errorCode || undefined : undefined;
   const status = error instanceof ServerError ? error.status : undefined;
   const message = scrub(error instanceof AuthError ? error.errorMessage : error instanceof Error ? error.message : String(error), context);
   const aadCode = /AADSTS(\d+)/.exec(message)?.[1];
+  const throttled = isMsalThrottleReplay(error);
+  const transientStatus = status !== undefined && (status === 429 || status >= 500);
   const retryable =
     code === 'network_error' ||
     code === 'temporarily_unavailable' ||
     code === 'server_error' ||
-    (status !== undefined && (status === 429 || status >= 500));
-  const detail = [code, message && message !== code ? message : undefined].filter(Boolean).join(': ') || undefined;
+    transientStatus ||
+    throttled ||
+    isUnreadableAnswer(code);
+  const detail = throttled
+    ? `MSAL is holding token requests back after the authority answered with throttling or a server error${message ? ` (${message})` : ''}`
+    : [code, message && message !== code ? message : undefined].filter(Boolean).join(': ') || undefined;
 
   let advice: string;
-  if (aadCode === '90002' || aadCode === '90013') {
+  if (throttled || transientStatus) {
+    advice = 'The authority is unavailable or throttling; a later attempt may succeed (MSAL waits for its Retry-After, or 60 s).';
+  } else if (isUnreadableAnswer(code)) {
+    advice = `The authority's answer was not a token response (cut short, or a proxy's error page); a later attempt may succeed. ${networkAdvice}`;
+  } else if (aadCode === '90002' || aadCode === '90013') {
     advice = tenantAdvice(context);
   } else if (aadCode === '500011' || aadCode === '1002012' || code === 'invalid_scope' || code === 'invalid_resource') {
     advice = `The scope '${context.audience}/.default' was refused. Check RetailServerClientOptions.RetailServerAudienceId (usually ${DEFAULT_RETAIL_SERVER_AUDIENCE}).`;

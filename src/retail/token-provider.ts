@@ -6,6 +6,7 @@ import {
   DEFAULT_RETAIL_SERVER_AUDIENCE,
   explainTokenFailure,
   intro,
+  isMsalThrottleReplay,
   networkAdvice,
   scrub,
   TOKEN_OPERATION,
@@ -111,7 +112,8 @@ export function createRetailTokenProvider(options: RetailTokenProviderOptions): 
           }),
       );
     } catch (error) {
-      tokenRequests++;
+      // A throttle replay never left the process: MSAL answered it from its own cache.
+      if (!isMsalThrottleReplay(error)) tokenRequests++;
       throw error instanceof RemoteServiceError ? error : await explainTokenFailure(error, context);
     }
     if (!result?.fromCache) tokenRequests++;

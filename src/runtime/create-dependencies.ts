@@ -33,6 +33,8 @@ export interface RuntimeOptions {
   /** Overrides the retry policy of every client (tests shorten the waits). */
   retryPolicy?: RetryPolicy;
   sleep?: (ms: number) => Promise<void>;
+  /** Per HTTP request to Retail Server, the token endpoint and Emarsys (default 30 s). */
+  timeoutMs?: number;
   /**
    * An email provider to use instead of Emarsys (the local run's preview). Its credentials are
    * then not read. Not part of the cache key: pass the same provider for the same settings.
@@ -68,7 +70,7 @@ interface CachedRuntime {
 const cache = new Map<string, CachedRuntime>();
 
 function cacheKey(options: RuntimeOptions): string {
-  return JSON.stringify([options.settings, options.credential ? 'custom-credential' : 'default', options.provider?.name ?? 'emarsys']);
+  return JSON.stringify([options.settings, options.credential ? 'custom-credential' : 'default', options.provider?.name ?? 'emarsys', options.timeoutMs ?? 0]);
 }
 
 function entry(options: RuntimeOptions): CachedRuntime {
@@ -144,6 +146,7 @@ export interface ClientExtras {
   clock?: Clock;
   retryPolicy?: RetryPolicy;
   sleep?: (ms: number) => Promise<void>;
+  timeoutMs?: number;
 }
 
 /** The MSAL token provider for Retail Server, for these settings and resolved secrets. */
@@ -155,6 +158,7 @@ export function retailTokenProviderFor(settings: Settings, secrets: ReadonlyMap<
     authorityHost: settings.retail.authorityHost,
     audience: settings.retail.audience,
     logger: extras.logger,
+    ...(extras.timeoutMs ? { timeoutMs: extras.timeoutMs } : {}),
   });
 }
 
@@ -174,6 +178,7 @@ export function retailClientFor(
     logger: extras.logger,
     ...(extras.retryPolicy ? { retry: extras.retryPolicy } : {}),
     ...(extras.sleep ? { sleep: extras.sleep } : {}),
+    ...(extras.timeoutMs ? { timeoutMs: extras.timeoutMs } : {}),
   });
 }
 
@@ -194,6 +199,7 @@ export function emarsysProviderFor(settings: Settings, secrets: ReadonlyMap<stri
     logger: extras.logger ?? silentLogger,
     retry: extras.retryPolicy,
     sleep: extras.sleep,
+    timeoutMs: extras.timeoutMs,
   });
 }
 
@@ -201,7 +207,13 @@ async function buildClients(options: RuntimeOptions, cached: CachedRuntime): Pro
   const { settings } = options;
   const requests = secretRequests(settings);
   const secrets = await cached.secrets.resolveAll([...requests.retail, ...(options.provider ? [] : requests.emarsys)]);
-  const extras: ClientExtras = { logger: cached.logger, clock: options.clock, retryPolicy: options.retryPolicy, sleep: options.sleep };
+  const extras: ClientExtras = {
+    logger: cached.logger,
+    clock: options.clock,
+    retryPolicy: options.retryPolicy,
+    sleep: options.sleep,
+    timeoutMs: options.timeoutMs,
+  };
   return {
     retail: retailClientFor(settings, secrets, extras),
     provider: options.provider ?? emarsysProviderFor(settings, secrets, extras),

@@ -28,7 +28,9 @@ const NETWORK_ERROR_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 
 
 /**
  * Whether a thrown failure may go away on its own: a transient status, a dropped connection or a
- * timeout, or a bulk request the SDK gave up on without a status (it keeps only the message).
+ * timeout, a bulk request the SDK gave up on without a status (it keeps only the message), or an
+ * answer that was cut short or garbled on the way, which the SDK reports as a body it could not
+ * read (`PARSE_ERROR`) or parse (a SyntaxError carrying the request's diagnostics).
  */
 export function isTransientError(error: unknown): boolean {
   const status = cosmosStatus(error);
@@ -37,6 +39,7 @@ export function isTransientError(error: unknown): boolean {
   const { code, name, message } = error as { code?: unknown; name?: unknown; message?: unknown };
   if (typeof code === 'string' && NETWORK_ERROR_CODES.has(code)) return true;
   if (name === 'AbortError' || name === 'TimeoutError') return true;
+  if (code === 'PARSE_ERROR' || (name === 'SyntaxError' && 'diagnostics' in error)) return true;
   return typeof message === 'string' && message.startsWith('Bulk request errored with');
 }
 

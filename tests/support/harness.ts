@@ -8,7 +8,7 @@ import type { NotificationLedger } from '../../src/store/ledger';
 import { applyEnvironmentOverrides } from '../../src/config/sources';
 import { startEmarsysStandIn, type EmarsysStandIn } from '../../src/simulators/emarsys';
 import { buildSimulatorData, startRetailServerSimulator, type RetailServerSimulator, type SimulatorData } from '../../src/simulators/retail-server';
-import { startTokenServer, type TokenServer } from '../../src/simulators/token-server';
+import { startTokenServer, type TokenServer, type TokenServerOptions } from '../../src/simulators/token-server';
 import { createLogger, type LogRecord } from '../../src/shared/logger';
 import type { RetryPolicy } from '../../src/shared/retry';
 import { EMULATOR_KEY, startCosmosServer, type CosmosTestServer } from './cosmos-server';
@@ -54,6 +54,8 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   /** Emarsys authentication: the sample's WSSE (default) or OAuth 2.0. */
   emarsysAuth?: 'wsse' | 'oauth2';
+  /** Token lifetime and time source of the token endpoint (default: 3599 s by the real clock). */
+  tokenServer?: Pick<TokenServerOptions, 'tokenLifetimeSeconds' | 'now'>;
 }
 
 export const EMARSYS_CLIENT_ID = 'emarsys-oauth-client';
@@ -66,7 +68,12 @@ export const EMARSYS_CLIENT_SECRET = 'emarsys-oauth-client-secret-value';
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const tls = testTls();
   const clock = new TestClock(options.now ?? '2026-11-23T12:00:00Z');
-  const tokens = await startTokenServer({ tls, tenantId: TENANT_ID, clients: { [RETAIL_CLIENT_ID]: RETAIL_CLIENT_SECRET, [VAULT_READER_ID]: VAULT_READER_SECRET } });
+  const tokens = await startTokenServer({
+    tls,
+    tenantId: TENANT_ID,
+    clients: { [RETAIL_CLIENT_ID]: RETAIL_CLIENT_SECRET, [VAULT_READER_ID]: VAULT_READER_SECRET },
+    ...options.tokenServer,
+  });
   const retail = await startRetailServerSimulator({
     data: options.data ?? buildSimulatorData(),
     authorize: (token) => tokens.isValidToken(token, 'https://commerce.dynamics.com'),

@@ -95,7 +95,8 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
     const notifications = indices.map((index) => batch[index] as Notification);
     if (state.stopReason !== undefined) {
       const reason = state.stopReason;
-      indices.forEach((index, i) => (outcomes[index] = failed((notifications[i] as Notification).triggerId, reason, false)));
+      // The same credentials would be refused again; a later run retries once they are fixed.
+      indices.forEach((index, i) => (outcomes[index] = failed((notifications[i] as Notification).triggerId, reason, true)));
       return;
     }
     const started = Date.now();

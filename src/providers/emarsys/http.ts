@@ -61,11 +61,12 @@ export class TransientReplyError extends Error {
 }
 
 /**
- * A request that got no answer: connection refused or reset, DNS failure, timeout. Only axios
- * transport errors qualify; a bug in our own code must not be retried as if it were the network.
+ * A request that got no complete answer: connection refused or reset, DNS failure, timeout, or a
+ * connection cut while the body was arriving (axios then has the status line but no body). Only
+ * axios transport errors qualify; a bug in our own code must not be retried as if it were the network.
  */
 export function isTransportError(error: unknown): boolean {
-  return axios.isAxiosError(error) && error.response === undefined;
+  return axios.isAxiosError(error) && (error.response === undefined || error.response.data === undefined);
 }
 
 /**

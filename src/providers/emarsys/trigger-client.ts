@@ -96,7 +96,9 @@ export function createTriggerClient(options: TriggerClientOptions): (contacts: T
       }
       if (error instanceof RemoteServiceError) {
         // The token endpoint failed; it was retried there already when that could help.
-        return { kind: 'failed', retryable: error.retryable, reason: error.message, credentialsRefused: !error.retryable };
+        // Refused credentials are retryable too: once the secret is fixed, a later run sends the
+        // carts (MaxSendAttempts bounds how often), instead of losing a whole outage's reminders.
+        return { kind: 'failed', retryable: true, reason: error.message, credentialsRefused: !error.retryable };
       }
       const message = error instanceof Error ? error.message : String(error);
       logger.error('emarsys trigger failed unexpectedly', { eventId, error: message });
@@ -132,7 +134,7 @@ export function createTriggerClient(options: TriggerClientOptions): (contacts: T
           const text = verdict.replyText ? ` "${verdict.replyText}"` : '';
           return {
             kind: 'failed',
-            retryable: false,
+            retryable: true,
             credentialsRefused: true,
             reason: `Emarsys refused the credentials (HTTP ${verdict.status}${code}${text}): ${authenticator.credentialsHint}`,
           };

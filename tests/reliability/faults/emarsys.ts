@@ -1,0 +1,219 @@
+import type { Fault, ProxiedRequest } from '../../../src/simulators/fault-proxy';
+import {
+  ALL_CARTS,
+  CART_COUNT,
+  emailOf,
+  expectAllSent,
+  expectNothingLeft,
+  faultScenario,
+  MAX_ATTEMPTS,
+  MAX_BACKOFF_MS,
+  MAX_SERVER_DELAY_MS,
+  retryDelays,
+} from '../support/fault-scenario';
+
+/**
+ * Emarsys' external event trigger. Each cart's trigger_id is its notification id, and Emarsys
+ * fires a trigger_id once: so a retry after Emarsys did the work (an answer lost, cut or late) is
+ * harmless, and the stand-in proves it by counting the repeats it dropped.
+ */
+
+const TRIGGER = /\/event\/[^/]+\/trigger(\?|$)/;
+const RETRY_LOG = 'emarsys trigger retry';
+
+/** Faults that come before Emarsys does anything: retried, nothing delivered twice. */
+const BEFORE_PROCESSING: { label: string; fault: Fault; hinted?: boolean }[] = [
+  { label: '429 with Retry-After', fault: { kind: 'status', status: 429, headers: { 'Retry-After': '2' } }, hinted: true },
+  { label: '429 with X-RateLimit-Reset', fault: { kind: 'status', status: 429, headers: { 'X-RateLimit-Reset': '3' } }, hinted: true },
+  { label: '429 without a hint', fault: { kind: 'status', status: 429 } },
+  { label: '500', fault: { kind: 'status', status: 500 } },
+  { label: '503', fault: { kind: 'status', status: 503 } },
+  { label: 'connection reset before the request arrives', fault: { kind: 'reset' } },
+];
+
+/** Faults after Emarsys processed the request: the retry repeats trigger ids, which Emarsys drops. */
+const AFTER_PROCESSING: { label: string; fault: Fault; timeoutMs?: number }[] = [
+  { label: '503 after processing', fault: { kind: 'status', status: 503, forward: true } },
+  { label: 'connection reset after processing, before the answer', fault: { kind: 'reset', when: 'after-forward' } },
+  { label: 'connection reset in the middle of the answer', fault: { kind: 'reset', when: 'mid-body' } },
+  { label: 'processed, then no answer until the client times out', fault: { kind: 'hang', forward: true }, timeoutMs: 250 },
+];
+
+/** The carts of a trigger request, read from its contacts' data. */
+function cartsIn(request: ProxiedRequest): string[] {
+  const body = JSON.parse(request.text()) as { contacts: { data: { cartId: string } }[] };
+  return body.contacts.map((contact) => contact.data.cartId);
+}
+
+export function emarsysFaults(): void {
+  describe('Emarsys', () => {
+    test.each(BEFORE_PROCESSING)('$label, twice: retried with bounded backoff, the run completes', async ({ label, fault, hinted }) => {
+      await faultScenario({ dependency: 'emarsys', name: `trigger: ${label} x2` }, {}, async ({ h, run, later }) => {
+        h.proxies.emarsys.inject({ path: TRIGGER, times: 2, fault });
+        const report = await run();
+        expectAllSent(report);
+        expect(report.retries.provider).toBe(2);
+        const delays = retryDelays(h, RETRY_LOG);
+        expect(delays).toHaveLength(2);
+        if (hinted) expect(delays).toEqual([MAX_SERVER_DELAY_MS, MAX_SERVER_DELAY_MS]);
+        else for (const delay of delays) expect(delay).toBeLessThanOrEqual(MAX_BACKOFF_MS);
+        expect(h.emarsys.duplicatesDropped).toBe(0);
+        expectNothingLeft(await later());
+      });
+    });
+
+    test.each(AFTER_PROCESSING)('$label: retried, Emarsys drops the repeated trigger ids, each customer gets one email', async ({ label, fault, timeoutMs }) => {
+      await faultScenario({ dependency: 'emarsys', name: `trigger: ${label}` }, { clientTimeoutMs: timeoutMs }, async ({ h, run, later }) => {
+        let repeated = 0;
+        h.proxies.emarsys.inject({ path: TRIGGER, times: 1, fault, before: (request) => void (repeated = cartsIn(request).length) });
+        const report = await run();
+        expectAllSent(report);
+        expect(report.retries.provider).toBe(1);
+        expect(h.emarsys.duplicatesDropped).toBe(repeated);
+        expectNothingLeft(await later());
+      });
+    });
+
+    test('no answer until the client times out (not processed): retried, the run completes', async () => {
+      await faultScenario({ dependency: 'emarsys', name: 'trigger: hang past the client timeout' }, { clientTimeoutMs: 250 }, async ({ h, run }) => {
+        h.proxies.emarsys.inject({ path: TRIGGER, times: 1, fault: { kind: 'hang' } });
+        const report = await run();
+        expectAllSent(report);
+        expect(report.retries.provider).toBe(1);
+        expect(h.emarsys.duplicatesDropped).toBe(0);
+      });
+    });
+
+    test('a slow answer within the timeout: no retry', async () => {
+      await faultScenario({ dependency: 'emarsys', name: 'trigger: slow answer' }, {}, async ({ h, run }) => {
+        h.proxies.emarsys.inject({ path: TRIGGER, times: 2, fault: { kind: 'slow', delayMs: 40, when: 'after-forward' } });
+        const report = await run();
+        expectAllSent(report);
+        expect(report.retries.provider).toBe(0);
+      });
+    });
+
+    test.each([
+      { label: 'a truncated answer after processing', fault: { kind: 'truncate' } as Fault, processed: true },
+      { label: 'malformed JSON with 200, not processed', fault: { kind: 'malformed-json' } as Fault, processed: false },
+    ])('$label: the batch fails retryably (may or may not have been processed), the checkpoint waits, the next run sends it once', async ({ label, fault, processed }) => {
+      await faultScenario({ dependency: 'emarsys', name: `trigger: ${label}` }, {}, async ({ h, run, later }) => {
+        let batch: string[] = [];
+        h.proxies.emarsys.inject({ path: TRIGGER, times: 1, fault, before: (request) => void (batch = cartsIn(request)) });
+        const report = await run();
+        expect(report.status).toBe('completed');
+        expect(report.carts).toMatchObject({ notified: CART_COUNT - batch.length, failed: batch.length });
+        expect(report.failures).toEqual([{ reason: 'Emarsys answered HTTP 200 with a body that is not a trigger reply', count: batch.length }]);
+        expect(report.retries.provider).toBe(0);
+        expect(h.emarsys.deliveries).toHaveLength(processed ? CART_COUNT : CART_COUNT - batch.length);
+        const next = await later();
+        expect(next.carts).toMatchObject({ notified: batch.length, failed: 0 });
+        expect(h.emarsys.duplicatesDropped).toBe(processed ? batch.length : 0);
+      });
+    });
+
+    test.each([
+      { label: 'HTTP 200 with replyCode 1', fault: { kind: 'status', status: 200, body: '{"replyCode":1,"replyText":"Unknown error","data":""}' } as Fault, reason: /HTTP 200, replyCode 1 "Unknown error"/ },
+      { label: 'HTTP 400 with replyCode 10001', fault: { kind: 'status', status: 400, body: '{"replyCode":10001,"replyText":"Invalid request","data":""}' } as Fault, reason: /HTTP 400, replyCode 10001 "Invalid request"/ },
+    ])('the whole batch refused ($label): its carts fail for good with the reason, not retried, the rest are sent', async ({ label, fault, reason }) => {
+      await faultScenario({ dependency: 'emarsys', name: `trigger: batch refused, ${label}` }, {}, async ({ h, run, later, failedForGood }) => {
+        let batch: string[] = [];
+        h.proxies.emarsys.inject({ path: TRIGGER, times: 1, fault, before: (request) => void (batch = cartsIn(request)) });
+        const report = await run();
+        failedForGood(...batch);
+        expect(report.status).toBe('completed');
+        expect(report.carts).toMatchObject({ notified: CART_COUNT - batch.length, failed: batch.length });
+        expect(report.failures).toHaveLength(1);
+        expect(report.failures[0]?.reason).toMatch(reason);
+        expect(report.retries.provider).toBe(0);
+        // Final failures do not hold the checkpoint back: the window is done.
+        expect(report.checkpoint?.lastModifiedAt).toBe('2026-11-23T11:50:00.000Z');
+        expectNothingLeft(await later());
+      });
+    });
+
+    test('errors for some contacts (2008, unknown contact), and a 429 on the same batch: those contacts fail for good, everyone else gets one email', async () => {
+      const unknown = [3, 7];
+      const knownContacts = ALL_CARTS.map((_, i) => emailOf(i)).filter((_, i) => !unknown.includes(i));
+      await faultScenario({ dependency: 'emarsys', name: 'trigger: per-contact errors after a 429' }, { knownContacts }, async ({ h, run, later, failedForGood }) => {
+        h.proxies.emarsys.inject({ path: TRIGGER, times: 1, fault: { kind: 'status', status: 429 } });
+        const report = await run();
+        failedForGood(...unknown.map((i) => `cart-${i}`));
+        expect(report.status).toBe('completed');
+        expect(report.carts).toMatchObject({ notified: CART_COUNT - unknown.length, failed: unknown.length });
+        expect(report.failures).toEqual([{ reason: expect.stringMatching(/^Emarsys 2008: .*contact must exist in Emarsys/), count: unknown.length }]);
+        expect(report.retries.provider).toBe(1);
+        const next = await later();
+        expectNothingLeft(next);
+      });
+    });
+
+    test('down for good (503 on every trigger): each batch tried 4 times, every cart fails retryably, the checkpoint waits; the next run sends all', async () => {
+      await faultScenario({ dependency: 'emarsys', name: 'trigger: down for good' }, {}, async ({ h, run, later }) => {
+        h.proxies.emarsys.inject({ path: TRIGGER, fault: { kind: 'status', status: 503 } });
+        const report = await run();
+        expect(report.status).toBe('completed');
+        expect(report.carts).toMatchObject({ eligible: CART_COUNT, notified: 0, failed: CART_COUNT });
+        expect(report.failures).toEqual([{ reason: `Emarsys HTTP 503, still failing after ${MAX_ATTEMPTS} attempts`, count: CART_COUNT }]);
+        const batches = 3;
+        expect(report.calls.provider).toBe(batches * MAX_ATTEMPTS);
+        expect(h.proxies.emarsys.stats().requests).toBe(batches * MAX_ATTEMPTS);
+        expect(report.checkpoint?.lastModifiedAt).toBe('2026-11-23T05:00:00.000Z');
+        const next = await later();
+        expect(next.carts).toMatchObject({ notified: CART_COUNT, failed: 0 });
+      });
+    });
+
+    test('down across runs: after MaxSendAttempts (2) runs a cart is given up with its reason; no run tries it again', async () => {
+      const env = { EmarsysClientOptions__MaxSendAttempts: '2' };
+      await faultScenario({ dependency: 'emarsys', name: 'trigger: down for MaxSendAttempts runs' }, { env }, async ({ h, run, later, failedForGood }) => {
+        h.proxies.emarsys.inject({ path: TRIGGER, fault: { kind: 'status', status: 503 } });
+        const first = await run();
+        expect(first.carts.failed).toBe(CART_COUNT);
+        h.clock.advanceMinutes(30);
+        const second = await run();
+        expect(second.carts).toMatchObject({ notified: 0, failed: CART_COUNT });
+        // The second attempt was the last: the checkpoint moves past them.
+        expect(second.checkpoint?.lastModifiedAt).toBe('2026-11-23T12:20:00.000Z');
+        failedForGood(...ALL_CARTS);
+        const third = await later();
+        expectNothingLeft(third);
+        expect(h.proxies.emarsys.stats().requests).toBe(2 * 3 * MAX_ATTEMPTS);
+        expect(h.emarsys.deliveries).toHaveLength(0);
+      });
+    });
+
+    describe('with OAuth 2.0', () => {
+      test('the token endpoint answers 503 once: retried, the run completes', async () => {
+        await faultScenario({ dependency: 'emarsys', name: 'oauth2 token: 503 once' }, { emarsysAuth: 'oauth2' }, async ({ h, run }) => {
+          // The warm-up holds a token; a new process has to ask for one.
+          await h.newProcess();
+          h.proxies.emarsys.inject({ method: 'POST', path: /\/oauth2\/token$/, times: 1, fault: { kind: 'status', status: 503 } });
+          const report = await run();
+          expectAllSent(report);
+          expect(report.retries.provider).toBe(1);
+        });
+      });
+
+      test('the access token is revoked between two batches: 401, a new token, the run completes', async () => {
+        await faultScenario({ dependency: 'emarsys', name: 'oauth2 token: revoked between batches' }, { emarsysAuth: 'oauth2' }, async ({ h, run, countInjected }) => {
+          h.proxies.emarsys.inject({
+            path: TRIGGER,
+            skip: 1,
+            times: 1,
+            before: () => {
+              h.emarsys.revokeTokens();
+              countInjected('token-revoked');
+            },
+          });
+          const tokensBefore = h.emarsys.tokensIssued;
+          const report = await run();
+          expectAllSent(report);
+          // Each request that met the 401 fetches a token once (pages in flight together may both).
+          expect(report.retries.provider).toBeGreaterThanOrEqual(1);
+          expect(h.emarsys.tokensIssued - tokensBefore).toBe(report.retries.provider);
+        });
+      });
+    });
+  });
+}
