@@ -25,6 +25,12 @@ export interface EmarsysStandInOptions {
   knownEventIds?: string[] | undefined;
   /** Keep each trigger request's parsed body in `requests` (default true; a benchmark may turn it off). */
   recordBodies?: boolean | undefined;
+  /** Keep every request in `requests` at all (default true). A benchmark turns it off so memory stays flat. */
+  recordRequests?: boolean | undefined;
+  /** Added to every response, in milliseconds, as a distant Emarsys takes (default 0). The benchmark's service latency. */
+  latencyMs?: number | undefined;
+  /** Told when a request arrives and when its answer has been sent, e.g. to count requests in flight. */
+  onRequest?: ((event: { path: string; phase: 'start' | 'end' }) => void) | undefined;
   host?: string | undefined;
   port?: number | undefined;
   clock?: Clock | undefined;
@@ -237,8 +243,29 @@ export async function startEmarsysStandIn(options: EmarsysStandInOptions): Promi
     return 200;
   };
 
+  const latencyMs = options.latencyMs ?? 0;
+  /** Waits `ms`; closing the stand-in cancels the wait (the answer is then never sent). */
+  const pause = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        resolve();
+      }, ms);
+      timers.add(timer);
+    });
+
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const path = new URL(request.url ?? '/', 'http://stand-in').pathname;
+    options.onRequest?.({ path, phase: 'start' });
+    try {
+      if (latencyMs > 0) await pause(latencyMs);
+      await answer(request, response, path);
+    } finally {
+      options.onRequest?.({ path, phase: 'end' });
+    }
+  };
+
+  const answer = async (request: IncomingMessage, response: ServerResponse, path: string): Promise<void> => {
     const record: RecordedRequest = {
       kind: 'other',
       method: request.method ?? '',
@@ -247,7 +274,7 @@ export async function startEmarsysStandIn(options: EmarsysStandInOptions): Promi
       status: 0,
       receivedAt: clock.now().toISOString(),
     };
-    requests.push(record);
+    if (options.recordRequests !== false) requests.push(record);
     try {
       const trigger = triggerPath.exec(path);
       if (path === TOKEN_PATH) {

@@ -37,13 +37,13 @@ function page<T>(items: readonly T[], options: ODataOptions): T[] {
   return items.slice(options.skip, end);
 }
 
-function collection(items: readonly unknown[], context: string): { '@odata.context': string; value: unknown[] } {
+export function collection(items: readonly unknown[], context: string): { '@odata.context': string; value: unknown[] } {
   return { '@odata.context': context, value: [...items] };
 }
 
 const isoText = z.string().refine((value) => !Number.isNaN(Date.parse(value)), { message: 'is not an ISO-8601 date-time' });
 
-const cartSearchBody = z.object({
+export const cartSearchBody = z.object({
   cartSearchCriteria: z.object({
     CartId: z.string().nullish(),
     CartTypeValue: z.number().int().nullish(),
@@ -53,24 +53,24 @@ const cartSearchBody = z.object({
   }),
 });
 
-const productSearchBody = z.object({
+export const productSearchBody = z.object({
   productSearchCriteria: z.object({
     Ids: z.array(z.union([z.number(), z.string().regex(/^\d+$/)])),
     Context: z.object({ ChannelId: z.union([z.number(), z.string().regex(/^\d+$/)]) }),
   }),
 });
 
-const customersBody = z.object({
+export const customersBody = z.object({
   accountNumbers: z.array(z.string()),
   searchLocationValue: z.number().int().nullish(),
 });
 
-function describe(error: z.ZodError): string {
+export function describe(error: z.ZodError): string {
   return error.issues.map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`).join('; ');
 }
 
 /** The time a cart was modified, or NaN when its field is missing or not a date. */
-function modifiedTime(cart: RawRecord): number {
+export function modifiedTime(cart: RawRecord): number {
   return typeof cart.ModifiedDateTime === 'string' ? Date.parse(cart.ModifiedDateTime) : Number.NaN;
 }
 
@@ -79,12 +79,12 @@ function sortableTime(cart: RawRecord): number {
   return Number.isNaN(time) ? Number.MAX_VALUE : time;
 }
 
-function isAnonymous(cart: RawRecord): boolean {
+export function isAnonymous(cart: RawRecord): boolean {
   return typeof cart.CustomerId !== 'string' || cart.CustomerId.trim() === '';
 }
 
 /** Orders by ModifiedDateTime then Id; carts without a readable time sort last. */
-function compareCarts(a: RawRecord, b: RawRecord): number {
+export function compareCarts(a: RawRecord, b: RawRecord): number {
   const byTime = sortableTime(a) - sortableTime(b);
   if (byTime !== 0) return byTime;
   const idA = String(a.Id ?? '');

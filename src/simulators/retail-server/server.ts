@@ -9,6 +9,7 @@ import {
   type ODataOptions,
   type QueryOutcome,
 } from './queries';
+import { getCustomersIndexed, searchCartsIndexed, searchProductsIndexed } from './indexed-queries';
 import type {
   RecordedRequest,
   RetailServerSimulator,
@@ -27,11 +28,21 @@ const API_ROOT = '/commerce';
 
 type Operation = (data: SimulatorData, body: unknown, options: ODataOptions) => QueryOutcome;
 
-const routes: Record<string, { endpoint: SimulatorEndpoint; run: Operation }> = {
+type Routes = Record<string, { endpoint: SimulatorEndpoint; run: Operation }>;
+
+const routes: Routes = {
   'orgunits/getorgunitconfiguration': { endpoint: 'channel', run: (data) => getChannelConfiguration(data) },
   'carts/search': { endpoint: 'cartSearch', run: searchCarts },
   'products/search': { endpoint: 'products', run: searchProducts },
   'customers/getbyaccountnumbers': { endpoint: 'customers', run: getCustomers },
+};
+
+/** The same routes answered from an index (`indexed: true`). */
+const indexedRoutes: Routes = {
+  ...routes,
+  'carts/search': { endpoint: 'cartSearch', run: searchCartsIndexed },
+  'products/search': { endpoint: 'products', run: searchProductsIndexed },
+  'customers/getbyaccountnumbers': { endpoint: 'customers', run: getCustomersIndexed },
 };
 
 /** Retail Server's OData error body. */
@@ -46,16 +57,28 @@ export async function startRetailServerSimulator(options: RetailServerSimulatorO
   const scripted = new Map<SimulatorEndpoint, ScriptedResponse[]>();
   const timers = new Set<NodeJS.Timeout>();
   const simulator = { data: options.data };
+  const table = options.indexed ? indexedRoutes : routes;
+  const latencyMs = options.latencyMs ?? 0;
 
   const handler = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const url = new URL(request.url ?? '/', 'http://simulator');
-    const text = await readBody(request);
-    const body = parseJson(text);
     const path = url.pathname.toLowerCase();
-    const route = path.startsWith(`${API_ROOT}/`) ? routes[path.slice(API_ROOT.length + 1).replace(/\/+$/, '')] : undefined;
+    const route = path.startsWith(`${API_ROOT}/`) ? table[path.slice(API_ROOT.length + 1).replace(/\/+$/, '')] : undefined;
+    options.onRequest?.({ endpoint: route?.endpoint, phase: 'start' });
+    try {
+      await answer(request, response, url, route);
+    } finally {
+      options.onRequest?.({ endpoint: route?.endpoint, phase: 'end' });
+    }
+  };
+
+  const answer = async (request: IncomingMessage, response: ServerResponse, url: URL, route: Routes[string] | undefined): Promise<void> => {
+    const text = await readBody(request);
+    if (latencyMs > 0) await pause(latencyMs, timers);
+    const body = parseJson(text);
     const token = bearerToken(request.headers.authorization);
     const authorized = token !== undefined && options.authorize(token);
-    requests.push({
+    if (options.recordRequests !== false) requests.push({
       endpoint: route?.endpoint,
       method: request.method ?? '',
       url: request.url ?? '',
@@ -136,6 +159,17 @@ export async function startRetailServerSimulator(options: RetailServerSimulatorO
       await server.close();
     },
   };
+}
+
+/** Waits `ms`; closing the simulator cancels the wait (the answer is then never sent). */
+function pause(ms: number, timers: Set<NodeJS.Timeout>): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      resolve();
+    }, ms);
+    timers.add(timer);
+  });
 }
 
 function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {

@@ -48,6 +48,20 @@ export interface RetailServerSimulatorOptions {
   port?: number;
   /** When set, requests whose `OUN` header names another operating unit are refused (400). */
   operatingUnitNumber?: string;
+  /**
+   * Added to every response, in milliseconds, as a distant or busy Retail Server takes (default 0).
+   * The benchmark's service latency.
+   */
+  latencyMs?: number;
+  /** Keep every request in `requests` (default true). A benchmark turns it off so memory stays flat. */
+  recordRequests?: boolean;
+  /**
+   * Answer from an index built on the first request (default false): for large data that is not
+   * changed while the simulator runs (see indexed-queries.ts). Answers are the same.
+   */
+  indexed?: boolean;
+  /** Told when a request arrives and when its answer has been sent, e.g. to count requests in flight. */
+  onRequest?: (event: { endpoint: SimulatorEndpoint | undefined; phase: 'start' | 'end' }) => void;
 }
 
 export interface RetailServerSimulator {

@@ -1,0 +1,139 @@
+import { lowerBound, type Bound } from './bound';
+import type { ScenarioOutcome, StandInsSummary, StoreCapacity } from './types';
+
+/**
+ * The figures of one scenario, derived from what the processes measured. Everything the table and
+ * the JSON line show comes from here.
+ *
+ * Request units are an estimate, not a measurement (the embedded server charges nothing): about
+ * 1 RU per point read or bulk read operation of a small document, about 6 RU per create or
+ * replace of a ~1 KB document with the container's default indexing (Azure's published figures
+ * for a 1 KB item: ~1 RU read, ~5.5 RU write). Checkpoint, lease and run writes count as writes.
+ */
+
+export const RU_PER_READ = 1;
+export const RU_PER_WRITE = 6;
+
+export interface Figures {
+  scenario: string;
+  strategy: string;
+  store: string;
+  status: string;
+  cartsInWindow: number;
+  seen: number;
+  notified: number;
+  failed: number;
+  skipped: number;
+  skippedByReason: Record<string, number>;
+  pages: number;
+  /** Cart searches that had to follow one another, in the survey and in the processing pass. */
+  searchChain: { survey: number; pass: number };
+  wallSeconds: number;
+  cartsPerSecond: number;
+  calls: { cartSearch: number; customers: number; products: number; channel: number; token: number; provider: number };
+  storeCost: { requests: number; reads: number; writes: number; operationsPerNotifiedCart: number; requestUnitsPer1000Carts: number };
+  peakRssMb: number;
+  maxRssMb: number;
+  rssBeforeMb: number;
+  peakLiveHeapMb: number;
+  /** Full collections during the run; the live heap is known only when there was one. */
+  fullCollections: number;
+  cpuSeconds: number;
+  standInsCpuSeconds: number | undefined;
+  peakInFlight: StandInsSummary['peakInFlight'];
+  bound: Bound;
+  wallOverBound: number;
+  capacity: StoreCapacity | undefined;
+  deliveries: number;
+  payloadDigest: string;
+  errors: string[];
+}
+
+const MB = 1024 * 1024;
+
+export function figuresOf(outcome: ScenarioOutcome): Figures {
+  const { config, job, standIns, capacity } = outcome;
+  const calls = job.report.calls;
+  const call = (name: string) => calls[name] ?? 0;
+  const { requests, reads, writes } = job.store;
+  const bound = lowerBound({
+    latencyMs: config.latencyMs,
+    concurrency: config.concurrency,
+    calls: { channel: call('channel'), cartSearch: call('cartSearch'), customers: call('customers'), products: call('products'), provider: call('provider') },
+    searchChain: job.searchChain.survey + job.searchChain.pass,
+    store:
+      config.store === 'modeled'
+        ? { kind: 'modeled', latencyMs: config.storeLatencyMs, requests }
+        : { kind: 'embedded', requestMs: capacity?.requestMs ?? 0, operations: reads + writes, operationsPerSecond: capacity?.operationsPerSecond ?? 0 },
+  });
+  const notified = job.report.carts.notified;
+  const wallSeconds = job.wallMs / 1000;
+  return {
+    scenario: `${config.strategy}/${config.store}`,
+    strategy: config.strategy,
+    store: config.store,
+    status: job.report.status,
+    cartsInWindow: outcome.cartsInWindow,
+    seen: job.report.carts.seen,
+    notified,
+    failed: job.report.carts.failed,
+    skipped: job.report.carts.skipped,
+    skippedByReason: { ...job.report.carts.skippedByReason },
+    pages: job.report.pages,
+    searchChain: job.searchChain,
+    wallSeconds,
+    cartsPerSecond: outcome.cartsInWindow / wallSeconds,
+    calls: {
+      cartSearch: call('cartSearch'),
+      customers: call('customers'),
+      products: call('products'),
+      channel: call('channel'),
+      token: call('token'),
+      provider: call('provider'),
+    },
+    storeCost: {
+      requests,
+      reads,
+      writes,
+      operationsPerNotifiedCart: notified > 0 ? (reads + writes) / notified : 0,
+      requestUnitsPer1000Carts: outcome.cartsInWindow > 0 ? ((reads * RU_PER_READ + writes * RU_PER_WRITE) * 1000) / outcome.cartsInWindow : 0,
+    },
+    peakRssMb: job.memory.peakBytes / MB,
+    maxRssMb: job.memory.maxRssBytes / MB,
+    rssBeforeMb: job.memory.beforeBytes / MB,
+    peakLiveHeapMb: job.memory.peakLiveHeapBytes / MB,
+    fullCollections: job.memory.fullCollections,
+    cpuSeconds: (job.cpuMs.user + job.cpuMs.system) / 1000,
+    standInsCpuSeconds: standIns.cpuMs === undefined ? undefined : standIns.cpuMs / 1000,
+    peakInFlight: standIns.peakInFlight,
+    bound,
+    wallOverBound: bound.ms > 0 ? job.wallMs / bound.ms : 0,
+    capacity,
+    deliveries: standIns.deliveries,
+    payloadDigest: standIns.payloadDigest,
+    errors: job.errors,
+  };
+}
+
+/** How two strategies compare on the same store: speed, and whether they sent the same emails. */
+export interface Comparison {
+  store: string;
+  /** Sequential wall time / pipelined wall time. */
+  speedup: number;
+  sameNotifications: boolean;
+}
+
+export function compare(all: readonly Figures[]): Comparison[] {
+  const comparisons: Comparison[] = [];
+  for (const store of new Set(all.map((f) => f.store))) {
+    const pipelined = all.find((f) => f.store === store && f.strategy === 'pipelined');
+    const sequential = all.find((f) => f.store === store && f.strategy === 'sequential');
+    if (!pipelined || !sequential) continue;
+    comparisons.push({
+      store,
+      speedup: sequential.wallSeconds / pipelined.wallSeconds,
+      sameNotifications: pipelined.payloadDigest === sequential.payloadDigest && pipelined.notified === sequential.notified,
+    });
+  }
+  return comparisons;
+}

@@ -1,0 +1,71 @@
+import type { Comparison, Figures } from './figures';
+import type { BenchOptions } from './options';
+
+/** The benchmark's one table (a column per scenario) and its one JSON line. */
+
+type Row = [label: string, value: (f: Figures) => string];
+
+const whole = (n: number) => Math.round(n).toLocaleString('en-US');
+const fixed = (digits: number) => (n: number) => n.toFixed(digits);
+const seconds = (ms: number | undefined) => (ms === undefined ? '-' : (ms / 1000).toFixed(2));
+
+const rows: Row[] = [
+  ['carts in window', (f) => whole(f.cartsInWindow)],
+  ['pages', (f) => whole(f.pages)],
+  ['notified', (f) => whole(f.notified)],
+  ['skipped (superseded)', (f) => `${whole(f.skipped)} (${whole(f.skippedByReason.superseded ?? 0)})`],
+  ['failed', (f) => whole(f.failed)],
+  ['wall time (s)', (f) => fixed(2)(f.wallSeconds)],
+  ['carts per second', (f) => whole(f.cartsPerSecond)],
+  ['lower bound (s)', (f) => seconds(f.bound.ms)],
+  ['  limited by', (f) => f.bound.limitedBy],
+  ['wall / bound', (f) => fixed(2)(f.wallOverBound)],
+  ['  chain (s)', (f) => seconds(f.bound.terms.chain)],
+  ['  retail (s)', (f) => seconds(f.bound.terms.retail)],
+  ['  emarsys (s)', (f) => seconds(f.bound.terms.emarsys)],
+  ['  store (s)', (f) => seconds(f.bound.terms.storeRequests ?? f.bound.terms.storeCapacity)],
+  ['calls: cart search', (f) => whole(f.calls.cartSearch)],
+  ['  of them in a chain: survey + pass', (f) => `${f.searchChain.survey} + ${f.searchChain.pass}`],
+  ['calls: customers', (f) => whole(f.calls.customers)],
+  ['calls: products', (f) => whole(f.calls.products)],
+  ['calls: channel', (f) => whole(f.calls.channel)],
+  ['calls: token', (f) => whole(f.calls.token)],
+  ['calls: provider', (f) => whole(f.calls.provider)],
+  ['store requests', (f) => whole(f.storeCost.requests)],
+  ['store reads / writes', (f) => `${whole(f.storeCost.reads)} / ${whole(f.storeCost.writes)}`],
+  ['store ops per notified cart', (f) => fixed(2)(f.storeCost.operationsPerNotifiedCart)],
+  ['RU per 1,000 carts (est.)', (f) => whole(f.storeCost.requestUnitsPer1000Carts)],
+  ['peak RSS (MB)', (f) => fixed(1)(f.peakRssMb)],
+  ['  RSS before the job (MB)', (f) => fixed(1)(f.rssBeforeMb)],
+  ['peak live heap (MB)', (f) => (f.fullCollections > 0 ? fixed(1)(f.peakLiveHeapMb) : '-')],
+  ['job CPU (s)', (f) => fixed(2)(f.cpuSeconds)],
+  ['stand-ins CPU (s)', (f) => (f.standInsCpuSeconds === undefined ? '-' : fixed(2)(f.standInsCpuSeconds))],
+  ['peak in flight: retail/emarsys/store', (f) => `${f.peakInFlight.retail}/${f.peakInFlight.emarsys}/${f.peakInFlight.store}`],
+  ['store capacity (ops/s)', (f) => (f.capacity ? whole(f.capacity.operationsPerSecond) : '-')],
+  ['store request (ms)', (f) => (f.capacity ? fixed(1)(f.capacity.requestMs) : '-')],
+];
+
+export function formatTable(options: BenchOptions, figures: readonly Figures[], comparisons: readonly Comparison[]): string {
+  const header = ['', ...figures.map((f) => f.scenario)];
+  const body = rows.map(([label, value]) => [label, ...figures.map(value)]);
+  const widths = header.map((_, column) => Math.max(...[header, ...body].map((row) => (row[column] ?? '').length)));
+  const line = (row: readonly string[]) => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[0] ?? 0) : cell.padStart(widths[column] ?? 0))).join('   ');
+  const out = [
+    `${whole(options.carts)} carts, page size ${options.pageSize}, latency ${options.latencyMs} ms, concurrency ${options.concurrency}` +
+      (options.stores.includes('modeled') ? `, modeled store ${options.storeLatencyMs} ms per request` : ''),
+    '',
+    line(header),
+    ...body.map(line),
+  ];
+  for (const c of comparisons) {
+    out.push('', `${c.store} store: pipelined is ${c.speedup.toFixed(2)}x as fast as sequential; same carts notified with the same data: ${c.sameNotifications ? 'yes' : 'NO'}`);
+  }
+  for (const f of figures) {
+    if (f.status !== 'completed') out.push('', `${f.scenario}: the run ended ${f.status}: ${f.errors.join(' | ')}`);
+  }
+  return out.join('\n');
+}
+
+export function formatJsonLine(options: BenchOptions, figures: readonly Figures[], comparisons: readonly Comparison[]): string {
+  return JSON.stringify({ benchmark: 'abandoned-carts', options, scenarios: figures, comparisons });
+}

@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+import { fork } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { extname, join } from 'node:path';
+import { ensureLocalTls } from '../src/local/tls';
+import { toError } from '../src/shared/errors';
+import { compare, figuresOf, type Figures } from './figures';
+import { formatJsonLine, formatTable } from './format';
+import { parseBenchOptions, scenarioConfigs, USAGE } from './options';
+import { isMessage, type FromJobProcess, type TlsFiles, type ToJobProcess } from './protocol';
+import type { ScenarioConfig, ScenarioOutcome } from './types';
+
+/**
+ * `npm run bench`: runs each scenario (strategy x store) one after another, each in a fresh job
+ * process that starts its own stand-ins process, then prints one table and one JSON line.
+ * Scenarios never run at the same time: on a 2-core machine they would take each other's CPU.
+ */
+
+/** A sibling module, compiled (.js) or run from source (.ts) alike. */
+function sibling(name: string): string {
+  return join(__dirname, `${name}${extname(__filename)}`);
+}
+
+function runInJobProcess(config: ScenarioConfig, tls: TlsFiles): Promise<ScenarioOutcome> {
+  return new Promise((resolve, reject) => {
+    const child = fork(sibling('job-process'), [], {
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // NODE_EXTRA_CA_CERTS is read at start-up: the real clients then trust the stand-ins' certificate.
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: tls.certPath },
+      execArgv: [...process.execArgv, '--expose-gc'],
+    });
+    let settled = false;
+    child.on('message', (message: unknown) => {
+      if (!isMessage<FromJobProcess>(message)) return;
+      settled = true;
+      if (message.kind === 'result') resolve(message.outcome);
+      else reject(new Error(`${config.strategy}/${config.store}: ${message.message}`));
+    });
+    child.on('exit', (code) => {
+      if (!settled) reject(new Error(`${config.strategy}/${config.store}: the job process exited (${code ?? 'signal'}) without a result`));
+    });
+    const message: ToJobProcess = { kind: 'run', config, tls };
+    child.send(message);
+  });
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const parsed = parseBenchOptions(argv);
+  if (!parsed.ok) {
+    if (parsed.help) process.stdout.write(USAGE);
+    else process.stderr.write(`${parsed.problems.join('\n')}\n\n${USAGE}`);
+    return parsed.help ? 0 : 2;
+  }
+  const { options } = parsed;
+  const dir = join(tmpdir(), 'abandoned-carts-bench-tls');
+  const { certPath } = await ensureLocalTls(dir);
+  const tls: TlsFiles = { keyPath: join(dir, 'key.pem'), certPath };
+
+  const figures: Figures[] = [];
+  // Every scenario gets the same store: generated for one moment, replayed by each job's clock.
+  for (const config of scenarioConfigs(options, new Date())) {
+    if (!options.json) process.stderr.write(`running ${config.strategy}/${config.store} ...\n`);
+    const result = figuresOf(await runInJobProcess(config, tls));
+    if (!options.json) process.stderr.write(`  ${result.wallSeconds.toFixed(2)} s, ${result.notified} notified\n`);
+    figures.push(result);
+  }
+  const comparisons = compare(figures);
+  if (!options.json) process.stdout.write(`${formatTable(options, figures, comparisons)}\n\n`);
+  process.stdout.write(`${formatJsonLine(options, figures, comparisons)}\n`);
+  const healthy = figures.every((f) => f.status === 'completed') && comparisons.every((c) => c.sameNotifications);
+  return healthy ? 0 : 1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`${toError(error).stack ?? toError(error).message}\n`);
+    process.exitCode = 1;
+  },
+);

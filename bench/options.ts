@@ -1,0 +1,108 @@
+import { parseArgs } from 'node:util';
+import { DEFAULT_SHAPE } from './data';
+import type { ScenarioConfig, StoreKind, Strategy } from './types';
+
+export const USAGE = `Usage: npm run bench -- [options]
+
+Runs the real job against a Retail Server simulator holding N generated carts and an Emarsys
+stand-in, both adding the given latency to every response, in a separate process from the job;
+measures wall time, calls, store cost, CPU and memory, and compares them with the lower bound.
+
+Options:
+  --carts <n>             carts in the window (default 10000)
+  --latency-ms <ms>       added to every Retail Server and Emarsys response (default 100)
+  --page-size <n>         RetailServerClientOptions.PageSize, 1..1000 (default 1000)
+  --concurrency <n>       RetailServerClientOptions.MaxConcurrency, 1..32 (default 4)
+  --strategy <s>          pipelined, sequential or both, side by side (default both)
+  --store <s>             modeled, embedded or both (default modeled)
+  --store-latency-ms <ms> what the modeled store charges per request (default 10)
+  --seed <n>              seed of the generated store (default 1)
+  --json                  print only the JSON line
+  -h, --help              show this help
+
+Examples:
+  npm run bench
+  npm run bench -- --carts 100000
+  npm run bench -- --carts 2000 --store embedded
+`;
+
+export interface BenchOptions {
+  carts: number;
+  latencyMs: number;
+  pageSize: number;
+  concurrency: number;
+  strategies: Strategy[];
+  stores: StoreKind[];
+  storeLatencyMs: number;
+  seed: number;
+  json: boolean;
+}
+
+export type ParsedOptions = { ok: true; options: BenchOptions } | { ok: false; help: true } | { ok: false; help: false; problems: string[] };
+
+export function parseBenchOptions(argv: readonly string[]): ParsedOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        carts: { type: 'string', default: '10000' },
+        'latency-ms': { type: 'string', default: '100' },
+        'page-size': { type: 'string', default: '1000' },
+        concurrency: { type: 'string', default: '4' },
+        strategy: { type: 'string', default: 'both' },
+        store: { type: 'string', default: 'modeled' },
+        'store-latency-ms': { type: 'string', default: '10' },
+        seed: { type: 'string', default: '1' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (error) {
+    return { ok: false, help: false, problems: [error instanceof Error ? error.message : String(error)] };
+  }
+  if (values.help) return { ok: false, help: true };
+
+  const problems: string[] = [];
+  const integer = (name: string, text: string, min: number, max: number): number => {
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || value < min || value > max) problems.push(`--${name} must be a whole number from ${min} to ${max}, got "${text}"`);
+    return value;
+  };
+  const choice = <T extends string>(name: string, text: string, allowed: readonly T[]): T[] => {
+    if (text === 'both') return [...allowed];
+    if ((allowed as readonly string[]).includes(text)) return [text as T];
+    problems.push(`--${name} must be ${allowed.join(', ')} or both, got "${text}"`);
+    return [];
+  };
+  const options: BenchOptions = {
+    carts: integer('carts', values.carts, 1, 10_000_000),
+    latencyMs: integer('latency-ms', values['latency-ms'], 0, 60_000),
+    pageSize: integer('page-size', values['page-size'], 1, 1000),
+    concurrency: integer('concurrency', values.concurrency, 1, 32),
+    strategies: choice<Strategy>('strategy', values.strategy, ['pipelined', 'sequential']),
+    stores: choice<StoreKind>('store', values.store, ['modeled', 'embedded']),
+    storeLatencyMs: integer('store-latency-ms', values['store-latency-ms'], 0, 60_000),
+    seed: integer('seed', values.seed, 0, 2 ** 31),
+    json: values.json,
+  };
+  return problems.length > 0 ? { ok: false, help: false, problems } : { ok: true, options };
+}
+
+/** One scenario per store and strategy, every one over the same store (generated for `now`). */
+export function scenarioConfigs(options: BenchOptions, now: Date): ScenarioConfig[] {
+  return options.stores.flatMap((store) =>
+    options.strategies.map((strategy) => ({
+      strategy,
+      store,
+      carts: options.carts,
+      latencyMs: options.latencyMs,
+      pageSize: options.pageSize,
+      concurrency: options.concurrency,
+      storeLatencyMs: options.storeLatencyMs,
+      seed: options.seed,
+      now: now.toISOString(),
+      shape: DEFAULT_SHAPE,
+    })),
+  );
+}

@@ -1,0 +1,101 @@
+import type { RunReport } from '../src/job/report';
+import type { LedgerStats } from '../src/store/ledger';
+
+/**
+ * The shapes that cross the benchmark's process boundaries (orchestrator, job process, stand-ins
+ * process) as IPC messages, so they are plain data: numbers, strings, arrays, objects.
+ */
+
+export type Strategy = 'pipelined' | 'sequential';
+export type StoreKind = 'modeled' | 'embedded';
+
+/** What the generated store looks like besides its size. */
+export interface StoreShape {
+  /** Cart lines per cart, both inclusive (default 1..5). */
+  linesPerCart: { min: number; max: number };
+  /** Products in the catalogue (default 500): bounds the distinct products on a page. */
+  catalogue: number;
+}
+
+/** One run of the job: one strategy against one store, with its own stand-ins. */
+export interface ScenarioConfig {
+  strategy: Strategy;
+  store: StoreKind;
+  carts: number;
+  /** Added to every Retail Server and Emarsys response. */
+  latencyMs: number;
+  pageSize: number;
+  /** `RetailServerClientOptions.MaxConcurrency`. */
+  concurrency: number;
+  /** What the modeled store charges per request. */
+  storeLatencyMs: number;
+  seed: number;
+  /** The moment the store is generated for (ISO-8601); its carts sit in the window of a run shortly after. */
+  now: string;
+  shape: StoreShape;
+}
+
+/** Where the stand-ins listen and who they let in. */
+export interface Endpoints {
+  tenantId: string;
+  authorityHost: string;
+  retailUrl: string;
+  operatingUnitNumber: string;
+  retailClientId: string;
+  retailClientSecret: string;
+  emarsysApiUrl: string;
+  emarsysUser: string;
+  emarsysSecret: string;
+  eventId: string;
+  /** The embedded Cosmos DB server (`--store embedded`). */
+  cosmos?: { endpoint: string; key: string } | undefined;
+}
+
+/** What the stand-ins saw during a run. */
+export interface StandInsSummary {
+  /** Contacts the Emarsys stand-in fired the event for (first time for their trigger id). */
+  deliveries: number;
+  /** Contacts sent again with a trigger id already fired (dropped, as Emarsys does). */
+  duplicatesDropped: number;
+  /** sha256 over every delivery (trigger id, contact, data), sorted: equal digests, equal emails. */
+  payloadDigest: string;
+  /** The most requests in flight at once, as the servers saw them. */
+  peakInFlight: { retail: number; retailLookups: number; emarsys: number; store: number };
+  /** CPU the stand-ins used, when they ran in their own process. */
+  cpuMs?: number | undefined;
+}
+
+/** The embedded store's capacity, measured in the same run before the job. */
+export interface StoreCapacity {
+  /** Bulk operations (reads, creates, replaces) per second, 100 to a request, 4 requests in flight. */
+  operationsPerSecond: number;
+  /** Median time of one point read: the embedded store's latency per request. */
+  requestMs: number;
+  operations: number;
+  elapsedMs: number;
+}
+
+/** What the job process measured about itself while the job ran. */
+export interface JobMeasurement {
+  report: Pick<RunReport, 'status' | 'error' | 'window' | 'pages' | 'carts' | 'calls' | 'retries' | 'failures' | 'lines'>;
+  /** The cart searches that had to follow one another (see search-chain.ts). */
+  searchChain: { survey: number; pass: number };
+  wallMs: number;
+  cpuMs: { user: number; system: number };
+  /** RSS before and at its peak, the live heap after full collections (memory.ts), the process's max RSS. */
+  memory: { beforeBytes: number; peakBytes: number; peakLiveHeapBytes: number; fullCollections: number; maxRssBytes: number };
+  /** Store counters over the run (requests, reads, writes). */
+  store: LedgerStats;
+  /** Warnings and errors the job logged. */
+  warnings: number;
+  errors: string[];
+}
+
+/** Everything one scenario produced, before the figures are derived from it. */
+export interface ScenarioOutcome {
+  config: ScenarioConfig;
+  cartsInWindow: number;
+  job: JobMeasurement;
+  standIns: StandInsSummary;
+  capacity?: StoreCapacity | undefined;
+}
