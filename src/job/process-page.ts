@@ -14,6 +14,32 @@ import type { RunCounters } from './run-counters';
 /** The latest eligible cart of each customer in the window, found by the survey pass. */
 export type LatestCartByCustomer = ReadonlyMap<string, { cartId: string; modifiedAt: number }>;
 
+/**
+ * Products repeat from page to page (a store has far fewer products than carts), so a run reads
+ * each product once. Bounded, oldest dropped first, so memory does not follow the window.
+ */
+export class ProductCache {
+  private readonly entries = new Map<number, Product | null>();
+  constructor(private readonly capacity = 10_000) {}
+
+  missing(ids: readonly number[]): number[] {
+    return ids.filter((id) => !this.entries.has(id));
+  }
+
+  remember(asked: readonly number[], found: readonly Product[]): void {
+    const byId = new Map(found.map((product) => [product.RecordId, product]));
+    for (const id of asked) {
+      this.entries.delete(id);
+      this.entries.set(id, byId.get(id) ?? null);
+      if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as number);
+    }
+  }
+
+  get(id: number): Product | undefined {
+    return this.entries.get(id) ?? undefined;
+  }
+}
+
 export interface PageContext {
   runId: string;
   now: Date;
@@ -26,6 +52,8 @@ export interface PageContext {
   dryRun: boolean;
   payload: PayloadSettings;
   latestByCustomer: LatestCartByCustomer;
+  /** Products already read in this run (null: not found), shared by its pages. */
+  productCache: ProductCache;
   retail: Pick<RetailServerClient, 'getCustomers' | 'getProducts'>;
   ledger: NotificationLedger;
   provider: IEmailProvider;
@@ -171,16 +199,22 @@ export async function processPage(page: readonly RawCart[], context: PageContext
   // 3. Customers and products for the whole page, each distinct id once, in parallel.
   const accountNumbers = distinct(toWorkOn.flatMap(({ cart }) => (cart.CustomerId ? [cart.CustomerId] : [])));
   const productIds = distinct(toWorkOn.flatMap(({ cart }) => activeLines(cart).map((line) => line.ProductId)));
+  const productsToRead = context.productCache.missing(productIds);
   const [customerResult, productResult] = await both(
     async () => (accountNumbers.length > 0 ? context.retail.getCustomers(accountNumbers) : { customers: [] as Customer[], invalid: [] }),
-    async () => (productIds.length > 0 ? context.retail.getProducts(productIds, context.channel.RecordId) : { products: [] as Product[], invalid: [] }),
+    async () =>
+      productsToRead.length > 0 ? context.retail.getProducts(productsToRead, context.channel.RecordId) : { products: [] as Product[], invalid: [] },
   );
+  context.productCache.remember(productsToRead, productResult.products);
   counters.invalidCustomers += customerResult.invalid.length;
   counters.invalidProducts += productResult.invalid.length;
   for (const { reason } of customerResult.invalid) logger.warn('Skipped a customer record that does not parse', { reason });
   for (const { reason } of productResult.invalid) logger.warn('Skipped a product record that does not parse', { reason });
   const customers = new Map(customerResult.customers.map((customer) => [customer.AccountNumber.toLowerCase(), customer]));
-  const products = new Map(productResult.products.map((product) => [product.RecordId, product]));
+  const products = new Map(productIds.flatMap((id) => {
+    const product = context.productCache.get(id);
+    return product ? [[id, product] as const] : [];
+  }));
 
   // 4. Build each reminder; carts that turn out ineligible are tallied (and a taken-over record closed).
   const ready: Ready[] = [];

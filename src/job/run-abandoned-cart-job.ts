@@ -11,7 +11,7 @@ import type { Logger } from '../shared/logger';
 import { cartPages, type RawCart } from './cart-pages';
 import { CheckpointTracker } from './checkpoint-tracker';
 import { runPagePipeline } from './page-pipeline';
-import { processPage, type PageContext } from './process-page';
+import { processPage, ProductCache, type PageContext } from './process-page';
 import type { RunReport } from './report';
 import { RunCounters } from './run-counters';
 import { surveyLatestCarts } from './survey';
@@ -169,6 +169,7 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
         ? arrayPages(survey.onlyPage.length > 0 ? [survey.onlyPage] : [])
         : cartPages(retail, { ...window, pageSize: settings.pageSize, includeAnonymous: settings.includeAnonymous });
 
+    const productCache = new ProductCache();
     // Narrowed copies for the closures below (TypeScript does not carry narrowing into them).
     const activeTracker = tracker;
     const activeWindow = window;
@@ -190,6 +191,7 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
           dryRun,
           payload: settings,
           latestByCustomer: survey.latest,
+          productCache,
           retail,
           ledger,
           provider,
