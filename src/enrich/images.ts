@@ -29,9 +29,16 @@ export function resizedImageUrl(url: string, viewPort: Pick<ViewPort, 'width' | 
   return `${url}${separator}w=${viewPort.width}&h=${viewPort.height}&${RESIZER_SUFFIX}`;
 }
 
-/** One image per configured viewport, for the template's `<picture>` element. */
+/**
+ * The longest product image path or URL taken from Commerce. Browsers, CDNs and email clients
+ * stop at a few thousand characters anyway; a longer one is broken data, and copying it into one
+ * URL per viewport for every line of a cart would make payloads of hundreds of megabytes.
+ */
+export const MAX_IMAGE_URL_LENGTH = 2048;
+
+/** One image per configured viewport, for the template's `<picture>` element; none for a missing or unusable path. */
 export function viewPortImages(imageServerUrl: string, imagePath: string | undefined, viewPorts: readonly ViewPort[]): ViewPortImage[] {
-  if (!imagePath || imagePath.trim() === '') return [];
+  if (!imagePath || imagePath.trim() === '' || imagePath.length > MAX_IMAGE_URL_LENGTH) return [];
   const base = absoluteImageUrl(imageServerUrl, imagePath);
   return viewPorts.map((viewPort) => ({
     url: resizedImageUrl(base, viewPort),

@@ -16,6 +16,9 @@ export type PayloadResult =
   | { ok: true; data: NotificationData; droppedLines: LineDropReason[] }
   | { ok: false; reason: 'no-products-found' | 'invalid-email'; droppedLines: LineDropReason[] };
 
+/** What templates get for quantities and prices: digits, maybe a fraction; no sign, no exponent. */
+const PLAIN_DECIMAL = /^\d+(\.\d+)?$/;
+
 /** Text from Commerce goes into emails; keep it to a sane length whatever the source holds. */
 const MAX_TEXT = 256;
 function clip(value: string | undefined): string {
@@ -59,7 +62,10 @@ export function buildNotificationData(input: {
       droppedLines.push('product-not-found');
       continue;
     }
-    if (!(line.Quantity > 0)) {
+    const quantity = line.Quantity > 0 ? formatDecimal(line.Quantity) : '0';
+    // A quantity that rounds to 0 at Commerce's six decimals, or one too large to write without an
+    // exponent (1e21 and up), is not a quantity a template can show.
+    if (quantity === '0' || !PLAIN_DECIMAL.test(quantity)) {
       droppedLines.push('invalid-quantity');
       continue;
     }
@@ -68,7 +74,8 @@ export function buildNotificationData(input: {
       droppedLines.push('no-price');
       continue;
     }
-    if (price < 0) {
+    const unitPrice = price < 0 ? '' : formatDecimal(price);
+    if (!PLAIN_DECIMAL.test(unitPrice)) {
       droppedLines.push('invalid-price');
       continue;
     }
@@ -81,8 +88,8 @@ export function buildNotificationData(input: {
         altText: clip(image?.AltText) || productName,
         viewPortImages: viewPortImages(settings.imageServerUrl, image?.Url, settings.viewPorts),
       },
-      quantity: formatDecimal(line.Quantity),
-      unitPrice: formatDecimal(price),
+      quantity,
+      unitPrice,
     });
   }
   if (orderDetails.length === 0) return { ok: false, reason: 'no-products-found', droppedLines };

@@ -23,8 +23,8 @@ const cartChecks: readonly CartCheck[] = [
   },
   (cart) => (cart.CartTypeValue !== undefined && cart.CartTypeValue !== SHOPPING_CART ? 'not-a-shopping-cart' : undefined),
   (cart) => (activeLines(cart).length === 0 ? 'no-active-lines' : undefined),
-  (cart, { includeAnonymous }) => (!cart.CustomerId && !includeAnonymous ? 'anonymous-not-included' : undefined),
-  (cart) => (!cart.CustomerId && !cart.ReceiptEmail?.trim() ? 'anonymous-without-email' : undefined),
+  (cart, { includeAnonymous }) => (!accountNumberOf(cart) && !includeAnonymous ? 'anonymous-not-included' : undefined),
+  (cart) => (!accountNumberOf(cart) && !cart.ReceiptEmail?.trim() ? 'anonymous-without-email' : undefined),
 ];
 
 export function checkCart(cart: Cart, context: CartCheckContext): SkipReason | undefined {
@@ -37,5 +37,13 @@ export function checkCart(cart: Cart, context: CartCheckContext): SkipReason | u
 
 /** Whose cart it is: the customer account, or the receipt email of an anonymous cart. */
 export function customerKey(cart: Cart): string {
-  return cart.CustomerId ? `account:${cart.CustomerId}` : `email:${(cart.ReceiptEmail ?? '').trim().toLowerCase()}`;
+  // Account numbers are matched ignoring case and padding, as the customer lookup matches them.
+  const account = accountNumberOf(cart);
+  return account ? `account:${account.toLowerCase()}` : `email:${(cart.ReceiptEmail ?? '').trim().toLowerCase()}`;
+}
+
+/** The cart's customer account number, trimmed; undefined for an anonymous cart. */
+export function accountNumberOf(cart: Cart): string | undefined {
+  const account = cart.CustomerId?.trim();
+  return account ? account : undefined;
 }

@@ -7,7 +7,7 @@ import { notificationId } from '../store/ledger';
 import { toError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import type { RawCart } from './cart-pages';
-import { checkCart, customerKey } from './eligibility';
+import { accountNumberOf, checkCart, customerKey } from './eligibility';
 import type { SkipReason } from './report';
 import type { RunCounters } from './run-counters';
 
@@ -143,6 +143,7 @@ export async function processPage(page: readonly RawCart[], context: PageContext
   // 1. Parse and apply the checks that need nothing but the cart.
   const candidates: Candidate[] = [];
   const superseded: Candidate[] = [];
+  const seenIds = new Set<string>();
   for (const { raw, key } of page) {
     counters.seen++;
     const parsed = parseCart(raw);
@@ -160,6 +161,13 @@ export async function processPage(page: readonly RawCart[], context: PageContext
       continue;
     }
     const id = notificationId(cart.Id, cart.ModifiedDateTime);
+    // Retail Server repeating a cart on a page must not make the run claim it twice (its own
+    // second claim would meet its first as a conflict): the first copy decides.
+    if (seenIds.has(id)) {
+      counters.skip('duplicate-record');
+      continue;
+    }
+    seenIds.add(id);
     const latest = context.latestByCustomer.get(customerKey(cart));
     const isLatest = !latest || (latest.cartId === cart.Id && latest.modifiedAt === cart.ModifiedDateTime.getTime());
     (isLatest ? candidates : superseded).push({ cart, id });
@@ -197,7 +205,7 @@ export async function processPage(page: readonly RawCart[], context: PageContext
   }
 
   // 3. Customers and products for the whole page, each distinct id once, in parallel.
-  const accountNumbers = distinct(toWorkOn.flatMap(({ cart }) => (cart.CustomerId ? [cart.CustomerId] : [])));
+  const accountNumbers = distinct(toWorkOn.flatMap(({ cart }) => accountNumberOf(cart) ?? []));
   const productIds = distinct(toWorkOn.flatMap(({ cart }) => activeLines(cart).map((line) => line.ProductId)));
   const productsToRead = context.productCache.missing(productIds);
   const [customerResult, productResult] = await both(
@@ -236,8 +244,9 @@ export async function processPage(page: readonly RawCart[], context: PageContext
     const { cart } = candidate;
     let customer: Customer | undefined;
     let email: string | undefined;
-    if (cart.CustomerId) {
-      customer = customers.get(cart.CustomerId.toLowerCase());
+    const account = accountNumberOf(cart);
+    if (account) {
+      customer = customers.get(account.toLowerCase());
       if (!customer) {
         ineligible(candidate, 'customer-not-found');
         continue;

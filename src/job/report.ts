@@ -4,6 +4,7 @@ export type RunStatus = 'completed' | 'failed' | 'unit-busy';
 
 export type SkipReason =
   | 'invalid-record'
+  | 'duplicate-record'
   | 'outside-window'
   | 'not-a-shopping-cart'
   | 'no-active-lines'

@@ -140,7 +140,8 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
         report.error =
           `Operating unit ${settings.operatingUnitNumber} is being processed by run ${leaseResult.heldByRunId} ` +
           `(lease until ${leaseResult.expiresAt}); this run did nothing. Try again after that run ends.`;
-        return report;
+        // Logged and stored like any run, so a busy timer leaves a trace.
+        return await finishReport(report, counters, deps, startedAt, statsAtStart, log);
       }
       lease = leaseResult.lease;
     }

@@ -183,13 +183,19 @@ export function createRetailServerClient(options: RetailServerClientOptions): Re
 
     async getCustomers(accountNumbers) {
       const ids = [...new Set(accountNumbers.map((id) => id.trim()).filter((id) => id !== ''))];
-      const raw = await inChunks(ids, async (batch) =>
-        collectionItems(
-          await transport.post('customers', 'Customers/GetByAccountNumbers', [['$top', batch.length], ['$skip', 0]], {
-            accountNumbers: batch,
-            searchLocationValue: 1,
-          }),
-          'POST Customers/GetByAccountNumbers',
+      const raw = await inChunks(ids, (batch) =>
+        untilAnswered(
+          batch,
+          async (asked) =>
+            collectionItems(
+              await transport.post('customers', 'Customers/GetByAccountNumbers', [['$top', asked.length], ['$skip', 0]], {
+                accountNumbers: asked,
+                searchLocationValue: 1,
+              }),
+              'POST Customers/GetByAccountNumbers',
+            ),
+          (record) => fieldOf(record, 'AccountNumber')?.toLowerCase(),
+          (id) => id.toLowerCase(),
         ),
       );
       const { valid: customers, invalid } = parseEach(raw, customerSchema, 'customer', 'AccountNumber');
@@ -198,19 +204,25 @@ export function createRetailServerClient(options: RetailServerClientOptions): Re
 
     async getProducts(productIds, channelId) {
       const ids = [...new Set(productIds)].filter((id) => Number.isSafeInteger(id) && id > 0);
-      const raw = await inChunks(ids, async (batch) =>
-        collectionItems(
-          await transport.post('products', 'Products/Search', [['$top', batch.length], ['$skip', 0]], {
-            productSearchCriteria: {
-              Ids: batch,
-              SkipVariantExpansion: true,
-              IncludeProductsFromDescendantCategories: false,
-              IncludeAttributes: false,
-              DataLevelValue: 2,
-              Context: { ChannelId: channelId },
-            },
-          }),
-          'POST Products/Search',
+      const raw = await inChunks(ids, (batch) =>
+        untilAnswered(
+          batch,
+          async (asked) =>
+            collectionItems(
+              await transport.post('products', 'Products/Search', [['$top', asked.length], ['$skip', 0]], {
+                productSearchCriteria: {
+                  Ids: asked,
+                  SkipVariantExpansion: true,
+                  IncludeProductsFromDescendantCategories: false,
+                  IncludeAttributes: false,
+                  DataLevelValue: 2,
+                  Context: { ChannelId: channelId },
+                },
+              }),
+              'POST Products/Search',
+            ),
+          (record) => fieldOf(record, 'RecordId'),
+          (id) => String(id),
         ),
       );
       const { valid: products, invalid } = parseEach(raw, productSchema, 'product', 'RecordId');
@@ -219,6 +231,39 @@ export function createRetailServerClient(options: RetailServerClientOptions): Re
 
     stats: () => transport.stats(),
   };
+}
+
+/**
+ * A lookup by ids whose `$top` is the number of ids asked for, as the sample does. A server that
+ * answers one id with several records (duplicates) fills that page before every id is answered,
+ * and the ids it crowded out would silently read as "not found" (a cart skipped for good). So
+ * when a page comes back full, the ids it did not answer are asked for again. Each further call
+ * answers at least one more id, or the loop stops; a normal answer costs no extra call.
+ */
+async function untilAnswered<Id>(
+  ids: readonly Id[],
+  call: (ids: Id[]) => Promise<unknown[]>,
+  keyOfRecord: (record: unknown) => string | undefined,
+  keyOfId: (id: Id) => string,
+): Promise<unknown[]> {
+  const records: unknown[] = [];
+  let asked = [...ids];
+  while (asked.length > 0) {
+    const page = await call(asked);
+    records.push(...page);
+    if (page.length < asked.length) break;
+    const answered = new Set(page.map(keyOfRecord));
+    const unanswered = asked.filter((id) => !answered.has(keyOfId(id)));
+    if (unanswered.length === asked.length) break;
+    asked = unanswered;
+  }
+  return records;
+}
+
+/** A record's id field as text (string or number), for matching answers to the ids asked for. */
+function fieldOf(record: unknown, field: string): string | undefined {
+  const value = record && typeof record === 'object' ? (record as Record<string, unknown>)[field] : undefined;
+  return typeof value === 'string' ? value.trim() : typeof value === 'number' ? String(value) : undefined;
 }
 
 /** Parses each record on its own: a bad one is reported with its id (or position), the rest come through. */

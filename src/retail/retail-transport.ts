@@ -311,12 +311,22 @@ function errorObject(body: JsonObject | undefined): JsonObject | undefined {
   return inner && typeof inner === 'object' ? (inner as JsonObject) : body;
 }
 
+/** Anything shaped like an email address. */
+const EMAIL_PATTERN = /[^\s"'<>(),;:]+@[^\s"'<>(),;:]+\.[^\s"'<>(),;:]+/g;
+
+/**
+ * Retail Server's own words for an error, for the message an operator reads. They may name the
+ * customer a call was about (by email), and the message reaches logs and stored run reports, so
+ * anything shaped like an email address is replaced.
+ */
 function describeServerError(text: unknown): string | undefined {
   const body = parseErrorBody(text);
   const error = errorObject(body);
   const message = textOf(error?.message) ?? textOf(error?.LocalizedMessage) ?? textOf(error?.Message) ?? textOf(error?.ErrorResourceId);
-  if (message) return message.replace(/\s+/g, ' ').slice(0, 300);
-  if (body === undefined && typeof text === 'string' && text.trim()) return text.replace(/\s+/g, ' ').trim().slice(0, 200);
+  // Redacted before it is cut short, so that no half of an address survives the cut.
+  const redact = (value: string) => value.replace(EMAIL_PATTERN, '<email>').replace(/\s+/g, ' ').trim();
+  if (message) return redact(message).slice(0, 300);
+  if (body === undefined && typeof text === 'string' && text.trim()) return redact(text).slice(0, 200);
   return undefined;
 }
 

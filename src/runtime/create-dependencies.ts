@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Container } from '@azure/cosmos';
 import type { TokenCredential } from '@azure/identity';
 import type { SecretClientOptions } from '@azure/keyvault-secrets';
@@ -42,9 +43,23 @@ export interface RuntimeOptions {
   provider?: IEmailProvider;
 }
 
-/** A logger whose destination changes per invocation, for clients that outlive one. */
+/**
+ * Clients outlive an invocation (their token caches are worth keeping), but their log lines belong
+ * to the invocation that made the call, even when a timer run and a rerun overlap in one process.
+ * Each run's calls carry its logger in async context; a client's logger looks it up per line.
+ */
+const invocationLogger = new AsyncLocalStorage<Logger>();
+
+/** Runs `work` with `logger` as the destination of every client's log lines made within it. */
+export function withInvocationLogger<T>(logger: Logger, work: () => Promise<T>): Promise<T> {
+  return invocationLogger.run(logger, work);
+}
+
 class ForwardingLogger implements Logger {
-  constructor(public target: Logger) {}
+  constructor(private readonly fallback: Logger) {}
+  private get target(): Logger {
+    return invocationLogger.getStore() ?? this.fallback;
+  }
   debug(message: string, fields?: LogFields) {
     this.target.debug(message, fields);
   }
@@ -76,10 +91,7 @@ function cacheKey(options: RuntimeOptions): string {
 function entry(options: RuntimeOptions): CachedRuntime {
   const key = cacheKey(options);
   let cached = cache.get(key);
-  if (cached) {
-    cached.logger.target = options.logger;
-    return cached;
-  }
+  if (cached) return cached;
   const logger = new ForwardingLogger(options.logger);
   const { settings } = options;
   const container = createCosmosContainer({

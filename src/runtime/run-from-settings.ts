@@ -2,7 +2,7 @@ import { loadSettings, type Settings } from '../config/settings';
 import { runAbandonedCartJob, type JobDependencies, type JobRequest } from '../job/run-abandoned-cart-job';
 import type { RunReport } from '../job/report';
 import type { Logger } from '../shared/logger';
-import { createJobDependencies, createLedger, type RuntimeOptions } from './create-dependencies';
+import { createJobDependencies, createLedger, withInvocationLogger, type RuntimeOptions } from './create-dependencies';
 
 /**
  * What every entry point does: load and validate the settings (appSettings.json plus environment
@@ -25,11 +25,11 @@ export function settingsFor(options: EntryPointOptions): Settings {
 export async function runJobFromSettings(request: JobRequest, options: EntryPointOptions): Promise<RunReport> {
   const settings = settingsFor(options);
   const deps = await createJobDependencies({ ...options.runtime, settings, logger: options.logger, env: options.env ?? process.env });
-  return runAbandonedCartJob({ ...deps, onProgress: options.onProgress }, request);
+  return withInvocationLogger(options.logger, () => runAbandonedCartJob({ ...deps, onProgress: options.onProgress }, request));
 }
 
 export async function readRunReport(runId: string, options: EntryPointOptions): Promise<RunReport | undefined> {
   const settings = settingsFor(options);
   const ledger = await createLedger({ ...options.runtime, settings, logger: options.logger, env: options.env ?? process.env });
-  return ledger.getRun(runId);
+  return withInvocationLogger(options.logger, () => ledger.getRun(runId));
 }

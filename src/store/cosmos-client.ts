@@ -68,13 +68,18 @@ export async function createCosmosContainer(options: CosmosContainerOptions): Pr
       if (options.createIfMissing === false) {
         throw await missingError(client, context);
       }
-      await client.databases.createIfNotExists({ id: context.databaseId });
-      const { resource } = await database.containers.createIfNotExists({
-        id: context.containerId,
-        partitionKey: { paths: [PARTITION_KEY_PATH] },
-        defaultTtl: -1,
+      // createIfNotExists reads, then creates: two processes starting together can both find
+      // nothing and one of them gets 409. That one lost a race, not its way: read what won.
+      await client.databases.createIfNotExists({ id: context.databaseId }).catch((error: unknown) => {
+        if (cosmosStatus(error) !== 409) throw error;
       });
-      definition = resource;
+      definition = await database.containers
+        .createIfNotExists({ id: context.containerId, partitionKey: { paths: [PARTITION_KEY_PATH] }, defaultTtl: -1 })
+        .then(({ resource }) => resource)
+        .catch(async (error: unknown) => {
+          if (cosmosStatus(error) !== 409) throw error;
+          return readContainer(database.container(context.containerId), context);
+        });
       logger.info('Cosmos DB container ready', { databaseId: context.databaseId, containerId: context.containerId, created: true });
     }
     checkDefinition(definition, context, logger);

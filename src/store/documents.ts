@@ -107,6 +107,7 @@ export type LeaseDocumentBody = z.infer<typeof leaseDocumentSchema>;
 /** Every skip reason of report.ts; the check below fails to compile when one is missing. */
 const skipReasons = [
   'invalid-record',
+  'duplicate-record',
   'outside-window',
   'not-a-shopping-cart',
   'no-active-lines',

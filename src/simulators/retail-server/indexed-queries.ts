@@ -46,7 +46,7 @@ function indexOf(data: SimulatorData): DataIndex {
   index = {
     carts,
     // As the plain queries match: account numbers that are strings, product ids by their text.
-    customers: positionsBy(data.customers, (customer) => (typeof customer.AccountNumber === 'string' ? customer.AccountNumber : undefined)),
+    customers: positionsBy(data.customers, (customer) => (typeof customer.AccountNumber === 'string' ? customer.AccountNumber.toLowerCase() : undefined)),
     products: positionsBy(data.products, (product) => String(product.RecordId)),
   };
   indexes.set(data, index);
@@ -109,7 +109,9 @@ export function getCustomersIndexed(data: SimulatorData, body: unknown, options:
   const parsed = customersBody.safeParse(body);
   if (!parsed.success) return getCustomers(data, body, options);
   const { customers } = indexOf(data);
-  const positions = [...new Set(parsed.data.accountNumbers)].flatMap((accountNumber) => customers.get(accountNumber) ?? []);
+  const positions = [...new Set(parsed.data.accountNumbers.map((accountNumber) => accountNumber.toLowerCase()))].flatMap(
+    (accountNumber) => customers.get(accountNumber) ?? [],
+  );
   const found = positions.sort((a, b) => a - b).map((position) => data.customers[position] as RawRecord);
   return { ok: true, body: collection(page(found, options), '$metadata#Customers') };
 }

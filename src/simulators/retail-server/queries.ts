@@ -139,12 +139,15 @@ export function searchProducts(data: SimulatorData, body: unknown, options: ODat
   return { ok: true, body: collection(page(found, options), '$metadata#Products') };
 }
 
-/** `Customers/GetByAccountNumbers`: the customers whose AccountNumber is in the list. */
+/**
+ * `Customers/GetByAccountNumbers`: the customers whose AccountNumber is in the list, matched
+ * ignoring letter case as the Commerce database's collation does.
+ */
 export function getCustomers(data: SimulatorData, body: unknown, options: ODataOptions): QueryOutcome {
   const parsed = customersBody.safeParse(body);
   if (!parsed.success) return badRequest(`Invalid customer lookup: ${describe(parsed.error)}`);
-  const wanted = new Set(parsed.data.accountNumbers);
-  const found = data.customers.filter((customer) => typeof customer.AccountNumber === 'string' && wanted.has(customer.AccountNumber));
+  const wanted = new Set(parsed.data.accountNumbers.map((accountNumber) => accountNumber.toLowerCase()));
+  const found = data.customers.filter((customer) => typeof customer.AccountNumber === 'string' && wanted.has(customer.AccountNumber.toLowerCase()));
   return { ok: true, body: collection(page(found, options), '$metadata#Customers') };
 }
 
