@@ -42,10 +42,10 @@ describe('the survey', () => {
     const retail = retailOver(data);
     const survey = await surveyLatestCarts(retail, window, { pageSize: 2, includeAnonymous: false, slices: 4 }, () => undefined);
     expect(Object.fromEntries(survey.latest)).toEqual({
-      'account:A': { cartId: 'c2', modifiedAt: Date.parse('2026-11-23T01:59:59.999Z') },
-      'account:B3': { cartId: 'c3', modifiedAt: Date.parse('2026-11-23T02:00:00Z') },
-      'account:B4': { cartId: 'c4', modifiedAt: Date.parse('2026-11-23T03:00:00Z') },
-      'account:B5': { cartId: 'c5', modifiedAt: Date.parse('2026-11-23T04:00:00Z') },
+      'account:a': { cartId: 'c2', modifiedAt: Date.parse('2026-11-23T01:59:59.999Z') },
+      'account:b3': { cartId: 'c3', modifiedAt: Date.parse('2026-11-23T02:00:00Z') },
+      'account:b4': { cartId: 'c4', modifiedAt: Date.parse('2026-11-23T03:00:00Z') },
+      'account:b5': { cartId: 'c5', modifiedAt: Date.parse('2026-11-23T04:00:00Z') },
     });
     expect(new Set(retail.searches.map((s) => s.from.toISOString())).size).toBeGreaterThanOrEqual(4);
   });
