@@ -208,10 +208,12 @@ export async function processPage(page: readonly RawCart[], context: PageContext
   const accountNumbers = distinct(toWorkOn.flatMap(({ cart }) => accountNumberOf(cart) ?? []));
   const productIds = distinct(toWorkOn.flatMap(({ cart }) => activeLines(cart).map((line) => line.ProductId)));
   const productsToRead = context.productCache.missing(productIds);
+  // The sample's pattern reads the chunks of a lookup one after another too.
+  const lookup = context.sequential ? { concurrency: 1 } : undefined;
   const [customerResult, productResult] = await both(
-    async () => (accountNumbers.length > 0 ? context.retail.getCustomers(accountNumbers) : { customers: [] as Customer[], invalid: [] }),
+    async () => (accountNumbers.length > 0 ? context.retail.getCustomers(accountNumbers, lookup) : { customers: [] as Customer[], invalid: [] }),
     async () =>
-      productsToRead.length > 0 ? context.retail.getProducts(productsToRead, context.channel.RecordId) : { products: [] as Product[], invalid: [] },
+      productsToRead.length > 0 ? context.retail.getProducts(productsToRead, context.channel.RecordId, lookup) : { products: [] as Product[], invalid: [] },
   );
   context.productCache.remember(productsToRead, productResult.products);
   counters.invalidCustomers += customerResult.invalid.length;

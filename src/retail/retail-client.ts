@@ -36,6 +36,11 @@ export interface InvalidRecord {
   reason: string;
 }
 
+/** How a chunked lookup runs: `concurrency` chunks at once (default MaxConcurrency; 1 is the sample's one call after another). */
+export interface LookupOptions {
+  concurrency?: number;
+}
+
 export interface RetailServerClient {
   /** `POST OrgUnits/GetOrgUnitConfiguration`: the channel behind the operating unit number. */
   getChannelConfiguration(): Promise<ChannelConfiguration>;
@@ -44,9 +49,9 @@ export interface RetailServerClient {
   /** `POST Carts/Search` by `CartId`: one cart as Retail Server has it now (raw), or undefined. */
   findCart(cartId: string): Promise<unknown>;
   /** `POST Customers/GetByAccountNumbers`, in chunks. Account numbers not found are simply absent. */
-  getCustomers(accountNumbers: readonly string[]): Promise<{ customers: Customer[]; invalid: InvalidRecord[] }>;
+  getCustomers(accountNumbers: readonly string[], options?: LookupOptions): Promise<{ customers: Customer[]; invalid: InvalidRecord[] }>;
   /** `POST Products/Search` by ids in the channel, in chunks. Ids not found are simply absent. */
-  getProducts(productIds: readonly number[], channelId: number): Promise<{ products: Product[]; invalid: InvalidRecord[] }>;
+  getProducts(productIds: readonly number[], channelId: number, options?: LookupOptions): Promise<{ products: Product[]; invalid: InvalidRecord[] }>;
   /** HTTP requests and retries so far, per endpoint (`channel`, `cartSearch`, `customers`, `products`, `token`). */
   stats(): RetailCallStats;
 }
@@ -134,8 +139,8 @@ export function createRetailServerClient(options: RetailServerClientOptions): Re
     );
   }
 
-  async function inChunks<Id>(ids: readonly Id[], call: (ids: Id[]) => Promise<unknown[]>): Promise<unknown[]> {
-    const results = await mapWithConcurrency(chunk(ids, chunkSize), maxConcurrency, call);
+  async function inChunks<Id>(ids: readonly Id[], call: (ids: Id[]) => Promise<unknown[]>, concurrency = maxConcurrency): Promise<unknown[]> {
+    const results = await mapWithConcurrency(chunk(ids, chunkSize), Math.max(1, Math.min(concurrency, maxConcurrency)), call);
     return results.flat();
   }
 
@@ -181,7 +186,7 @@ export function createRetailServerClient(options: RetailServerClientOptions): Re
       return collectionItems(answer, 'POST Carts/Search')[0];
     },
 
-    async getCustomers(accountNumbers) {
+    async getCustomers(accountNumbers, lookup) {
       const ids = [...new Set(accountNumbers.map((id) => id.trim()).filter((id) => id !== ''))];
       const raw = await inChunks(ids, (batch) =>
         untilAnswered(
@@ -197,12 +202,13 @@ export function createRetailServerClient(options: RetailServerClientOptions): Re
           (record) => fieldOf(record, 'AccountNumber')?.toLowerCase(),
           (id) => id.toLowerCase(),
         ),
+        lookup?.concurrency,
       );
       const { valid: customers, invalid } = parseEach(raw, customerSchema, 'customer', 'AccountNumber');
       return { customers, invalid };
     },
 
-    async getProducts(productIds, channelId) {
+    async getProducts(productIds, channelId, lookup) {
       const ids = [...new Set(productIds)].filter((id) => Number.isSafeInteger(id) && id > 0);
       const raw = await inChunks(ids, (batch) =>
         untilAnswered(
@@ -224,6 +230,7 @@ export function createRetailServerClient(options: RetailServerClientOptions): Re
           (record) => fieldOf(record, 'RecordId'),
           (id) => String(id),
         ),
+        lookup?.concurrency,
       );
       const { valid: products, invalid } = parseEach(raw, productSchema, 'product', 'RecordId');
       return { products, invalid };
