@@ -321,7 +321,7 @@ export async function processPage(page: readonly RawCart[], context: PageContext
       skip(item.cart, 'claimed-by-another-run', false);
     } else {
       counters.failed++;
-      counters.fail(`ledger: ${result?.status === 'error' ? result.reason : 'no result for the claim'}`);
+      counters.fail(`ledger: ${result?.status === 'error' ? result.reason : 'no result for the claim'}`, 'store');
       settle(item.cart, false);
     }
   }
@@ -363,12 +363,12 @@ export async function processPage(page: readonly RawCart[], context: PageContext
     if (record.status === 'sent') counters.notified++;
     else {
       counters.failed++;
-      counters.fail(record.reason ?? 'unknown');
+      counters.fail(record.reason ?? 'unknown', 'provider');
     }
     if (write?.status !== 'ok') {
       // The send happened but the ledger does not know: the claim stays, the checkpoint waits, and
       // a run after the claim timeout settles it (resending with the same trigger id).
-      counters.fail(`ledger: outcome not recorded (${write?.status === 'error' ? write.reason : (write?.status ?? 'no answer')})`);
+      counters.fail(`ledger: outcome not recorded (${write?.status === 'error' ? write.reason : (write?.status ?? 'no answer')})`, 'store');
       logger.warn('The outcome of a reminder could not be recorded; a later run will settle it', {
         notificationId: record.id,
         cartId: record.cartId,

@@ -12,6 +12,7 @@ export class RunCounters {
   private readonly skipped = new Map<SkipReason, number>();
   private readonly droppedLines = new Map<string, number>();
   private readonly failures = new Map<string, number>();
+  private readonly failuresByDependency = new Map<string, number>();
 
   skip(reason: SkipReason, count = 1): void {
     this.skipped.set(reason, (this.skipped.get(reason) ?? 0) + count);
@@ -21,11 +22,12 @@ export class RunCounters {
     for (const reason of reasons) this.droppedLines.set(reason, (this.droppedLines.get(reason) ?? 0) + 1);
   }
 
-  fail(reason: string): void {
+  fail(reason: string, dependency: 'provider' | 'store'): void {
     this.failures.set(reason, (this.failures.get(reason) ?? 0) + 1);
+    this.failuresByDependency.set(dependency, (this.failuresByDependency.get(dependency) ?? 0) + 1);
   }
 
-  summary(): Pick<RunReport, 'pages' | 'carts' | 'lines' | 'failures' | 'invalidRecords'> {
+  summary(): Pick<RunReport, 'pages' | 'carts' | 'lines' | 'failures' | 'failuresByDependency' | 'invalidRecords'> {
     const skippedByReason = Object.fromEntries([...this.skipped].sort(([a], [b]) => a.localeCompare(b))) as RunReport['carts']['skippedByReason'];
     const droppedByReason = Object.fromEntries([...this.droppedLines].sort(([a], [b]) => a.localeCompare(b)));
     return {
@@ -40,6 +42,7 @@ export class RunCounters {
       },
       lines: { dropped: [...this.droppedLines.values()].reduce((sum, n) => sum + n, 0), droppedByReason },
       failures: [...this.failures].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count),
+      failuresByDependency: Object.fromEntries(this.failuresByDependency),
       invalidRecords: { customers: this.invalidCustomers, products: this.invalidProducts },
     };
   }

@@ -167,6 +167,7 @@ export const runReportSchema = z.object({
   // Added after the first release: records written before it read as zero.
   invalidRecords: z.object({ customers: z.number(), products: z.number() }).default({ customers: 0, products: 0 }),
   failures: z.array(z.object({ reason: z.string(), count: z.number() })),
+  failuresByDependency: z.record(z.string(), z.number()).default({}),
   calls: counts,
   retries: counts,
   checkpoint: z.object({ lastModifiedAt: z.string(), cartIdsAtLastModified: z.number() }).optional(),

@@ -22,6 +22,7 @@ describe('when a dependency misbehaves', () => {
     const report = await h.run();
     expect(report.carts).toMatchObject({ eligible: 3, notified: 2, failed: 1 });
     expect(report.failures).toEqual([{ reason: expect.stringContaining('2008'), count: 1 }]);
+    expect(report.failuresByDependency).toEqual({ provider: 1 });
     expect(h.emarsys.deliveries.map((d) => d.externalId)).toEqual(['c1@example.com', 'c3@example.com']);
     // A failure that retrying cannot mend is final: the checkpoint moves on and no run retries it.
     expect(report.checkpoint?.lastModifiedAt).toBe('2026-11-23T11:50:00.000Z');

@@ -82,6 +82,7 @@ export function runReport(overrides: Partial<RunReport> = {}): RunReport {
     lines: { dropped: 1, droppedByReason: { voided: 1 } },
     invalidRecords: { customers: 0, products: 1 },
     failures: [{ reason: 'emarsys 2008', count: 1 }],
+    failuresByDependency: { provider: 1 },
     calls: { 'POST Carts/Search': 2 },
     retries: {},
     checkpoint: { lastModifiedAt: '2024-05-01T07:59:00.000Z', cartIdsAtLastModified: 1 },
