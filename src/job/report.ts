@@ -2,22 +2,26 @@
 
 export type RunStatus = 'completed' | 'failed' | 'unit-busy';
 
-export type SkipReason =
-  | 'invalid-record'
-  | 'duplicate-record'
-  | 'outside-window'
-  | 'not-a-shopping-cart'
-  | 'no-active-lines'
-  | 'anonymous-not-included'
-  | 'anonymous-without-email'
-  | 'customer-not-found'
-  | 'customer-without-email'
-  | 'invalid-email'
-  | 'superseded'
-  | 'no-products-found'
-  | 'already-notified'
-  | 'already-handled'
-  | 'claimed-by-another-run';
+/** Why a cart was not reminded; every skipped cart is counted under exactly one. */
+export const SKIP_REASONS = [
+  'invalid-record',
+  'duplicate-record',
+  'outside-window',
+  'not-a-shopping-cart',
+  'no-active-lines',
+  'anonymous-not-included',
+  'anonymous-without-email',
+  'customer-not-found',
+  'customer-without-email',
+  'invalid-email',
+  'superseded',
+  'no-products-found',
+  'already-notified',
+  'already-handled',
+  'claimed-by-another-run',
+] as const;
+
+export type SkipReason = (typeof SKIP_REASONS)[number];
 
 export interface RunReport {
   runId: string;

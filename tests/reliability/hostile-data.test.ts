@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import type { RunReport, SkipReason } from '../../src/job/report';
+import { SKIP_REASONS, type RunReport, type SkipReason } from '../../src/job/report';
 import { runAbandonedCartJob } from '../../src/job/run-abandoned-cart-job';
 import type { IEmailProvider, Notification } from '../../src/providers/email-provider';
 import { createPreviewProvider } from '../../src/providers/preview';
@@ -35,23 +35,7 @@ const SEED = Number(process.env.HOSTILE_SEED ?? 20261123);
 const RUNS = Number(process.env.HOSTILE_RUNS ?? 40);
 const RENDER_RUNS = Number(process.env.HOSTILE_RENDER_RUNS ?? 30);
 
-const SKIP_REASONS: readonly SkipReason[] = [
-  'invalid-record',
-  'duplicate-record',
-  'outside-window',
-  'not-a-shopping-cart',
-  'no-active-lines',
-  'anonymous-not-included',
-  'anonymous-without-email',
-  'customer-not-found',
-  'customer-without-email',
-  'invalid-email',
-  'superseded',
-  'no-products-found',
-  'already-notified',
-  'already-handled',
-  'claimed-by-another-run',
-];
+
 
 /** What one property ran through the job: records generated (by kind), carts reminded, skips by reason. */
 interface PropertyFigures {
