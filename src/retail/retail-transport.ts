@@ -94,6 +94,7 @@ export function createRetailTransport(options: RetailTransportOptions): RetailTr
     bump(calls, endpoint);
     const started = Date.now();
     try {
+      // Cart searches go first: each page's search is what the next page waits for.
       const response = await limit(() => axios.post<string>(url, JSON.stringify(body ?? {}), {
         headers: {
           Authorization: `Bearer ${accessToken}`,
@@ -107,7 +108,7 @@ export function createRetailTransport(options: RetailTransportOptions): RetailTr
         responseType: 'text',
         transformResponse: [(data: unknown) => data],
         maxRedirects: 0,
-      }));
+      }), endpoint === 'cartSearch');
       logger.debug('Retail Server answered', { operation, status: response.status, durationMs: Date.now() - started });
       return response;
     } catch (error) {

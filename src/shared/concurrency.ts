@@ -24,16 +24,20 @@ export async function mapWithConcurrency<T, R>(
   return results;
 }
 
-/** A semaphore: `run` starts `fn` once fewer than `limit` calls are in flight. */
-export function createLimiter(limit: number): <T>(fn: () => Promise<T>) => Promise<T> {
+/**
+ * A semaphore: a call starts once fewer than `limit` are in flight. Urgent calls wait ahead of the
+ * others (the job marks the cart searches that every later page waits for), in arrival order.
+ */
+export function createLimiter(limit: number): <T>(fn: () => Promise<T>, urgent?: boolean) => Promise<T> {
   let active = 0;
-  const waiting: (() => void)[] = [];
+  const urgentQueue: (() => void)[] = [];
+  const queue: (() => void)[] = [];
   const release = () => {
     active--;
-    waiting.shift()?.();
+    (urgentQueue.shift() ?? queue.shift())?.();
   };
-  return async <T>(fn: () => Promise<T>): Promise<T> => {
-    if (active >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+  return async <T>(fn: () => Promise<T>, urgent = false): Promise<T> => {
+    if (active >= limit) await new Promise<void>((resolve) => (urgent ? urgentQueue : queue).push(resolve));
     active++;
     try {
       return await fn();

@@ -91,3 +91,17 @@ describe('runPagePipeline', () => {
     expect(committed).toEqual([0, 1, 2]);
   });
 });
+
+describe('createLimiter', () => {
+  test('never runs more than its limit; urgent calls wait ahead of the others', async () => {
+    const { createLimiter } = await import('../../src/shared/concurrency');
+    const limit = createLimiter(1);
+    const order: string[] = [];
+    const task = (name: string) => async () => {
+      order.push(name);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    };
+    await Promise.all([limit(task('first')), limit(task('lookup 1')), limit(task('lookup 2')), limit(task('search'), true)]);
+    expect(order).toEqual(['first', 'search', 'lookup 1', 'lookup 2']);
+  });
+});
