@@ -70,15 +70,17 @@ export async function surveyLatestCarts(
   if (failed && !failed.ok) throw failed.error;
   const sliceReads = settled.flatMap((result) => (result.ok ? [result.value] : []));
 
-  async function readSlice(slice: Slice): Promise<{ pages: RawCart[][]; full: boolean }> {
-    const read: RawCart[][] = [];
-    let full = false;
+  async function readSlice(slice: Slice): Promise<{ onlyPage: RawCart[] | undefined; fits: boolean }> {
+    // A slice's page is kept only while the slice may still fit in one page; a window that does
+    // not fit is never held in memory.
+    let onlyPage: RawCart[] | undefined;
+    let fits = true;
     const query = { from: slice.from, to: slice.to, cartIdsDoneAtFrom: slice.cartIdsDoneAtFrom, pageSize: options.pageSize, includeAnonymous: options.includeAnonymous };
     for await (const page of cartPages(retail, query)) {
       onPage(++pages);
       const mine = slice.before === undefined ? page : page.filter(({ key }) => !key || key.modifiedAt.getTime() < (slice.before as number));
-      if (page.length >= options.pageSize) full = true;
-      if (read.length < 2) read.push(mine);
+      fits = fits && onlyPage === undefined && page.length < options.pageSize;
+      onlyPage = fits ? mine : undefined;
       for (const { raw } of mine) {
         const parsed = parseCart(raw);
         if (!parsed.ok) continue;
@@ -92,11 +94,11 @@ export async function surveyLatestCarts(
         }
       }
     }
-    return { pages: read, full };
+    return { onlyPage, fits };
   }
   // A window that fits in one page is processed from the survey's copy: no second search.
-  const fits = sliceReads.every((s) => !s.full && s.pages.length <= 1);
-  const all = fits ? sliceReads.flatMap((s) => s.pages.flat()) : [];
+  const fits = sliceReads.every((read) => read.fits);
+  const all = fits ? sliceReads.flatMap((read) => read.onlyPage ?? []) : [];
   const onlyPage = fits && all.length < options.pageSize ? all : undefined;
   return { latest, onlyPage, pages };
 }
