@@ -1,3 +1,4 @@
+import { STANDARD_VIEW_PORTS_ENV } from '../src/config/standard-viewports';
 import { parseSettings, type Settings } from '../src/config/settings';
 import { applyEnvironmentOverrides } from '../src/config/sources';
 import { runAbandonedCartJob, type JobDependencies, type JobSettings } from '../src/job/run-abandoned-cart-job';
@@ -43,13 +44,7 @@ export function benchSettings(endpoints: Endpoints, config: Pick<ScenarioConfig,
         EmarsysClientOptions__ApiUserNameKeyVaultSecretName: SECRET_NAMES.emarsysUser,
         EmarsysClientOptions__ApiSecretKeyVaultSecretName: SECRET_NAMES.emarsysSecret,
         MediaOptions__ImageServerUrl: 'https://images.contoso.com/cms/imageFileData/search?fileName=',
-        MediaOptions__ImageViewPorts__0__viewport: '(max-width: 599px)',
-        MediaOptions__ImageViewPorts__0__imageWidth: '300',
-        MediaOptions__ImageViewPorts__0__imageHeight: '300',
-        MediaOptions__ImageViewPorts__1__viewport: '(min-width: 600px)',
-        MediaOptions__ImageViewPorts__1__imageWidth: '600',
-        MediaOptions__ImageViewPorts__1__imageHeight: '600',
-        MediaOptions__ImageViewPorts__1__useForDefaultImageTag: 'true',
+        ...STANDARD_VIEW_PORTS_ENV,
       },
     ),
   );

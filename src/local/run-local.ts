@@ -1,3 +1,4 @@
+import { STANDARD_VIEW_PORTS_ENV } from '../config/standard-viewports';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Server } from 'node:https';
@@ -110,13 +111,7 @@ function localSettings(options: LocalRunOptions, endpoints: { authorityHost: str
       AzureCosmosOptions__EndPointUri: endpoints.cosmosEndpoint,
       AzureCosmosOptions__PrimaryKey: options.cosmosEndpoint ? (options.cosmosKey ?? '') : EMULATOR_KEY,
       MediaOptions__ImageServerUrl: endpoints.imageServerUrl,
-      MediaOptions__ImageViewPorts__0__viewport: '(max-width: 599px)',
-      MediaOptions__ImageViewPorts__0__imageWidth: '300',
-      MediaOptions__ImageViewPorts__0__imageHeight: '300',
-      MediaOptions__ImageViewPorts__1__viewport: '(min-width: 600px)',
-      MediaOptions__ImageViewPorts__1__imageWidth: '600',
-      MediaOptions__ImageViewPorts__1__imageHeight: '600',
-      MediaOptions__ImageViewPorts__1__useForDefaultImageTag: 'true',
+      ...STANDARD_VIEW_PORTS_ENV,
       // The preview needs no Emarsys settings; these only satisfy validation and are never read.
       ...(options.provider === 'preview'
         ? {

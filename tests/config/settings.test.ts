@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sectionSchemas } from '../../src/config/schema';
+import { STANDARD_VIEW_PORTS_ENV } from '../../src/config/standard-viewports';
 import { loadSettings } from '../../src/config/settings';
 import { normalizeRetailServerUrl } from '../../src/retail/retail-client';
 import { ConfigurationError } from '../../src/shared/errors';
@@ -237,4 +238,11 @@ describe('local.settings.sample.json', () => {
     expect(settings.retail.baseUrl).toBe('https://x1/Commerce');
     expect(settings.media.viewPorts).toHaveLength(2);
   });
+});
+
+test('the standard viewports used in code are the shipped appSettings.json ones', () => {
+  const fromFile = loadSettings({ settingsPath: shippedSettings, env: completeEnv }).media.viewPorts;
+  const withoutViewPorts = writeSettings({ ...JSON.parse(readFileSync(shippedSettings, 'utf8')), MediaOptions: {} });
+  const fromCode = loadSettings({ settingsPath: withoutViewPorts, env: { ...completeEnv, ...STANDARD_VIEW_PORTS_ENV } }).media.viewPorts;
+  expect(fromCode).toEqual(fromFile);
 });

@@ -1,3 +1,4 @@
+import { STANDARD_VIEW_PORTS_ENV } from '../../src/config/standard-viewports';
 import { randomUUID } from 'node:crypto';
 import { parseSettings, type Settings } from '../../src/config/settings';
 import type { JobRequest, JobSettings } from '../../src/job/run-abandoned-cart-job';
@@ -114,14 +115,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         }
       : {}),
     MediaOptions__ImageServerUrl: 'https://images.contoso.com/cms/imageFileData/search?fileName=',
-    MediaOptions__ImageViewPorts__0__viewport: '(max-width: 599px)',
-    MediaOptions__ImageViewPorts__0__imageWidth: '300',
-    MediaOptions__ImageViewPorts__0__imageHeight: '300',
-    MediaOptions__ImageViewPorts__0__useForDefaultImageTag: 'false',
-    MediaOptions__ImageViewPorts__1__viewport: '(min-width: 600px)',
-    MediaOptions__ImageViewPorts__1__imageWidth: '600',
-    MediaOptions__ImageViewPorts__1__imageHeight: '600',
-    MediaOptions__ImageViewPorts__1__useForDefaultImageTag: 'true',
+    ...STANDARD_VIEW_PORTS_ENV,
     ...options.env,
   };
   const secretsEnv = {
