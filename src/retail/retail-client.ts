@@ -72,8 +72,13 @@ export interface RetailServerClientOptions {
   timeoutMs?: number;
   /** Requests in flight at once across every call of this client (chunks, pages, searches). Defaults to 4. */
   maxConcurrency?: number;
-  /** Ids per customer or product call. Defaults to 100. */
-  chunkSize?: number;
+  /**
+   * Account numbers per customer call. Defaults to 1000, the largest page, so a page's customers
+   * are one call (SPEC section 10).
+   */
+  customerChunkSize?: number;
+  /** Product ids per product call. Defaults to 100: product records are large (names, images, prices). */
+  productChunkSize?: number;
   logger?: Logger;
 }
 
@@ -114,7 +119,8 @@ export function createRetailServerClient(options: RetailServerClientOptions): Re
       `RetailServerClientOptions.OperatingUnitNumber must be the channel's operating unit number (e.g. 128), got '${operatingUnitNumber}'.`,
     ]);
   }
-  const chunkSize = positiveInteger(options.chunkSize, 100, 'chunkSize');
+  const customerChunkSize = positiveInteger(options.customerChunkSize, 1000, 'customerChunkSize');
+  const productChunkSize = positiveInteger(options.productChunkSize, 100, 'productChunkSize');
   const maxConcurrency = positiveInteger(options.maxConcurrency, 4, 'maxConcurrency');
   const transport: RetailTransport = createRetailTransport({
     baseUrl: normalizeRetailServerUrl(options.baseUrl),
@@ -139,7 +145,7 @@ export function createRetailServerClient(options: RetailServerClientOptions): Re
     );
   }
 
-  async function inChunks<Id>(ids: readonly Id[], call: (ids: Id[]) => Promise<unknown[]>, concurrency = maxConcurrency): Promise<unknown[]> {
+  async function inChunks<Id>(ids: readonly Id[], chunkSize: number, call: (ids: Id[]) => Promise<unknown[]>, concurrency = maxConcurrency): Promise<unknown[]> {
     const results = await mapWithConcurrency(chunk(ids, chunkSize), Math.max(1, Math.min(concurrency, maxConcurrency)), call);
     return results.flat();
   }
@@ -188,7 +194,7 @@ export function createRetailServerClient(options: RetailServerClientOptions): Re
 
     async getCustomers(accountNumbers, lookup) {
       const ids = [...new Set(accountNumbers.map((id) => id.trim()).filter((id) => id !== ''))];
-      const raw = await inChunks(ids, (batch) =>
+      const raw = await inChunks(ids, customerChunkSize, (batch) =>
         untilAnswered(
           batch,
           async (asked) =>
@@ -210,7 +216,7 @@ export function createRetailServerClient(options: RetailServerClientOptions): Re
 
     async getProducts(productIds, channelId, lookup) {
       const ids = [...new Set(productIds)].filter((id) => Number.isSafeInteger(id) && id > 0);
-      const raw = await inChunks(ids, (batch) =>
+      const raw = await inChunks(ids, productChunkSize, (batch) =>
         untilAnswered(
           batch,
           async (asked) =>

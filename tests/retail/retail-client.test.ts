@@ -358,9 +358,20 @@ describe('retries', () => {
 });
 
 describe('chunking and untrusted records', () => {
-  test('250 customer ids (with duplicates) become 3 calls of at most 100, each id once', async () => {
-    const accountNumbers = Array.from({ length: 250 }, (_, i) => `C${String(i).padStart(4, '0')}`);
+  test('a page of customers is one call by default: 1,000 ids (with duplicates), each once', async () => {
+    const accountNumbers = Array.from({ length: 1000 }, (_, i) => `C${String(i).padStart(4, '0')}`);
     const h = await start({ data: buildSimulatorData({ customers: accountNumbers.map((id) => customerRecord(id)) }) });
+    const result = await h.client.getCustomers([...accountNumbers, ...accountNumbers.slice(0, 40)]);
+
+    const calls = h.simulator.requests.filter((r) => r.endpoint === 'customers');
+    expect(calls).toHaveLength(1);
+    expect(Number(calls[0]?.query.$top)).toBe(1000);
+    expect(result.customers).toHaveLength(1000);
+  });
+
+  test('250 customer ids (with duplicates) become 3 calls of at most customerChunkSize 100, each id once', async () => {
+    const accountNumbers = Array.from({ length: 250 }, (_, i) => `C${String(i).padStart(4, '0')}`);
+    const h = await start({ data: buildSimulatorData({ customers: accountNumbers.map((id) => customerRecord(id)) }), client: { customerChunkSize: 100 } });
     const result = await h.client.getCustomers([...accountNumbers, ...accountNumbers.slice(0, 40)]);
 
     // The chunks run concurrently, so they may arrive in any order.
@@ -374,9 +385,9 @@ describe('chunking and untrusted records', () => {
     expect(h.tokenServer.tokensIssued).toBe(1);
   });
 
-  test('product chunks follow chunkSize', async () => {
+  test('product chunks follow productChunkSize', async () => {
     const ids = Array.from({ length: 7 }, (_, i) => 1000 + i);
-    const h = await start({ data: buildSimulatorData({ products: ids.map((id) => productRecord(id)) }), client: { chunkSize: 3, maxConcurrency: 2 } });
+    const h = await start({ data: buildSimulatorData({ products: ids.map((id) => productRecord(id)) }), client: { productChunkSize: 3, maxConcurrency: 2 } });
     const result = await h.client.getProducts(ids, DEFAULT_CHANNEL_ID);
 
     const sent = h.simulator.requests
