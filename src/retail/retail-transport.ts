@@ -107,6 +107,8 @@ export function createRetailTransport(options: RetailTransportOptions): RetailTr
         validateStatus: () => true,
         responseType: 'text',
         transformResponse: [(data: unknown) => data],
+        // The body is JSON we just wrote; axios would parse it again to check it.
+        transformRequest: [(data: unknown) => data],
         maxRedirects: 0,
       }), endpoint === 'cartSearch');
       logger.debug('Retail Server answered', { operation, status: response.status, durationMs: Date.now() - started });
