@@ -23,7 +23,7 @@ const MAX_ERRORS_KEPT = 5;
 const SECRET_NAMES = { retailAppId: 'bench-retail-app-id', retailAppSecret: 'bench-retail-app-secret', emarsysUser: 'bench-emarsys-user', emarsysSecret: 'bench-emarsys-secret' };
 
 /** The settings a deployment pointed at the stand-ins would have. */
-export function benchSettings(endpoints: Endpoints, config: Pick<ScenarioConfig, 'pageSize' | 'concurrency'>): Settings {
+export function benchSettings(endpoints: Endpoints, config: Pick<ScenarioConfig, 'pageSize' | 'concurrency' | 'pageConcurrency'>): Settings {
   return parseSettings(
     applyEnvironmentOverrides(
       {},
@@ -37,6 +37,7 @@ export function benchSettings(endpoints: Endpoints, config: Pick<ScenarioConfig,
         RetailServerClientOptions__AppSecretKeyVaultSecretName: SECRET_NAMES.retailAppSecret,
         RetailServerClientOptions__PageSize: String(config.pageSize),
         RetailServerClientOptions__MaxConcurrency: String(config.concurrency),
+        RetailServerClientOptions__PageConcurrency: String(config.pageConcurrency),
         AzureCosmosOptions__EndPointUri: endpoints.cosmos?.endpoint ?? 'https://localhost:8081',
         AzureCosmosOptions__PrimaryKey: endpoints.cosmos?.key ?? '',
         EmarsysClientOptions__ApiUrl: endpoints.emarsysApiUrl,
@@ -52,7 +53,7 @@ export function benchSettings(endpoints: Endpoints, config: Pick<ScenarioConfig,
 
 export interface JobRunInput {
   endpoints: Endpoints;
-  config: Pick<ScenarioConfig, 'strategy' | 'pageSize' | 'concurrency' | 'now'>;
+  config: Pick<ScenarioConfig, 'strategy' | 'pageSize' | 'concurrency' | 'pageConcurrency' | 'now'>;
   ledger: NotificationLedger;
 }
 

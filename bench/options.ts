@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { DEFAULT_PAGE_CONCURRENCY } from '../src/config/schema';
 import { DEFAULT_SHAPE } from './data';
 import type { ScenarioConfig, StoreKind, Strategy } from './types';
 
@@ -13,6 +14,7 @@ Options:
   --latency-ms <ms>       added to every Retail Server and Emarsys response (default 100)
   --page-size <n>         RetailServerClientOptions.PageSize, 1..1000 (default 1000)
   --concurrency <n>       RetailServerClientOptions.MaxConcurrency, 1..32 (default 4)
+  --page-concurrency <n>  RetailServerClientOptions.PageConcurrency, 1..16 (default ${DEFAULT_PAGE_CONCURRENCY})
   --strategy <s>          pipelined, sequential or both, side by side (default both)
   --store <s>             modeled, embedded or both (default modeled)
   --store-latency-ms <ms> what the modeled store charges per request (default 10)
@@ -31,6 +33,7 @@ export interface BenchOptions {
   latencyMs: number;
   pageSize: number;
   concurrency: number;
+  pageConcurrency: number;
   strategies: Strategy[];
   stores: StoreKind[];
   storeLatencyMs: number;
@@ -50,6 +53,7 @@ export function parseBenchOptions(argv: readonly string[]): ParsedOptions {
         'latency-ms': { type: 'string', default: '100' },
         'page-size': { type: 'string', default: '1000' },
         concurrency: { type: 'string', default: '4' },
+        'page-concurrency': { type: 'string', default: String(DEFAULT_PAGE_CONCURRENCY) },
         strategy: { type: 'string', default: 'both' },
         store: { type: 'string', default: 'modeled' },
         'store-latency-ms': { type: 'string', default: '10' },
@@ -80,6 +84,7 @@ export function parseBenchOptions(argv: readonly string[]): ParsedOptions {
     latencyMs: integer('latency-ms', values['latency-ms'], 0, 60_000),
     pageSize: integer('page-size', values['page-size'], 1, 1000),
     concurrency: integer('concurrency', values.concurrency, 1, 32),
+    pageConcurrency: integer('page-concurrency', values['page-concurrency'], 1, 16),
     strategies: choice<Strategy>('strategy', values.strategy, ['pipelined', 'sequential']),
     stores: choice<StoreKind>('store', values.store, ['modeled', 'embedded']),
     storeLatencyMs: integer('store-latency-ms', values['store-latency-ms'], 0, 60_000),
@@ -99,6 +104,7 @@ export function scenarioConfigs(options: BenchOptions, now: Date): ScenarioConfi
       latencyMs: options.latencyMs,
       pageSize: options.pageSize,
       concurrency: options.concurrency,
+      pageConcurrency: options.pageConcurrency,
       storeLatencyMs: options.storeLatencyMs,
       seed: options.seed,
       now: now.toISOString(),

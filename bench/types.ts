@@ -27,6 +27,8 @@ export interface ScenarioConfig {
   pageSize: number;
   /** `RetailServerClientOptions.MaxConcurrency`. */
   concurrency: number;
+  /** `RetailServerClientOptions.PageConcurrency`: pages the pipelined strategy works at once. */
+  pageConcurrency: number;
   /** What the modeled store charges per request. */
   storeLatencyMs: number;
   seed: number;

@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+/** Pages the pipelined run works at once (`RetailServerClientOptions.PageConcurrency`). */
+export const DEFAULT_PAGE_CONCURRENCY = 4;
+
 /**
  * The settings sections, as in Microsoft's sample (`appSettings.json`), plus this connector's
  * additions. Values from environment variables arrive as strings, so numbers and booleans are
@@ -121,7 +124,7 @@ export const retailServerSchema = z
     PageSize: integer(100, 1, 1000),
     IncludeAnonymous: boolean(false),
     MaxConcurrency: integer(4, 1, 32),
-    PageConcurrency: integer(4, 1, 16),
+    PageConcurrency: integer(DEFAULT_PAGE_CONCURRENCY, 1, 16),
   })
   .superRefine((value, ctx) => {
     if (value.IncludeAbandonedCartsModifiedSinceLastMinutes <= value.ExcludeAbandonedCartsModifiedSinceLastMinutes) {

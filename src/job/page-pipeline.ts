@@ -3,11 +3,18 @@
  * `lookahead` pages ahead (the next cart search overlaps this page's work), and hands each result
  * to `commit` strictly in page order (the checkpoint must move in time order). On the first
  * failure it stops taking pages, lets the pages in flight finish, commits every page before the
- * one that failed, and rethrows. Memory holds at most `concurrency + lookahead` pages.
+ * one that failed, and rethrows. Memory holds at most `concurrency + lookahead` pages, and the
+ * results of `waitingCommits` more.
  */
 export interface PipelineOptions {
   concurrency: number;
   lookahead: number;
+  /**
+   * Pages already worked that may wait for an earlier page's commit while new pages start
+   * (default 0: a page holds its slot until it is committed). A slow page then does not stop
+   * the pages after it; what waits is each page's small result, never its carts.
+   */
+  waitingCommits?: number;
 }
 
 export async function runPagePipeline<T, R>(
@@ -30,13 +37,26 @@ export async function runPagePipeline<T, R>(
     buffered.push(next);
   };
 
-  let failure: { error: unknown; index: number } | undefined;
-  const fail = (error: unknown, index: number) => {
-    if (!failure || index < failure.index) failure = { error, index };
-  };
-
   const results = new Map<number, R>();
   let nextToCommit = 0;
+  let failure: { error: unknown; index: number } | undefined;
+  // Pages waiting to be committed (or for the pipeline to stop), by index.
+  const waiters = new Map<number, () => void>();
+  const wakeWaiters = () => {
+    for (const [index, wake] of waiters) {
+      if (index < nextToCommit || failure) {
+        waiters.delete(index);
+        wake();
+      }
+    }
+  };
+  const committedOrStopped = (index: number): Promise<void> =>
+    index < nextToCommit || failure ? Promise.resolve() : new Promise((resolve) => waiters.set(index, resolve));
+  const fail = (error: unknown, index: number) => {
+    if (!failure || index < failure.index) failure = { error, index };
+    wakeWaiters();
+  };
+
   let committing: Promise<void> = Promise.resolve();
   const flush = () => {
     committing = committing.then(async () => {
@@ -50,11 +70,14 @@ export async function runPagePipeline<T, R>(
           return;
         }
         nextToCommit++;
+        wakeWaiters();
       }
     });
     return committing;
   };
 
+  const waitingCommits = Math.max(0, options.waitingCommits ?? 0);
+  const working = new Set<Promise<void>>();
   const inFlight = new Set<Promise<void>>();
   for (let index = 0; !failure; index++) {
     if (buffered.length === 0) readAhead();
@@ -68,16 +91,31 @@ export async function runPagePipeline<T, R>(
     if (next.done) break;
     while (buffered.length < lookahead) readAhead();
     const pageIndex = index;
-    const task: Promise<void> = work(next.value, pageIndex).then(
+    const worked: Promise<R | undefined> = work(next.value, pageIndex).then(
       (result) => {
         results.set(pageIndex, result);
-        return flush();
+        return result;
       },
-      (error: unknown) => fail(error, pageIndex),
+      (error: unknown) => {
+        fail(error, pageIndex);
+        return undefined;
+      },
     );
-    const tracked = task.finally(() => inFlight.delete(tracked));
+    const workTracked: Promise<void> = worked.then(() => {
+      working.delete(workTracked);
+    });
+    working.add(workTracked);
+    // A page keeps its place until it is committed: that bounds the results waiting for a slow page.
+    const tracked: Promise<void> = worked
+      .then(() => flush())
+      .then(() => committedOrStopped(pageIndex))
+      .finally(() => {
+        inFlight.delete(tracked);
+      });
     inFlight.add(tracked);
-    if (inFlight.size >= concurrency) await Promise.race(inFlight);
+    while (working.size >= concurrency || inFlight.size >= concurrency + waitingCommits) {
+      await Promise.race(working.size >= concurrency ? working : inFlight);
+    }
   }
   await Promise.all(inFlight);
   await flush();

@@ -16,17 +16,36 @@ export type LatestCartByCustomer = ReadonlyMap<string, { cartId: string; modifie
 
 /**
  * Products repeat from page to page (a store has far fewer products than carts), so a run reads
- * each product once. Bounded, oldest dropped first, so memory does not follow the window.
+ * each product once, and pages worked at the same time share one lookup of the products they
+ * have in common instead of each asking for them. Bounded, oldest dropped first, so memory does
+ * not follow the window.
  */
 export class ProductCache {
   private readonly entries = new Map<number, Product | null>();
+  private readonly pending = new Map<number, Promise<void>>();
   constructor(private readonly capacity = 10_000) {}
 
-  missing(ids: readonly number[]): number[] {
-    return ids.filter((id) => !this.entries.has(id));
+  /** Reads the ids neither known nor being read (one `read` for them all) and waits for those another page is reading. */
+  async load(ids: readonly number[], read: (ids: number[]) => Promise<readonly Product[]>): Promise<void> {
+    const missing = ids.filter((id) => !this.entries.has(id) && !this.pending.has(id));
+    const waits = new Set<Promise<void>>();
+    for (const id of ids) {
+      const reading = this.pending.get(id);
+      if (reading) waits.add(reading);
+    }
+    if (missing.length > 0) {
+      const reading = read(missing)
+        .then((found) => this.remember(missing, found))
+        .finally(() => {
+          for (const id of missing) this.pending.delete(id);
+        });
+      for (const id of missing) this.pending.set(id, reading);
+      waits.add(reading);
+    }
+    await Promise.all(waits);
   }
 
-  remember(asked: readonly number[], found: readonly Product[]): void {
+  private remember(asked: readonly number[], found: readonly Product[]): void {
     const byId = new Map(found.map((product) => [product.RecordId, product]));
     for (const id of asked) {
       this.entries.delete(id);
@@ -207,19 +226,20 @@ export async function processPage(page: readonly RawCart[], context: PageContext
   // 3. Customers and products for the whole page, each distinct id once, in parallel.
   const accountNumbers = distinct(toWorkOn.flatMap(({ cart }) => accountNumberOf(cart) ?? []));
   const productIds = distinct(toWorkOn.flatMap(({ cart }) => activeLines(cart).map((line) => line.ProductId)));
-  const productsToRead = context.productCache.missing(productIds);
   // The sample's pattern reads the chunks of a lookup one after another too.
   const lookup = context.sequential ? { concurrency: 1 } : undefined;
-  const [customerResult, productResult] = await both(
+  const [customerResult] = await both(
     async () => (accountNumbers.length > 0 ? context.retail.getCustomers(accountNumbers, lookup) : { customers: [] as Customer[], invalid: [] }),
     async () =>
-      productsToRead.length > 0 ? context.retail.getProducts(productsToRead, context.channel.RecordId, lookup) : { products: [] as Product[], invalid: [] },
+      context.productCache.load(productIds, async (ids) => {
+        const found = await context.retail.getProducts(ids, context.channel.RecordId, lookup);
+        counters.invalidProducts += found.invalid.length;
+        for (const { reason } of found.invalid) logger.warn('Skipped a product record that does not parse', { reason });
+        return found.products;
+      }),
   );
-  context.productCache.remember(productsToRead, productResult.products);
   counters.invalidCustomers += customerResult.invalid.length;
-  counters.invalidProducts += productResult.invalid.length;
   for (const { reason } of customerResult.invalid) logger.warn('Skipped a customer record that does not parse', { reason });
-  for (const { reason } of productResult.invalid) logger.warn('Skipped a product record that does not parse', { reason });
   const customers = new Map(customerResult.customers.map((customer) => [customer.AccountNumber.toLowerCase(), customer]));
   const products = new Map(productIds.flatMap((id) => {
     const product = context.productCache.get(id);
@@ -357,8 +377,9 @@ export async function processPage(page: readonly RawCart[], context: PageContext
   });
   const written = updates.length > 0 ? await context.ledger.replaceNotifications(updates) : [];
   const writeById = new Map(written.map((result) => [result.id, result]));
+  const cartById = new Map(owned.map(({ item }) => [item.id, item.cart]));
   for (const { record } of updates) {
-    const cart = owned.find((o) => o.item.id === record.id)?.item.cart as Cart;
+    const cart = cartById.get(record.id) as Cart;
     const write = writeById.get(record.id);
     if (record.status === 'sent') counters.notified++;
     else {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { DEFAULT_PAGE_CONCURRENCY } from '../config/schema';
 import type { ViewPort } from '../enrich/images';
 import type { IEmailProvider } from '../providers/email-provider';
 import type { ChannelConfiguration } from '../retail/models';
@@ -11,7 +12,7 @@ import type { Logger } from '../shared/logger';
 import { cartPages, type RawCart } from './cart-pages';
 import { CheckpointTracker } from './checkpoint-tracker';
 import { runPagePipeline } from './page-pipeline';
-import { processPage, ProductCache, type PageContext } from './process-page';
+import { processPage, ProductCache, type PageContext, type PageObservation } from './process-page';
 import type { RunReport } from './report';
 import { RunCounters } from './run-counters';
 import { surveyLatestCarts } from './survey';
@@ -71,6 +72,10 @@ export interface JobRequest {
 
 async function* arrayPages<T>(pages: readonly T[]): AsyncGenerator<T> {
   yield* pages;
+}
+
+async function* mapPages<T, R>(pages: AsyncIterable<T>, map: (page: T) => R): AsyncGenerator<R> {
+  for await (const page of pages) yield map(page);
 }
 
 function emptyReport(runId: string, request: JobRequest, settings: JobSettings, startedAt: Date): RunReport {
@@ -160,16 +165,23 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
     tracker = new CheckpointTracker(window.from, window.cartIdsDoneAtFrom);
 
     const sequential = settings.strategy === 'sequential';
+    const pageConcurrency = settings.pageConcurrency ?? DEFAULT_PAGE_CONCURRENCY;
     const survey = await surveyLatestCarts(
       retail,
       window,
-      { pageSize: settings.pageSize, includeAnonymous: settings.includeAnonymous, slices: sequential ? 1 : (settings.pageConcurrency ?? 4) },
+      { pageSize: settings.pageSize, includeAnonymous: settings.includeAnonymous, slices: sequential ? 1 : pageConcurrency },
       (pages) => deps.onProgress?.({ phase: 'survey', pages, seen: 0, notified: 0, failed: 0 }),
     );
-    const pages: AsyncIterable<RawCart[]> =
+    // The pass works range by range. A window that fit in one page is worked from the survey's
+    // copy. The sequential strategy follows one keyset chain over the window, as the sample does;
+    // the pipelined one searches the survey's ranges at once (each held less than a page).
+    const search = { pageSize: settings.pageSize, includeAnonymous: settings.includeAnonymous };
+    const ranges: AsyncIterable<() => AsyncIterable<RawCart[]>> =
       survey.onlyPage !== undefined
-        ? arrayPages(survey.onlyPage.length > 0 ? [survey.onlyPage] : [])
-        : cartPages(retail, { ...window, pageSize: settings.pageSize, includeAnonymous: settings.includeAnonymous });
+        ? arrayPages(survey.onlyPage.length > 0 ? [() => arrayPages([survey.onlyPage as RawCart[]])] : [])
+        : sequential
+          ? mapPages(cartPages(retail, { ...window, ...search }), (page) => () => arrayPages([page]))
+          : arrayPages(survey.ranges.map((range) => () => cartPages(retail, { ...range, ...search })));
 
     const productCache = new ProductCache();
     // Narrowed copies for the closures below (TypeScript does not carry narrowing into them).
@@ -177,10 +189,9 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
     const activeWindow = window;
     const activeChannel = channel;
     await runPagePipeline(
-      pages,
-      { concurrency: sequential ? 1 : (settings.pageConcurrency ?? 4), lookahead: sequential ? 0 : 1 },
-      async (page) => {
-        counters.pages++;
+      ranges,
+      sequential ? { concurrency: 1, lookahead: 0 } : { concurrency: pageConcurrency, lookahead: 0, waitingCommits: 2 * pageConcurrency },
+      async (readRange) => {
         const context: PageContext = {
           runId,
           now: clock.now(),
@@ -201,8 +212,12 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
           counters,
           sequential,
         };
-        const observations = await processPage(page, context);
-        logger.debug('Page done', { ...log, carts: page.length, notified: counters.notified });
+        const observations: PageObservation[] = [];
+        for await (const page of readRange()) {
+          counters.pages++;
+          observations.push(...(await processPage(page, { ...context, now: clock.now() })));
+          logger.debug('Page done', { ...log, carts: page.length, notified: counters.notified });
+        }
         return observations;
       },
       async (observations, index) => {

@@ -1,7 +1,7 @@
 import { parseCart } from '../retail/models';
 import type { RetailServerClient } from '../retail/retail-client';
 import { mapWithConcurrency } from '../shared/concurrency';
-import { cartPages, type RawCart } from './cart-pages';
+import { cartPages, type RawCart, type TimeRange } from './cart-pages';
 import { checkCart, customerKey } from './eligibility';
 import type { RunWindow } from './window';
 
@@ -10,6 +10,12 @@ export interface Survey {
   latest: Map<string, { cartId: string; modifiedAt: number }>;
   /** The whole window, when it fits in one page: the processing pass works from it, with no second search. */
   onlyPage: RawCart[] | undefined;
+  /**
+   * The window cut where the survey's pages ended, oldest first: each range held less than a page
+   * when surveyed (carts only leave a past range: a cart modified now moves past the window), so
+   * the processing pass can search every range at once instead of following a keyset chain.
+   */
+  ranges: TimeRange[];
   pages: number;
 }
 
@@ -20,12 +26,28 @@ export interface SurveyOptions {
   slices: number;
 }
 
-interface Slice {
-  from: Date;
-  to: Date;
-  /** Carts at or after this instant belong to the next slice. */
-  before: number | undefined;
-  cartIdsDoneAtFrom: readonly string[];
+type Slice = TimeRange;
+
+/** A range and how many carts the survey found in it. */
+interface CountedRange extends TimeRange {
+  carts: number;
+}
+
+/**
+ * Joins neighbouring ranges while together they hold less than a page (a slice's last page is
+ * seldom full), so the pass works full pages: one search each, and no more pages than the window needs.
+ */
+function mergeRanges(ranges: readonly CountedRange[], pageSize: number): TimeRange[] {
+  const merged: CountedRange[] = [];
+  for (const range of ranges) {
+    const last = merged.at(-1);
+    if (last && last.carts + range.carts < pageSize) {
+      merged[merged.length - 1] = { ...last, to: range.to, before: range.before, carts: last.carts + range.carts };
+    } else {
+      merged.push(range);
+    }
+  }
+  return merged.map(({ carts: _carts, ...range }) => range);
 }
 
 /** Splits [from, to] into `count` slices that meet exactly: slice i keeps [t_i, t_i+1), the last keeps [t_last, to]. */
@@ -70,18 +92,36 @@ export async function surveyLatestCarts(
   if (failed && !failed.ok) throw failed.error;
   const sliceReads = settled.flatMap((result) => (result.ok ? [result.value] : []));
 
-  async function readSlice(slice: Slice): Promise<{ onlyPage: RawCart[] | undefined; fits: boolean }> {
+  async function readSlice(slice: Slice): Promise<{ onlyPage: RawCart[] | undefined; fits: boolean; ranges: CountedRange[] }> {
     // A slice's page is kept only while the slice may still fit in one page; a window that does
     // not fit is never held in memory.
     let onlyPage: RawCart[] | undefined;
     let fits = true;
-    const query = { from: slice.from, to: slice.to, cartIdsDoneAtFrom: slice.cartIdsDoneAtFrom, pageSize: options.pageSize, includeAnonymous: options.includeAnonymous };
-    for await (const page of cartPages(retail, query)) {
+    // Where each page ended: every cart older than a page's newest was on that page or before it.
+    // A page's end becomes a boundary once another page follows it (the last page runs to the end).
+    const boundaries = [slice.from.getTime()];
+    const counts: number[] = [];
+    let pageEnd: number | undefined;
+    let open = 0; // carts of the range still open
+    let atPageEnd = 0; // of them, those at exactly pageEnd: they open the next range
+    for await (const page of cartPages(retail, { ...slice, pageSize: options.pageSize, includeAnonymous: options.includeAnonymous })) {
       onPage(++pages);
-      const mine = slice.before === undefined ? page : page.filter(({ key }) => !key || key.modifiedAt.getTime() < (slice.before as number));
       fits = fits && onlyPage === undefined && page.length < options.pageSize;
-      onlyPage = fits ? mine : undefined;
-      for (const { raw } of mine) {
+      onlyPage = fits ? page : undefined;
+      if (pageEnd !== undefined && pageEnd > (boundaries.at(-1) as number)) {
+        boundaries.push(pageEnd);
+        counts.push(open - atPageEnd);
+        open = atPageEnd;
+      }
+      pageEnd = undefined;
+      for (const { key } of page) {
+        const t = key?.modifiedAt.getTime();
+        if (t === undefined) continue;
+        if (pageEnd === undefined || t > pageEnd) [pageEnd, atPageEnd] = [t, 1];
+        else if (t === pageEnd) atPageEnd++;
+      }
+      open += page.length;
+      for (const { raw } of page) {
         const parsed = parseCart(raw);
         if (!parsed.ok) continue;
         const cart = parsed.value;
@@ -94,11 +134,20 @@ export async function surveyLatestCarts(
         }
       }
     }
-    return { onlyPage, fits };
+    counts.push(open);
+    const ranges = boundaries.map((start, i): CountedRange => {
+      const end = boundaries[i + 1];
+      const cartIdsDoneAtFrom = i === 0 ? slice.cartIdsDoneAtFrom : [];
+      const carts = counts[i] ?? 0;
+      return end === undefined
+        ? { from: new Date(start), to: slice.to, before: slice.before, cartIdsDoneAtFrom, carts }
+        : { from: new Date(start), to: new Date(end), before: end, cartIdsDoneAtFrom, carts };
+    });
+    return { onlyPage, fits, ranges };
   }
   // A window that fits in one page is processed from the survey's copy: no second search.
   const fits = sliceReads.every((read) => read.fits);
   const all = fits ? sliceReads.flatMap((read) => read.onlyPage ?? []) : [];
   const onlyPage = fits && all.length < options.pageSize ? all : undefined;
-  return { latest, onlyPage, pages };
+  return { latest, onlyPage, ranges: mergeRanges(sliceReads.flatMap((read) => read.ranges), options.pageSize), pages };
 }

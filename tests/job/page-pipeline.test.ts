@@ -105,3 +105,57 @@ describe('createLimiter', () => {
     expect(order).toEqual(['first', 'search', 'lookup 1', 'lookup 2']);
   });
 });
+
+describe('runPagePipeline with waitingCommits', () => {
+  test('a slow page does not hold back the pages after it; their results wait for it and commit in order', async () => {
+    const started: number[] = [];
+    const committed: number[] = [];
+    let release: () => void = () => undefined;
+    const slow = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const run = runPagePipeline(
+      pages(8, []),
+      { concurrency: 2, lookahead: 0, waitingCommits: 3 },
+      async (page) => {
+        started.push(page);
+        if (page === 0) await slow;
+        return page;
+      },
+      async (page) => {
+        committed.push(page);
+      },
+    );
+    // Page 0 holds one slot; the other works pages 1-4 and their results wait for page 0
+    // (at most concurrency + waitingCommits = 5 pages between starting and being committed).
+    await delay(60);
+    expect(committed).toEqual([]);
+    expect(started).toEqual([0, 1, 2, 3, 4]);
+    release();
+    await run;
+    expect(committed).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  test('without waitingCommits a page holds its slot until it is committed', async () => {
+    const started: number[] = [];
+    let release: () => void = () => undefined;
+    const slow = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const run = runPagePipeline(
+      pages(6, []),
+      { concurrency: 2, lookahead: 0 },
+      async (page) => {
+        started.push(page);
+        if (page === 0) await slow;
+        return page;
+      },
+      async () => undefined,
+    );
+    await delay(40);
+    expect(started).toEqual([0, 1]);
+    release();
+    await run;
+    expect(started).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+});

@@ -1,0 +1,52 @@
+import { ProductCache } from '../../src/job/process-page';
+import type { Product } from '../../src/retail/models';
+
+const product = (id: number): Product => ({ RecordId: id, ProductName: `Product ${id}` }) as Product;
+
+describe('ProductCache', () => {
+  test('pages working at once share one lookup of the products they have in common', async () => {
+    const cache = new ProductCache();
+    const asked: number[][] = [];
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const read = async (ids: number[]) => {
+      asked.push(ids);
+      await gate;
+      return ids.filter((id) => id !== 404).map(product);
+    };
+    const first = cache.load([1, 2, 3, 404], read);
+    const second = cache.load([2, 3, 4], read);
+    release();
+    await Promise.all([first, second]);
+    expect(asked).toEqual([[1, 2, 3, 404], [4]]);
+    expect(cache.get(2)?.RecordId).toBe(2);
+    expect(cache.get(4)?.RecordId).toBe(4);
+    expect(cache.get(404)).toBeUndefined();
+
+    // Known ids, found or not, are never asked again.
+    await cache.load([1, 404, 4], read);
+    expect(asked).toHaveLength(2);
+  });
+
+  test('a failed lookup fails every page waiting on it, and the ids may be asked again', async () => {
+    const cache = new ProductCache();
+    let calls = 0;
+    const failing = async () => {
+      calls++;
+      throw new Error('Retail Server down');
+    };
+    await expect(Promise.all([cache.load([7, 8], failing), cache.load([8], failing)])).rejects.toThrow('Retail Server down');
+    expect(calls).toBe(1);
+    await cache.load([7, 8], async (ids) => ids.map(product));
+    expect(cache.get(8)?.RecordId).toBe(8);
+  });
+
+  test('stays within its capacity, dropping the oldest first', async () => {
+    const cache = new ProductCache(3);
+    await cache.load([1, 2, 3, 4], async (ids) => ids.map(product));
+    expect(cache.get(1)).toBeUndefined();
+    expect(cache.get(4)?.RecordId).toBe(4);
+  });
+});

@@ -1,0 +1,161 @@
+import { cartPages } from '../../src/job/cart-pages';
+import { surveyLatestCarts } from '../../src/job/survey';
+import type { CartSearchQuery } from '../../src/retail/retail-client';
+import { buildSimulatorData, cartRecord, type SimulatorData } from '../../src/simulators/retail-server';
+import { searchCarts } from '../../src/simulators/retail-server/queries';
+
+/**
+ * The processing pass searches the survey's ranges all at once instead of following one keyset
+ * chain. These tests hold it to what the chain guarantees: every cart still in the window is read
+ * exactly once, whatever happened to other carts since the survey, and in whatever order Retail
+ * Server returns carts that share a timestamp.
+ */
+
+const from = new Date('2026-11-23T00:00:00Z');
+const to = new Date('2026-11-23T04:00:00Z');
+const window = { from, to, source: 'include-minutes' as const, cartIdsDoneAtFrom: [] };
+
+/** A small deterministic generator (mulberry32), so every run sees the same store and the same shuffles. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * The simulator's search over `data`, called directly. With `shuffleTies`, carts that share a
+ * ModifiedDateTime come back in a different order on every request, as `$orderby=ModifiedDateTime`
+ * alone allows a real server to do.
+ */
+function retailOver(data: SimulatorData, shuffleTies?: () => number) {
+  const searches: CartSearchQuery[] = [];
+  return {
+    searches,
+    async searchCarts(query: CartSearchQuery): Promise<unknown[]> {
+      searches.push(query);
+      const outcome = searchCarts(
+        data,
+        {
+          cartSearchCriteria: {
+            CartTypeValue: 1,
+            LastModifiedDateTimeFrom: query.from.toISOString(),
+            LastModifiedDateTimeTo: query.to.toISOString(),
+            IncludeAnonymous: query.includeAnonymous,
+          },
+        },
+        { top: shuffleTies ? 100_000 : query.top, skip: shuffleTies ? 0 : query.skip, orderBy: 'ModifiedDateTime' },
+      );
+      if (!outcome.ok) throw new Error(outcome.message);
+      let records = (outcome.body as { value: { ModifiedDateTime: string }[] }).value;
+      if (shuffleTies) {
+        const keyed = records.map((record) => ({ record, at: Date.parse(record.ModifiedDateTime), r: shuffleTies() }));
+        records = keyed.sort((a, b) => a.at - b.at || a.r - b.r).map(({ record }) => record).slice(query.skip, query.skip + query.top);
+      }
+      return records;
+    },
+  };
+}
+
+/** `count` carts on few distinct timestamps, so page ends fall inside groups of carts that share one. */
+function storeWithTies(count: number, distinctTimes: number, random: () => number): SimulatorData {
+  const span = to.getTime() - from.getTime();
+  const times = Array.from({ length: distinctTimes }, (_, i) => from.getTime() + Math.floor(((i + 0.5) * span) / distinctTimes));
+  return buildSimulatorData({
+    carts: Array.from({ length: count }, (_, i) =>
+      cartRecord({
+        id: `cart-${String(i).padStart(3, '0')}`,
+        customerId: `C${i}`,
+        modifiedDateTime: new Date(times[Math.floor(random() * distinctTimes)] as number).toISOString(),
+        lines: [{ productId: 1 }],
+      }),
+    ),
+  });
+}
+
+async function readRanges(retail: ReturnType<typeof retailOver>, ranges: Awaited<ReturnType<typeof surveyLatestCarts>>['ranges'], pageSize: number) {
+  // All at once, as the pipelined pass does.
+  const perRange = await Promise.all(
+    ranges.map(async (range) => {
+      const ids: string[] = [];
+      for await (const page of cartPages(retail, { ...range, pageSize, includeAnonymous: false })) ids.push(...page.map((c) => c.key?.id ?? '?'));
+      return ids;
+    }),
+  );
+  return perRange;
+}
+
+const idsInWindow = (data: SimulatorData) =>
+  data.carts
+    .filter((cart) => {
+      const t = Date.parse(String(cart.ModifiedDateTime));
+      return t >= from.getTime() && t <= to.getTime();
+    })
+    .map((cart) => String(cart.Id))
+    .sort();
+
+describe('the processing pass over the survey ranges', () => {
+  test('ranges meet exactly, cover the window, and each holds less than a page', async () => {
+    const data = storeWithTies(120, 30, seeded(7));
+    const survey = await surveyLatestCarts(retailOver(data), window, { pageSize: 10, includeAnonymous: false, slices: 3 }, () => undefined);
+    const { ranges } = survey;
+    expect(ranges.length).toBeGreaterThan(1);
+    expect(ranges[0]?.from).toEqual(from);
+    expect(ranges.at(-1)?.to).toEqual(to);
+    expect(ranges.at(-1)?.before).toBeUndefined();
+    for (let i = 1; i < ranges.length; i++) expect(ranges[i]?.from.getTime()).toBe(ranges[i - 1]?.before);
+
+    const retail = retailOver(data);
+    const perRange = await readRanges(retail, ranges, 10);
+    for (const ids of perRange) expect(ids.length).toBeLessThan(10);
+    expect(perRange.flat().sort()).toEqual(idsInWindow(data));
+    // One search per range: no range needed a second page.
+    expect(retail.searches).toHaveLength(ranges.length);
+    // Neighbouring small ranges were joined: no more ranges than twice the pages the window needs.
+    expect(ranges.length).toBeLessThanOrEqual(2 * Math.ceil(120 / 10));
+  });
+
+  test('carts modified after the survey leave their range; every other cart is still read exactly once, ties shuffled on every search', async () => {
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const random = seeded(seed);
+      const data = storeWithTies(150, 50, random);
+      // Paging through a group of ties larger than a page needs $skip, which needs a stable order;
+      // here every group fits in a page, so the order of ties is free to change.
+      const groups = new Map<unknown, number>();
+      for (const cart of data.carts) groups.set(cart.ModifiedDateTime, (groups.get(cart.ModifiedDateTime) ?? 0) + 1);
+      expect(Math.max(...groups.values())).toBeLessThan(12);
+      const survey = await surveyLatestCarts(retailOver(data, random), window, { pageSize: 12, includeAnonymous: false, slices: 4 }, () => undefined);
+
+      // Between the survey and the pass, a fifth of the carts are modified: they move past the window.
+      const moved = new Date(to.getTime() + 60_000).toISOString();
+      for (const cart of data.carts) if (random() < 0.2) cart.ModifiedDateTime = moved;
+
+      const retail = retailOver(data, random);
+      const perRange = await readRanges(retail, survey.ranges, 12);
+      const read = perRange.flat();
+      expect(new Set(read).size).toBe(read.length);
+      expect(read.sort()).toEqual(idsInWindow(data));
+      expect(retail.searches).toHaveLength(survey.ranges.length);
+    }
+  });
+
+  test('more carts on one timestamp than a page holds: that range pages through them', async () => {
+    const at = '2026-11-23T02:00:00.000Z';
+    const data = buildSimulatorData({
+      carts: [
+        ...Array.from({ length: 4 }, (_, i) => cartRecord({ id: `early-${i}`, customerId: `E${i}`, modifiedDateTime: `2026-11-23T01:0${i}:00Z`, lines: [{ productId: 1 }] })),
+        ...Array.from({ length: 13 }, (_, i) => cartRecord({ id: `tie-${String(i).padStart(2, '0')}`, customerId: `T${i}`, modifiedDateTime: at, lines: [{ productId: 1 }] })),
+        ...Array.from({ length: 3 }, (_, i) => cartRecord({ id: `late-${i}`, customerId: `L${i}`, modifiedDateTime: `2026-11-23T03:0${i}:00Z`, lines: [{ productId: 1 }] })),
+      ],
+    });
+    const survey = await surveyLatestCarts(retailOver(data), window, { pageSize: 5, includeAnonymous: false, slices: 1 }, () => undefined);
+    const perRange = await readRanges(retailOver(data), survey.ranges, 5);
+    const read = perRange.flat();
+    expect(read.sort()).toEqual(idsInWindow(data));
+    expect(new Set(read).size).toBe(20);
+  });
+});
