@@ -33,7 +33,7 @@ export function isPlausibleEmail(value: string): boolean {
 }
 
 /** The lines a reminder is about: not voided, not gift cards. */
-export function activeLines(cart: Cart) {
+export function activeLines(cart: Pick<Cart, 'CartLines'>) {
   return cart.CartLines.filter((line) => !line.IsVoided && !line.IsGiftCardLine);
 }
 

@@ -35,15 +35,8 @@ export function checkCart(cart: Cart, context: CartCheckContext): SkipReason | u
   return undefined;
 }
 
-/** Whose cart it is: the customer account, or the receipt email of an anonymous cart. */
-export function customerKey(cart: Cart): string {
-  // Account numbers are matched ignoring case and padding, as the customer lookup matches them.
-  const account = accountNumberOf(cart);
-  return account ? `account:${account.toLowerCase()}` : `email:${(cart.ReceiptEmail ?? '').trim().toLowerCase()}`;
-}
-
 /** The cart's customer account number, trimmed; undefined for an anonymous cart. */
-export function accountNumberOf(cart: Cart): string | undefined {
+export function accountNumberOf(cart: Pick<Cart, 'CustomerId'>): string | undefined {
   const account = cart.CustomerId?.trim();
   return account ? account : undefined;
 }

@@ -1,13 +1,15 @@
-import { parseCart } from '../retail/models';
+import { activeLines } from '../enrich/payload';
+import { cartHeaderSchema, cartLineSchema, parseRecord, type Cart, type CartLine, type ParseResult } from '../retail/models';
 import type { RetailServerClient } from '../retail/retail-client';
 import { mapWithConcurrency } from '../shared/concurrency';
-import { cartPages, type RawCart, type TimeRange } from './cart-pages';
-import { checkCart, customerKey } from './eligibility';
+import { firstCursor, readCartPage, type PageCursor, type PageRead, type RawCart, type TimeRange } from './cart-pages';
+import { checkCart } from './eligibility';
+import { LatestCarts } from './latest-carts';
 import type { RunWindow } from './window';
 
 export interface Survey {
   /** Per customer, the newest cart in the window that passes the cart-level checks. */
-  latest: Map<string, { cartId: string; modifiedAt: number }>;
+  latest: LatestCarts;
   /** The whole window, when it fits in one page: the processing pass works from it, with no second search. */
   onlyPage: RawCart[] | undefined;
   /**
@@ -22,11 +24,31 @@ export interface Survey {
 export interface SurveyOptions {
   pageSize: number;
   includeAnonymous: boolean;
-  /** Time slices of the window searched in parallel; the keyset chain of each is that much shorter. */
+  /** At most this many time slices of the window are searched in parallel; the keyset chain of each is that much shorter. */
   slices: number;
 }
 
 type Slice = TimeRange;
+
+/**
+ * A cart as the survey needs it: the header parsed exactly as `parseCart` parses it, and of the
+ * lines only the first that parses and is active. Every check of `checkCart` reads the header and
+ * whether an active line exists, so a cart passes them here exactly when its full parse does, and
+ * the survey parses one line of most carts instead of all of them.
+ */
+export function parseCartForChecks(raw: unknown): ParseResult<Cart> {
+  const header = parseRecord(cartHeaderSchema, raw);
+  if (!header.ok) return header;
+  let line: CartLine | undefined;
+  for (const rawLine of header.value.CartLines) {
+    const parsed = cartLineSchema.safeParse(rawLine);
+    if (parsed.success && activeLines({ CartLines: [parsed.data] }).length > 0) {
+      line = parsed.data;
+      break;
+    }
+  }
+  return { ok: true, value: { ...header.value, CartLines: line ? [line] : [], invalidLineCount: 0 } };
+}
 
 /** A range and how many carts the survey found in it. */
 interface CountedRange extends TimeRange {
@@ -71,8 +93,13 @@ function slicesOf(window: RunWindow, count: number): Slice[] {
 /**
  * The survey pass: the latest eligible cart of each customer in the window, so that a customer
  * with several carts gets one reminder, for the newest, even when the carts fall on different
- * pages. It keeps one small entry per customer, never the carts. The window is cut into time
- * slices read in parallel, since each slice's keyset pages form a chain that cannot be.
+ * pages. It keeps one small entry per customer, never the carts.
+ *
+ * It reads the window's first page, which is all of it for most runs (a timer every few
+ * minutes). When there is more, it estimates from that page how many pages are left and cuts the
+ * rest of the window into as many time slices (at most `slices`), read in parallel, since each
+ * slice's keyset pages form a chain that cannot be. Where its pages ended become the ranges the
+ * processing pass searches all at once.
  */
 export async function surveyLatestCarts(
   retail: Pick<RetailServerClient, 'searchCarts'>,
@@ -80,74 +107,96 @@ export async function surveyLatestCarts(
   options: SurveyOptions,
   onPage: (pages: number) => void,
 ): Promise<Survey> {
-  const latest = new Map<string, { cartId: string; modifiedAt: number }>();
+  const latest = new LatestCarts(window.from);
   let pages = 0;
-  const slices = slicesOf(window, options.slices);
-  const settled = await mapWithConcurrency(slices, slices.length, (slice) => readSlice(slice).then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  ));
-  // Every slice has stopped before a failure is reported, so no search outlives the run.
-  const failed = settled.find((result) => !result.ok);
-  if (failed && !failed.ok) throw failed.error;
-  const sliceReads = settled.flatMap((result) => (result.ok ? [result.value] : []));
+  const query = { pageSize: options.pageSize, includeAnonymous: options.includeAnonymous };
+  const checks = { ...window, includeAnonymous: options.includeAnonymous };
 
-  async function readSlice(slice: Slice): Promise<{ onlyPage: RawCart[] | undefined; fits: boolean; ranges: CountedRange[] }> {
-    // A slice's page is kept only while the slice may still fit in one page; a window that does
-    // not fit is never held in memory.
-    let onlyPage: RawCart[] | undefined;
-    let fits = true;
-    // Where each page ended: every cart older than a page's newest was on that page or before it.
-    // A page's end becomes a boundary once another page follows it (the last page runs to the end).
+  /**
+   * Reads a slice, oldest first, and notes where its pages ended: every cart older than a page's
+   * newest was on that page or an earlier one. With `headOnly`, stops after the first page that
+   * leaves a clean place to go on from (not inside a run of carts at one instant).
+   */
+  async function readSlice(slice: Slice, headOnly: boolean): Promise<SliceRead> {
     const boundaries = [slice.from.getTime()];
     const counts: number[] = [];
     let pageEnd: number | undefined;
     let open = 0; // carts of the range still open
     let atPageEnd = 0; // of them, those at exactly pageEnd: they open the next range
-    for await (const page of cartPages(retail, { ...slice, pageSize: options.pageSize, includeAnonymous: options.includeAnonymous })) {
+    let onlyPage: RawCart[] | undefined;
+    const offer = latest.reader(); // the slice's carts come oldest first
+    let cursor: PageCursor | undefined = firstCursor(slice);
+    for (let read = 0; cursor; read++) {
+      const page: PageRead = await readCartPage(retail, { ...slice, ...query }, cursor);
+      cursor = page.next;
       onPage(++pages);
-      fits = fits && onlyPage === undefined && page.length < options.pageSize;
-      onlyPage = fits ? page : undefined;
+      // The first page is kept while it may be all there is; a window that does not fit in a page is never held.
+      onlyPage = read === 0 && !cursor ? page.fresh : undefined;
       if (pageEnd !== undefined && pageEnd > (boundaries.at(-1) as number)) {
         boundaries.push(pageEnd);
         counts.push(open - atPageEnd);
         open = atPageEnd;
       }
       pageEnd = undefined;
-      for (const { key } of page) {
+      for (const { key } of page.fresh) {
         const t = key?.modifiedAt.getTime();
         if (t === undefined) continue;
         if (pageEnd === undefined || t > pageEnd) [pageEnd, atPageEnd] = [t, 1];
         else if (t === pageEnd) atPageEnd++;
       }
-      open += page.length;
-      for (const { raw } of page) {
-        const parsed = parseCart(raw);
-        if (!parsed.ok) continue;
-        const cart = parsed.value;
-        if (checkCart(cart, { ...window, includeAnonymous: options.includeAnonymous })) continue;
-        const key = customerKey(cart);
-        const t = cart.ModifiedDateTime.getTime();
-        const current = latest.get(key);
-        if (!current || t > current.modifiedAt || (t === current.modifiedAt && cart.Id > current.cartId)) {
-          latest.set(key, { cartId: cart.Id, modifiedAt: t });
-        }
+      open += page.fresh.length;
+      for (const { raw } of page.fresh) {
+        const parsed = parseCartForChecks(raw);
+        if (parsed.ok && !checkCart(parsed.value, checks)) offer(parsed.value);
+      }
+      if (headOnly && cursor && cursor.skip === 0 && cursor.from.getTime() > slice.from.getTime()) {
+        // Stop at the newest instant of this page: its carts, all of them, start the rest.
+        const rest = cursor.from.getTime();
+        return { ranges: rangesOf(slice, [...boundaries, rest], [...counts, open - atPageEnd]), onlyPage: undefined, rest };
       }
     }
-    counts.push(open);
-    const ranges = boundaries.map((start, i): CountedRange => {
-      const end = boundaries[i + 1];
-      const cartIdsDoneAtFrom = i === 0 ? slice.cartIdsDoneAtFrom : [];
-      const carts = counts[i] ?? 0;
-      return end === undefined
-        ? { from: new Date(start), to: slice.to, before: slice.before, cartIdsDoneAtFrom, carts }
-        : { from: new Date(start), to: new Date(end), before: end, cartIdsDoneAtFrom, carts };
-    });
-    return { onlyPage, fits, ranges };
+    return { ranges: rangesOf(slice, boundaries, [...counts, open]), onlyPage, rest: undefined };
   }
-  // A window that fits in one page is processed from the survey's copy: no second search.
-  const fits = sliceReads.every((read) => read.fits);
-  const all = fits ? sliceReads.flatMap((read) => read.onlyPage ?? []) : [];
-  const onlyPage = fits && all.length < options.pageSize ? all : undefined;
-  return { latest, onlyPage, ranges: mergeRanges(sliceReads.flatMap((read) => read.ranges), options.pageSize), pages };
+
+  const head = await readSlice(window, true);
+  if (head.rest === undefined) {
+    return { latest, onlyPage: head.onlyPage && head.onlyPage.length < options.pageSize ? head.onlyPage : undefined, ranges: head.ranges, pages };
+  }
+  // The rest of the window, cut by the density of the first page. Its carts at the first page's
+  // newest instant are read again (some were on the first page): counting a cart twice is harmless.
+  const rest: RunWindow = { ...window, from: new Date(head.rest), cartIdsDoneAtFrom: [] };
+  const headCarts = head.ranges.reduce((sum, range) => sum + range.carts, 0);
+  const estimatedPages = (headCarts * (window.to.getTime() - head.rest)) / Math.max(1, head.rest - window.from.getTime()) / options.pageSize;
+  const slices = slicesOf(rest, Math.max(1, Math.min(options.slices, Math.ceil(estimatedPages))));
+  const settled = await mapWithConcurrency(slices, slices.length, (slice) =>
+    readSlice(slice, false).then(
+      (value) => ({ ok: true as const, value }),
+      (error: unknown) => ({ ok: false as const, error }),
+    ),
+  );
+  // Every slice has stopped before a failure is reported, so no search outlives the run.
+  const failed = settled.find((result) => !result.ok);
+  if (failed && !failed.ok) throw failed.error;
+  const reads = [head, ...settled.flatMap((result) => (result.ok ? [result.value] : []))];
+  return { latest, onlyPage: undefined, ranges: mergeRanges(reads.flatMap((read) => read.ranges), options.pageSize), pages };
+}
+
+interface SliceRead {
+  ranges: CountedRange[];
+  /** The slice's only page, when it had one. */
+  onlyPage: RawCart[] | undefined;
+  /** Where a head-only read stopped (ms): the rest of the window starts there. */
+  rest: number | undefined;
+}
+
+/** The ranges between a slice's boundaries; the last runs to the slice's end unless a boundary closes it. */
+function rangesOf(slice: Slice, boundaries: readonly number[], counts: readonly number[]): CountedRange[] {
+  return counts.map((carts, i): CountedRange => {
+    const start = boundaries[i] as number;
+    const end = boundaries[i + 1];
+    const cartIdsDoneAtFrom = i === 0 ? slice.cartIdsDoneAtFrom : [];
+    return end === undefined
+      ? { from: new Date(start), to: slice.to, before: slice.before, cartIdsDoneAtFrom, carts }
+      : { from: new Date(start), to: new Date(end), before: end, cartIdsDoneAtFrom, carts };
+  });
 }

@@ -1,4 +1,8 @@
-import { surveyLatestCarts } from '../../src/job/survey';
+import fc from 'fast-check';
+import { checkCart } from '../../src/job/eligibility';
+import { parseCartForChecks, surveyLatestCarts } from '../../src/job/survey';
+import { parseCart, type Cart, type ParseResult } from '../../src/retail/models';
+import { hostileStore, WINDOW } from '../support/hostile-records';
 import type { CartSearchQuery } from '../../src/retail/retail-client';
 import { buildSimulatorData, cartRecord, type SimulatorData } from '../../src/simulators/retail-server';
 import { searchCarts } from '../../src/simulators/retail-server/queries';
@@ -41,12 +45,10 @@ describe('the survey', () => {
     });
     const retail = retailOver(data);
     const survey = await surveyLatestCarts(retail, window, { pageSize: 2, includeAnonymous: false, slices: 4 }, () => undefined);
-    expect(Object.fromEntries(survey.latest)).toEqual({
-      'account:a': { cartId: 'c2', modifiedAt: Date.parse('2026-11-23T01:59:59.999Z') },
-      'account:b3': { cartId: 'c3', modifiedAt: Date.parse('2026-11-23T02:00:00Z') },
-      'account:b4': { cartId: 'c4', modifiedAt: Date.parse('2026-11-23T03:00:00Z') },
-      'account:b5': { cartId: 'c5', modifiedAt: Date.parse('2026-11-23T04:00:00Z') },
-    });
+    const latestOf = (i: number) =>
+      survey.latest.isLatest({ Id: `c${i}`, CustomerId: i < 3 ? 'A' : `B${i}`, ReceiptEmail: undefined, ModifiedDateTime: new Date(`2026-11-23T${times[i]}Z`) });
+    expect([0, 1, 2, 3, 4, 5].map(latestOf)).toEqual([false, false, true, true, true, true]);
+    expect(survey.latest.size).toBe(4);
     expect(new Set(retail.searches.map((s) => s.from.toISOString())).size).toBeGreaterThanOrEqual(4);
   });
 
@@ -67,3 +69,33 @@ describe('the survey', () => {
     expect(survey.latest.size).toBe(12);
   });
 });
+
+describe('the survey reads only what the checks need', () => {
+  test('on hostile carts, parseCartForChecks passes or fails every check exactly as the full parse does', () => {
+    const checkContext = { from: new Date(WINDOW.from), to: new Date(WINDOW.to), includeAnonymous: true };
+    const verdict = (parsed: ParseResult<Cart>) => (parsed.ok ? (checkCart(parsed.value, checkContext) ?? 'eligible') : 'invalid-record');
+    let carts = 0;
+    const seen = new Set<string>();
+    fc.assert(
+      fc.property(hostileStore, ({ data }) => {
+        for (const raw of data.carts) {
+          carts++;
+          const expected = verdict(parseCart(raw));
+          seen.add(expected);
+          expect(verdict(parseCartForChecks(raw))).toBe(expected);
+          const forChecks = parseCartForChecks(raw);
+          const full = parseCart(raw);
+          if (forChecks.ok && full.ok) expect(customerOf(forChecks.value)).toBe(customerOf(full.value));
+        }
+      }),
+      { numRuns: 150, seed: 20261123 },
+    );
+    expect(carts).toBeGreaterThan(1000);
+    // The data reached every kind of verdict the parse decides.
+    expect([...seen]).toEqual(expect.arrayContaining(['eligible', 'invalid-record', 'no-active-lines', 'outside-window']));
+  });
+});
+
+function customerOf(cart: Cart): string {
+  return `${cart.Id}|${cart.CustomerId ?? ''}|${cart.ReceiptEmail ?? ''}|${cart.ModifiedDateTime.getTime()}`;
+}
