@@ -41,31 +41,54 @@ function keyOf(raw: unknown): RawCart['key'] {
  * bounded by the page size.
  */
 export async function* cartPages(retail: Pick<RetailServerClient, 'searchCarts'>, query: CartPageQuery): AsyncGenerator<RawCart[]> {
-  let from = query.from;
-  let seenAtFrom = new Set(query.cartIdsDoneAtFrom);
-  let skip = 0;
-  for (let page = 0; page < MAX_PAGES; page++) {
-    const records = await retail.searchCarts({ from, to: query.to, includeAnonymous: query.includeAnonymous, top: query.pageSize, skip });
-    const carts = records.map((raw) => ({ raw, key: keyOf(raw) }));
-    const before = query.before ?? Number.POSITIVE_INFINITY;
-    const fresh = carts.filter(({ key }) => {
-      if (!key) return true;
-      const t = key.modifiedAt.getTime();
-      return t < before && (t > from.getTime() || (t === from.getTime() && !seenAtFrom.has(key.id)));
-    });
-    if (fresh.length > 0) yield fresh;
-    const newest = carts.reduce((max, { key }) => (key && key.modifiedAt.getTime() > max ? key.modifiedAt.getTime() : max), from.getTime());
-    // Oldest first: once a page reaches `before`, every cart of this range has been seen.
-    if (records.length < query.pageSize || newest >= before) return;
-
-    if (newest > from.getTime()) {
-      from = new Date(newest);
-      seenAtFrom = new Set(carts.filter(({ key }) => key?.modifiedAt.getTime() === newest).map(({ key }) => (key as { id: string }).id));
-      skip = 0;
-    } else {
-      // The whole page sits at one timestamp: step over it with $skip, still dropping known ids.
-      for (const { key } of carts) if (key) seenAtFrom.add(key.id);
-      skip += records.length;
-    }
+  let cursor: PageCursor | undefined = firstCursor(query);
+  for (let page = 0; cursor && page < MAX_PAGES; page++) {
+    // Only the page's fresh carts cross the yield: the answer as a whole is dropped, so a page
+    // being worked holds no more of it than the worker keeps.
+    const read: PageRead = await readCartPage(retail, query, cursor);
+    cursor = read.next;
+    if (read.fresh.length > 0) yield read.fresh;
   }
+}
+
+/** Where a keyset page starts. */
+export interface PageCursor {
+  from: Date;
+  /** Carts at exactly `from` already read. */
+  seenAtFrom: Set<string>;
+  /** Non-zero only inside a run of more carts at `from` than a page holds. */
+  skip: number;
+}
+
+export interface PageRead {
+  fresh: RawCart[];
+  /** Where the next page starts; undefined when the range has been read to its end. */
+  next: PageCursor | undefined;
+}
+
+export function firstCursor(range: TimeRange): PageCursor {
+  return { from: range.from, seenAtFrom: new Set(range.cartIdsDoneAtFrom), skip: 0 };
+}
+
+/** One keyset page of the range from `cursor`: its carts not read before, and where the next page starts. */
+export async function readCartPage(retail: Pick<RetailServerClient, 'searchCarts'>, query: CartPageQuery, { from, seenAtFrom, skip }: PageCursor): Promise<PageRead> {
+  const records = await retail.searchCarts({ from, to: query.to, includeAnonymous: query.includeAnonymous, top: query.pageSize, skip });
+  const carts = records.map((raw) => ({ raw, key: keyOf(raw) }));
+  const before = query.before ?? Number.POSITIVE_INFINITY;
+  const start = from.getTime();
+  const fresh = carts.filter(({ key }) => {
+    if (!key) return true;
+    const t = key.modifiedAt.getTime();
+    return t < before && (t > start || (t === start && !seenAtFrom.has(key.id)));
+  });
+  const newest = carts.reduce((max, { key }) => (key && key.modifiedAt.getTime() > max ? key.modifiedAt.getTime() : max), start);
+  // Oldest first: once a page reaches `before`, every cart of this range has been seen.
+  if (records.length < query.pageSize || newest >= before) return { fresh, next: undefined };
+  if (newest > start) {
+    const idsAtNewest = carts.filter(({ key }) => key?.modifiedAt.getTime() === newest).map(({ key }) => (key as { id: string }).id);
+    return { fresh, next: { from: new Date(newest), seenAtFrom: new Set(idsAtNewest), skip: 0 } };
+  }
+  // The whole page sits at one timestamp: step over it with $skip, still dropping known ids.
+  for (const { key } of carts) if (key) seenAtFrom.add(key.id);
+  return { fresh, next: { from, seenAtFrom, skip: skip + records.length } };
 }

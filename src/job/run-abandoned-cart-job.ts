@@ -70,6 +70,12 @@ export interface JobRequest {
   dryRun?: boolean | undefined;
 }
 
+/**
+ * Time slices the survey reads at once when the window holds many pages: more than MaxConcurrency
+ * (4 by default), so that Retail Server always has searches to answer while the job parses pages.
+ */
+const SURVEY_SLICES = 16;
+
 async function* arrayPages<T>(pages: readonly T[]): AsyncGenerator<T> {
   yield* pages;
 }
@@ -169,7 +175,7 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
     const survey = await surveyLatestCarts(
       retail,
       window,
-      { pageSize: settings.pageSize, includeAnonymous: settings.includeAnonymous, slices: sequential ? 1 : pageConcurrency },
+      { pageSize: settings.pageSize, includeAnonymous: settings.includeAnonymous, slices: sequential ? 1 : SURVEY_SLICES },
       (pages) => deps.onProgress?.({ phase: 'survey', pages, seen: 0, notified: 0, failed: 0 }),
     );
     // The pass works range by range. A window that fit in one page is worked from the survey's
@@ -203,7 +209,7 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
           maxSendAttempts: settings.maxSendAttempts,
           dryRun,
           payload: settings,
-          latestByCustomer: survey.latest,
+          latestCarts: survey.latest,
           productCache,
           retail,
           ledger,

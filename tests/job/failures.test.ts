@@ -69,8 +69,8 @@ describe('when a dependency misbehaves', () => {
 
   test('Retail Server down: the run fails with a report that says so, and leaves the checkpoint alone', async () => {
     h = await startHarness({ now: NOW, data: threeCarts() });
-    // The survey reads 4 time slices in parallel, each trying 4 times: 16 failed searches end the run.
-    h.retail.failNext('cartSearch', Array.from({ length: 16 }, () => ({ status: 500 })));
+    // The survey starts with the window's first page, tried 4 times: 4 failed searches end the run.
+    h.retail.failNext('cartSearch', Array.from({ length: 4 }, () => ({ status: 500 })));
     const report = await h.run();
     expect(report.status).toBe('failed');
     expect(report.error).toMatch(/Carts\/Search/);
