@@ -2,17 +2,15 @@ import { activeLines, buildNotificationData, type PayloadSettings } from '../enr
 import type { IEmailProvider, Notification, NotificationOutcome } from '../providers/email-provider';
 import { parseCart, type Cart, type ChannelConfiguration, type Customer, type Product } from '../retail/models';
 import type { RetailServerClient } from '../retail/retail-client';
-import type { NotificationLedger, NotificationRecord, StoredNotification } from '../store/ledger';
+import type { NotificationLedger, NotificationRecord, StoredNotification, WriteResult } from '../store/ledger';
 import { notificationId } from '../store/ledger';
 import { toError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import type { RawCart } from './cart-pages';
-import { accountNumberOf, checkCart, customerKey } from './eligibility';
+import { accountNumberOf, checkCart } from './eligibility';
+import type { LatestCarts } from './latest-carts';
 import type { SkipReason } from './report';
 import type { RunCounters } from './run-counters';
-
-/** The latest eligible cart of each customer in the window, found by the survey pass. */
-export type LatestCartByCustomer = ReadonlyMap<string, { cartId: string; modifiedAt: number }>;
 
 /**
  * Products repeat from page to page (a store has far fewer products than carts), so a run reads
@@ -70,7 +68,8 @@ export interface PageContext {
   maxSendAttempts: number;
   dryRun: boolean;
   payload: PayloadSettings;
-  latestByCustomer: LatestCartByCustomer;
+  /** The latest eligible cart of each customer in the window, found by the survey pass. */
+  latestCarts: Pick<LatestCarts, 'isLatest'>;
   /** Products already read in this run (null: not found), shared by its pages. */
   productCache: ProductCache;
   retail: Pick<RetailServerClient, 'getCustomers' | 'getProducts'>;
@@ -92,8 +91,6 @@ export interface PageObservation {
 interface Candidate {
   cart: Cart;
   id: string;
-  /** The record to take over (a stale claim, a retryable failure), with the etag it was read at. */
-  existing?: StoredNotification;
 }
 
 interface Ready extends Candidate {
@@ -137,14 +134,34 @@ function newRecord(cart: Cart, id: string, context: PageContext, fields: Pick<No
   };
 }
 
+/**
+ * A dry run's tallies: a reminder the ledger already settled becomes a skip, as the conflict of a
+ * real run's claim would make it. One bulk read, no write.
+ */
+async function tallyDryRun(ready: readonly Ready[], superseded: readonly Candidate[], context: PageContext): Promise<void> {
+  const { counters } = context;
+  const ids = [...ready, ...superseded].map((candidate) => candidate.id);
+  const existing = ids.length > 0 ? await context.ledger.getNotifications(ids) : new Map<string, StoredNotification>();
+  for (const { id } of superseded) counters.skip(existing.get(id)?.record.status === 'sent' ? 'already-notified' : 'superseded');
+  for (const { id } of ready) {
+    const stored = existing.get(id);
+    const verdict = stored ? classifyExisting(stored, context) : undefined;
+    if (verdict?.act === 'skip') {
+      counters.eligible--;
+      counters.skip(verdict.reason);
+    }
+  }
+}
+
 function distinct<T>(values: Iterable<T>): T[] {
   return [...new Set(values)];
 }
 
 /**
- * One page of carts, in a constant number of round trips whatever its size: one ledger read, one
- * customer and one product lookup per chunk of distinct ids (in parallel), one bulk claim, one
- * provider batch per BatchSize, one bulk outcome write. Every cart ends in exactly one tally.
+ * One page of carts, in a constant number of round trips whatever its size: one customer and one
+ * product lookup per chunk of distinct ids (in parallel), one bulk claim by create, one provider
+ * batch per BatchSize, one bulk outcome write; and, only for carts the ledger already had, one
+ * bulk read and one bulk replace. Every cart ends in exactly one tally.
  */
 export async function processPage(page: readonly RawCart[], context: PageContext): Promise<PageObservation[]> {
   const { counters, logger } = context;
@@ -187,45 +204,12 @@ export async function processPage(page: readonly RawCart[], context: PageContext
       continue;
     }
     seenIds.add(id);
-    const latest = context.latestByCustomer.get(customerKey(cart));
-    const isLatest = !latest || (latest.cartId === cart.Id && latest.modifiedAt === cart.ModifiedDateTime.getTime());
-    (isLatest ? candidates : superseded).push({ cart, id });
+    (context.latestCarts.isLatest(cart) ? candidates : superseded).push({ cart, id });
   }
 
-  // 2. What the ledger already knows about these carts: one bulk read.
-  const ids = [...candidates, ...superseded].map((c) => c.id);
-  const existing = ids.length > 0 ? await context.ledger.getNotifications(ids) : new Map<string, StoredNotification>();
-
-  const supersededToRecord: NotificationRecord[] = [];
-  const supersededCarts = new Map<string, Cart>();
-  for (const { cart, id } of superseded) {
-    const stored = existing.get(id);
-    if (stored?.record.status === 'sent') {
-      skip(cart, 'already-notified');
-    } else if (stored) {
-      skip(cart, 'superseded');
-    } else {
-      counters.skip('superseded');
-      supersededToRecord.push(newRecord(cart, id, context, { status: 'skipped', reason: 'superseded' }));
-      supersededCarts.set(id, cart);
-    }
-  }
-
-  const toWorkOn: Candidate[] = [];
-  for (const candidate of candidates) {
-    const stored = existing.get(candidate.id);
-    if (!stored) {
-      toWorkOn.push(candidate);
-      continue;
-    }
-    const verdict = classifyExisting(stored, context);
-    if (verdict.act === 'take-over') toWorkOn.push({ ...candidate, existing: stored });
-    else skip(candidate.cart, verdict.reason, verdict.final);
-  }
-
-  // 3. Customers and products for the whole page, each distinct id once, in parallel.
-  const accountNumbers = distinct(toWorkOn.flatMap(({ cart }) => accountNumberOf(cart) ?? []));
-  const productIds = distinct(toWorkOn.flatMap(({ cart }) => activeLines(cart).map((line) => line.ProductId)));
+  // 2. Customers and products for the whole page, each distinct id once, in parallel.
+  const accountNumbers = distinct(candidates.flatMap(({ cart }) => accountNumberOf(cart) ?? []));
+  const productIds = distinct(candidates.flatMap(({ cart }) => activeLines(cart).map((line) => line.ProductId)));
   // The sample's pattern reads the chunks of a lookup one after another too.
   const lookup = context.sequential ? { concurrency: 1 } : undefined;
   const [customerResult] = await both(
@@ -246,23 +230,9 @@ export async function processPage(page: readonly RawCart[], context: PageContext
     return product ? [[id, product] as const] : [];
   }));
 
-  // 4. Build each reminder; carts that turn out ineligible are tallied (and a taken-over record closed).
+  // 3. Build each reminder. A cart that turns out ineligible is tallied and costs no store operation.
   const ready: Ready[] = [];
-  const closeTakenOver: StoredNotification[] = [];
-  const closedCarts = new Map<string, Cart>();
-  const ineligible = (candidate: Candidate, reason: SkipReason) => {
-    counters.skip(reason);
-    if (candidate.existing) {
-      closeTakenOver.push({
-        record: { ...candidate.existing.record, status: 'skipped', reason, runId: context.runId, updatedAt: context.now.toISOString() },
-        etag: candidate.existing.etag,
-      });
-      closedCarts.set(candidate.id, candidate.cart);
-    } else {
-      settle(candidate.cart, true);
-    }
-  };
-  for (const candidate of toWorkOn) {
+  for (const candidate of candidates) {
     const { cart } = candidate;
     let customer: Customer | undefined;
     let email: string | undefined;
@@ -270,12 +240,12 @@ export async function processPage(page: readonly RawCart[], context: PageContext
     if (account) {
       customer = customers.get(account.toLowerCase());
       if (!customer) {
-        ineligible(candidate, 'customer-not-found');
+        skip(cart, 'customer-not-found');
         continue;
       }
       email = customer.Email?.trim();
       if (!email) {
-        ineligible(candidate, 'customer-without-email');
+        skip(cart, 'customer-without-email');
         continue;
       }
     } else {
@@ -284,7 +254,7 @@ export async function processPage(page: readonly RawCart[], context: PageContext
     const result = buildNotificationData({ cart, email, customer, products, channel: context.channel, settings: context.payload });
     counters.dropLines(result.droppedLines);
     if (!result.ok) {
-      ineligible(candidate, result.reason);
+      skip(cart, result.reason);
       continue;
     }
     ready.push({ ...candidate, notification: { triggerId: candidate.id, email, data: result.data } });
@@ -292,57 +262,80 @@ export async function processPage(page: readonly RawCart[], context: PageContext
   counters.eligible += ready.length;
 
   if (context.dryRun) {
-    // A dry run reads everything and writes nothing: no claims, no sends, no checkpoint.
+    // A dry run reads what the ledger knows and writes nothing: no claims, no sends, no checkpoint.
+    await tallyDryRun(ready, superseded, context);
     return [];
   }
 
-  // 5. Claim: new carts by atomic create, stale claims and retryable failures by etag-checked replace.
-  const claims = ready.map((item) =>
-    item.existing
-      ? {
-          record: {
-            ...item.existing.record,
-            status: 'claimed' as const,
-            reason: undefined,
-            retryable: undefined,
-            runId: context.runId,
-            attempts: item.existing.record.attempts + 1,
-            claimedAt: context.now.toISOString(),
-            updatedAt: context.now.toISOString(),
-          },
-          etag: item.existing.etag,
-        }
-      : { record: newRecord(item.cart, item.id, context, { status: 'claimed', attempts: 1 }), etag: undefined },
-  );
-  const toCreate = [...claims.filter((c) => c.etag === undefined).map((c) => c.record), ...supersededToRecord];
-  const toReplace: StoredNotification[] = [
-    ...claims.flatMap((c) => (c.etag === undefined ? [] : [{ record: c.record, etag: c.etag }])),
-    ...closeTakenOver,
-  ];
-  const [created, replaced] = await both(
-    async () => (toCreate.length > 0 ? context.ledger.createNotifications(toCreate) : []),
-    async () => (toReplace.length > 0 ? context.ledger.replaceNotifications(toReplace) : []),
-  );
-  const claimResults = new Map([...created, ...replaced].map((result) => [result.id, result]));
+  // 4. Claim by atomic create, in one bulk call: a claim per reminder, a skipped record per
+  //    superseded cart. Carts new to the ledger (nearly all, since a run starts at the checkpoint)
+  //    cost that one write and no read.
+  const claimRecords = ready.map((item) => newRecord(item.cart, item.id, context, { status: 'claimed', attempts: 1 }));
+  const supersededRecords = superseded.map(({ cart, id }) => newRecord(cart, id, context, { status: 'skipped', reason: 'superseded' }));
+  const toCreate = [...claimRecords, ...supersededRecords];
+  const created = new Map((toCreate.length > 0 ? await context.ledger.createNotifications(toCreate) : []).map((result) => [result.id, result]));
 
-  for (const [id, cart] of [...supersededCarts, ...closedCarts]) {
-    const result = claimResults.get(id);
-    settle(cart, result?.status === 'ok' || result?.status === 'conflict');
+  // 5. The carts the ledger already had: one bulk read of just those, then an etag-checked replace
+  //    of each record this run may take over (a stale claim, a retryable failure).
+  const conflicts = [...created.values()].filter((result) => result.status === 'conflict').map((result) => result.id);
+  const existing = conflicts.length > 0 ? await context.ledger.getNotifications(conflicts) : new Map<string, StoredNotification>();
+
+  for (const { cart, id } of superseded) {
+    const result = created.get(id);
+    if (result?.status === 'conflict') {
+      // Recorded before: sent when it was still the customer's latest cart, or skipped already.
+      skip(cart, existing.get(id)?.record.status === 'sent' ? 'already-notified' : 'superseded');
+    } else {
+      skip(cart, 'superseded', result?.status === 'ok');
+    }
   }
 
   const owned: { item: Ready; record: NotificationRecord; etag: string }[] = [];
+  const takeOvers: { item: Ready; update: StoredNotification }[] = [];
+  const notOwned = (item: Ready, reason: SkipReason, final: boolean) => {
+    counters.eligible--;
+    skip(item.cart, reason, final);
+  };
+  const claimFailed = (item: Ready, result: WriteResult | undefined) => {
+    counters.failed++;
+    counters.fail(`ledger: ${result?.status === 'error' ? result.reason : 'no result for the claim'}`, 'store');
+    settle(item.cart, false);
+  };
   for (const [index, item] of ready.entries()) {
-    const result = claimResults.get(item.id);
-    const claim = claims[index] as (typeof claims)[number];
+    const result = created.get(item.id);
     if (result?.status === 'ok') {
-      owned.push({ item, record: claim.record, etag: result.etag });
-    } else if (result?.status === 'conflict') {
-      counters.eligible--;
-      skip(item.cart, 'claimed-by-another-run', false);
+      owned.push({ item, record: claimRecords[index] as NotificationRecord, etag: result.etag });
+      continue;
+    }
+    if (result?.status !== 'conflict') {
+      claimFailed(item, result);
+      continue;
+    }
+    const stored = existing.get(item.id);
+    const verdict = stored ? classifyExisting(stored, context) : undefined;
+    if (!stored || !verdict) {
+      // Gone between the create and the read (expired): leave it to the next run.
+      notOwned(item, 'claimed-by-another-run', false);
+    } else if (verdict.act === 'skip') {
+      notOwned(item, verdict.reason, verdict.final);
     } else {
-      counters.failed++;
-      counters.fail(`ledger: ${result?.status === 'error' ? result.reason : 'no result for the claim'}`, 'store');
-      settle(item.cart, false);
+      const now = context.now.toISOString();
+      takeOvers.push({
+        item,
+        update: {
+          record: { ...stored.record, status: 'claimed', reason: undefined, retryable: undefined, runId: context.runId, attempts: stored.record.attempts + 1, claimedAt: now, updatedAt: now },
+          etag: stored.etag,
+        },
+      });
+    }
+  }
+  if (takeOvers.length > 0) {
+    const replaced = new Map((await context.ledger.replaceNotifications(takeOvers.map(({ update }) => update))).map((result) => [result.id, result]));
+    for (const { item, update } of takeOvers) {
+      const result = replaced.get(item.id);
+      if (result?.status === 'ok') owned.push({ item, record: update.record, etag: result.etag });
+      else if (result?.status === 'conflict') notOwned(item, 'claimed-by-another-run', false);
+      else claimFailed(item, result);
     }
   }
 

@@ -155,7 +155,8 @@ export function emarsysFaults(): void {
         expect(report.status).toBe('completed');
         expect(report.carts).toMatchObject({ eligible: CART_COUNT, notified: 0, failed: CART_COUNT });
         expect(report.failures).toEqual([{ reason: `Emarsys HTTP 503, still failing after ${MAX_ATTEMPTS} attempts`, count: CART_COUNT }]);
-        const batches = 3;
+        const batches = report.pages; // one per page
+        expect(batches).toBeGreaterThanOrEqual(3);
         expect(report.calls.provider).toBe(batches * MAX_ATTEMPTS);
         expect(h.proxies.emarsys.stats().requests).toBe(batches * MAX_ATTEMPTS);
         expect(report.checkpoint?.lastModifiedAt).toBe('2026-11-23T05:00:00.000Z');
@@ -178,7 +179,8 @@ export function emarsysFaults(): void {
         failedForGood(...ALL_CARTS);
         const third = await later();
         expectNothingLeft(third);
-        expect(h.proxies.emarsys.stats().requests).toBe(2 * 3 * MAX_ATTEMPTS);
+        // One batch per page, each tried MaxAttempts times, in each of the two runs.
+        expect(h.proxies.emarsys.stats().requests).toBe((first.pages + second.pages) * MAX_ATTEMPTS);
         expect(h.emarsys.deliveries).toHaveLength(0);
       });
     });
@@ -209,9 +211,10 @@ export function emarsysFaults(): void {
           const tokensBefore = h.emarsys.tokensIssued;
           const report = await run();
           expectAllSent(report);
-          // Each request that met the 401 fetches a token once (pages in flight together may both).
+          // Each request that met the 401 is retried once; requests in flight together share one new token.
           expect(report.retries.provider).toBeGreaterThanOrEqual(1);
-          expect(h.emarsys.tokensIssued - tokensBefore).toBe(report.retries.provider);
+          expect(h.emarsys.tokensIssued - tokensBefore).toBeGreaterThanOrEqual(1);
+          expect(h.emarsys.tokensIssued - tokensBefore).toBeLessThanOrEqual(report.retries.provider ?? 0);
         });
       });
     });
