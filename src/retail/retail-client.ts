@@ -1,4 +1,3 @@
-import type { z } from 'zod';
 import { ConfigurationError, RemoteServiceError } from '../shared/errors';
 import { chunk, mapWithConcurrency } from '../shared/concurrency';
 import { silentLogger, type Logger } from '../shared/logger';
@@ -12,6 +11,7 @@ import {
   type ChannelConfiguration,
   type Customer,
   type Product,
+  type RecordSchema,
 } from './models';
 import { createRetailTransport, type RetailCallStats, type RetailTransport } from './retail-transport';
 import type { RetailTokenProvider } from './token-provider';
@@ -280,7 +280,7 @@ function fieldOf(record: unknown, field: string): string | undefined {
 }
 
 /** Parses each record on its own: a bad one is reported with its id (or position), the rest come through. */
-function parseEach<T>(raw: readonly unknown[], schema: z.ZodType<T>, kind: string, idField: string): { valid: T[]; invalid: InvalidRecord[] } {
+function parseEach<T>(raw: readonly unknown[], schema: RecordSchema<T>, kind: string, idField: string): { valid: T[]; invalid: InvalidRecord[] } {
   const valid: T[] = [];
   const invalid: InvalidRecord[] = [];
   raw.forEach((record, index) => {
