@@ -5,6 +5,7 @@ import { mapWithConcurrency } from '../shared/concurrency';
 import { firstCursor, readCartPage, type PageCursor, type PageRead, type RawCart, type TimeRange } from './cart-pages';
 import { checkCart } from './eligibility';
 import { LatestCarts } from './latest-carts';
+import { RangeCuts } from './range-cuts';
 import type { RunWindow } from './window';
 
 export interface Survey {
@@ -113,16 +114,13 @@ export async function surveyLatestCarts(
   const checks = { ...window, includeAnonymous: options.includeAnonymous };
 
   /**
-   * Reads a slice, oldest first, and notes where its pages ended: every cart older than a page's
-   * newest was on that page or an earlier one. With `headOnly`, stops after the first page that
-   * leaves a clean place to go on from (not inside a run of carts at one instant).
+   * Reads a slice, oldest first, and notes where it may be cut into ranges (RangeCuts). With
+   * `headOnly`, stops after the first page that leaves a clean place to go on from (not inside a
+   * run of carts at one instant).
    */
   async function readSlice(slice: Slice, headOnly: boolean): Promise<SliceRead> {
-    const boundaries = [slice.from.getTime()];
-    const counts: number[] = [];
-    let pageEnd: number | undefined;
-    let open = 0; // carts of the range still open
-    let atPageEnd = 0; // of them, those at exactly pageEnd: they open the next range
+    // Cuts every 2% of a page: joined, ranges make pages at least 98% full.
+    const cuts = new RangeCuts(slice.from.getTime(), Math.max(1, Math.floor(options.pageSize / 50)));
     let onlyPage: RawCart[] | undefined;
     const offer = latest.reader(); // the slice's carts come oldest first
     let cursor: PageCursor | undefined = firstCursor(slice);
@@ -132,19 +130,7 @@ export async function surveyLatestCarts(
       onPage(++pages);
       // The first page is kept while it may be all there is; a window that does not fit in a page is never held.
       onlyPage = read === 0 && !cursor ? page.fresh : undefined;
-      if (pageEnd !== undefined && pageEnd > (boundaries.at(-1) as number)) {
-        boundaries.push(pageEnd);
-        counts.push(open - atPageEnd);
-        open = atPageEnd;
-      }
-      pageEnd = undefined;
-      for (const { key } of page.fresh) {
-        const t = key?.modifiedAt.getTime();
-        if (t === undefined) continue;
-        if (pageEnd === undefined || t > pageEnd) [pageEnd, atPageEnd] = [t, 1];
-        else if (t === pageEnd) atPageEnd++;
-      }
-      open += page.fresh.length;
+      cuts.addPage(page.fresh.map(({ key }) => key?.modifiedAt.getTime()));
       for (const { raw } of page.fresh) {
         const parsed = parseCartForChecks(raw);
         if (parsed.ok && !checkCart(parsed.value, checks)) offer(parsed.value);
@@ -152,15 +138,17 @@ export async function surveyLatestCarts(
       if (headOnly && cursor && cursor.skip === 0 && cursor.from.getTime() > slice.from.getTime()) {
         // Stop at the newest instant of this page: its carts, all of them, start the rest.
         const rest = cursor.from.getTime();
-        return { ranges: rangesOf(slice, [...boundaries, rest], [...counts, open - atPageEnd]), onlyPage: undefined, rest };
+        cuts.cutAt(rest);
+        return { ranges: rangesOf(slice, cuts.at, cuts.counts), onlyPage: undefined, rest };
       }
     }
-    return { ranges: rangesOf(slice, boundaries, [...counts, open]), onlyPage, rest: undefined };
+    return { ranges: rangesOf(slice, cuts.at, [...cuts.counts, cuts.openCarts]), onlyPage, rest: undefined };
   }
 
   const head = await readSlice(window, true);
   if (head.rest === undefined) {
-    return { latest, onlyPage: head.onlyPage && head.onlyPage.length < options.pageSize ? head.onlyPage : undefined, ranges: head.ranges, pages };
+    const onlyPage = head.onlyPage && head.onlyPage.length < options.pageSize ? head.onlyPage : undefined;
+    return { latest, onlyPage, ranges: mergeRanges(head.ranges, options.pageSize), pages };
   }
   // The rest of the window, cut by the density of the first page. Its carts at the first page's
   // newest instant are read again (some were on the first page): counting a cart twice is harmless.
