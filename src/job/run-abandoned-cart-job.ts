@@ -231,7 +231,11 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
         deps.onProgress?.({ phase: 'pages', pages: index + 1, seen: counters.seen, notified: counters.notified, failed: counters.failed });
         if (!dryRun) {
           await saveCheckpoint();
-          if (lease) lease = await ledger.renewLease(lease, clock.now(), leaseMs);
+          // Renewed once a quarter of it has passed, not after every page: it never runs out while
+          // the run works, and a run that stalled past it learns so here.
+          if (lease && Date.parse(lease.expiresAt) - clock.now().getTime() <= (leaseMs * 3) / 4) {
+            lease = await ledger.renewLease(lease, clock.now(), leaseMs);
+          }
         }
       },
     );

@@ -26,8 +26,12 @@ import {
 /** The most operations Cosmos DB takes in one bulk request. */
 export const MAX_OPERATIONS_PER_REQUEST = 100;
 
-/** Bulk requests in flight at once for one call (a page is usually one or two chunks). */
-const CHUNK_CONCURRENCY = 4;
+/**
+ * Bulk requests in flight at once for one call: a page of up to 1,000 operations goes in one
+ * round trip. When the container's request units cannot take them, Cosmos DB answers 429 for the
+ * operations it refused and the retry below waits as long as it asks.
+ */
+export const CHUNK_CONCURRENCY = 10;
 
 /** Counters since the ledger was created; see `LedgerStats`. */
 export interface BulkCounters {

@@ -1,7 +1,7 @@
 import type { RunReport } from '../job/report';
 import { sleep } from '../shared/clock';
 import { chunk, mapWithConcurrency } from '../shared/concurrency';
-import { MAX_OPERATIONS_PER_REQUEST } from './cosmos-bulk';
+import { CHUNK_CONCURRENCY, MAX_OPERATIONS_PER_REQUEST } from './cosmos-bulk';
 import {
   checkpointDocumentId,
   checkpointSchema,
@@ -32,7 +32,7 @@ import {
  *
  * "The same requests" is exact, and a test holds it to CosmosLedger on the same calls:
  * - notifications go in bulk requests of at most 100 operations (`MAX_OPERATIONS_PER_REQUEST`),
- *   at most 4 of a call's requests in flight at once, as `BulkExecutor` sends them;
+ *   at most CHUNK_CONCURRENCY (10) of a call's requests in flight at once, as CosmosLedger sends them;
  * - the ledger's first bulk request costs one more request before it, the partition key ranges
  *   the Cosmos SDK looks up once per client;
  * - checkpoints, leases and runs are point operations, one request each, and `acquireLease` and
@@ -42,8 +42,6 @@ import {
  * Throttling and transient failures are not modeled: `retries` stays 0.
  */
 
-/** Requests of one bulk call in flight at once; the value of CHUNK_CONCURRENCY in cosmos-bulk.ts. */
-const BULK_REQUESTS_IN_FLIGHT = 4;
 
 /** Rounds of create-or-take-over before `acquireLease` reports the unit busy, as in CosmosLedger. */
 const LEASE_ROUNDS = 3;
@@ -262,7 +260,7 @@ export class ModeledLedger implements NotificationLedger {
   // ---- requests ------------------------------------------------------------------------------
 
   /**
-   * Runs `items` as bulk requests of at most 100 operations, at most 4 in flight, each applied
+   * Runs `items` as bulk requests of at most 100 operations, at most 10 in flight, each applied
    * at once when its latency has passed (a request is atomic, as one Cosmos bulk request is per
    * document). The first bulk request of the ledger is preceded by the partition key range lookup.
    */
@@ -272,7 +270,7 @@ export class ModeledLedger implements NotificationLedger {
       await this.request(() => undefined);
     }
     const chunks = chunk(items, MAX_OPERATIONS_PER_REQUEST);
-    await mapWithConcurrency(chunks, BULK_REQUESTS_IN_FLIGHT, async (operations) => {
+    await mapWithConcurrency(chunks, CHUNK_CONCURRENCY, async (operations) => {
       this.counters[kind] += operations.length;
       await this.request(() => operations.forEach(apply));
     });
