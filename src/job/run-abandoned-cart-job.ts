@@ -38,6 +38,12 @@ export interface JobSettings {
   strategy?: 'pipelined' | 'sequential' | undefined;
   /** Pages worked at once by the pipelined strategy (default 4). Retail Server calls stay capped by MaxConcurrency. */
   pageConcurrency?: number | undefined;
+  /**
+   * At most this many time slices the survey reads at once when the window holds many pages
+   * (default 8). Twice MaxConcurrency is enough: each slice's chain of searches is then half as
+   * long as the survey's share of Retail Server, and every slice costs a part page.
+   */
+  surveySlices?: number | undefined;
 }
 
 /** Everything the job talks to, passed in so tests and the CLI can give it real stand-ins. */
@@ -69,12 +75,6 @@ export interface JobRequest {
   /** Read and evaluate everything; claim, send and record nothing. */
   dryRun?: boolean | undefined;
 }
-
-/**
- * Time slices the survey reads at once when the window holds many pages: more than MaxConcurrency
- * (4 by default), so that Retail Server always has searches to answer while the job parses pages.
- */
-const SURVEY_SLICES = 16;
 
 async function* arrayPages<T>(pages: readonly T[]): AsyncGenerator<T> {
   yield* pages;
@@ -175,7 +175,7 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
     const survey = await surveyLatestCarts(
       retail,
       window,
-      { pageSize: settings.pageSize, includeAnonymous: settings.includeAnonymous, slices: sequential ? 1 : SURVEY_SLICES },
+      { pageSize: settings.pageSize, includeAnonymous: settings.includeAnonymous, slices: sequential ? 1 : (settings.surveySlices ?? 8) },
       (pages) => deps.onProgress?.({ phase: 'survey', pages, seen: 0, notified: 0, failed: 0 }),
     );
     // The pass works range by range. A window that fit in one page is worked from the survey's

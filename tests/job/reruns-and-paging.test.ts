@@ -98,7 +98,7 @@ describe('runs over time', () => {
     // one trigger, and a handful of store requests (claim, outcome, checkpoint, lease).
     expect(report.calls.channel).toBe(1);
     expect(report.calls.cartSearch).toBeGreaterThanOrEqual(2 * 26);
-    // The survey reads the first page, then up to 16 parallel time slices of the rest, which
+    // The survey reads the first page, then up to 2 x MaxConcurrency parallel time slices of the rest, which
     // costs at most one extra search each.
     expect(report.calls.cartSearch).toBeLessThanOrEqual(2 * 26 + 17);
     for (const endpoint of ['customers', 'products', 'provider'] as const) expect(report.calls[endpoint]).toBeLessThanOrEqual(26);
