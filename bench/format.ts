@@ -52,7 +52,8 @@ export function formatTable(options: BenchOptions, figures: readonly Figures[], 
   const line = (row: readonly string[]) => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[0] ?? 0) : cell.padStart(widths[column] ?? 0))).join('   ');
   const out = [
     `${whole(options.carts)} carts, page size ${options.pageSize}, latency ${options.latencyMs} ms, concurrency ${options.concurrency}, ${options.pageConcurrency} pages at once` +
-      (options.stores.includes('modeled') ? `, modeled store ${options.storeLatencyMs} ms per request` : ''),
+      (options.stores.includes('modeled') ? `, modeled store ${options.storeLatencyMs} ms per request` : '') +
+      (options.heapLimitMb === undefined ? '' : `, job heap limit ${options.heapLimitMb} MB`),
     '',
     line(header),
     ...body.map(line),

@@ -21,14 +21,14 @@ function sibling(name: string): string {
   return join(__dirname, `${name}${extname(__filename)}`);
 }
 
-function runInJobProcess(config: ScenarioConfig, tls: TlsFiles): Promise<ScenarioOutcome> {
+function runInJobProcess(config: ScenarioConfig, tls: TlsFiles, heapLimitMb: number | undefined): Promise<ScenarioOutcome> {
   return new Promise((resolve, reject) => {
     const child = fork(sibling('job-process'), [], {
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       // NODE_EXTRA_CA_CERTS is read at start-up: the real clients then trust the stand-ins' certificate.
       env: { ...process.env, NODE_EXTRA_CA_CERTS: tls.certPath },
-      execArgv: [...process.execArgv, '--expose-gc'],
+      execArgv: [...process.execArgv, '--expose-gc', ...(heapLimitMb === undefined ? [] : [`--max-old-space-size=${heapLimitMb}`])],
     });
     let settled = false;
     child.on('message', (message: unknown) => {
@@ -61,7 +61,7 @@ async function main(argv: readonly string[]): Promise<number> {
   // Every scenario gets the same store: generated for one moment, replayed by each job's clock.
   for (const config of scenarioConfigs(options, new Date())) {
     if (!options.json) process.stderr.write(`running ${config.strategy}/${config.store} ...\n`);
-    const result = figuresOf(await runInJobProcess(config, tls));
+    const result = figuresOf(await runInJobProcess(config, tls, options.heapLimitMb));
     if (!options.json) process.stderr.write(`  ${result.wallSeconds.toFixed(2)} s, ${result.notified} notified\n`);
     figures.push(result);
   }

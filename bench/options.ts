@@ -18,6 +18,7 @@ Options:
   --strategy <s>          pipelined, sequential or both, side by side (default both)
   --store <s>             modeled, embedded or both (default modeled)
   --store-latency-ms <ms> what the modeled store charges per request (default 10)
+  --heap-limit-mb <MB>    the job process's --max-old-space-size (default: Node's own, from the machine's memory)
   --seed <n>              seed of the generated store (default 1)
   --json                  print only the JSON line
   -h, --help              show this help
@@ -37,6 +38,8 @@ export interface BenchOptions {
   strategies: Strategy[];
   stores: StoreKind[];
   storeLatencyMs: number;
+  /** The job process's `--max-old-space-size`; undefined: Node's default. */
+  heapLimitMb: number | undefined;
   seed: number;
   json: boolean;
 }
@@ -57,6 +60,7 @@ export function parseBenchOptions(argv: readonly string[]): ParsedOptions {
         strategy: { type: 'string', default: 'both' },
         store: { type: 'string', default: 'modeled' },
         'store-latency-ms': { type: 'string', default: '10' },
+        'heap-limit-mb': { type: 'string' },
         seed: { type: 'string', default: '1' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -88,6 +92,7 @@ export function parseBenchOptions(argv: readonly string[]): ParsedOptions {
     strategies: choice<Strategy>('strategy', values.strategy, ['pipelined', 'sequential']),
     stores: choice<StoreKind>('store', values.store, ['modeled', 'embedded']),
     storeLatencyMs: integer('store-latency-ms', values['store-latency-ms'], 0, 60_000),
+    heapLimitMb: values['heap-limit-mb'] === undefined ? undefined : integer('heap-limit-mb', values['heap-limit-mb'], 64, 65_536),
     seed: integer('seed', values.seed, 0, 2 ** 31),
     json: values.json,
   };

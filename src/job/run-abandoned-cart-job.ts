@@ -31,12 +31,12 @@ export interface JobSettings {
   claimTimeoutMinutes: number;
   maxSendAttempts: number;
   /**
-   * `pipelined` (default): the next page's search overlaps this page's work and up to
-   * `pageConcurrency` pages are worked at once. `sequential`: Microsoft's sample's pattern, one
-   * page at a time and each call awaited in turn; kept to measure the difference.
+   * `pipelined` (default): the survey's ranges are searched at once and up to `pageConcurrency`
+   * pages are worked at once. `sequential`: Microsoft's sample's pattern, one page at a time along
+   * one keyset chain and each call awaited in turn; kept to measure the difference.
    */
   strategy?: 'pipelined' | 'sequential' | undefined;
-  /** Pages worked at once by the pipelined strategy (default 4). Retail Server calls stay capped by MaxConcurrency. */
+  /** Pages worked at once by the pipelined strategy (default 8). Retail Server calls stay capped by MaxConcurrency. */
   pageConcurrency?: number | undefined;
   /**
    * At most this many time slices the survey reads at once when the window holds many pages
