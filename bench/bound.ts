@@ -6,9 +6,9 @@
  *   the channel configuration (its id names the checkpoint), the checkpoint read (it starts the
  *   window), the survey's longest chain of keyset searches, then the processing pass's (nothing
  *   may be claimed before the survey has read the whole window), then for the last page: its
- *   ledger read and its customer and product lookups (which may overlap each other), the claim,
- *   the send, the outcome write, the checkpoint, the run report. The search chains are measured
- *   from the searches the run made (search-chain.ts), so slicing the window shortens them.
+ *   customer and product lookups (which may overlap each other), the claim, the send, the outcome
+ *   write, the checkpoint, the run report. The search chains are measured from the searches the
+ *   run made (search-chain.ts), so slicing the window, or searching ranges at once, shortens them.
  * - retail: every Retail Server call x latency / MaxConcurrency. The Retail Server client lets
  *   no more than MaxConcurrency (`--concurrency`) requests be in flight at once, searches included.
  * - emarsys: every provider call x latency / `--concurrency`.
@@ -50,7 +50,7 @@ export function lowerBound(input: BoundInput): Bound {
 
   const head = (calls.channel > 0 ? latency : 0) + storeRequest;
   const searches = input.searchChain * latency;
-  const lastPage = (lookups > 0 ? Math.max(latency, storeRequest) : storeRequest) + (calls.provider > 0 ? storeRequest + latency + storeRequest : 0);
+  const lastPage = (lookups > 0 ? latency : 0) + (calls.provider > 0 ? storeRequest + latency + storeRequest : 0);
   const end = storeRequest + storeRequest;
 
   const terms: Partial<Record<BoundTerm, number>> = {

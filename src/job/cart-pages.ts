@@ -21,6 +21,8 @@ export interface TimeRange {
 export interface CartPageQuery extends TimeRange {
   pageSize: number;
   includeAnonymous: boolean;
+  /** Of the searches, when Retail Server requests wait for MaxConcurrency: lower goes first. */
+  priority?: number | undefined;
 }
 
 /** A bound that no real window reaches, so a server that never ends a page cannot loop us forever. */
@@ -72,7 +74,7 @@ export function firstCursor(range: TimeRange): PageCursor {
 
 /** One keyset page of the range from `cursor`: its carts not read before, and where the next page starts. */
 export async function readCartPage(retail: Pick<RetailServerClient, 'searchCarts'>, query: CartPageQuery, { from, seenAtFrom, skip }: PageCursor): Promise<PageRead> {
-  const records = await retail.searchCarts({ from, to: query.to, includeAnonymous: query.includeAnonymous, top: query.pageSize, skip });
+  const records = await retail.searchCarts({ from, to: query.to, includeAnonymous: query.includeAnonymous, top: query.pageSize, skip, priority: query.priority });
   const carts = records.map((raw) => ({ raw, key: keyOf(raw) }));
   const before = query.before ?? Number.POSITIVE_INFINITY;
   const start = from.getTime();

@@ -79,6 +79,8 @@ export interface PageContext {
   counters: RunCounters;
   /** The sample's call pattern: every step awaited in turn, nothing overlapped (for comparison). */
   sequential: boolean;
+  /** The page's place in the window: its Retail Server calls wait behind those of older pages. */
+  priority?: number | undefined;
 }
 
 /** A cart of the page and whether its outcome is final; the checkpoint is moved from these, in order. */
@@ -235,7 +237,7 @@ export async function processPage(page: readonly RawCart[], context: PageContext
   const accountNumbers = distinct(candidates.flatMap(({ cart }) => accountNumberOf(cart) ?? []));
   const productIds = distinct(candidates.flatMap(({ cart }) => activeLines(cart).map((line) => line.ProductId)));
   // The sample's pattern reads the chunks of a lookup one after another too.
-  const lookup = context.sequential ? { concurrency: 1 } : undefined;
+  const lookup = { concurrency: context.sequential ? 1 : undefined, priority: context.priority };
   const [customerResult] = await both(
     async () => (accountNumbers.length > 0 ? context.retail.getCustomers(accountNumbers, lookup) : { customers: [] as Customer[], invalid: [] }),
     async () =>

@@ -182,12 +182,13 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
     // copy. The sequential strategy follows one keyset chain over the window, as the sample does;
     // the pipelined one searches the survey's ranges at once (each held less than a page).
     const search = { pageSize: settings.pageSize, includeAnonymous: settings.includeAnonymous };
-    const ranges: AsyncIterable<() => AsyncIterable<RawCart[]>> =
+    // A range's calls go ahead of younger ranges' (its `priority`), so the oldest page in flight finishes first.
+    const ranges: AsyncIterable<(priority: number) => AsyncIterable<RawCart[]>> =
       survey.onlyPage !== undefined
         ? arrayPages(survey.onlyPage.length > 0 ? [() => arrayPages([survey.onlyPage as RawCart[]])] : [])
         : sequential
           ? mapPages(cartPages(retail, { ...window, ...search }), (page) => () => arrayPages([page]))
-          : arrayPages(survey.ranges.map((range) => () => cartPages(retail, { ...range, ...search })));
+          : arrayPages(survey.ranges.map((range) => (priority: number) => cartPages(retail, { ...range, ...search, priority })));
 
     const productCache = new ProductCache();
     // Narrowed copies for the closures below (TypeScript does not carry narrowing into them).
@@ -197,7 +198,7 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
     await runPagePipeline(
       ranges,
       sequential ? { concurrency: 1, lookahead: 0 } : { concurrency: pageConcurrency, lookahead: 0, waitingCommits: 2 * pageConcurrency },
-      async (readRange) => {
+      async (readRange, index) => {
         const context: PageContext = {
           runId,
           now: clock.now(),
@@ -219,9 +220,9 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
           sequential,
         };
         const observations: PageObservation[] = [];
-        for await (const page of readRange()) {
+        for await (const page of readRange(index)) {
           counters.pages++;
-          observations.push(...(await processPage(page, { ...context, now: clock.now() })));
+          observations.push(...(await processPage(page, { ...context, now: clock.now(), priority: index })));
           logger.debug('Page done', { ...log, carts: page.length, notified: counters.notified });
         }
         return observations;

@@ -29,6 +29,8 @@ export interface CartSearchQuery {
   includeAnonymous: boolean;
   top: number;
   skip: number;
+  /** Lower goes first when MaxConcurrency requests are in flight (default 0). */
+  priority?: number | undefined;
 }
 
 /** A record that did not parse, and why. */
@@ -38,7 +40,9 @@ export interface InvalidRecord {
 
 /** How a chunked lookup runs: `concurrency` chunks at once (default MaxConcurrency; 1 is the sample's one call after another). */
 export interface LookupOptions {
-  concurrency?: number;
+  concurrency?: number | undefined;
+  /** Lower goes first when MaxConcurrency requests are in flight (default 0). */
+  priority?: number | undefined;
 }
 
 export interface RetailServerClient {
@@ -181,6 +185,7 @@ export function createRetailServerClient(options: RetailServerClientOptions): Re
             IncludeAnonymous: query.includeAnonymous,
           },
         },
+        query.priority,
       );
       return collectionItems(answer, 'POST Carts/Search');
     },
@@ -202,7 +207,7 @@ export function createRetailServerClient(options: RetailServerClientOptions): Re
               await transport.post('customers', 'Customers/GetByAccountNumbers', [['$top', asked.length], ['$skip', 0]], {
                 accountNumbers: asked,
                 searchLocationValue: 1,
-              }),
+              }, lookup?.priority),
               'POST Customers/GetByAccountNumbers',
             ),
           (record) => fieldOf(record, 'AccountNumber')?.toLowerCase(),
@@ -230,7 +235,7 @@ export function createRetailServerClient(options: RetailServerClientOptions): Re
                   DataLevelValue: 2,
                   Context: { ChannelId: channelId },
                 },
-              }),
+              }, lookup?.priority),
               'POST Products/Search',
             ),
           (record) => fieldOf(record, 'RecordId'),

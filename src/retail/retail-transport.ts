@@ -44,7 +44,8 @@ export type QueryParameter = readonly [name: string, value: string | number];
 
 export interface RetailTransport {
   /** POSTs `body` to `<base>/<path>?<query>&api-version=...` and returns the parsed JSON answer. */
-  post(endpoint: RetailEndpoint, path: string, query: readonly QueryParameter[], body: unknown): Promise<unknown>;
+  /** `priority`: lower goes first when MaxConcurrency requests are in flight (default 0). */
+  post(endpoint: RetailEndpoint, path: string, query: readonly QueryParameter[], body: unknown, priority?: number): Promise<unknown>;
   stats(): RetailCallStats;
 }
 
@@ -90,11 +91,10 @@ export function createRetailTransport(options: RetailTransportOptions): RetailTr
     return options.tokenProvider.getToken({ forceRefresh });
   }
 
-  async function send(endpoint: RetailEndpoint, operation: string, url: string, accessToken: string, body: unknown): Promise<AxiosResponse<string>> {
+  async function send(endpoint: RetailEndpoint, operation: string, url: string, accessToken: string, body: unknown, priority: number): Promise<AxiosResponse<string>> {
     bump(calls, endpoint);
     const started = Date.now();
     try {
-      // Cart searches go first: each page's search is what the next page waits for.
       const response = await limit(() => axios.post<string>(url, JSON.stringify(body ?? {}), {
         headers: {
           Authorization: `Bearer ${accessToken}`,
@@ -110,7 +110,7 @@ export function createRetailTransport(options: RetailTransportOptions): RetailTr
         // The body is JSON we just wrote; axios would parse it again to check it.
         transformRequest: [(data: unknown) => data],
         maxRedirects: 0,
-      }), endpoint === 'cartSearch');
+      }), priority);
       logger.debug('Retail Server answered', { operation, status: response.status, durationMs: Date.now() - started });
       return response;
     } catch (error) {
@@ -118,19 +118,19 @@ export function createRetailTransport(options: RetailTransportOptions): RetailTr
     }
   }
 
-  function post(endpoint: RetailEndpoint, path: string, query: readonly QueryParameter[], body: unknown): Promise<unknown> {
+  function post(endpoint: RetailEndpoint, path: string, query: readonly QueryParameter[], body: unknown, priority = 0): Promise<unknown> {
     const operation = `POST ${path}`;
     const url = buildRetailUrl(options.baseUrl, path, [...query, ['api-version', options.apiVersion]]);
     let refreshedAfter401 = false;
 
     const attempt = async (): Promise<unknown> => {
-      let response = await send(endpoint, operation, url, await token(false), body);
+      let response = await send(endpoint, operation, url, await token(false), body, priority);
       if (response.status === 401 && !refreshedAfter401) {
         // The cached token may have been revoked or rolled over: one fresh token, one more try.
         refreshedAfter401 = true;
         bump(retries, endpoint);
         logger.warn('Retail Server refused the token; retrying once with a fresh one', { operation });
-        response = await send(endpoint, operation, url, await token(true), body);
+        response = await send(endpoint, operation, url, await token(true), body, priority);
       }
       return interpret(response, operation, url);
     };

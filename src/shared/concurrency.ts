@@ -25,19 +25,26 @@ export async function mapWithConcurrency<T, R>(
 }
 
 /**
- * A semaphore: a call starts once fewer than `limit` are in flight. Urgent calls wait ahead of the
- * others (the job marks the cart searches that every later page waits for), in arrival order.
+ * A semaphore: a call starts once fewer than `limit` are in flight. Waiting calls start lowest
+ * `priority` first, in arrival order among equals; the job gives each page's calls the page's
+ * place in the window, so the oldest page in flight finishes first and the pipeline keeps moving.
  */
-export function createLimiter(limit: number): <T>(fn: () => Promise<T>, urgent?: boolean) => Promise<T> {
+export function createLimiter(limit: number): <T>(fn: () => Promise<T>, priority?: number) => Promise<T> {
   let active = 0;
-  const urgentQueue: (() => void)[] = [];
-  const queue: (() => void)[] = [];
+  const waiting: { priority: number; start: () => void }[] = [];
   const release = () => {
     active--;
-    (urgentQueue.shift() ?? queue.shift())?.();
+    waiting.shift()?.start();
   };
-  return async <T>(fn: () => Promise<T>, urgent = false): Promise<T> => {
-    if (active >= limit) await new Promise<void>((resolve) => (urgent ? urgentQueue : queue).push(resolve));
+  return async <T>(fn: () => Promise<T>, priority = 0): Promise<T> => {
+    if (active >= limit) {
+      await new Promise<void>((start) => {
+        // After every waiting call of the same or a lower priority (few wait: a scan is enough).
+        let at = waiting.length;
+        while (at > 0 && (waiting[at - 1] as { priority: number }).priority > priority) at--;
+        waiting.splice(at, 0, { priority, start });
+      });
+    }
     active++;
     try {
       return await fn();

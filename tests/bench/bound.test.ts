@@ -7,7 +7,7 @@ describe('lowerBound', () => {
   test('each term by its formula; the largest one is the bound', () => {
     const bound = lowerBound({ latencyMs: 100, concurrency: 4, calls, searchChain: 14, store: { kind: 'modeled', latencyMs: 10, requests: 325 } });
     expect(bound.terms).toEqual({
-      // channel + checkpoint read, 14 searches, last page (lookups | ledger read, claim, send, record), checkpoint + run report
+      // channel + checkpoint read, 14 searches, last page (lookups, claim, send, record), checkpoint + run report
       chain: 100 + 10 + 14 * 100 + (100 + 10 + 100 + 10) + (10 + 10),
       retail: ((1 + 23 + 98 + 51) * 100) / 4,
       emarsys: (11 * 100) / 4,

@@ -93,7 +93,7 @@ describe('runPagePipeline', () => {
 });
 
 describe('createLimiter', () => {
-  test('never runs more than its limit; urgent calls wait ahead of the others', async () => {
+  test('never runs more than its limit; waiting calls start lowest priority first, in arrival order among equals', async () => {
     const { createLimiter } = await import('../../src/shared/concurrency');
     const limit = createLimiter(1);
     const order: string[] = [];
@@ -101,8 +101,8 @@ describe('createLimiter', () => {
       order.push(name);
       await new Promise((resolve) => setTimeout(resolve, 2));
     };
-    await Promise.all([limit(task('first')), limit(task('lookup 1')), limit(task('lookup 2')), limit(task('search'), true)]);
-    expect(order).toEqual(['first', 'search', 'lookup 1', 'lookup 2']);
+    await Promise.all([limit(task('first'), 5), limit(task('page 3'), 3), limit(task('page 1 a'), 1), limit(task('page 3 b'), 3), limit(task('page 1 b'), 1), limit(task('none'))]);
+    expect(order).toEqual(['first', 'none', 'page 1 a', 'page 1 b', 'page 3', 'page 3 b']);
   });
 });
 
