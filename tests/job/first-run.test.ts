@@ -157,5 +157,9 @@ describe('a first run', () => {
     const real = await h.run();
     expect(real.window.source).toBe('include-minutes');
     expect(real.carts.notified).toBe(2);
+    // A dry run over the same window afterwards reads the ledger: nothing left to send.
+    const again = await h.run({ dryRun: true, from: new Date(real.window.from), to: new Date(real.window.to) });
+    expect(again.carts).toMatchObject({ eligible: 0, notified: 0, skippedByReason: { 'already-notified': 2 } });
+    expect(h.emarsys.deliveries).toHaveLength(2);
   });
 });

@@ -157,6 +157,29 @@ export function cosmosFaults(): void {
       });
     });
 
+    test('a run longer than its lease renews it as it goes: a run started after the first lease would have run out finds the unit busy', async () => {
+      // One page at a time, and each send takes 6 of the lease's 15 minutes (OAuth 2.0: a bearer
+      // token outlives the stalls, where a WSSE header would be refused for its age).
+      await faultScenario({ dependency: 'cosmos', name: 'lease: renewed during a long run' }, { emarsysAuth: 'oauth2' }, async ({ h, run, later }) => {
+        let sends = 0;
+        let raced: RunReport | undefined;
+        h.proxies.emarsys.inject({
+          path: TRIGGER,
+          before: async () => {
+            sends++;
+            h.clock.advanceMinutes(6);
+            // 18 minutes in: the lease taken at the start would have expired at 15.
+            if (sends === 3) raced = await run();
+          },
+        });
+        const a = await run({}, { RetailServerClientOptions__PageConcurrency: '1' });
+        expect(sends).toBeGreaterThanOrEqual(3);
+        expect(raced?.status).toBe('unit-busy');
+        expectAllSent(a);
+        expectNothingLeft(await later());
+      });
+    });
+
     test('the outcome writes fail for good after the sends: claims stay, a run within the claim timeout leaves them alone, a run after it takes them over and Emarsys drops the repeats', async () => {
       await faultScenario({ dependency: 'cosmos', name: 'bulk: outcome writes down for good' }, {}, async ({ h, run, later }) => {
         h.proxies.cosmos.inject({ match: outcomeWrites, fault: { kind: 'status', status: 503, body: '{"code":"ServiceUnavailable","message":"injected"}' } });
