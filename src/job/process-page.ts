@@ -1,6 +1,6 @@
 import { activeLines, buildNotificationData, type PayloadSettings } from '../enrich/payload';
 import type { IEmailProvider, Notification, NotificationOutcome } from '../providers/email-provider';
-import { parseCart, type Cart, type ChannelConfiguration, type Customer, type Product } from '../retail/models';
+import { parseCart, type Cart, type ChannelConfiguration, type Customer } from '../retail/models';
 import type { RetailServerClient } from '../retail/retail-client';
 import type { NotificationLedger, NotificationRecord, StoredNotification, WriteResult } from '../store/ledger';
 import { notificationId } from '../store/ledger';
@@ -9,53 +9,9 @@ import type { Logger } from '../shared/logger';
 import type { RawCart } from './cart-pages';
 import { accountNumberOf, checkCart } from './eligibility';
 import type { LatestCarts } from './latest-carts';
+import type { ProductCache } from './product-cache';
 import type { SkipReason } from './report';
 import type { RunCounters } from './run-counters';
-
-/**
- * Products repeat from page to page (a store has far fewer products than carts), so a run reads
- * each product once, and pages worked at the same time share one lookup of the products they
- * have in common instead of each asking for them. Bounded, oldest dropped first, so memory does
- * not follow the window.
- */
-export class ProductCache {
-  private readonly entries = new Map<number, Product | null>();
-  private readonly pending = new Map<number, Promise<void>>();
-  constructor(private readonly capacity = 10_000) {}
-
-  /** Reads the ids neither known nor being read (one `read` for them all) and waits for those another page is reading. */
-  async load(ids: readonly number[], read: (ids: number[]) => Promise<readonly Product[]>): Promise<void> {
-    const missing = ids.filter((id) => !this.entries.has(id) && !this.pending.has(id));
-    const waits = new Set<Promise<void>>();
-    for (const id of ids) {
-      const reading = this.pending.get(id);
-      if (reading) waits.add(reading);
-    }
-    if (missing.length > 0) {
-      const reading = read(missing)
-        .then((found) => this.remember(missing, found))
-        .finally(() => {
-          for (const id of missing) this.pending.delete(id);
-        });
-      for (const id of missing) this.pending.set(id, reading);
-      waits.add(reading);
-    }
-    await Promise.all(waits);
-  }
-
-  private remember(asked: readonly number[], found: readonly Product[]): void {
-    const byId = new Map(found.map((product) => [product.RecordId, product]));
-    for (const id of asked) {
-      this.entries.delete(id);
-      this.entries.set(id, byId.get(id) ?? null);
-      if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as number);
-    }
-  }
-
-  get(id: number): Product | undefined {
-    return this.entries.get(id) ?? undefined;
-  }
-}
 
 export interface PageContext {
   runId: string;

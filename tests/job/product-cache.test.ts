@@ -1,4 +1,4 @@
-import { ProductCache } from '../../src/job/process-page';
+import { ProductCache } from '../../src/job/product-cache';
 import type { Product } from '../../src/retail/models';
 
 const product = (id: number): Product => ({ RecordId: id, ProductName: `Product ${id}` }) as Product;
