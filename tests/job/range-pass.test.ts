@@ -1,8 +1,7 @@
 import { cartPages } from '../../src/job/cart-pages';
 import { surveyLatestCarts } from '../../src/job/survey';
-import type { CartSearchQuery } from '../../src/retail/retail-client';
 import { buildSimulatorData, cartRecord, type SimulatorData } from '../../src/simulators/retail-server';
-import { searchCarts } from '../../src/simulators/retail-server/queries';
+import { directCartSearch } from '../support/direct-cart-search';
 
 /**
  * The processing pass searches the survey's ranges all at once instead of following one keyset
@@ -27,39 +26,6 @@ function seeded(seed: number): () => number {
   };
 }
 
-/**
- * The simulator's search over `data`, called directly. With `shuffleTies`, carts that share a
- * ModifiedDateTime come back in a different order on every request, as `$orderby=ModifiedDateTime`
- * alone allows a real server to do.
- */
-function retailOver(data: SimulatorData, shuffleTies?: () => number) {
-  const searches: CartSearchQuery[] = [];
-  return {
-    searches,
-    async searchCarts(query: CartSearchQuery): Promise<unknown[]> {
-      searches.push(query);
-      const outcome = searchCarts(
-        data,
-        {
-          cartSearchCriteria: {
-            CartTypeValue: 1,
-            LastModifiedDateTimeFrom: query.from.toISOString(),
-            LastModifiedDateTimeTo: query.to.toISOString(),
-            IncludeAnonymous: query.includeAnonymous,
-          },
-        },
-        { top: shuffleTies ? 100_000 : query.top, skip: shuffleTies ? 0 : query.skip, orderBy: 'ModifiedDateTime' },
-      );
-      if (!outcome.ok) throw new Error(outcome.message);
-      let records = (outcome.body as { value: { ModifiedDateTime: string }[] }).value;
-      if (shuffleTies) {
-        const keyed = records.map((record) => ({ record, at: Date.parse(record.ModifiedDateTime), r: shuffleTies() }));
-        records = keyed.sort((a, b) => a.at - b.at || a.r - b.r).map(({ record }) => record).slice(query.skip, query.skip + query.top);
-      }
-      return records;
-    },
-  };
-}
 
 /** `count` carts on few distinct timestamps, so page ends fall inside groups of carts that share one. */
 function storeWithTies(count: number, distinctTimes: number, random: () => number): SimulatorData {
@@ -77,7 +43,7 @@ function storeWithTies(count: number, distinctTimes: number, random: () => numbe
   });
 }
 
-async function readRanges(retail: ReturnType<typeof retailOver>, ranges: Awaited<ReturnType<typeof surveyLatestCarts>>['ranges'], pageSize: number) {
+async function readRanges(retail: ReturnType<typeof directCartSearch>, ranges: Awaited<ReturnType<typeof surveyLatestCarts>>['ranges'], pageSize: number) {
   // All at once, as the pipelined pass does.
   const perRange = await Promise.all(
     ranges.map(async (range) => {
@@ -101,7 +67,7 @@ const idsInWindow = (data: SimulatorData) =>
 describe('the processing pass over the survey ranges', () => {
   test('ranges meet exactly, cover the window, and each holds less than a page', async () => {
     const data = storeWithTies(120, 30, seeded(7));
-    const survey = await surveyLatestCarts(retailOver(data), window, { pageSize: 10, includeAnonymous: false, slices: 3 }, () => undefined);
+    const survey = await surveyLatestCarts(directCartSearch(data), window, { pageSize: 10, includeAnonymous: false, slices: 3 }, () => undefined);
     const { ranges } = survey;
     expect(ranges.length).toBeGreaterThan(1);
     expect(ranges[0]?.from).toEqual(from);
@@ -109,7 +75,7 @@ describe('the processing pass over the survey ranges', () => {
     expect(ranges.at(-1)?.before).toBeUndefined();
     for (let i = 1; i < ranges.length; i++) expect(ranges[i]?.from.getTime()).toBe(ranges[i - 1]?.before);
 
-    const retail = retailOver(data);
+    const retail = directCartSearch(data);
     const perRange = await readRanges(retail, ranges, 10);
     for (const ids of perRange) expect(ids.length).toBeLessThan(10);
     expect(perRange.flat().sort()).toEqual(idsInWindow(data));
@@ -128,13 +94,13 @@ describe('the processing pass over the survey ranges', () => {
       const groups = new Map<unknown, number>();
       for (const cart of data.carts) groups.set(cart.ModifiedDateTime, (groups.get(cart.ModifiedDateTime) ?? 0) + 1);
       expect(Math.max(...groups.values())).toBeLessThan(12);
-      const survey = await surveyLatestCarts(retailOver(data, random), window, { pageSize: 12, includeAnonymous: false, slices: 4 }, () => undefined);
+      const survey = await surveyLatestCarts(directCartSearch(data, random), window, { pageSize: 12, includeAnonymous: false, slices: 4 }, () => undefined);
 
       // Between the survey and the pass, a fifth of the carts are modified: they move past the window.
       const moved = new Date(to.getTime() + 60_000).toISOString();
       for (const cart of data.carts) if (random() < 0.2) cart.ModifiedDateTime = moved;
 
-      const retail = retailOver(data, random);
+      const retail = directCartSearch(data, random);
       const perRange = await readRanges(retail, survey.ranges, 12);
       const read = perRange.flat();
       expect(new Set(read).size).toBe(read.length);
@@ -152,8 +118,8 @@ describe('the processing pass over the survey ranges', () => {
         ...Array.from({ length: 3 }, (_, i) => cartRecord({ id: `late-${i}`, customerId: `L${i}`, modifiedDateTime: `2026-11-23T03:0${i}:00Z`, lines: [{ productId: 1 }] })),
       ],
     });
-    const survey = await surveyLatestCarts(retailOver(data), window, { pageSize: 5, includeAnonymous: false, slices: 1 }, () => undefined);
-    const perRange = await readRanges(retailOver(data), survey.ranges, 5);
+    const survey = await surveyLatestCarts(directCartSearch(data), window, { pageSize: 5, includeAnonymous: false, slices: 1 }, () => undefined);
+    const perRange = await readRanges(directCartSearch(data), survey.ranges, 5);
     const read = perRange.flat();
     expect(read.sort()).toEqual(idsInWindow(data));
     expect(new Set(read).size).toBe(20);

@@ -3,34 +3,9 @@ import { checkCart } from '../../src/job/eligibility';
 import { parseCartForChecks, surveyLatestCarts } from '../../src/job/survey';
 import { parseCart, type Cart, type ParseResult } from '../../src/retail/models';
 import { hostileStore, WINDOW } from '../support/hostile-records';
-import type { CartSearchQuery } from '../../src/retail/retail-client';
-import { buildSimulatorData, cartRecord, type SimulatorData } from '../../src/simulators/retail-server';
-import { searchCarts } from '../../src/simulators/retail-server/queries';
+import { buildSimulatorData, cartRecord } from '../../src/simulators/retail-server';
+import { directCartSearch } from '../support/direct-cart-search';
 
-/** The simulator's own search logic, called directly: the survey's paging without HTTP. */
-function retailOver(data: SimulatorData) {
-  const searches: CartSearchQuery[] = [];
-  return {
-    searches,
-    async searchCarts(query: CartSearchQuery): Promise<unknown[]> {
-      searches.push(query);
-      const outcome = searchCarts(
-        data,
-        {
-          cartSearchCriteria: {
-            CartTypeValue: 1,
-            LastModifiedDateTimeFrom: query.from.toISOString(),
-            LastModifiedDateTimeTo: query.to.toISOString(),
-            IncludeAnonymous: query.includeAnonymous,
-          },
-        },
-        { top: query.top, skip: query.skip, orderBy: 'ModifiedDateTime' },
-      );
-      if (!outcome.ok) throw new Error(outcome.message);
-      return (outcome.body as { value: unknown[] }).value;
-    },
-  };
-}
 
 const from = new Date('2026-11-23T00:00:00Z');
 const to = new Date('2026-11-23T04:00:00Z');
@@ -43,7 +18,7 @@ describe('the survey', () => {
     const data = buildSimulatorData({
       carts: times.map((time, i) => cartRecord({ id: `c${i}`, customerId: i < 3 ? 'A' : `B${i}`, modifiedDateTime: `2026-11-23T${time}Z`, lines: [{ productId: 1 }] })),
     });
-    const retail = retailOver(data);
+    const retail = directCartSearch(data);
     const survey = await surveyLatestCarts(retail, window, { pageSize: 2, includeAnonymous: false, slices: 4 }, () => undefined);
     const latestOf = (i: number) =>
       survey.latest.isLatest({ Id: `c${i}`, CustomerId: i < 3 ? 'A' : `B${i}`, ReceiptEmail: undefined, ModifiedDateTime: new Date(`2026-11-23T${times[i]}Z`) });
@@ -56,7 +31,7 @@ describe('the survey', () => {
     const data = buildSimulatorData({
       carts: [3, 1, 2].map((hour) => cartRecord({ id: `h${hour}`, customerId: `C${hour}`, modifiedDateTime: `2026-11-23T0${hour}:30:00Z`, lines: [{ productId: 1 }] })),
     });
-    const survey = await surveyLatestCarts(retailOver(data), window, { pageSize: 10, includeAnonymous: false, slices: 4 }, () => undefined);
+    const survey = await surveyLatestCarts(directCartSearch(data), window, { pageSize: 10, includeAnonymous: false, slices: 4 }, () => undefined);
     expect(survey.onlyPage?.map((c) => c.key?.id)).toEqual(['h1', 'h2', 'h3']);
   });
 
@@ -64,7 +39,7 @@ describe('the survey', () => {
     const data = buildSimulatorData({
       carts: Array.from({ length: 12 }, (_, i) => cartRecord({ id: `x${i}`, customerId: `C${i}`, modifiedDateTime: `2026-11-23T00:${String(10 + i).padStart(2, '0')}:00Z`, lines: [{ productId: 1 }] })),
     });
-    const survey = await surveyLatestCarts(retailOver(data), window, { pageSize: 10, includeAnonymous: false, slices: 4 }, () => undefined);
+    const survey = await surveyLatestCarts(directCartSearch(data), window, { pageSize: 10, includeAnonymous: false, slices: 4 }, () => undefined);
     expect(survey.onlyPage).toBeUndefined();
     expect(survey.latest.size).toBe(12);
   });
