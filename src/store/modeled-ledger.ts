@@ -126,23 +126,25 @@ export class ModeledLedger implements NotificationLedger {
     apply: (record: NotificationRecord, etag: string | undefined) => WriteResult,
   ): Promise<WriteResult[]> {
     const results = new Array<WriteResult>(writes.length);
-    const sent: number[] = [];
-    writes.forEach(({ record }, index) => {
-      const problem = invalidRecord(record);
-      if (problem) results[index] = { id: record.id, status: 'error', reason: problem, retryable: false };
-      else sent.push(index);
+    // Each record is checked once, as Cosmos DB checks a document on arrival; what is stored is the
+    // parsed copy (zod builds new objects), so a caller changing its record later changes nothing here.
+    const sent: { index: number; record: NotificationRecord; etag: string | undefined }[] = [];
+    writes.forEach(({ record, etag }, index) => {
+      const checked = checkedRecord(record);
+      if (typeof checked === 'string') results[index] = { id: record.id, status: 'error', reason: checked, retryable: false };
+      else sent.push({ index, record: checked, etag });
     });
     if (sent.length === 0) return results;
-    await this.bulk('writes', sent, (index) => {
-      const { record, etag } = writes[index] as { record: NotificationRecord; etag?: string | undefined };
+    await this.bulk('writes', sent, ({ index, record, etag }) => {
       results[index] = apply(record, etag);
     });
     return results;
   }
 
+  /** Keeps `record`, which is this ledger's own copy. */
   private store(record: NotificationRecord): string {
     const etag = this.nextEtag();
-    this.notifications.set(record.id, { record: notificationRecordSchema.parse(structuredClone(record)), etag });
+    this.notifications.set(record.id, { record, etag });
     return etag;
   }
 
@@ -302,11 +304,11 @@ export class ModeledLedger implements NotificationLedger {
 }
 
 /** Why CosmosLedger would refuse to send a record (the same checks, the same words). */
-function invalidRecord(record: NotificationRecord): string | undefined {
+/** A copy of `record` as the store keeps it, or why the store refuses it. */
+function checkedRecord(record: NotificationRecord): NotificationRecord | string {
   if (!isValidCosmosId(record.id)) return 'invalid id: Cosmos DB ids are 1-255 characters without / \\ ? #';
   const parsed = notificationRecordSchema.safeParse(record);
-  if (!parsed.success) return `invalid record: ${issuePaths(parsed.error.issues)}`;
-  return undefined;
+  return parsed.success ? parsed.data : `invalid record: ${issuePaths(parsed.error.issues)}`;
 }
 
 /** Where a document failed to parse, without the values (which may be personal data). */
