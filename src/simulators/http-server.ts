@@ -88,7 +88,17 @@ export function sendJson(
   headers: Record<string, string> = {},
   contentType = 'application/json; charset=utf-8',
 ): void {
-  const text = JSON.stringify(body);
+  sendJsonText(response, status, JSON.stringify(body), contentType, headers);
+}
+
+/** Sends JSON already written as text. */
+export function sendJsonText(
+  response: ServerResponse,
+  status: number,
+  text: string,
+  contentType = 'application/json; charset=utf-8',
+  headers: Record<string, string> = {},
+): void {
   response.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text), ...headers });
   response.end(text);
 }

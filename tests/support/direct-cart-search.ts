@@ -26,7 +26,8 @@ export function directCartSearch(data: SimulatorData, shuffleTies?: () => number
         { top: shuffleTies ? undefined : query.top, skip: shuffleTies ? 0 : query.skip, orderBy: 'ModifiedDateTime' },
       );
       if (!outcome.ok) throw new Error(outcome.message);
-      let records = (outcome.body as { value: { ModifiedDateTime: string }[] }).value;
+      const body = 'json' in outcome ? (JSON.parse(outcome.json) as unknown) : outcome.body;
+      let records = (body as { value: { ModifiedDateTime: string }[] }).value;
       if (shuffleTies) {
         const keyed = records.map((record) => ({ record, at: Date.parse(record.ModifiedDateTime), r: shuffleTies() }));
         records = keyed.sort((a, b) => a.at - b.at || a.r - b.r).map(({ record }) => record).slice(query.skip, query.skip + query.top);

@@ -7,7 +7,8 @@ import type { RawRecord, SimulatorData } from './types';
  * Retail Server's OData layer does: a body that does not fit is a 400, never a guess.
  */
 
-export type QueryOutcome = { ok: true; body: unknown } | { ok: false; status: number; code: string; message: string };
+/** An answer: a body to serialize, or (from the index) its JSON text already written. */
+export type QueryOutcome = { ok: true; body: unknown } | { ok: true; json: string } | { ok: false; status: number; code: string; message: string };
 
 const badRequest = (message: string): QueryOutcome => ({ ok: false, status: 400, code: 'BadRequest', message });
 
@@ -39,6 +40,11 @@ function page<T>(items: readonly T[], options: ODataOptions): T[] {
 
 export function collection(items: readonly unknown[], context: string): { '@odata.context': string; value: unknown[] } {
   return { '@odata.context': context, value: [...items] };
+}
+
+/** The text `JSON.stringify(collection(items, context))` gives, from each item's JSON text. */
+export function collectionJson(itemsJson: readonly string[], context: string): string {
+  return `{"@odata.context":${JSON.stringify(context)},"value":[${itemsJson.join(',')}]}`;
 }
 
 const isoText = z.string().refine((value) => !Number.isNaN(Date.parse(value)), { message: 'is not an ISO-8601 date-time' });

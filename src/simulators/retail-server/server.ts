@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { listen, playScripted, readBody, redactedHeaders, sendJson, type ScriptedResponse } from '../http-server';
+import { listen, playScripted, readBody, redactedHeaders, sendJson, sendJsonText, type ScriptedResponse } from '../http-server';
 import {
   getChannelConfiguration,
   getCustomers,
@@ -9,7 +9,7 @@ import {
   type ODataOptions,
   type QueryOutcome,
 } from './queries';
-import { getCustomersIndexed, searchCartsIndexed, searchProductsIndexed } from './indexed-queries';
+import { getCustomersIndexed, prepareIndex, searchCartsIndexed, searchProductsIndexed } from './indexed-queries';
 import type {
   RecordedRequest,
   RetailServerSimulator,
@@ -59,6 +59,8 @@ export async function startRetailServerSimulator(options: RetailServerSimulatorO
   const simulator = { data: options.data };
   const table = options.indexed ? indexedRoutes : routes;
   const latencyMs = options.latencyMs ?? 0;
+  // Built now, so that the first search does not pay for sorting the whole store.
+  if (options.indexed) prepareIndex(options.data);
 
   const handler = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const url = new URL(request.url ?? '/', 'http://simulator');
@@ -136,7 +138,8 @@ export async function startRetailServerSimulator(options: RetailServerSimulatorO
       return;
     }
     const outcome = route.run(simulator.data, body.value, odata);
-    if (outcome.ok) sendJson(response, 200, outcome.body, {}, ODATA_JSON);
+    if (outcome.ok && 'json' in outcome) sendJsonText(response, 200, outcome.json, ODATA_JSON);
+    else if (outcome.ok) sendJson(response, 200, outcome.body, {}, ODATA_JSON);
     else fail(outcome.status, outcome.code, outcome.message);
   };
 

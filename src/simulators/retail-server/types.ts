@@ -56,8 +56,8 @@ export interface RetailServerSimulatorOptions {
   /** Keep every request in `requests` (default true). A benchmark turns it off so memory stays flat. */
   recordRequests?: boolean;
   /**
-   * Answer from an index built on the first request (default false): for large data that is not
-   * changed while the simulator runs (see indexed-queries.ts). Answers are the same.
+   * Answer from an index built when the simulator starts (default false): for large data that is
+   * not changed while the simulator runs (see indexed-queries.ts). Answers are the same.
    */
   indexed?: boolean;
   /** Told when a request arrives and when its answer has been sent, e.g. to count requests in flight. */
