@@ -125,7 +125,7 @@ async function closeAll(closers: readonly (() => Promise<void>)[]): Promise<void
 }
 
 async function startEmbeddedCosmos(tls: TlsMaterial, inFlight: InFlight): Promise<{ endpoint: string; close: () => Promise<void> }> {
-  const server: Server = createHttpsServer({ key: tls.key, cert: tls.cert });
+  const server: Server = createHttpsServer({ key: tls.key, cert: tls.cert, keepAlive: true });
   server.prependListener('request', (_request: IncomingMessage, response: ServerResponse) => {
     inFlight.start();
     response.once('close', () => inFlight.end());
