@@ -25,7 +25,10 @@ export interface Survey {
 export interface SurveyOptions {
   pageSize: number;
   includeAnonymous: boolean;
-  /** At most this many time slices of the window are searched in parallel; the keyset chain of each is that much shorter. */
+  /**
+   * At most this many time slices of the window are searched in parallel; the keyset chain of each
+   * is that much shorter. Twice the searches Retail Server takes at once (MaxConcurrency).
+   */
   slices: number;
 }
 
@@ -71,6 +74,34 @@ function mergeRanges(ranges: readonly CountedRange[], pageSize: number): TimeRan
     }
   }
   return merged.map(({ carts: _carts, ...range }) => range);
+}
+
+/** A slice this much denser than the first page suggested still fits in the searches planned for it. */
+const DENSITY_MARGIN = 0.1;
+
+/**
+ * A slice's chain counts this much more than its length in the rounds below: slices differ in
+ * density, and a chain that is nearly as long as the whole survey leaves searches idle at its end.
+ */
+const CHAIN_WEIGHT = 1.5;
+
+/**
+ * How many slices to cut the rest of the window into, at most `maxSlices`. A slice costs a search
+ * per full page plus one for its part page, and its searches form a chain: few slices make long
+ * chains, many slices make many part pages (8 slices for 9 pages read 16). Takes the count that
+ * reads the rest in the fewest rounds of `searchesAtOnce` searches, then with the fewest
+ * searches, then the most slices.
+ */
+export function sliceCount(estimatedPages: number, maxSlices: number, searchesAtOnce: number): number {
+  if (!Number.isFinite(estimatedPages)) return Math.max(1, maxSlices);
+  let best = { count: 1, rounds: Number.POSITIVE_INFINITY, searches: Number.POSITIVE_INFINITY };
+  for (let count = 1; count <= maxSlices; count++) {
+    const chain = Math.floor((Math.max(0, estimatedPages) / count) * (1 + DENSITY_MARGIN)) + 1;
+    const searches = count * chain;
+    const rounds = Math.max(Math.ceil(searches / Math.max(1, searchesAtOnce)), Math.ceil(chain * CHAIN_WEIGHT));
+    if (rounds < best.rounds || (rounds === best.rounds && searches <= best.searches)) best = { count, rounds, searches };
+  }
+  return best.count;
 }
 
 /** Splits [from, to] into `count` slices that meet exactly: slice i keeps [t_i, t_i+1), the last keeps [t_last, to]. */
@@ -122,6 +153,7 @@ export async function surveyLatestCarts(
     // Cuts every 2% of a page: joined, ranges make pages at least 98% full.
     const cuts = new RangeCuts(slice.from.getTime(), Math.max(1, Math.floor(options.pageSize / 50)));
     let onlyPage: RawCart[] | undefined;
+    let firstCartAt: number | undefined;
     const offer = latest.reader(); // the slice's carts come oldest first
     let cursor: PageCursor | undefined = firstCursor(slice);
     for (let read = 0; cursor; read++) {
@@ -130,7 +162,9 @@ export async function surveyLatestCarts(
       onPage(++pages);
       // The first page is kept while it may be all there is; a window that does not fit in a page is never held.
       onlyPage = read === 0 && !cursor ? page.fresh : undefined;
-      cuts.addPage(page.fresh.map(({ key }) => key?.modifiedAt.getTime()));
+      const times = page.fresh.map(({ key }) => key?.modifiedAt.getTime());
+      firstCartAt ??= times.find((time) => time !== undefined);
+      cuts.addPage(times);
       for (const { raw } of page.fresh) {
         const parsed = parseCartForChecks(raw);
         if (parsed.ok && !checkCart(parsed.value, checks)) offer(parsed.value);
@@ -139,10 +173,10 @@ export async function surveyLatestCarts(
         // Stop at the newest instant of this page: its carts, all of them, start the rest.
         const rest = cursor.from.getTime();
         cuts.cutAt(rest);
-        return { ranges: rangesOf(slice, cuts.at, cuts.counts), onlyPage: undefined, rest };
+        return { ranges: rangesOf(slice, cuts.at, cuts.counts), onlyPage: undefined, rest, firstCartAt };
       }
     }
-    return { ranges: rangesOf(slice, cuts.at, [...cuts.counts, cuts.openCarts]), onlyPage, rest: undefined };
+    return { ranges: rangesOf(slice, cuts.at, [...cuts.counts, cuts.openCarts]), onlyPage, rest: undefined, firstCartAt };
   }
 
   const head = await readSlice(window, true);
@@ -153,9 +187,12 @@ export async function surveyLatestCarts(
   // The rest of the window, cut by the density of the first page. Its carts at the first page's
   // newest instant are read again (some were on the first page): counting a cart twice is harmless.
   const rest: RunWindow = { ...window, from: new Date(head.rest), cartIdsDoneAtFrom: [] };
+  // The density is the first page's own, from its first cart: a window often starts with a quiet
+  // stretch (the night, or the time before the carts of a backfill), which is no guide to the rest.
   const headCarts = head.ranges.reduce((sum, range) => sum + range.carts, 0);
-  const estimatedPages = (headCarts * (window.to.getTime() - head.rest)) / Math.max(1, head.rest - window.from.getTime()) / options.pageSize;
-  const slices = slicesOf(rest, Math.max(1, Math.min(options.slices, Math.ceil(estimatedPages))));
+  const headStart = head.firstCartAt !== undefined && head.firstCartAt < head.rest ? head.firstCartAt : window.from.getTime();
+  const estimatedPages = (headCarts * (window.to.getTime() - head.rest)) / Math.max(1, head.rest - headStart) / options.pageSize;
+  const slices = slicesOf(rest, sliceCount(estimatedPages, options.slices, Math.ceil(options.slices / 2)));
   const settled = await mapWithConcurrency(slices, slices.length, (slice) =>
     readSlice(slice, false).then(
       (value) => ({ ok: true as const, value }),
@@ -175,6 +212,8 @@ interface SliceRead {
   onlyPage: RawCart[] | undefined;
   /** Where a head-only read stopped (ms): the rest of the window starts there. */
   rest: number | undefined;
+  /** When the slice's first cart was modified (ms), if it had one. */
+  firstCartAt: number | undefined;
 }
 
 /** The ranges between a slice's boundaries; the last runs to the slice's end unless a boundary closes it. */

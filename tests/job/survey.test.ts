@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { checkCart } from '../../src/job/eligibility';
-import { parseCartForChecks, surveyLatestCarts } from '../../src/job/survey';
+import { parseCartForChecks, sliceCount, surveyLatestCarts } from '../../src/job/survey';
 import { parseCart, type Cart, type ParseResult } from '../../src/retail/models';
 import { hostileStore, WINDOW } from '../support/hostile-records';
 import { buildSimulatorData, cartRecord } from '../../src/simulators/retail-server';
@@ -42,6 +42,39 @@ describe('the survey', () => {
     const survey = await surveyLatestCarts(directCartSearch(data), window, { pageSize: 10, includeAnonymous: false, slices: 4 }, () => undefined);
     expect(survey.onlyPage).toBeUndefined();
     expect(survey.latest.size).toBe(12);
+  });
+});
+
+describe('how many slices the rest of the window is cut into', () => {
+  // Searches a slice of `pages` (expected) pages takes: its full pages and its part page.
+  const searchesFor = (estimatedPages: number, count: number) => count * (Math.floor(estimatedPages / count) + 1);
+
+  test('a small rest: as many slices as one round of searches reads, not one part page per slice too many', () => {
+    expect(sliceCount(3, 8, 4)).toBe(4); // four slices of 0.75 pages: 4 searches, one round
+    expect(sliceCount(9, 8, 4)).toBe(5); // five slices of 1.8 pages: 10 searches (eight slices would read 16)
+    expect(searchesFor(9, 5)).toBeLessThan(searchesFor(9, 8));
+    expect(sliceCount(0.2, 8, 4)).toBe(1);
+  });
+
+  test('a large rest: every slice, so that each chain is as short as it can be', () => {
+    expect(sliceCount(99, 8, 4)).toBe(8);
+    expect(sliceCount(1_000, 8, 4)).toBe(8);
+    expect(sliceCount(Number.POSITIVE_INFINITY, 8, 4)).toBe(8);
+  });
+
+  test('never fewer rounds with another count, never outside 1..maxSlices', () => {
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: 500, noNaN: true }), fc.integer({ min: 1, max: 32 }), fc.integer({ min: 1, max: 16 }), (pages, maxSlices, atOnce) => {
+        const rounds = (count: number) => {
+          const chain = Math.floor((pages / count) * 1.1) + 1;
+          return Math.max(Math.ceil((count * chain) / atOnce), Math.ceil(chain * 1.5));
+        };
+        const chosen = sliceCount(pages, maxSlices, atOnce);
+        expect(chosen).toBeGreaterThanOrEqual(1);
+        expect(chosen).toBeLessThanOrEqual(maxSlices);
+        for (let count = 1; count <= maxSlices; count++) expect(rounds(chosen)).toBeLessThanOrEqual(rounds(count));
+      }),
+    );
   });
 });
 
