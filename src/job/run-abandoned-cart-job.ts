@@ -37,7 +37,7 @@ export interface JobSettings {
    * one keyset chain and each call awaited in turn; kept to measure the difference.
    */
   strategy?: 'pipelined' | 'sequential' | undefined;
-  /** Pages worked at once by the pipelined strategy (default 8). Retail Server calls stay capped by MaxConcurrency. */
+  /** Pages worked at once by the pipelined strategy (default 10). Retail Server calls stay capped by MaxConcurrency. */
   pageConcurrency?: number | undefined;
   /**
    * At most this many time slices the survey reads at once when the window holds many pages
