@@ -84,6 +84,7 @@ export async function runJob({ endpoints, config, ledger }: JobRunInput): Promis
   }, 'warn');
   const job: JobSettings = { ...jobSettings(settings), strategy: config.strategy };
   const searches = recordSearches(retailClientFor(settings, secrets, { logger }));
+  let surveyEndedAt: number | undefined;
   const deps: JobDependencies = {
     retail: searches.client,
     provider: emarsysProviderFor(settings, secrets, { logger }),
@@ -91,6 +92,10 @@ export async function runJob({ endpoints, config, ledger }: JobRunInput): Promis
     clock: scenarioClock(config.now),
     logger,
     settings: job,
+    // The survey's last page is reported when it has been read; the pass's searches come after.
+    onProgress: ({ phase }) => {
+      if (phase === 'survey') surveyEndedAt = performance.now();
+    },
   };
 
   const storeBefore = ledger.stats();
@@ -105,7 +110,7 @@ export async function runJob({ endpoints, config, ledger }: JobRunInput): Promis
   const { status, error, window, pages, carts, calls, retries, failures, lines } = report;
   return {
     report: { status, error, window, pages, carts, calls, retries, failures, lines },
-    searchChain: searches.chain(new Date(window.from)),
+    searchChain: searches.chain(new Date(window.from), surveyEndedAt),
     wallMs,
     cpuMs: { user: cpu.user / 1000, system: cpu.system / 1000 },
     memory: { ...memoryFigures, maxRssBytes: process.resourceUsage().maxRSS * 1024 },

@@ -10,9 +10,10 @@ import type { CartSearchQuery, RetailServerClient } from '../src/retail/retail-c
  * read the whole window, so its chain comes after the survey's. The chain is then the longest
  * run of continuations in the survey plus the longest in the processing pass.
  *
- * The processing pass is told apart by how it starts: the first search from the window's start,
- * with no $skip, sent after every search before it has been answered. A job that overlaps its
- * passes has no such search, and its searches count as one pass.
+ * The processing pass is told apart by when the survey ended, when the job reports it (its
+ * searches are those sent after), otherwise by how it starts: the first search from the window's
+ * start, with no $skip, sent after every search before it has been answered. A job that overlaps
+ * its passes has no such search, and its searches count as one pass.
  */
 
 export interface SearchRecord {
@@ -32,7 +33,8 @@ export interface SearchChain {
 export interface SearchRecorder {
   /** The client with its cart searches recorded; every other call is the client's own. */
   client: RetailServerClient;
-  chain(windowFrom: Date): SearchChain;
+  /** `surveyEndedAt`: `performance.now()` when the job reported its survey done, if it did. */
+  chain(windowFrom: Date, surveyEndedAt?: number): SearchChain;
 }
 
 export function recordSearches(retail: RetailServerClient): SearchRecorder {
@@ -46,7 +48,7 @@ export function recordSearches(retail: RetailServerClient): SearchRecorder {
       return records;
     },
   };
-  return { client, chain: (windowFrom) => measureChain(searches, windowFrom) };
+  return { client, chain: (windowFrom, surveyEndedAt) => measureChain(searches, windowFrom, surveyEndedAt) };
 }
 
 function newestOf(records: readonly unknown[]): number {
@@ -83,8 +85,13 @@ function longestRun(searches: readonly SearchRecord[]): number {
   return longest;
 }
 
-export function measureChain(searches: readonly SearchRecord[], windowFrom: Date): SearchChain {
+export function measureChain(searches: readonly SearchRecord[], windowFrom: Date, surveyEndedAt?: number): SearchChain {
   const ordered = [...searches].sort((a, b) => a.startedAt - b.startedAt);
+  if (surveyEndedAt !== undefined) {
+    const survey = ordered.filter((search) => search.startedAt < surveyEndedAt);
+    const pass = ordered.filter((search) => search.startedAt >= surveyEndedAt);
+    return { survey: longestRun(survey), pass: longestRun(pass) };
+  }
   let passStart = -1;
   let answeredUntil = Number.NEGATIVE_INFINITY;
   ordered.forEach((search, index) => {

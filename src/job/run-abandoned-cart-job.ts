@@ -180,8 +180,9 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
       (pages) => deps.onProgress?.({ phase: 'survey', pages, seen: 0, notified: 0, failed: 0 }),
     );
     // The pass works range by range. A window that fit in one page is worked from the survey's
-    // copy. The sequential strategy follows one keyset chain over the window, as the sample does;
-    // the pipelined one searches the survey's ranges at once (each held less than a page).
+    // copy, and so is the first range of a larger one. The sequential strategy follows one keyset
+    // chain over the window, as the sample does; the pipelined one searches the survey's other
+    // ranges at once (each held less than a page).
     const search = { pageSize: settings.pageSize, includeAnonymous: settings.includeAnonymous };
     // A range's calls go ahead of younger ranges' (its `priority`), so the oldest page in flight finishes first.
     const ranges: AsyncIterable<(priority: number) => AsyncIterable<RawCart[]>> =
@@ -189,7 +190,13 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
         ? arrayPages(survey.onlyPage.length > 0 ? [() => arrayPages([survey.onlyPage as RawCart[]])] : [])
         : sequential
           ? mapPages(cartPages(retail, { ...window, ...search }), (page) => () => arrayPages([page]))
-          : arrayPages(survey.ranges.map((range) => (priority: number) => cartPages(retail, { ...range, ...search, priority })));
+          : arrayPages(
+              survey.ranges.map((range, index) => {
+                const carts = index === 0 ? survey.firstRangeCarts : undefined;
+                // The first range was the survey's first page: worked from its copy, not searched again.
+                return carts ? () => arrayPages(carts.length > 0 ? [carts] : []) : (priority: number) => cartPages(retail, { ...range, ...search, priority });
+              }),
+            );
 
     const productCache = new ProductCache();
     // Narrowed copies for the closures below (TypeScript does not carry narrowing into them).

@@ -14,6 +14,12 @@ export interface Survey {
   /** The whole window, when it fits in one page: the processing pass works from it, with no second search. */
   onlyPage: RawCart[] | undefined;
   /**
+   * When the window is larger than a page: the carts of `ranges[0]` as the survey read them (its
+   * first page, less the carts at that page's newest instant, which start the rest of the
+   * window). The processing pass works that range from them instead of searching it again.
+   */
+  firstRangeCarts: RawCart[] | undefined;
+  /**
    * The window cut where the survey's pages ended, oldest first: each range held less than a page
    * when surveyed (carts only leave a past range: a cart modified now moves past the window), so
    * the processing pass can search every range at once instead of following a keyset chain.
@@ -160,7 +166,7 @@ export async function surveyLatestCarts(
       const page: PageRead = await readCartPage(retail, { ...slice, ...query }, cursor);
       cursor = page.next;
       onPage(++pages);
-      // The first page is kept while it may be all there is; a window that does not fit in a page is never held.
+      // The first page is kept while it may be all there is; a slice's later pages are never held.
       onlyPage = read === 0 && !cursor ? page.fresh : undefined;
       const times = page.fresh.map(({ key }) => key?.modifiedAt.getTime());
       firstCartAt ??= times.find((time) => time !== undefined);
@@ -173,16 +179,19 @@ export async function surveyLatestCarts(
         // Stop at the newest instant of this page: its carts, all of them, start the rest.
         const rest = cursor.from.getTime();
         cuts.cutAt(rest);
-        return { ranges: rangesOf(slice, cuts.at, cuts.counts), onlyPage: undefined, rest, firstCartAt };
+        // The page is in time order: the carts before the first one at `rest` are the head's range.
+        const atRest = page.fresh.findIndex(({ key }) => key !== undefined && key.modifiedAt.getTime() >= rest);
+        const headCarts = atRest < 0 ? page.fresh : page.fresh.slice(0, atRest);
+        return { ranges: rangesOf(slice, cuts.at, cuts.counts), onlyPage: undefined, rest, firstCartAt, headCarts };
       }
     }
-    return { ranges: rangesOf(slice, cuts.at, [...cuts.counts, cuts.openCarts]), onlyPage, rest: undefined, firstCartAt };
+    return { ranges: rangesOf(slice, cuts.at, [...cuts.counts, cuts.openCarts]), onlyPage, rest: undefined, firstCartAt, headCarts: undefined };
   }
 
   const head = await readSlice(window, true);
   if (head.rest === undefined) {
     const onlyPage = head.onlyPage && head.onlyPage.length < options.pageSize ? head.onlyPage : undefined;
-    return { latest, onlyPage, ranges: mergeRanges(head.ranges, options.pageSize), pages };
+    return { latest, onlyPage, firstRangeCarts: undefined, ranges: mergeRanges(head.ranges, options.pageSize), pages };
   }
   // The rest of the window, cut by the density of the first page. Its carts at the first page's
   // newest instant are read again (some were on the first page): counting a cart twice is harmless.
@@ -202,8 +211,11 @@ export async function surveyLatestCarts(
   // Every slice has stopped before a failure is reported, so no search outlives the run.
   const failed = settled.find((result) => !result.ok);
   if (failed && !failed.ok) throw failed.error;
-  const reads = [head, ...settled.flatMap((result) => (result.ok ? [result.value] : []))];
-  return { latest, onlyPage: undefined, ranges: mergeRanges(reads.flatMap((read) => read.ranges), options.pageSize), pages };
+  const restRanges = mergeRanges(settled.flatMap((result) => (result.ok ? result.value.ranges : [])), options.pageSize);
+  // The head's range held less than a page, so it is one range, kept apart with the carts read for it.
+  const headRanges = mergeRanges(head.ranges, options.pageSize);
+  const firstRangeCarts = headRanges.length === 1 ? head.headCarts : undefined;
+  return { latest, onlyPage: undefined, firstRangeCarts, ranges: [...headRanges, ...restRanges], pages };
 }
 
 interface SliceRead {
@@ -214,6 +226,8 @@ interface SliceRead {
   rest: number | undefined;
   /** When the slice's first cart was modified (ms), if it had one. */
   firstCartAt: number | undefined;
+  /** For a head-only read: the carts of its page before `rest`. */
+  headCarts: RawCart[] | undefined;
 }
 
 /** The ranges between a slice's boundaries; the last runs to the slice's end unless a boundary closes it. */

@@ -77,6 +77,14 @@ describe('measureChain', () => {
     expect(measureChain(read(0), from)).toEqual({ survey: 3, pass: 0 });
   });
 
+  test('when the job reports the end of its survey, the pass is what came after, wherever it starts', () => {
+    const survey = [search(from, to, at(100), 0), search(at(100), to, at(300), 10), search(at(300), to, undefined, 20)];
+    // The pass works its first range from the survey's copy: it starts at a later range.
+    const pass = [search(at(100), at(300), undefined, 35), search(at(300), to, undefined, 35)];
+    expect(measureChain([...survey, ...pass], from, 30)).toEqual({ survey: 3, pass: 1 });
+    expect(measureChain([...survey, ...pass], from)).toEqual({ survey: 3, pass: 0 });
+  });
+
   test('a pass that starts while the survey is still reading is not a second chain', () => {
     const survey = [search(from, to, at(100), 0, 50), search(at(100), to, undefined, 50, 50)];
     const overlapping = [search(from, to, at(100), 60, 10), search(at(100), to, undefined, 70, 10)];

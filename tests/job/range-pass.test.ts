@@ -1,4 +1,4 @@
-import { cartPages } from '../../src/job/cart-pages';
+import { cartPages, type TimeRange } from '../../src/job/cart-pages';
 import { surveyLatestCarts } from '../../src/job/survey';
 import { buildSimulatorData, cartRecord, type SimulatorData } from '../../src/simulators/retail-server';
 import { directCartSearch } from '../support/direct-cart-search';
@@ -83,6 +83,18 @@ describe('the processing pass over the survey ranges', () => {
     expect(retail.searches).toHaveLength(ranges.length);
     // Neighbouring small ranges were joined: no more ranges than twice the pages the window needs.
     expect(ranges.length).toBeLessThanOrEqual(2 * Math.ceil(120 / 10));
+  });
+
+  test("the survey's copy of the first range holds exactly what searching that range returns", async () => {
+    for (const seed of [1, 2, 3]) {
+      const data = storeWithTies(120, 30, seeded(seed));
+      const survey = await surveyLatestCarts(directCartSearch(data), window, { pageSize: 10, includeAnonymous: false, slices: 3 }, () => undefined);
+      const first = survey.ranges[0];
+      expect(first).toBeDefined();
+      expect(survey.firstRangeCarts).toBeDefined();
+      const [searched] = await readRanges(directCartSearch(data), [first as TimeRange], 10);
+      expect(survey.firstRangeCarts?.map(({ key }) => key?.id).sort()).toEqual(searched?.sort());
+    }
   });
 
   test('carts modified after the survey leave their range; every other cart is still read exactly once, ties shuffled on every search', async () => {
