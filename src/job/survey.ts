@@ -179,9 +179,10 @@ export async function surveyLatestCarts(
         // Stop at the newest instant of this page: its carts, all of them, start the rest.
         const rest = cursor.from.getTime();
         cuts.cutAt(rest);
-        // The page is in time order: the carts before the first one at `rest` are the head's range.
+        // The page is in time order: the carts before the first one at `rest` are the head's range,
+        // when this is the head's only page (a longer head began with a page of one instant).
         const atRest = page.fresh.findIndex(({ key }) => key !== undefined && key.modifiedAt.getTime() >= rest);
-        const headCarts = atRest < 0 ? page.fresh : page.fresh.slice(0, atRest);
+        const headCarts = read > 0 ? undefined : atRest < 0 ? page.fresh : page.fresh.slice(0, atRest);
         return { ranges: rangesOf(slice, cuts.at, cuts.counts), onlyPage: undefined, rest, firstCartAt, headCarts };
       }
     }
@@ -226,7 +227,7 @@ interface SliceRead {
   rest: number | undefined;
   /** When the slice's first cart was modified (ms), if it had one. */
   firstCartAt: number | undefined;
-  /** For a head-only read: the carts of its page before `rest`. */
+  /** For a head-only read of one page: the carts of that page before `rest`. */
   headCarts: RawCart[] | undefined;
 }
 

@@ -97,6 +97,24 @@ describe('the processing pass over the survey ranges', () => {
     }
   });
 
+  test('a first page of one instant: the first range spans two pages and is searched, not taken from a copy', async () => {
+    const start = '2026-11-23T00:00:00.000Z';
+    const data = buildSimulatorData({
+      carts: [
+        ...Array.from({ length: 7 }, (_, i) => cartRecord({ id: `start-${i}`, customerId: `S${i}`, modifiedDateTime: start, lines: [{ productId: 1 }] })),
+        ...Array.from({ length: 3 }, (_, i) => cartRecord({ id: `next-${i}`, customerId: `N${i}`, modifiedDateTime: '2026-11-23T00:30:00Z', lines: [{ productId: 1 }] })),
+        ...Array.from({ length: 6 }, (_, i) => cartRecord({ id: `late-${i}`, customerId: `L${i}`, modifiedDateTime: `2026-11-23T03:0${i}:00Z`, lines: [{ productId: 1 }] })),
+      ],
+    });
+    const survey = await surveyLatestCarts(directCartSearch(data), window, { pageSize: 5, includeAnonymous: false, slices: 2 }, () => undefined);
+    const [searched] = await readRanges(directCartSearch(data), [survey.ranges[0] as TimeRange], 5);
+    if (survey.firstRangeCarts) expect(survey.firstRangeCarts.map(({ key }) => key?.id).sort()).toEqual(searched?.sort());
+    // As the pass reads: the first range from the copy when there is one, the others by search.
+    const perRange = await readRanges(directCartSearch(data), survey.firstRangeCarts ? survey.ranges.slice(1) : survey.ranges, 5);
+    const read = [...(survey.firstRangeCarts ?? []).map(({ key }) => key?.id ?? '?'), ...perRange.flat()];
+    expect(read.sort()).toEqual(idsInWindow(data));
+  });
+
   test('carts modified after the survey leave their range; every other cart is still read exactly once, ties shuffled on every search', async () => {
     for (const seed of [1, 2, 3, 4, 5]) {
       const random = seeded(seed);
