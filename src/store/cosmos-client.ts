@@ -1,4 +1,4 @@
-import { CosmosClient, type Container, type ContainerDefinition } from '@azure/cosmos';
+import { CosmosClient, PartitionKeyDefinitionVersion, type Container, type ContainerDefinition, type PartitionKeyDefinition } from '@azure/cosmos';
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { ConfigurationError, RemoteServiceError } from '../shared/errors';
 import { silentLogger, type Logger } from '../shared/logger';
@@ -15,6 +15,15 @@ export const DEFAULT_DATABASE_ID = 'AbandonedCartDB';
 export const DEFAULT_CONTAINER_ID = 'AbandonedCarts';
 /** Every ledger document's partition key is its own id (see documents.ts). */
 export const PARTITION_KEY_PATH = '/pk';
+/**
+ * Hash version 2 ("large partition keys"), which Microsoft recommends for every new container and
+ * the Azure portal and the .NET SDK v3 create by default: version 1 hashes only a key's first 101
+ * bytes. It also costs the client less CPU: it hashes every operation of a bulk request in
+ * JavaScript to route it, and version 2 takes about a third less of the client's time (measured
+ * with `npm run bench -- --store embedded`). A container made with version 1 works as before: the
+ * client reads the container's version and hashes accordingly.
+ */
+const PARTITION_KEY_DEFINITION: PartitionKeyDefinition = { paths: [PARTITION_KEY_PATH], version: PartitionKeyDefinitionVersion.V2 };
 
 export interface CosmosContainerOptions {
   /** `AzureCosmosOptions.EndPointUri`, e.g. `https://<account>.documents.azure.com:443/`. */
@@ -74,7 +83,7 @@ export async function createCosmosContainer(options: CosmosContainerOptions): Pr
         if (cosmosStatus(error) !== 409) throw error;
       });
       definition = await database.containers
-        .createIfNotExists({ id: context.containerId, partitionKey: { paths: [PARTITION_KEY_PATH] }, defaultTtl: -1 })
+        .createIfNotExists({ id: context.containerId, partitionKey: PARTITION_KEY_DEFINITION, defaultTtl: -1 })
         .then(({ resource }) => resource)
         .catch(async (error: unknown) => {
           if (cosmosStatus(error) !== 409) throw error;

@@ -4,9 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { CosmosClient } from '@azure/cosmos';
 import { CredentialUnavailableError, type AccessToken, type GetTokenOptions, type TokenCredential } from '@azure/identity';
 import { createCosmosContainer } from '../../src/store/cosmos-client';
+import { CosmosLedger } from '../../src/store/cosmos-ledger';
 import { ConfigurationError, RemoteServiceError } from '../../src/shared/errors';
 import { createLogger, type LogRecord } from '../../src/shared/logger';
 import { startCosmosServer, type CosmosTestServer } from '../support/cosmos-server';
+import { claim } from './fixture';
 
 let server: CosmosTestServer;
 const clients: CosmosClient[] = [];
@@ -50,13 +52,31 @@ class FakeCredential implements TokenCredential {
   }
 }
 
-test('creates the database and the container with partition key /pk and TTL on', async () => {
+test('creates the database and the container with partition key /pk (hash v2) and TTL on', async () => {
   const databaseId = `db-${randomUUID()}`;
   const container = await open({ databaseId });
   expect(container.id).toBe('AbandonedCarts');
   const { resource } = await rawClient().database(databaseId).container('AbandonedCarts').read();
   expect(resource?.partitionKey?.paths).toEqual(['/pk']);
+  expect(resource?.partitionKey?.version).toBe(2);
   expect(resource?.defaultTtl).toBe(-1);
+});
+
+test('a container made with hash v1 (older deployments) is used as it is, and the ledger works on it', async () => {
+  const databaseId = `db-${randomUUID()}`;
+  const { database } = await rawClient().databases.create({ id: databaseId });
+  await database.containers.create({ id: 'V1', partitionKey: { paths: ['/pk'], version: 1 }, defaultTtl: -1 });
+  const container = await open({ databaseId, containerId: 'V1', createIfMissing: false });
+  const ledger = new CosmosLedger({ container });
+  const records = [claim(), claim(), claim()];
+  expect((await ledger.createNotifications(records)).map((result) => result.status)).toEqual(['ok', 'ok', 'ok']);
+  const stored = await ledger.getNotifications(records.map((record) => record.id));
+  expect([...stored.values()].map(({ record }) => record)).toEqual(records);
+  const sent = { ...records[0]!, status: 'sent' as const, sentAt: records[0]!.updatedAt };
+  const [replaced] = await ledger.replaceNotifications([{ record: sent, etag: stored.get(sent.id)!.etag }]);
+  expect(replaced?.status).toBe('ok');
+  const { resource } = await database.container('V1').read();
+  expect(resource?.partitionKey?.version).toBe(1);
 });
 
 test('uses an existing container as it is, and a second start changes nothing', async () => {
