@@ -162,6 +162,7 @@ export async function processPage(page: readonly RawCart[], context: PageContext
   const candidates: Candidate[] = [];
   const superseded: Candidate[] = [];
   const seenIds = new Set<string>();
+  const checks = { ...context.window, includeAnonymous: context.includeAnonymous };
   for (const { raw, key } of page) {
     counters.seen++;
     const parsed = parseCart(raw);
@@ -173,7 +174,7 @@ export async function processPage(page: readonly RawCart[], context: PageContext
     }
     const cart = parsed.value;
     if (cart.invalidLineCount > 0) counters.dropLines(Array<string>(cart.invalidLineCount).fill('invalid-line'));
-    const reason = checkCart(cart, { ...context.window, includeAnonymous: context.includeAnonymous });
+    const reason = checkCart(cart, checks);
     if (reason) {
       skip(cart, reason);
       continue;
