@@ -40,6 +40,8 @@ export interface Figures {
   fullCollections: number;
   cpuSeconds: number;
   standInsCpuSeconds: number | undefined;
+  /** The fixed workload of cpu-reference.ts, timed just before the scenario (`npm run bench` only). */
+  cpuReferenceMs: number | undefined;
   peakInFlight: StandInsSummary['peakInFlight'];
   bound: Bound;
   wallOverBound: number;
@@ -51,7 +53,7 @@ export interface Figures {
 
 const MB = 1024 * 1024;
 
-export function figuresOf(outcome: ScenarioOutcome): Figures {
+export function figuresOf(outcome: ScenarioOutcome, cpuReferenceMs?: number): Figures {
   const { config, job, standIns, capacity } = outcome;
   const calls = job.report.calls;
   const call = (name: string) => calls[name] ?? 0;
@@ -105,6 +107,7 @@ export function figuresOf(outcome: ScenarioOutcome): Figures {
     fullCollections: job.memory.fullCollections,
     cpuSeconds: (job.cpuMs.user + job.cpuMs.system) / 1000,
     standInsCpuSeconds: standIns.cpuMs === undefined ? undefined : standIns.cpuMs / 1000,
+    cpuReferenceMs,
     peakInFlight: standIns.peakInFlight,
     bound,
     wallOverBound: bound.ms > 0 ? job.wallMs / bound.ms : 0,

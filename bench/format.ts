@@ -40,6 +40,7 @@ const rows: Row[] = [
   ['peak live heap (MB)', (f) => (f.fullCollections > 0 ? fixed(1)(f.peakLiveHeapMb) : '-')],
   ['job CPU (s)', (f) => fixed(2)(f.cpuSeconds)],
   ['stand-ins CPU (s)', (f) => (f.standInsCpuSeconds === undefined ? '-' : fixed(2)(f.standInsCpuSeconds))],
+  ['CPU reference (ms, lower is faster)', (f) => (f.cpuReferenceMs === undefined ? '-' : fixed(1)(f.cpuReferenceMs))],
   ['peak in flight: retail/emarsys/store', (f) => `${f.peakInFlight.retail}/${f.peakInFlight.emarsys}/${f.peakInFlight.store}`],
   ['store capacity (ops/s)', (f) => (f.capacity ? whole(f.capacity.operationsPerSecond) : '-')],
   ['store request (ms)', (f) => (f.capacity ? fixed(1)(f.capacity.requestMs) : '-')],

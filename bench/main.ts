@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { ensureLocalTls } from '../src/local/tls';
 import { toError } from '../src/shared/errors';
+import { measureCpuReference } from './cpu-reference';
 import { compare, figuresOf, type Figures } from './figures';
 import { formatJsonLine, formatTable } from './format';
 import { parseBenchOptions, scenarioConfigs, USAGE } from './options';
@@ -61,7 +62,9 @@ async function main(argv: readonly string[]): Promise<number> {
   // Every scenario gets the same store: generated for one moment, replayed by each job's clock.
   for (const config of scenarioConfigs(options, new Date())) {
     if (!options.json) process.stderr.write(`running ${config.strategy}/${config.store} ...\n`);
-    const result = figuresOf(await runInJobProcess(config, tls, options.heapLimitMb));
+    // Timed here, not in the job process, whose heap it would grow before the run.
+    const cpuReferenceMs = measureCpuReference();
+    const result = figuresOf(await runInJobProcess(config, tls, options.heapLimitMb), cpuReferenceMs);
     if (!options.json) process.stderr.write(`  ${result.wallSeconds.toFixed(2)} s, ${result.notified} notified\n`);
     figures.push(result);
   }

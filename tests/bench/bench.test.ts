@@ -170,6 +170,7 @@ describe('npm run bench', () => {
       expect(scenario.notified).toBeGreaterThan(250);
       expect(scenario.peakRssMb).toBeGreaterThan(0);
       expect(scenario.cpuSeconds).toBeGreaterThan(0);
+      expect(scenario.cpuReferenceMs).toBeGreaterThan(0);
     }
     expect(result.scenarios[2]?.capacity?.operationsPerSecond).toBeGreaterThan(0);
     expect(result.comparisons).toEqual([expect.objectContaining({ store: 'modeled', sameNotifications: true }), expect.objectContaining({ store: 'embedded', sameNotifications: true })]);
