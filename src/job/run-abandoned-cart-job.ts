@@ -7,6 +7,7 @@ import type { RetailServerClient } from '../retail/retail-client';
 import type { Lease, NotificationLedger } from '../store/ledger';
 import { LeaseLostError } from '../store/ledger';
 import type { Clock } from '../shared/clock';
+import { chunk } from '../shared/concurrency';
 import { toError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import { cartPages, type RawCart } from './cart-pages';
@@ -176,11 +177,17 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
     const survey = await surveyLatestCarts(
       retail,
       window,
-      { pageSize: settings.pageSize, includeAnonymous: settings.includeAnonymous, slices: sequential ? 1 : (settings.surveySlices ?? 8) },
+      {
+        pageSize: settings.pageSize,
+        includeAnonymous: settings.includeAnonymous,
+        slices: sequential ? 1 : (settings.surveySlices ?? 8),
+        // What the pass holds in flight anyway; a window this small is not searched twice.
+        keepCarts: sequential ? 0 : settings.pageSize * pageConcurrency,
+      },
       (pages) => deps.onProgress?.({ phase: 'survey', pages, seen: 0, notified: 0, failed: 0 }),
     );
     // The pass works range by range. A window that fit in one page is worked from the survey's
-    // copy, and so is the first range of a larger one. The sequential strategy follows one keyset
+    // copy, and so is every range the survey kept. The sequential strategy follows one keyset
     // chain over the window, as the sample does; the pipelined one searches the survey's other
     // ranges at once (each held less than a page).
     const search = { pageSize: settings.pageSize, includeAnonymous: settings.includeAnonymous };
@@ -191,11 +198,10 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
         : sequential
           ? mapPages(cartPages(retail, { ...window, ...search }), (page) => () => arrayPages([page]))
           : arrayPages(
-              survey.ranges.map((range, index) => {
-                const carts = index === 0 ? survey.firstRangeCarts : undefined;
-                // The first range was the survey's first page: worked from its copy, not searched again.
-                return carts ? () => arrayPages(carts.length > 0 ? [carts] : []) : (priority: number) => cartPages(retail, { ...range, ...search, priority });
-              }),
+              survey.ranges.map(({ carts, ...range }) =>
+                // A range of one instant may hold more than a page: its copy is worked a page at a time.
+                carts ? () => arrayPages(chunk(carts, settings.pageSize)) : (priority: number) => cartPages(retail, { ...range, ...search, priority }),
+              ),
             );
 
     const productCache = new ProductCache();

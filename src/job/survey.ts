@@ -14,18 +14,19 @@ export interface Survey {
   /** The whole window, when it fits in one page: the processing pass works from it, with no second search. */
   onlyPage: RawCart[] | undefined;
   /**
-   * When the window is larger than a page: the carts of `ranges[0]` as the survey read them (its
-   * first page, less the carts at that page's newest instant, which start the rest of the
-   * window). The processing pass works that range from them instead of searching it again.
-   */
-  firstRangeCarts: RawCart[] | undefined;
-  /**
    * The window cut where the survey's pages ended, oldest first: each range held less than a page
    * when surveyed (carts only leave a past range: a cart modified now moves past the window), so
    * the processing pass can search every range at once instead of following a keyset chain.
+   * A range with `carts` is one the survey kept a copy of (see `SurveyOptions.keepCarts`): the
+   * pass works it from that copy instead of searching it again.
    */
-  ranges: TimeRange[];
+  ranges: SurveyRange[];
   pages: number;
+}
+
+export interface SurveyRange extends TimeRange {
+  /** Every cart of the range as the survey read it; undefined: the pass searches the range. */
+  carts?: RawCart[] | undefined;
 }
 
 export interface SurveyOptions {
@@ -36,6 +37,14 @@ export interface SurveyOptions {
    * is that much shorter. Twice the searches Retail Server takes at once (MaxConcurrency).
    */
   slices: number;
+  /**
+   * At most this many carts the survey keeps for the processing pass, so that the ranges they
+   * fill are not searched again (the pipelined run: PageSize x PageConcurrency, what the pass holds
+   * in flight anyway; 0 or absent keeps none). A slice is kept whole or not at all: one whose carts
+   * would go over, or with a record whose id and time do not parse (it cannot be placed in a
+   * range), is searched again by the pass.
+   */
+  keepCarts?: number | undefined;
 }
 
 type Slice = TimeRange;
@@ -60,26 +69,74 @@ export function parseCartForChecks(raw: unknown): ParseResult<Cart> {
   return { ok: true, value: { ...header.value, CartLines: line ? [line] : [], invalidLineCount: 0 } };
 }
 
-/** A range and how many carts the survey found in it. */
+/** A range, how many carts the survey found in it, and those carts when it kept them. */
 interface CountedRange extends TimeRange {
-  carts: number;
+  count: number;
+  kept?: RawCart[] | undefined;
 }
 
 /**
  * Joins neighbouring ranges while together they hold less than a page (a slice's last page is
- * seldom full), so the pass works full pages: one search each, and no more pages than the window needs.
+ * seldom full), so the pass works full pages: one search each, and no more pages than the window
+ * needs. A joined range has a copy only when both of its parts had one.
  */
-function mergeRanges(ranges: readonly CountedRange[], pageSize: number): TimeRange[] {
+function mergeRanges(ranges: readonly CountedRange[], pageSize: number): SurveyRange[] {
   const merged: CountedRange[] = [];
   for (const range of ranges) {
     const last = merged.at(-1);
-    if (last && last.carts + range.carts < pageSize) {
-      merged[merged.length - 1] = { ...last, to: range.to, before: range.before, carts: last.carts + range.carts };
+    if (last && last.count + range.count < pageSize) {
+      const kept = last.kept && range.kept ? [...last.kept, ...range.kept] : undefined;
+      merged[merged.length - 1] = { ...last, to: range.to, before: range.before, count: last.count + range.count, kept };
     } else {
       merged.push(range);
     }
   }
-  return merged.map(({ carts: _carts, ...range }) => range);
+  return merged.map(({ count: _count, kept, ...range }) => (kept ? { ...range, carts: kept } : range));
+}
+
+type KeyedCart = RawCart & { key: NonNullable<RawCart['key']> };
+
+/**
+ * Hands each kept cart to its range of the slice: the ranges meet exactly, range i holding
+ * [from, before) and the last up to its `to`. Carts past the last range (the head's carts at the
+ * instant where the rest of the window starts) belong to another slice and are left out.
+ */
+function withKeptCarts(ranges: readonly CountedRange[], carts: readonly KeyedCart[] | undefined): CountedRange[] {
+  if (!carts) return [...ranges];
+  const starts = ranges.map((range) => range.from.getTime());
+  const buckets = ranges.map((): RawCart[] => []);
+  for (const cart of carts) {
+    const t = cart.key.modifiedAt.getTime();
+    // The last range that starts at or before t.
+    let low = 0;
+    let high = starts.length - 1;
+    while (low < high) {
+      const mid = Math.ceil((low + high) / 2);
+      if ((starts[mid] as number) <= t) low = mid;
+      else high = mid - 1;
+    }
+    const range = ranges[low];
+    if (!range || t < (starts[low] as number) || t >= (range.before ?? Number.POSITIVE_INFINITY) || t > range.to.getTime()) continue;
+    buckets[low]?.push(cart);
+  }
+  return ranges.map((range, i) => ({ ...range, kept: buckets[i] }));
+}
+
+/** The survey's allowance of carts to keep, shared by the slices it reads at once. */
+class KeepBudget {
+  private used = 0;
+  constructor(private readonly limit: number) {}
+
+  /** Takes `count` more carts if they fit. */
+  take(count: number): boolean {
+    if (this.used + count > this.limit) return false;
+    this.used += count;
+    return true;
+  }
+
+  giveBack(count: number): void {
+    this.used -= count;
+  }
 }
 
 /** A slice this much denser than the first page suggested still fits in the searches planned for it. */
@@ -149,6 +206,7 @@ export async function surveyLatestCarts(
   let pages = 0;
   const query = { pageSize: options.pageSize, includeAnonymous: options.includeAnonymous };
   const checks = { ...window, includeAnonymous: options.includeAnonymous };
+  const budget = new KeepBudget(options.keepCarts ?? 0);
 
   /**
    * Reads a slice, oldest first, and notes where it may be cut into ranges (RangeCuts). With
@@ -159,6 +217,8 @@ export async function surveyLatestCarts(
     // Cuts every 2% of a page: joined, ranges make pages at least 98% full.
     const cuts = new RangeCuts(slice.from.getTime(), Math.max(1, Math.floor(options.pageSize / 50)));
     let onlyPage: RawCart[] | undefined;
+    /** The slice's carts while it may still be kept whole. */
+    let kept: KeyedCart[] | undefined = [];
     let firstCartAt: number | undefined;
     const offer = latest.reader(); // the slice's carts come oldest first
     let cursor: PageCursor | undefined = firstCursor(slice);
@@ -171,6 +231,14 @@ export async function surveyLatestCarts(
       const times = page.fresh.map(({ key }) => key?.modifiedAt.getTime());
       firstCartAt ??= times.find((time) => time !== undefined);
       cuts.addPage(times);
+      if (kept) {
+        if (page.fresh.every((cart): cart is KeyedCart => cart.key !== undefined) && budget.take(page.fresh.length)) {
+          kept.push(...page.fresh);
+        } else {
+          budget.giveBack(kept.length);
+          kept = undefined;
+        }
+      }
       for (const { raw } of page.fresh) {
         const parsed = parseCartForChecks(raw);
         if (parsed.ok && !checkCart(parsed.value, checks)) offer(parsed.value);
@@ -179,27 +247,24 @@ export async function surveyLatestCarts(
         // Stop at the newest instant of this page: its carts, all of them, start the rest.
         const rest = cursor.from.getTime();
         cuts.cutAt(rest);
-        // The page is in time order: the carts before the first one at `rest` are the head's range,
-        // when this is the head's only page (a longer head began with a page of one instant).
-        const atRest = page.fresh.findIndex(({ key }) => key !== undefined && key.modifiedAt.getTime() >= rest);
-        const headCarts = read > 0 ? undefined : atRest < 0 ? page.fresh : page.fresh.slice(0, atRest);
-        return { ranges: rangesOf(slice, cuts.at, cuts.counts), onlyPage: undefined, rest, firstCartAt, headCarts };
+        // The head's carts at `rest` and after start the rest of the window: left out of its copy.
+        return { ranges: withKeptCarts(rangesOf(slice, cuts.at, cuts.counts), kept), onlyPage: undefined, rest, firstCartAt };
       }
     }
-    return { ranges: rangesOf(slice, cuts.at, [...cuts.counts, cuts.openCarts]), onlyPage, rest: undefined, firstCartAt, headCarts: undefined };
+    return { ranges: withKeptCarts(rangesOf(slice, cuts.at, [...cuts.counts, cuts.openCarts]), kept), onlyPage, rest: undefined, firstCartAt };
   }
 
   const head = await readSlice(window, true);
   if (head.rest === undefined) {
     const onlyPage = head.onlyPage && head.onlyPage.length < options.pageSize ? head.onlyPage : undefined;
-    return { latest, onlyPage, firstRangeCarts: undefined, ranges: mergeRanges(head.ranges, options.pageSize), pages };
+    return { latest, onlyPage, ranges: mergeRanges(head.ranges, options.pageSize), pages };
   }
   // The rest of the window, cut by the density of the first page. Its carts at the first page's
   // newest instant are read again (some were on the first page): counting a cart twice is harmless.
   const rest: RunWindow = { ...window, from: new Date(head.rest), cartIdsDoneAtFrom: [] };
   // The density is the first page's own, from its first cart: a window often starts with a quiet
   // stretch (the night, or the time before the carts of a backfill), which is no guide to the rest.
-  const headCarts = head.ranges.reduce((sum, range) => sum + range.carts, 0);
+  const headCarts = head.ranges.reduce((sum, range) => sum + range.count, 0);
   const headStart = head.firstCartAt !== undefined && head.firstCartAt < head.rest ? head.firstCartAt : window.from.getTime();
   const estimatedPages = (headCarts * (window.to.getTime() - head.rest)) / Math.max(1, head.rest - headStart) / options.pageSize;
   const slices = slicesOf(rest, sliceCount(estimatedPages, options.slices, Math.ceil(options.slices / 2)));
@@ -213,10 +278,9 @@ export async function surveyLatestCarts(
   const failed = settled.find((result) => !result.ok);
   if (failed && !failed.ok) throw failed.error;
   const restRanges = mergeRanges(settled.flatMap((result) => (result.ok ? result.value.ranges : [])), options.pageSize);
-  // The head's range held less than a page, so it is one range, kept apart with the carts read for it.
+  // The head's ranges are kept apart: its copy never holds the carts at `rest`, the rest's first instant.
   const headRanges = mergeRanges(head.ranges, options.pageSize);
-  const firstRangeCarts = headRanges.length === 1 ? head.headCarts : undefined;
-  return { latest, onlyPage: undefined, firstRangeCarts, ranges: [...headRanges, ...restRanges], pages };
+  return { latest, onlyPage: undefined, ranges: [...headRanges, ...restRanges], pages };
 }
 
 interface SliceRead {
@@ -227,18 +291,16 @@ interface SliceRead {
   rest: number | undefined;
   /** When the slice's first cart was modified (ms), if it had one. */
   firstCartAt: number | undefined;
-  /** For a head-only read of one page: the carts of that page before `rest`. */
-  headCarts: RawCart[] | undefined;
 }
 
 /** The ranges between a slice's boundaries; the last runs to the slice's end unless a boundary closes it. */
 function rangesOf(slice: Slice, boundaries: readonly number[], counts: readonly number[]): CountedRange[] {
-  return counts.map((carts, i): CountedRange => {
+  return counts.map((count, i): CountedRange => {
     const start = boundaries[i] as number;
     const end = boundaries[i + 1];
     const cartIdsDoneAtFrom = i === 0 ? slice.cartIdsDoneAtFrom : [];
     return end === undefined
-      ? { from: new Date(start), to: slice.to, before: slice.before, cartIdsDoneAtFrom, carts }
-      : { from: new Date(start), to: new Date(end), before: end, cartIdsDoneAtFrom, carts };
+      ? { from: new Date(start), to: slice.to, before: slice.before, cartIdsDoneAtFrom, count }
+      : { from: new Date(start), to: new Date(end), before: end, cartIdsDoneAtFrom, count };
   });
 }

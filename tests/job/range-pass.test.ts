@@ -1,5 +1,5 @@
-import { cartPages, type TimeRange } from '../../src/job/cart-pages';
-import { surveyLatestCarts } from '../../src/job/survey';
+import { cartPages, type RawCart, type TimeRange } from '../../src/job/cart-pages';
+import { surveyLatestCarts, type Survey } from '../../src/job/survey';
 import { buildSimulatorData, cartRecord, type SimulatorData } from '../../src/simulators/retail-server';
 import { directCartSearch } from '../support/direct-cart-search';
 
@@ -55,6 +55,15 @@ async function readRanges(retail: ReturnType<typeof directCartSearch>, ranges: A
   return perRange;
 }
 
+const idsOf = (carts: readonly RawCart[] | undefined) => (carts ?? []).map(({ key }) => key?.id ?? '?');
+
+/** As the pipelined pass reads: the ranges the survey kept from their copies, the others by search. */
+async function readAsThePass(survey: Survey, data: SimulatorData, pageSize: number) {
+  const retail = directCartSearch(data);
+  const searched = await readRanges(retail, survey.ranges.filter((range) => range.carts === undefined), pageSize);
+  return { ids: [...survey.ranges.flatMap((range) => idsOf(range.carts)), ...searched.flat()], searches: retail.searches.length };
+}
+
 const idsInWindow = (data: SimulatorData) =>
   data.carts
     .filter((cart) => {
@@ -85,19 +94,49 @@ describe('the processing pass over the survey ranges', () => {
     expect(ranges.length).toBeLessThanOrEqual(2 * Math.ceil(120 / 10));
   });
 
-  test("the survey's copy of the first range holds exactly what searching that range returns", async () => {
+  test("every range the survey kept holds exactly what searching that range returns", async () => {
     for (const seed of [1, 2, 3]) {
       const data = storeWithTies(120, 30, seeded(seed));
-      const survey = await surveyLatestCarts(directCartSearch(data), window, { pageSize: 10, includeAnonymous: false, slices: 3 }, () => undefined);
-      const first = survey.ranges[0];
-      expect(first).toBeDefined();
-      expect(survey.firstRangeCarts).toBeDefined();
-      const [searched] = await readRanges(directCartSearch(data), [first as TimeRange], 10);
-      expect(survey.firstRangeCarts?.map(({ key }) => key?.id).sort()).toEqual(searched?.sort());
+      const survey = await surveyLatestCarts(directCartSearch(data), window, { pageSize: 10, includeAnonymous: false, slices: 3, keepCarts: 1000 }, () => undefined);
+      expect(survey.ranges.every((range) => range.carts !== undefined)).toBe(true);
+      const searched = await readRanges(directCartSearch(data), survey.ranges, 10);
+      survey.ranges.forEach((range, i) => expect(idsOf(range.carts).sort()).toEqual(searched[i]?.sort()));
+      const pass = await readAsThePass(survey, data, 10);
+      expect(pass.searches).toBe(0);
+      expect(pass.ids.sort()).toEqual(idsInWindow(data));
     }
   });
 
-  test('a first page of one instant: the first range spans two pages and is searched, not taken from a copy', async () => {
+  test('past keepCarts the survey keeps no more: those slices are searched, and every cart is read once', async () => {
+    for (const seed of [4, 5, 6]) {
+      const data = storeWithTies(120, 30, seeded(seed));
+      const survey = await surveyLatestCarts(directCartSearch(data), window, { pageSize: 10, includeAnonymous: false, slices: 3, keepCarts: 45 }, () => undefined);
+      const kept = survey.ranges.filter((range) => range.carts !== undefined);
+      expect(kept.length).toBeGreaterThan(0);
+      expect(kept.length).toBeLessThan(survey.ranges.length);
+      expect(kept.reduce((sum, range) => sum + (range.carts?.length ?? 0), 0)).toBeLessThanOrEqual(45);
+      const pass = await readAsThePass(survey, data, 10);
+      expect(pass.searches).toBeGreaterThan(0);
+      expect(new Set(pass.ids).size).toBe(pass.ids.length);
+      expect(pass.ids.sort()).toEqual(idsInWindow(data));
+    }
+  });
+
+  test('a slice with a record whose id does not parse is searched again, not taken from a copy', async () => {
+    const data = storeWithTies(60, 30, seeded(8));
+    const broken = data.carts[Math.floor(data.carts.length / 2)] as Record<string, unknown>;
+    broken.Id = '';
+    const survey = await surveyLatestCarts(directCartSearch(data), window, { pageSize: 10, includeAnonymous: false, slices: 3, keepCarts: 1000 }, () => undefined);
+    const at = Date.parse(String(broken.ModifiedDateTime));
+    const its = survey.ranges.find((range) => at >= range.from.getTime() && at < (range.before ?? Number.POSITIVE_INFINITY));
+    expect(its?.carts).toBeUndefined();
+    const pass = await readAsThePass(survey, data, 10);
+    // Searching reads it (placed by nothing but the server's filter, it may come with a neighbouring range too).
+    expect(pass.ids).toContain('?');
+    expect(pass.ids.filter((id) => id !== '?').sort()).toEqual(idsInWindow(data).filter((id) => id !== ''));
+  });
+
+  test('a first page of one instant: the first range spans two pages, and its copy holds both', async () => {
     const start = '2026-11-23T00:00:00.000Z';
     const data = buildSimulatorData({
       carts: [
@@ -106,13 +145,15 @@ describe('the processing pass over the survey ranges', () => {
         ...Array.from({ length: 6 }, (_, i) => cartRecord({ id: `late-${i}`, customerId: `L${i}`, modifiedDateTime: `2026-11-23T03:0${i}:00Z`, lines: [{ productId: 1 }] })),
       ],
     });
-    const survey = await surveyLatestCarts(directCartSearch(data), window, { pageSize: 5, includeAnonymous: false, slices: 2 }, () => undefined);
-    const [searched] = await readRanges(directCartSearch(data), [survey.ranges[0] as TimeRange], 5);
-    if (survey.firstRangeCarts) expect(survey.firstRangeCarts.map(({ key }) => key?.id).sort()).toEqual(searched?.sort());
-    // As the pass reads: the first range from the copy when there is one, the others by search.
-    const perRange = await readRanges(directCartSearch(data), survey.firstRangeCarts ? survey.ranges.slice(1) : survey.ranges, 5);
-    const read = [...(survey.firstRangeCarts ?? []).map(({ key }) => key?.id ?? '?'), ...perRange.flat()];
-    expect(read.sort()).toEqual(idsInWindow(data));
+    for (const keepCarts of [0, 1000]) {
+      const survey = await surveyLatestCarts(directCartSearch(data), window, { pageSize: 5, includeAnonymous: false, slices: 2, keepCarts }, () => undefined);
+      const [searched] = await readRanges(directCartSearch(data), [survey.ranges[0] as TimeRange], 5);
+      const first = survey.ranges[0]?.carts;
+      if (keepCarts > 0) expect(idsOf(first).sort()).toEqual(searched?.sort());
+      else expect(first).toBeUndefined();
+      const pass = await readAsThePass(survey, data, 5);
+      expect(pass.ids.sort()).toEqual(idsInWindow(data));
+    }
   });
 
   test('carts modified after the survey leave their range; every other cart is still read exactly once, ties shuffled on every search', async () => {

@@ -141,4 +141,22 @@ describe('strategies', () => {
     expect(Object.keys(delivered[0] as object)).toHaveLength(500);
     expect(delivered[0]).toEqual(delivered[1]);
   });
+
+  test('a window within PageSize x PageConcurrency is searched once, by the survey; a larger one is searched again, with the same result', async () => {
+    const runs: { searches: number; pages: number; delivered: Record<string, unknown> }[] = [];
+    // 600 carts in pages of 50: 12 pages, within 50 x 20 and beyond 50 x 4.
+    for (const pageConcurrency of [20, 4]) {
+      h = await startHarness({ now: NOW, data: store() });
+      const report = await h.run({}, { RetailServerClientOptions__PageSize: '50' }, { pageConcurrency });
+      expect(report.carts).toMatchObject({ seen: 600, notified: 500, skippedByReason: { superseded: 100 } });
+      runs.push({ searches: report.calls.cartSearch ?? 0, pages: report.pages, delivered: Object.fromEntries(h.emarsys.deliveries.map((d) => [d.triggerId, d.data])) });
+      await h.close();
+    }
+    h = await startHarness({ now: NOW });
+    const [kept, searched] = runs as [(typeof runs)[0], (typeof runs)[0]];
+    // The survey's searches only: its first page, then at most a part page per slice beyond the 12 pages.
+    expect(kept.searches).toBeLessThanOrEqual(12 + 8);
+    expect(searched.searches).toBeGreaterThanOrEqual(kept.searches + searched.pages - 4);
+    expect(kept.delivered).toEqual(searched.delivered);
+  });
 });
