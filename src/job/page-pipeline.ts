@@ -1,3 +1,5 @@
+import { yieldToPendingIo } from '../shared/concurrency';
+
 /**
  * Runs pages through `work` with at most `concurrency` in flight, while the source is read up to
  * `lookahead` pages ahead (the next cart search overlaps this page's work), and hands each result
@@ -113,6 +115,11 @@ export async function runPagePipeline<T, R>(
         inFlight.delete(tracked);
       });
     inFlight.add(tracked);
+    // The page just started has parsed its carts and asked for its customers and products; let
+    // those requests go out before the next page's parsing takes the thread. Without this, when
+    // many pages are ready at once (the survey's copies), ten pages parse before the first lookup
+    // leaves: 150 ms with no request in flight at 10,000 carts, 2.12-2.13 s -> 1.99-2.04 s.
+    await yieldToPendingIo();
     while (working.size >= concurrency || inFlight.size >= concurrency + waitingCommits) {
       await Promise.race(working.size >= concurrency ? working : inFlight);
     }

@@ -1,5 +1,5 @@
 import axios, { isAxiosError, type AxiosResponse } from 'axios';
-import { createLimiter } from '../shared/concurrency';
+import { createLimiter, yieldToPendingIo } from '../shared/concurrency';
 import { RemoteServiceError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import { serverDelayFromHeaders, withRetry, type RetryDecision, type RetryPolicy } from '../shared/retry';
@@ -226,11 +226,6 @@ export function createRetailTransport(options: RetailTransportOptions): RetailTr
       retries: { ...retries },
     }),
   };
-}
-
-/** Resolves after the event loop has run the I/O callbacks that are ready now. */
-function yieldToPendingIo(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** The final error of a retried call, saying how often it was tried. */

@@ -6,6 +6,14 @@ export function chunk<T>(items: readonly T[], size: number): T[][] {
   return chunks;
 }
 
+/**
+ * Resolves after the event loop has run the I/O callbacks that are ready now and the work they
+ * queued: requests just made go out, answers that have come in are taken in.
+ */
+export function yieldToPendingIo(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Maps with at most `limit` calls in flight; results keep the input order. */
 export async function mapWithConcurrency<T, R>(
   items: readonly T[],
