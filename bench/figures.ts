@@ -49,6 +49,28 @@ export interface Figures {
   deliveries: number;
   payloadDigest: string;
   errors: string[];
+  /** With `--repeat`: the wall time, CPU and wall / bound of every run, in the order they ran. */
+  runs?: { wallSeconds: number[]; cpuSeconds: number[]; wallOverBound: number[] } | undefined;
+}
+
+/**
+ * The run with the median wall time (the faster of the two middle ones for an even count), with
+ * every run's wall time, CPU and wall / bound beside it. Its own figures stay whole and
+ * consistent, rather than medians of each figure taken from different runs.
+ */
+export function medianRun(runs: readonly Figures[]): Figures {
+  if (runs.length === 0) throw new RangeError('medianRun needs at least one run');
+  const sorted = [...runs].sort((a, b) => a.wallSeconds - b.wallSeconds);
+  const median = sorted[Math.floor((sorted.length - 1) / 2)] as Figures;
+  if (runs.length === 1) return median;
+  return {
+    ...median,
+    runs: {
+      wallSeconds: runs.map((f) => f.wallSeconds),
+      cpuSeconds: runs.map((f) => f.cpuSeconds),
+      wallOverBound: runs.map((f) => f.wallOverBound),
+    },
+  };
 }
 
 const MB = 1024 * 1024;

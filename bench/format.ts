@@ -16,6 +16,7 @@ const rows: Row[] = [
   ['skipped (superseded)', (f) => `${whole(f.skipped)} (${whole(f.skippedByReason.superseded ?? 0)})`],
   ['failed', (f) => whole(f.failed)],
   ['wall time (s)', (f) => fixed(2)(f.wallSeconds)],
+  ['  every run (s)', (f) => (f.runs ? f.runs.wallSeconds.map(fixed(2)).join(' ') : '-')],
   ['carts per second', (f) => whole(f.cartsPerSecond)],
   ['lower bound (s)', (f) => seconds(f.bound.ms)],
   ['  limited by', (f) => f.bound.limitedBy],
@@ -39,6 +40,7 @@ const rows: Row[] = [
   ['  RSS before the job (MB)', (f) => fixed(1)(f.rssBeforeMb)],
   ['peak live heap (MB)', (f) => (f.fullCollections > 0 ? fixed(1)(f.peakLiveHeapMb) : '-')],
   ['job CPU (s)', (f) => fixed(2)(f.cpuSeconds)],
+  ['  every run (s)', (f) => (f.runs ? f.runs.cpuSeconds.map(fixed(2)).join(' ') : '-')],
   ['stand-ins CPU (s)', (f) => (f.standInsCpuSeconds === undefined ? '-' : fixed(2)(f.standInsCpuSeconds))],
   ['CPU reference (ms, lower is faster)', (f) => (f.cpuReferenceMs === undefined ? '-' : fixed(1)(f.cpuReferenceMs))],
   ['peak in flight: retail/emarsys/store', (f) => `${f.peakInFlight.retail}/${f.peakInFlight.emarsys}/${f.peakInFlight.store}`],
@@ -54,7 +56,8 @@ export function formatTable(options: BenchOptions, figures: readonly Figures[], 
   const out = [
     `${whole(options.carts)} carts, page size ${options.pageSize}, latency ${options.latencyMs} ms, concurrency ${options.concurrency}, ${options.pageConcurrency} pages at once` +
       (options.stores.includes('modeled') ? `, modeled store ${options.storeLatencyMs} ms per request` : '') +
-      (options.heapLimitMb === undefined ? '' : `, job heap limit ${options.heapLimitMb} MB`),
+      (options.heapLimitMb === undefined ? '' : `, job heap limit ${options.heapLimitMb} MB`) +
+      (options.repeat > 1 ? `; each column is the median of ${options.repeat} runs by wall time` : ''),
     '',
     line(header),
     ...body.map(line),

@@ -5,7 +5,7 @@ import { extname, join } from 'node:path';
 import { ensureLocalTls } from '../src/local/tls';
 import { toError } from '../src/shared/errors';
 import { measureCpuReference } from './cpu-reference';
-import { compare, figuresOf, type Figures } from './figures';
+import { compare, figuresOf, medianRun, type Figures } from './figures';
 import { formatJsonLine, formatTable } from './format';
 import { parseBenchOptions, scenarioConfigs, USAGE } from './options';
 import { isMessage, type FromJobProcess, type TlsFiles, type ToJobProcess } from './protocol';
@@ -58,20 +58,29 @@ async function main(argv: readonly string[]): Promise<number> {
   const { certPath } = await ensureLocalTls(dir);
   const tls: TlsFiles = { keyPath: join(dir, 'key.pem'), certPath };
 
-  const figures: Figures[] = [];
   // Every scenario gets the same store: generated for one moment, replayed by each job's clock.
-  for (const config of scenarioConfigs(options, new Date())) {
-    if (!options.json) process.stderr.write(`running ${config.strategy}/${config.store} ...\n`);
-    // Timed here, not in the job process, whose heap it would grow before the run.
-    const cpuReferenceMs = measureCpuReference();
-    const result = figuresOf(await runInJobProcess(config, tls, options.heapLimitMb), cpuReferenceMs);
-    if (!options.json) process.stderr.write(`  ${result.wallSeconds.toFixed(2)} s, ${result.notified} notified\n`);
-    figures.push(result);
+  const configs = scenarioConfigs(options, new Date());
+  const runs: Figures[][] = configs.map(() => []);
+  // Repeats go in turns (A B A B, not A A B B), so a drift in the machine's speed falls on every scenario alike.
+  for (let round = 1; round <= options.repeat; round++) {
+    for (const [index, config] of configs.entries()) {
+      const label = `${config.strategy}/${config.store}${options.repeat > 1 ? ` (run ${round} of ${options.repeat})` : ''}`;
+      if (!options.json) process.stderr.write(`running ${label} ...\n`);
+      // Timed here, not in the job process, whose heap it would grow before the run.
+      const cpuReferenceMs = measureCpuReference();
+      const result = figuresOf(await runInJobProcess(config, tls, options.heapLimitMb), cpuReferenceMs);
+      if (!options.json) process.stderr.write(`  ${result.wallSeconds.toFixed(2)} s, ${result.notified} notified\n`);
+      runs[index]?.push(result);
+    }
   }
+  const figures = runs.map(medianRun);
   const comparisons = compare(figures);
   if (!options.json) process.stdout.write(`${formatTable(options, figures, comparisons)}\n\n`);
   process.stdout.write(`${formatJsonLine(options, figures, comparisons)}\n`);
-  const healthy = figures.every((f) => f.status === 'completed') && comparisons.every((c) => c.sameNotifications);
+  // Every run of a scenario, not only the median one, must have completed and sent the same emails.
+  const repeatable = runs.every((all) => all.every((f) => f.status === 'completed' && f.payloadDigest === all[0]?.payloadDigest));
+  if (!repeatable) process.stderr.write('Runs of the same scenario did not all complete with the same emails; see the JSON line.\n');
+  const healthy = repeatable && figures.every((f) => f.status === 'completed') && comparisons.every((c) => c.sameNotifications);
   return healthy ? 0 : 1;
 }
 

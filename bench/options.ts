@@ -20,6 +20,8 @@ Options:
   --store-latency-ms <ms> what the modeled store charges per request (default 10)
   --heap-limit-mb <MB>    the job process's --max-old-space-size (default: Node's own, from the machine's memory)
   --seed <n>              seed of the generated store (default 1)
+  --repeat <n>            run every scenario n times, in turns, and report each one's median run
+                          by wall time (default 1; this machine's speed drifts, see bench/README.md)
   --json                  print only the JSON line
   -h, --help              show this help
 
@@ -27,6 +29,7 @@ Examples:
   npm run bench
   npm run bench -- --carts 100000
   npm run bench -- --carts 2000 --store embedded
+  npm run bench -- --carts 100000 --repeat 3
 `;
 
 export interface BenchOptions {
@@ -41,6 +44,8 @@ export interface BenchOptions {
   /** The job process's `--max-old-space-size`; undefined: Node's default. */
   heapLimitMb: number | undefined;
   seed: number;
+  /** Runs of each scenario; the median one by wall time is reported. */
+  repeat: number;
   json: boolean;
 }
 
@@ -62,6 +67,7 @@ export function parseBenchOptions(argv: readonly string[]): ParsedOptions {
         'store-latency-ms': { type: 'string', default: '10' },
         'heap-limit-mb': { type: 'string' },
         seed: { type: 'string', default: '1' },
+        repeat: { type: 'string', default: '1' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -94,6 +100,7 @@ export function parseBenchOptions(argv: readonly string[]): ParsedOptions {
     storeLatencyMs: integer('store-latency-ms', values['store-latency-ms'], 0, 60_000),
     heapLimitMb: values['heap-limit-mb'] === undefined ? undefined : integer('heap-limit-mb', values['heap-limit-mb'], 64, 65_536),
     seed: integer('seed', values.seed, 0, 2 ** 31),
+    repeat: integer('repeat', values.repeat, 1, 20),
     json: values.json,
   };
   return problems.length > 0 ? { ok: false, help: false, problems } : { ok: true, options };
