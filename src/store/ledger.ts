@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { RunReport } from '../job/report';
 
 /**
@@ -108,6 +108,6 @@ export interface LedgerStats {
 
 /** The id of one cart at one modification: stable across runs, safe as a Cosmos id and a trigger id. */
 export function notificationId(cartId: string, cartModifiedAt: Date): string {
-  const digest = createHash('sha256').update(`${cartId}\n${cartModifiedAt.toISOString()}`).digest('hex');
+  const digest = hash('sha256', `${cartId}\n${cartModifiedAt.toISOString()}`, 'hex');
   return `cart-${digest.slice(0, 40)}`;
 }
