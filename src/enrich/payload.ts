@@ -1,7 +1,7 @@
 import type { NotificationData, OrderDetail } from '../providers/email-provider';
 import type { Cart, ChannelConfiguration, Customer, Product } from '../retail/models';
 import { formatDecimal } from './decimal';
-import { viewPortImages, type ViewPort } from './images';
+import { viewPortImages, type ViewPort, type ViewPortImageCache } from './images';
 import { returnToCartUrl } from './return-url';
 
 export interface PayloadSettings {
@@ -49,8 +49,10 @@ export function buildNotificationData(input: {
   products: ReadonlyMap<number, Product>;
   channel: ChannelConfiguration;
   settings: PayloadSettings;
+  /** A run's image URLs per product image (built from the same settings); without it, built per line. */
+  images?: ViewPortImageCache | undefined;
 }): PayloadResult {
-  const { cart, customer, products, channel, settings } = input;
+  const { cart, customer, products, channel, settings, images } = input;
   const email = input.email.trim();
   const droppedLines: LineDropReason[] = [];
   if (!isPlausibleEmail(email)) return { ok: false, reason: 'invalid-email', droppedLines };
@@ -86,7 +88,7 @@ export function buildNotificationData(input: {
       productName,
       productImage: {
         altText: clip(image?.AltText) || productName,
-        viewPortImages: viewPortImages(settings.imageServerUrl, image?.Url, settings.viewPorts),
+        viewPortImages: images ? images.get(image?.Url) : viewPortImages(settings.imageServerUrl, image?.Url, settings.viewPorts),
       },
       quantity,
       unitPrice,

@@ -1,3 +1,4 @@
+import type { ViewPortImageCache } from '../enrich/images';
 import { activeLines, buildNotificationData, type PayloadSettings } from '../enrich/payload';
 import type { IEmailProvider, Notification, NotificationOutcome } from '../providers/email-provider';
 import { parseCart, type Cart, type ChannelConfiguration, type Customer } from '../retail/models';
@@ -24,6 +25,8 @@ export interface PageContext {
   maxSendAttempts: number;
   dryRun: boolean;
   payload: PayloadSettings;
+  /** The run's image URLs per product image, built from `payload`'s settings. */
+  images?: ViewPortImageCache | undefined;
   /** The latest eligible cart of each customer in the window, found by the survey pass. */
   latestCarts: Pick<LatestCarts, 'isLatest'>;
   /** Products already read in this run (null: not found), shared by its pages. */
@@ -234,13 +237,14 @@ export async function processPage(page: readonly RawCart[], context: PageContext
     } else {
       email = cart.ReceiptEmail?.trim() ?? '';
     }
-    const result = buildNotificationData({ cart, email, customer, products, channel: context.channel, settings: context.payload });
+    const result = buildNotificationData({ cart, email, customer, products, channel: context.channel, settings: context.payload, images: context.images });
     counters.dropLines(result.droppedLines);
     if (!result.ok) {
       skip(cart, result.reason);
       continue;
     }
-    ready.push({ ...candidate, notification: { triggerId: candidate.id, email, data: result.data } });
+    // Written out: a spread of the candidate, a thousand times a page, showed in the profile.
+    ready.push({ cart: candidate.cart, id: candidate.id, notification: { triggerId: candidate.id, email, data: result.data } });
   }
   counters.eligible += ready.length;
 

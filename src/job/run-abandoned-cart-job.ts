@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_PAGE_CONCURRENCY } from '../config/schema';
-import type { ViewPort } from '../enrich/images';
+import { ViewPortImageCache, type ViewPort } from '../enrich/images';
 import type { IEmailProvider } from '../providers/email-provider';
 import type { ChannelConfiguration } from '../retail/models';
 import type { RetailServerClient } from '../retail/retail-client';
@@ -205,6 +205,7 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
             );
 
     const productCache = new ProductCache();
+    const images = new ViewPortImageCache(settings.imageServerUrl, settings.viewPorts);
     // Narrowed copies for the closures below (TypeScript does not carry narrowing into them).
     const activeTracker = tracker;
     const activeWindow = window;
@@ -224,6 +225,7 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
           maxSendAttempts: settings.maxSendAttempts,
           dryRun,
           payload: settings,
+          images,
           latestCarts: survey.latest,
           productCache,
           retail,

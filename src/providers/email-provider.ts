@@ -13,7 +13,7 @@ export interface ViewPortImage {
 export interface OrderDetail {
   productId: number;
   productName: string;
-  productImage: { altText: string; viewPortImages: ViewPortImage[] };
+  productImage: { altText: string; viewPortImages: readonly ViewPortImage[] };
   /** Decimal string without trailing zeros, e.g. `2` or `1.5`. */
   quantity: string;
   /** Decimal string without trailing zeros, e.g. `19.9`. */

@@ -1,5 +1,5 @@
 import { formatDecimal } from '../../src/enrich/decimal';
-import { absoluteImageUrl, resizedImageUrl, viewPortImages } from '../../src/enrich/images';
+import { absoluteImageUrl, resizedImageUrl, viewPortImages, ViewPortImageCache } from '../../src/enrich/images';
 import { buildNotificationData } from '../../src/enrich/payload';
 import { returnToCartUrl } from '../../src/enrich/return-url';
 import { parseCart, type Product } from '../../src/retail/models';
@@ -48,6 +48,20 @@ describe('image URLs', () => {
     ]);
     expect(viewPortImages('https://img.example.com/', undefined, viewPorts)).toEqual([]);
   });
+  test("a run's cache gives what viewPortImages gives, one frozen list per image shared by every line, bounded", () => {
+    const viewPorts = [{ media: '(min-width: 0px)', width: 100, height: 100, useForDefaultImageTag: true }];
+    const cache = new ViewPortImageCache('https://img.example.com/', viewPorts, 2);
+    const first = cache.get('P/A.png');
+    expect(first).toEqual(viewPortImages('https://img.example.com/', 'P/A.png', viewPorts));
+    expect(cache.get('P/A.png')).toBe(first);
+    expect(Object.isFrozen(first) && Object.isFrozen(first[0])).toBe(true);
+    expect(cache.get(undefined)).toEqual([]);
+    expect(cache.get('  ')).toEqual([]);
+    cache.get('P/B.png');
+    cache.get('P/C.png'); // over capacity: the oldest, A, goes
+    expect(cache.get('P/A.png')).not.toBe(first);
+    expect(cache.get('P/A.png')).toEqual(first);
+  });
 });
 
 test('return-to-cart URL placeholders are replaced and encoded; plain URLs are kept', () => {
@@ -76,6 +90,21 @@ describe('buildNotificationData', () => {
     if (!parsed.ok) throw new Error(parsed.reason);
     return parsed.value;
   };
+
+  test('with a run image cache, the same data', () => {
+    const input = {
+      cart: cart([{ LineId: 'L1', ProductId: 1, Quantity: 2, Price: 19.9 }, { LineId: 'L2', ProductId: 1, Quantity: 1, Price: 3 }]),
+      email: 'ann@example.com',
+      customer: undefined,
+      products: new Map([[1, product(1)]]),
+      channel,
+      settings,
+    };
+    const cached = buildNotificationData({ ...input, images: new ViewPortImageCache(settings.imageServerUrl, settings.viewPorts) });
+    expect(cached).toEqual(buildNotificationData(input));
+    if (!cached.ok) throw new Error('expected data');
+    expect(cached.data.orderDetails[0]?.productImage.viewPortImages).toBe(cached.data.orderDetails[1]?.productImage.viewPortImages);
+  });
 
   test('maps lines to order details with the sample field names, dropping unknown products', () => {
     const result = buildNotificationData({
