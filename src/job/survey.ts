@@ -188,13 +188,13 @@ function slicesOf(window: RunWindow, count: number): Slice[] {
 /**
  * The survey pass: the latest eligible cart of each customer in the window, so that a customer
  * with several carts gets one reminder, for the newest, even when the carts fall on different
- * pages. It keeps one small entry per customer, never the carts.
+ * pages. It keeps one small entry per customer, and carts only up to `keepCarts`.
  *
  * It reads the window's first page, which is all of it for most runs (a timer every few
  * minutes). When there is more, it estimates from that page how many pages are left and cuts the
  * rest of the window into as many time slices (at most `slices`), read in parallel, since each
  * slice's keyset pages form a chain that cannot be. Where its pages ended become the ranges the
- * processing pass searches all at once.
+ * processing pass searches all at once, or works from the survey's copy of them.
  */
 export async function surveyLatestCarts(
   retail: Pick<RetailServerClient, 'searchCarts'>,
