@@ -52,8 +52,8 @@ const NO_IMAGES: readonly ViewPortImage[] = Object.freeze([]);
 /**
  * A run's viewport images per product image path. The same few hundred products fill thousands of
  * carts, and building their URLs again for every line was a measurable share of a run's CPU and
- * garbage (with the two smaller cuts of the same change, 100,000 carts: job CPU 8.2-10.4 s ->
- * 7.6-8.5 s, live heap 86-97 -> 71-78 MB). Every reminder that shows a product shares its list, so
+ * garbage (with two smaller cuts made with it, 100,000 carts: job CPU 8.2-10.4 s -> 7.6-9.3 s,
+ * live heap 80-97 -> 71-80 MB). Every reminder that shows a product shares its list, so
  * the lists are frozen. Bounded like the product cache, oldest dropped first.
  */
 export class ViewPortImageCache {
