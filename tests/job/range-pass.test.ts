@@ -122,6 +122,26 @@ describe('the processing pass over the survey ranges', () => {
     }
   });
 
+  test('any allowance, page size and slicing: each kept range equals its search, and the pass reads every cart once', async () => {
+    let cases = 0;
+    for (const seed of [11, 12, 13]) {
+      for (const pageSize of [7, 10, 16]) {
+        for (const keepCarts of [0, 15, 45, 90, 1000]) {
+          const data = storeWithTies(130, 35, seeded(seed));
+          const survey = await surveyLatestCarts(directCartSearch(data), window, { pageSize, includeAnonymous: false, slices: 4, keepCarts }, () => undefined);
+          const kept = survey.ranges.filter((range) => range.carts !== undefined);
+          expect(kept.reduce((sum, range) => sum + (range.carts?.length ?? 0), 0)).toBeLessThanOrEqual(keepCarts);
+          const searched = await readRanges(directCartSearch(data), kept, pageSize);
+          kept.forEach((range, i) => expect(idsOf(range.carts).sort()).toEqual(searched[i]?.sort()));
+          const pass = await readAsThePass(survey, data, pageSize);
+          expect(pass.ids.sort()).toEqual(idsInWindow(data));
+          cases++;
+        }
+      }
+    }
+    expect(cases).toBe(45);
+  });
+
   test('a slice with a record whose id does not parse is searched again, not taken from a copy', async () => {
     const data = storeWithTies(60, 30, seeded(8));
     const broken = data.carts[Math.floor(data.carts.length / 2)] as Record<string, unknown>;
