@@ -40,11 +40,13 @@ export async function measureStoreCapacity(cosmos: { endpoint: string; key: stri
     await ledger.createNotifications(records(WARM_UP, 'warm-up'));
 
     const batch = records(RECORDS, 'capacity');
+    const loopBefore = performance.eventLoopUtilization();
     const started = performance.now();
     await ledger.getNotifications(batch.map((r) => r.id));
     const created = await ledger.createNotifications(batch);
     await ledger.replaceNotifications(batch.map((record, i) => ({ record: { ...record, status: 'sent', sentAt: at }, etag: etagOf(created[i]) })));
     const elapsedMs = performance.now() - started;
+    const loop = performance.eventLoopUtilization(loopBefore);
 
     const pointReads: number[] = [];
     for (let i = 0; i < POINT_READS; i++) {
@@ -58,6 +60,7 @@ export async function measureStoreCapacity(cosmos: { endpoint: string; key: stri
       requestMs: median(pointReads),
       operations,
       elapsedMs,
+      clientThreadBusy: loop.utilization,
     };
   } finally {
     container.database.client.dispose();

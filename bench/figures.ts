@@ -45,6 +45,18 @@ export interface Figures {
   peakInFlight: StandInsSummary['peakInFlight'];
   bound: Bound;
   wallOverBound: number;
+  /** How long the job's JavaScript thread was busy during the run. */
+  jobThreadBusySeconds: number;
+  /**
+   * The run's CPU floor: no schedule of the work this run did ends sooner on this machine. The
+   * larger of the job thread's busy time (JavaScript runs on one thread) and the CPU the job and
+   * the stand-ins used, spread over the machine's cores. The bound above counts latency and the
+   * store's capacity, measured while the store had the machine to itself; this floor shows when
+   * the job's own thread, or the cores the job shares with the stand-ins, are what the run waits
+   * for. Undefined when the stand-ins' CPU is not known (they ran in the job's process).
+   */
+  cpuFloor: { ms: number; limitedBy: 'job thread' | 'cores'; cores: number } | undefined;
+  wallOverCpuFloor: number | undefined;
   capacity: StoreCapacity | undefined;
   deliveries: number;
   payloadDigest: string;
@@ -92,6 +104,8 @@ export function figuresOf(outcome: ScenarioOutcome, cpuReferenceMs?: number): Fi
   });
   const notified = job.report.carts.notified;
   const wallSeconds = job.wallMs / 1000;
+  const jobCpuMs = job.cpuMs.user + job.cpuMs.system;
+  const cpuFloor = cpuFloorOf(job.threadBusyMs, jobCpuMs, standIns.cpuMs, outcome.cores);
   return {
     scenario: `${config.strategy}/${config.store}`,
     strategy: config.strategy,
@@ -127,17 +141,30 @@ export function figuresOf(outcome: ScenarioOutcome, cpuReferenceMs?: number): Fi
     rssBeforeMb: job.memory.beforeBytes / MB,
     peakLiveHeapMb: job.memory.peakLiveHeapBytes / MB,
     fullCollections: job.memory.fullCollections,
-    cpuSeconds: (job.cpuMs.user + job.cpuMs.system) / 1000,
+    cpuSeconds: jobCpuMs / 1000,
+    jobThreadBusySeconds: job.threadBusyMs / 1000,
     standInsCpuSeconds: standIns.cpuMs === undefined ? undefined : standIns.cpuMs / 1000,
     cpuReferenceMs,
     peakInFlight: standIns.peakInFlight,
     bound,
     wallOverBound: bound.ms > 0 ? job.wallMs / bound.ms : 0,
+    cpuFloor,
+    wallOverCpuFloor: cpuFloor && cpuFloor.ms > 0 ? job.wallMs / cpuFloor.ms : undefined,
     capacity,
     deliveries: standIns.deliveries,
     payloadDigest: standIns.payloadDigest,
     errors: job.errors,
   };
+}
+
+/**
+ * The larger of the job thread's busy time and all the CPU the run used spread over the cores;
+ * undefined without the stand-ins' CPU or the core count.
+ */
+export function cpuFloorOf(threadBusyMs: number, jobCpuMs: number, standInsCpuMs: number | undefined, cores: number | undefined): Figures['cpuFloor'] {
+  if (standInsCpuMs === undefined || cores === undefined || cores < 1) return undefined;
+  const spread = (jobCpuMs + standInsCpuMs) / cores;
+  return threadBusyMs >= spread ? { ms: threadBusyMs, limitedBy: 'job thread', cores } : { ms: spread, limitedBy: 'cores', cores };
 }
 
 /** How two strategies compare on the same store: speed, and whether they sent the same emails. */

@@ -42,9 +42,14 @@ const rows: Row[] = [
   ['job CPU (s)', (f) => fixed(2)(f.cpuSeconds)],
   ['  every run (s)', (f) => (f.runs ? f.runs.cpuSeconds.map(fixed(2)).join(' ') : '-')],
   ['stand-ins CPU (s)', (f) => (f.standInsCpuSeconds === undefined ? '-' : fixed(2)(f.standInsCpuSeconds))],
+  ['job thread busy (s)', (f) => fixed(2)(f.jobThreadBusySeconds)],
+  ['CPU floor (s)', (f) => seconds(f.cpuFloor?.ms)],
+  ['  limited by', (f) => (f.cpuFloor ? (f.cpuFloor.limitedBy === 'cores' ? `${f.cpuFloor.cores} cores` : f.cpuFloor.limitedBy) : '-')],
+  ['wall / CPU floor', (f) => (f.wallOverCpuFloor === undefined ? '-' : fixed(2)(f.wallOverCpuFloor))],
   ['CPU reference (ms, lower is faster)', (f) => (f.cpuReferenceMs === undefined ? '-' : fixed(1)(f.cpuReferenceMs))],
   ['peak in flight: retail/emarsys/store', (f) => `${f.peakInFlight.retail}/${f.peakInFlight.emarsys}/${f.peakInFlight.store}`],
   ['store capacity (ops/s)', (f) => (f.capacity ? whole(f.capacity.operationsPerSecond) : '-')],
+  ['  its client thread busy while measured', (f) => (f.capacity ? `${Math.round(f.capacity.clientThreadBusy * 100)}%` : '-')],
   ['store request (ms)', (f) => (f.capacity ? fixed(1)(f.capacity.requestMs) : '-')],
 ];
 

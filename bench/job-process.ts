@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { extname, join } from 'node:path';
 import { toError } from '../src/shared/errors';
 import { createCosmosContainer } from '../src/store/cosmos-client';
@@ -93,10 +94,14 @@ async function runScenario(config: ScenarioConfig, tls: TlsFiles): Promise<Scena
       dispose = () => container.database.client.dispose();
       ledger = new CosmosLedger({ container });
     }
+    // The stand-ins' CPU is counted over the job alone: the capacity probe is not serving the job.
+    const before = await standIns.summary();
     // Start the job from a collected heap, so that peak RSS is the job's, not start-up garbage.
     (globalThis as { gc?: () => void }).gc?.();
     const job = await runJob({ endpoints: standIns.endpoints, config, ledger });
-    return { config, cartsInWindow: standIns.cartsInWindow, job, standIns: await standIns.summary(), capacity };
+    const after = await standIns.summary();
+    const cpuMs = after.cpuMs === undefined || before.cpuMs === undefined ? undefined : after.cpuMs - before.cpuMs;
+    return { config, cartsInWindow: standIns.cartsInWindow, job, standIns: { ...after, cpuMs }, capacity, cores: availableParallelism() };
   } finally {
     dispose?.();
     await standIns.stop();

@@ -101,9 +101,11 @@ export async function runJob({ endpoints, config, ledger }: JobRunInput): Promis
   const storeBefore = ledger.stats();
   const memory = sampleMemory();
   const cpuBefore = process.cpuUsage();
+  const loopBefore = performance.eventLoopUtilization();
   const started = performance.now();
   const report = await runAbandonedCartJob(deps, { trigger: 'cli' });
   const wallMs = performance.now() - started;
+  const loop = performance.eventLoopUtilization(loopBefore);
   const cpu = process.cpuUsage(cpuBefore);
   const memoryFigures = memory.stop();
 
@@ -113,6 +115,7 @@ export async function runJob({ endpoints, config, ledger }: JobRunInput): Promis
     searchChain: searches.chain(new Date(window.from), surveyEndedAt),
     wallMs,
     cpuMs: { user: cpu.user / 1000, system: cpu.system / 1000 },
+    threadBusyMs: loop.active,
     memory: { ...memoryFigures, maxRssBytes: process.resourceUsage().maxRSS * 1024 },
     store: difference(ledger.stats(), storeBefore),
     warnings,

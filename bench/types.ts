@@ -63,7 +63,7 @@ export interface StandInsSummary {
   payloadDigest: string;
   /** The most requests in flight at once, as the servers saw them. */
   peakInFlight: { retail: number; retailLookups: number; emarsys: number; store: number };
-  /** CPU the stand-ins used, when they ran in their own process. */
+  /** CPU the stand-ins used since they were ready, when they ran in their own process. */
   cpuMs?: number | undefined;
 }
 
@@ -75,6 +75,11 @@ export interface StoreCapacity {
   requestMs: number;
   operations: number;
   elapsedMs: number;
+  /**
+   * The share of the measurement the calling thread was busy (event loop utilization, 0 to 1):
+   * near 1, the capacity is the Cosmos client's on one thread as much as the server's.
+   */
+  clientThreadBusy: number;
 }
 
 /** What the job process measured about itself while the job ran. */
@@ -83,7 +88,10 @@ export interface JobMeasurement {
   /** The cart searches that had to follow one another (see search-chain.ts). */
   searchChain: { survey: number; pass: number };
   wallMs: number;
+  /** The job process's CPU, every thread of it (V8's collector threads and libuv's pool included). */
   cpuMs: { user: number; system: number };
+  /** How long the job's JavaScript thread was busy (event loop utilization's active time). */
+  threadBusyMs: number;
   /** RSS before and at its peak, the live heap after full collections (memory.ts), the process's max RSS. */
   memory: { beforeBytes: number; peakBytes: number; peakLiveHeapBytes: number; fullCollections: number; maxRssBytes: number };
   /** Store counters over the run (requests, reads, writes). */
@@ -98,6 +106,9 @@ export interface ScenarioOutcome {
   config: ScenarioConfig;
   cartsInWindow: number;
   job: JobMeasurement;
+  /** The stand-ins' summary; its `cpuMs` counts the job's run only (not the capacity probe). */
   standIns: StandInsSummary;
   capacity?: StoreCapacity | undefined;
+  /** The cores the machine gives the processes (`os.availableParallelism()`). */
+  cores?: number | undefined;
 }

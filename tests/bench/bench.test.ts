@@ -171,8 +171,15 @@ describe('npm run bench', () => {
       expect(scenario.peakRssMb).toBeGreaterThan(0);
       expect(scenario.cpuSeconds).toBeGreaterThan(0);
       expect(scenario.cpuReferenceMs).toBeGreaterThan(0);
+      // The job thread is busy for part of the run; the CPU floor is a floor, so the run takes longer.
+      expect(scenario.jobThreadBusySeconds).toBeGreaterThan(0);
+      expect(scenario.jobThreadBusySeconds).toBeLessThanOrEqual(scenario.wallSeconds);
+      expect(scenario.cpuFloor).toEqual({ ms: expect.any(Number), limitedBy: expect.stringMatching(/^(job thread|cores)$/), cores: expect.any(Number) });
+      expect(scenario.cpuFloor?.ms).toBeGreaterThanOrEqual(scenario.jobThreadBusySeconds * 1000);
     }
     expect(result.scenarios[2]?.capacity?.operationsPerSecond).toBeGreaterThan(0);
+    expect(result.scenarios[2]?.capacity?.clientThreadBusy).toBeGreaterThan(0);
+    expect(result.scenarios[2]?.capacity?.clientThreadBusy).toBeLessThanOrEqual(1);
     expect(result.comparisons).toEqual([expect.objectContaining({ store: 'modeled', sameNotifications: true }), expect.objectContaining({ store: 'embedded', sameNotifications: true })]);
     expect(new Set(result.scenarios.map((s) => s.payloadDigest)).size).toBe(1);
   }, 120_000);
