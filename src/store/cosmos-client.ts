@@ -1,4 +1,12 @@
-import { CosmosClient, PartitionKeyDefinitionVersion, type Container, type ContainerDefinition, type PartitionKeyDefinition } from '@azure/cosmos';
+import {
+  CosmosClient,
+  IndexingMode,
+  PartitionKeyDefinitionVersion,
+  type Container,
+  type ContainerDefinition,
+  type IndexingPolicy,
+  type PartitionKeyDefinition,
+} from '@azure/cosmos';
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { ConfigurationError, RemoteServiceError } from '../shared/errors';
 import { silentLogger, type Logger } from '../shared/logger';
@@ -24,6 +32,22 @@ export const PARTITION_KEY_PATH = '/pk';
  * client reads the container's version and hashes accordingly.
  */
 const PARTITION_KEY_DEFINITION: PartitionKeyDefinition = { paths: [PARTITION_KEY_PATH], version: PartitionKeyDefinitionVersion.V2 };
+
+/**
+ * What a container the connector creates indexes: only the fields an operator filters on when
+ * looking at the ledger (in Data Explorer: failed notifications of a unit, a cart's records, a
+ * run's records), not every property of every document. The connector itself never queries (every
+ * access is by id, see documents.ts), and Cosmos DB charges each create and replace for every
+ * path it indexes: the default policy indexes all of a notification's 16 properties and every
+ * field of a run report, its failure list included. Microsoft's advice for a write-heavy container
+ * is this one: exclude everything, include what queries filter on.
+ */
+export const INDEXING_POLICY: IndexingPolicy = {
+  indexingMode: IndexingMode.consistent,
+  automatic: true,
+  includedPaths: ['/type/?', '/status/?', '/operatingUnitNumber/?', '/cartId/?', '/customerId/?', '/runId/?', '/updatedAt/?'].map((path) => ({ path })),
+  excludedPaths: [{ path: '/*' }],
+};
 
 export interface CosmosContainerOptions {
   /** `AzureCosmosOptions.EndPointUri`, e.g. `https://<account>.documents.azure.com:443/`. */
@@ -83,7 +107,7 @@ export async function createCosmosContainer(options: CosmosContainerOptions): Pr
         if (cosmosStatus(error) !== 409) throw error;
       });
       definition = await database.containers
-        .createIfNotExists({ id: context.containerId, partitionKey: PARTITION_KEY_DEFINITION, defaultTtl: -1 })
+        .createIfNotExists({ id: context.containerId, partitionKey: PARTITION_KEY_DEFINITION, defaultTtl: -1, indexingPolicy: INDEXING_POLICY })
         .then(({ resource }) => resource)
         .catch(async (error: unknown) => {
           if (cosmosStatus(error) !== 409) throw error;
@@ -158,6 +182,14 @@ function checkDefinition(definition: ContainerDefinition | undefined, context: S
       databaseId: context.databaseId,
       containerId: context.containerId,
       fix: 'set the container time to live to "On (no default)" (defaultTtl -1)',
+    });
+  }
+  const policy = definition?.indexingPolicy;
+  if (policy?.indexingMode !== IndexingMode.none && (policy?.includedPaths ?? []).some(({ path }) => path === '/*')) {
+    logger.info('Cosmos DB container indexes every property: each ledger write pays for indexes the connector never uses', {
+      databaseId: context.databaseId,
+      containerId: context.containerId,
+      fix: `replace the container's indexing policy with ${JSON.stringify(INDEXING_POLICY)} (it applies online)`,
     });
   }
 }
