@@ -157,7 +157,7 @@ describe('notifications', () => {
     const records = Array.from({ length: 5 }, () => claim());
     server.throttleOperations(4, (id) => id === records[0]!.id); // on each of the 4 attempts
     const results = await ledger.createNotifications(records);
-    expect(results[0]).toEqual({ id: records[0]!.id, status: 'error', reason: 'cosmos HTTP 429 after 4 attempts', retryable: true });
+    expect(results[0]).toEqual({ id: records[0]!.id, status: 'error', reason: 'cosmos HTTP 429 after 4 attempts: the container needs more throughput (RU/s), or autoscale', retryable: true });
     expect(results.slice(1).map((r) => r.status)).toEqual(['ok', 'ok', 'ok', 'ok']);
   });
 

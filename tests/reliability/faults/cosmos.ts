@@ -45,6 +45,29 @@ export function cosmosFaults(): void {
       });
     });
 
+    test('claims throttled on every attempt (too little throughput): those carts fail for the run, unsent; the next run sends them', async () => {
+      await faultScenario({ dependency: 'cosmos', name: 'bulk: 2 claims throttled on every attempt' }, {}, async ({ h, run, later, countInjected }) => {
+        // The first two notifications the run writes, whatever their ids, refused on each attempt.
+        const victims = new Set<string>();
+        h.cosmos.throttleOperations(2 * MAX_ATTEMPTS, (documentId) => {
+          if (!documentId.startsWith('cart-')) return false;
+          if (victims.size < 2) victims.add(documentId);
+          return victims.has(documentId);
+        });
+        countInjected('cosmos-429-per-operation', 2 * MAX_ATTEMPTS);
+        const report = await run();
+        expect(report.status).toBe('completed');
+        expect(report.carts).toMatchObject({ notified: CART_COUNT - 2, failed: 2 });
+        expect(report.failures).toEqual([{ reason: `ledger: cosmos HTTP 429 after ${MAX_ATTEMPTS} attempts: the container needs more throughput (RU/s), or autoscale`, count: 2 }]);
+        expect(report.failuresByDependency).toEqual({ store: 2 });
+        expect(h.emarsys.deliveries).toHaveLength(CART_COUNT - 2);
+        // The checkpoint waited for them: the next run claims and sends exactly those two.
+        const next = await later();
+        expect(next.carts).toMatchObject({ notified: 2, failed: 0 });
+        expectNothingLeft(await later());
+      });
+    });
+
     test.each<{ label: string; status: number; headers: Record<string, string> }>([
       { label: '429 with x-ms-retry-after-ms', status: 429, headers: { 'x-ms-retry-after-ms': '1' } },
       { label: '503', status: 503, headers: {} },
