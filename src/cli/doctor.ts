@@ -1,7 +1,7 @@
 import { createSecretResolver } from '../config/secrets';
 import { loadSettings, type Settings } from '../config/settings';
 import { emarsysProviderFor, retailClientFor, retailTokenProviderFor, secretRequests } from '../runtime/create-dependencies';
-import { createCosmosContainer } from '../store/cosmos-client';
+import { createCosmosContainer, indexesEveryProperty } from '../store/cosmos-client';
 import { CosmosLedger } from '../store/cosmos-ledger';
 import { ConfigurationError, RemoteServiceError, toError } from '../shared/errors';
 
@@ -117,9 +117,10 @@ export async function runDoctor(options: DoctorOptions): Promise<number> {
     try {
       const ledger = new CosmosLedger({ container, ttlDays: settings.cosmos.ttlDays });
       const checkpoint = channelId === undefined ? undefined : await ledger.getCheckpoint(settings.retail.operatingUnitNumber, channelId);
+      const { resource } = await container.read();
       return `${settings.cosmos.databaseId}/${settings.cosmos.containerId} reachable; ${
         checkpoint ? `checkpoint at ${checkpoint.lastModifiedAt}` : 'no checkpoint yet (the first run reads the last IncludeAbandonedCartsModifiedSinceLastMinutes)'
-      }`;
+      }${indexesEveryProperty(resource) ? '; it indexes every property: the policy in docs/data-model.md makes each write cheaper' : ''}`;
     } finally {
       container.database.client.dispose();
     }

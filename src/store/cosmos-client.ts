@@ -49,6 +49,12 @@ export const INDEXING_POLICY: IndexingPolicy = {
   excludedPaths: [{ path: '/*' }],
 };
 
+/** Whether a container indexes every property of every document (Cosmos DB's default policy). */
+export function indexesEveryProperty(definition: Pick<ContainerDefinition, 'indexingPolicy'> | undefined): boolean {
+  const policy = definition?.indexingPolicy;
+  return policy?.indexingMode !== IndexingMode.none && (policy?.includedPaths ?? []).some(({ path }) => path === '/*');
+}
+
 export interface CosmosContainerOptions {
   /** `AzureCosmosOptions.EndPointUri`, e.g. `https://<account>.documents.azure.com:443/`. */
   endpoint: string;
@@ -184,8 +190,7 @@ function checkDefinition(definition: ContainerDefinition | undefined, context: S
       fix: 'set the container time to live to "On (no default)" (defaultTtl -1)',
     });
   }
-  const policy = definition?.indexingPolicy;
-  if (policy?.indexingMode !== IndexingMode.none && (policy?.includedPaths ?? []).some(({ path }) => path === '/*')) {
+  if (indexesEveryProperty(definition)) {
     logger.info('Cosmos DB container indexes every property: each ledger write pays for indexes the connector never uses', {
       databaseId: context.databaseId,
       containerId: context.containerId,

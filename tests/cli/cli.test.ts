@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CosmosClient } from '@azure/cosmos';
 import { EXIT, runCli } from '../../src/cli/main';
 import { buildSimulatorData, cartRecord, customerRecord, productRecord } from '../../src/simulators/retail-server';
 import { fastRetry, startHarness, type Harness } from '../support/harness';
@@ -120,6 +121,25 @@ describe('abandoned-carts CLI', () => {
     expect(stdout).toMatch(/Everything needed for a run works/);
     expect(stdout).not.toMatch(/retail-app-client-secret-value|emarsys-api-secret-value|C2y6yDjf5/);
     expect(h.emarsys.deliveries).toHaveLength(0);
+  });
+
+  test('doctor notes a ledger container that indexes every property; not one the connector made', async () => {
+    expect((await cli(['run'])).code).toBe(EXIT.ok);
+    const made = await cli(['doctor']);
+    expect(made.stdout).toMatch(/^✓ Cosmos DB: .* reachable; checkpoint at [^;]*$/m);
+
+    // Cosmos DB's default policy, as the portal makes a container (spelled out: the embedded server leaves it empty).
+    const client = new CosmosClient({ endpoint: String(h.env.AzureCosmosOptions__EndPointUri), key: String(h.env.AzureCosmosOptions__PrimaryKey) });
+    try {
+      await client
+        .database(String(h.env.AzureCosmosOptions__DatabaseId))
+        .containers.create({ id: 'FromPortal', partitionKey: { paths: ['/pk'], version: 2 }, defaultTtl: -1, indexingPolicy: { includedPaths: [{ path: '/*' }] } });
+    } finally {
+      client.dispose();
+    }
+    const portal = await cli(['doctor'], { ...h.env, ...h.secretsEnv, AzureCosmosOptions__ContainerId: 'FromPortal' });
+    expect(portal.code).toBe(EXIT.ok);
+    expect(portal.stdout).toMatch(/^✓ Cosmos DB: .*\/FromPortal reachable; no checkpoint yet .*; it indexes every property: the policy in docs\/data-model\.md makes each write cheaper$/m);
   });
 
   test('doctor says which check failed and what to do', async () => {
