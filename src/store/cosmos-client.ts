@@ -38,7 +38,7 @@ const PARTITION_KEY_DEFINITION: PartitionKeyDefinition = { paths: [PARTITION_KEY
  * looking at the ledger (in Data Explorer: failed notifications of a unit, a cart's records, a
  * run's records), not every property of every document. The connector itself never queries (every
  * access is by id, see documents.ts), and Cosmos DB charges each create and replace for every
- * path it indexes: the default policy indexes all of a notification's 16 properties and every
+ * path it indexes: the default policy indexes each of a notification's 17 properties and every
  * field of a run report, its failure list included. Microsoft's advice for a write-heavy container
  * is this one: exclude everything, include what queries filter on.
  */

@@ -244,7 +244,6 @@ export class CosmosLedger implements NotificationLedger {
 
   private failureReason(outcome: BulkOutcome): { reason: string; retryable: boolean } {
     const status = outcome.statusCode === 0 ? 'no response' : `HTTP ${outcome.statusCode}`;
-    // Status 0: the request got no response, which may pass like any transient failure.
     if (outcome.statusCode === 429) {
       // Throttled past every retry: the container's throughput, not the data, is at fault.
       return {
@@ -252,6 +251,7 @@ export class CosmosLedger implements NotificationLedger {
         retryable: true,
       };
     }
+    // Status 0: the request got no response, which may pass like any transient failure.
     if (outcome.statusCode === 0 || isTransientStatus(outcome.statusCode)) {
       return { reason: `cosmos ${status} after ${this.retryPolicy.maxAttempts} attempts`, retryable: true };
     }
