@@ -221,13 +221,18 @@ describe('local.settings.sample.json', () => {
   test('names every property of every section, and nothing else', () => {
     const sampleProperties = new Set(
       Object.keys(sample.Values)
-        .filter((key) => key.includes('__'))
+        // The Functions host's own settings (the Node worker's heap limit) are not the connector's.
+        .filter((key) => key.includes('__') && !key.startsWith('languageWorkers__'))
         .map((key) => key.split('__').slice(0, 2).join('.')),
     );
     const schemaProperties = Object.entries(sectionSchemas).flatMap(([section, { schema }]) =>
       Object.keys((schema as unknown as { shape: Record<string, unknown> }).shape).map((property) => `${section}.${property}`),
     );
     expect([...sampleProperties].sort()).toEqual(schemaProperties.sort());
+  });
+
+  test("sets the Node worker's heap limit that keeps its memory flat (README, Deploying)", () => {
+    expect(sample.Values.languageWorkers__node__arguments).toBe('--max-old-space-size=512');
   });
 
   test('is valid once its placeholders are filled in', () => {
