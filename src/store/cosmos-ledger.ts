@@ -244,16 +244,11 @@ export class CosmosLedger implements NotificationLedger {
 
   private failureReason(outcome: BulkOutcome): { reason: string; retryable: boolean } {
     const status = outcome.statusCode === 0 ? 'no response' : `HTTP ${outcome.statusCode}`;
-    if (outcome.statusCode === 429) {
-      // Throttled past every retry: the container's throughput, not the data, is at fault.
-      return {
-        reason: `cosmos HTTP 429 after ${this.retryPolicy.maxAttempts} attempts: the container needs more throughput (RU/s), or autoscale`,
-        retryable: true,
-      };
-    }
     // Status 0: the request got no response, which may pass like any transient failure.
     if (outcome.statusCode === 0 || isTransientStatus(outcome.statusCode)) {
-      return { reason: `cosmos ${status} after ${this.retryPolicy.maxAttempts} attempts`, retryable: true };
+      // Throttled past every retry: the container's throughput, not the data, is at fault.
+      const advice = outcome.statusCode === 429 ? ': the container needs more throughput (RU/s), or autoscale' : '';
+      return { reason: `cosmos ${status} after ${this.retryPolicy.maxAttempts} attempts${advice}`, retryable: true };
     }
     return { reason: `cosmos ${status}`, retryable: false };
   }
