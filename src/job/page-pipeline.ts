@@ -6,7 +6,9 @@ import { yieldToPendingIo } from '../shared/concurrency';
  * to `commit` strictly in page order (the checkpoint must move in time order). On the first
  * failure it stops taking pages, lets the pages in flight finish, commits every page before the
  * one that failed, and rethrows. Memory holds at most `concurrency + lookahead` pages, and the
- * results of `waitingCommits` more.
+ * results of `waitingCommits` more. When `shouldStop` says so before a page is taken (never before
+ * the first, so every run makes progress), it takes no more (the page already read is dropped),
+ * lets the pages in flight finish and commits them, and resolves `{ stoppedEarly: true }`.
  */
 export interface PipelineOptions {
   concurrency: number;
@@ -17,6 +19,13 @@ export interface PipelineOptions {
    * the pages after it; what waits is each page's small result, never its carts.
    */
   waitingCommits?: number;
+  /** Asked before each page after the first is worked; true ends the pipeline there, cleanly. */
+  shouldStop?: () => boolean;
+}
+
+export interface PipelineResult {
+  /** `shouldStop` ended it while the source still had pages. */
+  stoppedEarly: boolean;
 }
 
 export async function runPagePipeline<T, R>(
@@ -24,7 +33,7 @@ export async function runPagePipeline<T, R>(
   options: PipelineOptions,
   work: (item: T, index: number) => Promise<R>,
   commit: (result: R, index: number) => Promise<void>,
-): Promise<void> {
+): Promise<PipelineResult> {
   const iterator = source[Symbol.asyncIterator]();
   const concurrency = Math.max(1, options.concurrency);
   const lookahead = Math.max(0, options.lookahead);
@@ -81,6 +90,7 @@ export async function runPagePipeline<T, R>(
   const waitingCommits = Math.max(0, options.waitingCommits ?? 0);
   const working = new Set<Promise<void>>();
   const inFlight = new Set<Promise<void>>();
+  let stoppedEarly = false;
   for (let index = 0; !failure; index++) {
     if (buffered.length === 0) readAhead();
     let next: IteratorResult<T>;
@@ -91,6 +101,11 @@ export async function runPagePipeline<T, R>(
       break;
     }
     if (next.done) break;
+    // Asked once there is a page to take, so that a stop always leaves something for the next run.
+    if (index > 0 && options.shouldStop?.()) {
+      stoppedEarly = true;
+      break;
+    }
     while (buffered.length < lookahead) readAhead();
     const pageIndex = index;
     const worked: Promise<R | undefined> = work(next.value, pageIndex).then(
@@ -126,9 +141,10 @@ export async function runPagePipeline<T, R>(
   }
   await Promise.all(inFlight);
   await flush();
-  if (failure) {
+  if (failure || stoppedEarly) {
     await Promise.allSettled(buffered);
     await iterator.return?.(undefined).catch(() => undefined);
-    throw failure.error;
   }
+  if (failure) throw failure.error;
+  return { stoppedEarly };
 }

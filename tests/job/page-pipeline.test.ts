@@ -159,3 +159,69 @@ describe('runPagePipeline with waitingCommits', () => {
     expect(started).toEqual([0, 1, 2, 3, 4, 5]);
   });
 });
+
+describe('runPagePipeline with shouldStop', () => {
+  async function* closable(count: number, log: string[]) {
+    try {
+      for (let i = 0; i < count; i++) {
+        log.push(`read ${i}`);
+        yield i;
+      }
+    } finally {
+      log.push('closed');
+    }
+  }
+
+  test('takes no page once it says stop; the pages in flight finish and commit in order', async () => {
+    const log: string[] = [];
+    const committed: number[] = [];
+    let stop = false;
+    const result = await runPagePipeline(
+      closable(10, log),
+      { concurrency: 3, lookahead: 0, shouldStop: () => stop },
+      async (page) => {
+        // Page 3 is taken while pages 1 and 2 are still in flight; it asks to stop and ends first.
+        if (page === 3) stop = true;
+        await delay(page === 3 ? 1 : 10);
+        return page;
+      },
+      async (page) => {
+        committed.push(page);
+      },
+    );
+    expect(result).toEqual({ stoppedEarly: true });
+    expect(committed).toEqual([0, 1, 2, 3]);
+    // Page 4 was read (so there was more to do) and dropped, and the source is closed.
+    expect(log).toEqual(['read 0', 'read 1', 'read 2', 'read 3', 'read 4', 'closed']);
+  });
+
+  test('a source that runs out first is not a stop', async () => {
+    const committed: number[] = [];
+    let stop = false;
+    const result = await runPagePipeline(closable(4, []), { concurrency: 2, lookahead: 0, shouldStop: () => stop }, async (page) => {
+      // Asked to stop once the last page is taken: nothing is left, so it is not a stop.
+      if (page === 3) stop = true;
+      return page;
+    }, async (page) => {
+      committed.push(page);
+    });
+    expect(result).toEqual({ stoppedEarly: false });
+    expect(committed).toEqual([0, 1, 2, 3]);
+  });
+
+  test('is never asked before the first page, so a run always makes progress', async () => {
+    const asked: number[] = [];
+    const committed: number[] = [];
+    const result = await runPagePipeline(
+      closable(5, []),
+      { concurrency: 1, lookahead: 0, shouldStop: () => (asked.push(committed.length), true) },
+      async (page) => page,
+      async (page) => {
+        committed.push(page);
+      },
+    );
+    expect(result).toEqual({ stoppedEarly: true });
+    expect(committed).toEqual([0]);
+    expect(asked).toEqual([1]);
+  });
+});
