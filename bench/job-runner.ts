@@ -82,7 +82,9 @@ export async function runJob({ endpoints, config, ledger }: JobRunInput): Promis
     if (level === 'warn') warnings++;
     else if (errors.length < MAX_ERRORS_KEPT) errors.push(`${message} ${JSON.stringify(fields).slice(0, 500)}`);
   }, 'warn');
-  const job: JobSettings = { ...jobSettings(settings), strategy: config.strategy };
+  // No time limit: a run that stopped early would not be the run measured (the sequential strategy
+  // takes about 9 minutes at a million carts).
+  const job: JobSettings = { ...jobSettings(settings), strategy: config.strategy, maxRunMinutes: undefined };
   const searches = recordSearches(retailClientFor(settings, secrets, { logger }));
   let surveyEndedAt: number | undefined;
   const deps: JobDependencies = {

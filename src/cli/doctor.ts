@@ -32,7 +32,7 @@ function describeSettings(settings: Settings): string[] {
   return [
     `  Retail Server      ${r.baseUrl} (OUN ${r.operatingUnitNumber}, api-version ${r.apiVersion})`,
     `  Authority          ${r.authorityHost}/${r.tenantId} for ${r.audience}/.default`,
-    `  Window             last ${r.includeMinutes} min on the first run, leaving the last ${r.excludeMinutes} min; pages of ${r.pageSize}`,
+    `  Window             last ${r.includeMinutes} min on the first run, leaving the last ${r.excludeMinutes} min; pages of ${r.pageSize}; no new page after ${r.maxRunMinutes} min`,
     `  Secrets            ${settings.keyVault.uri ? `Key Vault ${settings.keyVault.uri}` : 'environment variables'}`,
     `  Cosmos DB          ${c.endpoint} ${c.databaseId}/${c.containerId}, ${c.primaryKey ? `account key ${mask(c.primaryKey)}` : 'Microsoft Entra auth'}`,
     `  Emarsys            ${e.authMode} ${e.apiUrl.replace('{0}', e.externalEventId)}, key_id ${e.contactKeyId}, batches of ${e.batchSize}`,

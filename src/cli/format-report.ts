@@ -18,7 +18,16 @@ export function formatReport(report: RunReport): string {
     ...report.failures.map(({ reason, count }): [string, string] => [`  failed: ${reason}`, String(count)]),
     ['Time', `${(report.durationMs / 1000).toFixed(1)} s`],
   ];
+  if (report.remaining) rows.push(['Time limit', remainingAdvice(report)]);
   if (report.error) rows.push(['Error', report.error]);
   const width = Math.max(...rows.map(([label]) => label.length));
   return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n');
+}
+
+/** What a run stopped by its time limit left, and how it gets done. */
+function remainingAdvice(report: RunReport): string {
+  const { from, to } = report.remaining as NonNullable<RunReport['remaining']>;
+  const left = `reached; ${from} .. ${to} not worked`;
+  if (report.window.source !== 'request' && !report.dryRun) return `${left}: the next run goes on from the checkpoint`;
+  return `${left}: run again with --from ${from} --to ${to}`;
 }

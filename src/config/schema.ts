@@ -11,6 +11,14 @@ import { z } from 'zod';
 export const DEFAULT_PAGE_CONCURRENCY = 10;
 
 /**
+ * How long a run may take before it starts no new page (`RetailServerClientOptions.MaxRunMinutes`).
+ * The Functions host ends an invocation that outlives host.json's `functionTimeout` by restarting
+ * the Node worker, mid-page; a run that stops on its own first records what it sent, moves the
+ * checkpoint and releases its lease, and the next run goes on from there.
+ */
+export const DEFAULT_MAX_RUN_MINUTES = 8;
+
+/**
  * The settings sections, as in Microsoft's sample (`appSettings.json`), plus this connector's
  * additions. Values from environment variables arrive as strings, so numbers and booleans are
  * accepted in either form. Each field's message says what is expected.
@@ -132,6 +140,9 @@ export const retailServerSchema = z
     IncludeAnonymous: boolean(false),
     MaxConcurrency: integer(4, 1, 32),
     PageConcurrency: integer(DEFAULT_PAGE_CONCURRENCY, 1, 16),
+    // Under host.json's functionTimeout (10 minutes), with room for the pages in flight to finish.
+    // Fractions are allowed, as for ClaimTimeoutMinutes, so tests need not wait minutes.
+    MaxRunMinutes: decimal(DEFAULT_MAX_RUN_MINUTES, 0.01, 24 * 60),
   })
   .superRefine((value, ctx) => {
     if (value.IncludeAbandonedCartsModifiedSinceLastMinutes <= value.ExcludeAbandonedCartsModifiedSinceLastMinutes) {

@@ -26,6 +26,7 @@ export interface Settings {
     includeAnonymous: boolean;
     maxConcurrency: number;
     pageConcurrency: number;
+    maxRunMinutes: number;
   };
   cosmos: {
     endpoint: string;
@@ -158,6 +159,7 @@ export function parseSettings(raw: RawSettings): Settings {
       includeAnonymous: retail.IncludeAnonymous,
       maxConcurrency: retail.MaxConcurrency,
       pageConcurrency: retail.PageConcurrency,
+      maxRunMinutes: retail.MaxRunMinutes,
     },
     cosmos: {
       endpoint: cosmos.EndPointUri,

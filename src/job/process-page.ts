@@ -250,8 +250,10 @@ export async function processPage(page: readonly RawCart[], context: PageContext
 
   if (context.dryRun) {
     // A dry run reads what the ledger knows and writes nothing: no claims, no sends, no checkpoint.
+    // Its observations only say how far it read (what a dry run stopped by its time limit left).
     await tallyDryRun(ready, superseded, context);
-    return [];
+    for (const { cart } of [...ready, ...superseded]) settle(cart, true);
+    return inTimeOrder(observations);
   }
 
   // 4. Claim by atomic create, in one bulk call: a claim per reminder, a skipped record per
@@ -374,7 +376,13 @@ export async function processPage(page: readonly RawCart[], context: PageContext
   }
 
   // 8. The checkpoint may move past every cart settled for good, in time order.
-  // Carts at one instant may come in any order (the checkpoint keeps their ids as a set); plain
-  // comparison, since localeCompare a thousand times a page showed in the profile.
+  return inTimeOrder(observations);
+}
+
+/**
+ * Carts at one instant may come in any order (the checkpoint keeps their ids as a set); plain
+ * comparison, since localeCompare a thousand times a page showed in the profile.
+ */
+function inTimeOrder(observations: PageObservation[]): PageObservation[] {
   return observations.sort((a, b) => a.modifiedAt.getTime() - b.modifiedAt.getTime() || (a.cartId < b.cartId ? -1 : a.cartId > b.cartId ? 1 : 0));
 }

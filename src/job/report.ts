@@ -50,6 +50,12 @@ export interface RunReport {
   calls: Record<string, number>;
   retries: Record<string, number>;
   checkpoint?: { lastModifiedAt: string; cartIdsAtLastModified: number } | undefined;
+  /**
+   * Set when the run reached its time limit (`MaxRunMinutes`) before the end of its window: the
+   * part it left. A timer run's successor starts there by itself (the checkpoint); a rerun is
+   * repeated with this window.
+   */
+  remaining?: { from: string; to: string } | undefined;
   /** Set when the run did not complete, or the unit was busy. */
   error?: string | undefined;
   startedAt: string;

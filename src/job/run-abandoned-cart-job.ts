@@ -46,6 +46,12 @@ export interface JobSettings {
    * long as the survey's share of Retail Server, and every slice costs a part page.
    */
   surveySlices?: number | undefined;
+  /**
+   * After this many minutes the run starts no new page: the pages in flight finish and are
+   * recorded, the checkpoint moves past them, and the report's `remaining` says what is left for
+   * the next run. Undefined: no limit.
+   */
+  maxRunMinutes?: number | undefined;
 }
 
 /** Everything the job talks to, passed in so tests and the CLI can give it real stand-ins. */
@@ -76,6 +82,8 @@ export interface JobRequest {
   to?: Date | undefined;
   /** Read and evaluate everything; claim, send and record nothing. */
   dryRun?: boolean | undefined;
+  /** The entry point's own limit on the run's length, in minutes; the smaller of it and the setting applies. */
+  maxRunMinutes?: number | undefined;
 }
 
 async function* arrayPages<T>(pages: readonly T[]): AsyncGenerator<T> {
@@ -123,6 +131,8 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
   const counters = new RunCounters();
   const dryRun = request.dryRun ?? false;
   const leaseMs = settings.claimTimeoutMinutes * 60_000;
+  const limitMinutes = Math.min(settings.maxRunMinutes ?? Number.POSITIVE_INFINITY, request.maxRunMinutes ?? Number.POSITIVE_INFINITY);
+  const deadline = startedAt.getTime() + limitMinutes * 60_000;
   let lease: Lease | undefined;
   let channel: ChannelConfiguration | undefined;
   let tracker: CheckpointTracker | undefined;
@@ -169,7 +179,7 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
       requested: { from: request.from, to: request.to },
     });
     report.window = { from: window.from.toISOString(), to: window.to.toISOString(), source: window.source };
-    logger.info('Abandoned cart run started', { ...log, window: report.window });
+    logger.info('Abandoned cart run started', { ...log, window: report.window, ...(Number.isFinite(limitMinutes) ? { limitMinutes } : {}) });
     tracker = new CheckpointTracker(window.from, window.cartIdsDoneAtFrom);
 
     const sequential = settings.strategy === 'sequential';
@@ -210,9 +220,12 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
     const activeTracker = tracker;
     const activeWindow = window;
     const activeChannel = channel;
-    await runPagePipeline(
+    const { stoppedEarly } = await runPagePipeline(
       ranges,
-      sequential ? { concurrency: 1, lookahead: 0 } : { concurrency: pageConcurrency, lookahead: 0, waitingCommits: 2 * pageConcurrency },
+      {
+        ...(sequential ? { concurrency: 1, lookahead: 0 } : { concurrency: pageConcurrency, lookahead: 0, waitingCommits: 2 * pageConcurrency }),
+        shouldStop: () => clock.now().getTime() >= deadline,
+      },
       async (readRange, index) => {
         const context: PageContext = {
           runId,
@@ -256,7 +269,13 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
         }
       },
     );
-    tracker.finish(window.to);
+    if (stoppedEarly) {
+      // Every cart before the tracker's position has its outcome; the rest of the window is the next run's.
+      report.remaining = { from: tracker.position().lastModifiedAt.toISOString(), to: window.to.toISOString() };
+      logger.info('Abandoned cart run reached its time limit; it started no new page', { ...log, limitMinutes, remaining: report.remaining });
+    } else {
+      tracker.finish(window.to);
+    }
     await saveCheckpoint();
   } catch (error) {
     const failure = toError(error);

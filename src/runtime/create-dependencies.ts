@@ -245,6 +245,7 @@ export function jobSettings(settings: Settings): JobSettings {
     claimTimeoutMinutes: settings.cosmos.claimTimeoutMinutes,
     maxSendAttempts: settings.emarsys.maxSendAttempts,
     pageConcurrency: settings.retail.pageConcurrency,
+    maxRunMinutes: settings.retail.maxRunMinutes,
     surveySlices: 2 * settings.retail.maxConcurrency,
   };
 }

@@ -149,6 +149,7 @@ export const runReportSchema = z.object({
   calls: counts,
   retries: counts,
   checkpoint: z.object({ lastModifiedAt: z.string(), cartIdsAtLastModified: z.number() }).optional(),
+  remaining: z.object({ from: z.string(), to: z.string() }).optional(),
   error: z.string().optional(),
   startedAt: z.string(),
   finishedAt: z.string(),

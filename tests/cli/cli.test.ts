@@ -113,6 +113,7 @@ describe('abandoned-carts CLI', () => {
     const { code, stdout } = await cli(['doctor']);
     expect(code).toBe(EXIT.ok);
     expect(stdout).toMatch(/^✓ Configuration$/m);
+    expect(stdout).toMatch(/^ {2}Window +last 500 min on the first run, leaving the last 10 min; pages of 100; no new page after 8 min$/m);
     expect(stdout).toMatch(/^✓ Secrets: 4 read from environment variables/m);
     expect(stdout).toMatch(/^✓ Token: acquired from https:\/\/127\.0\.0\.1:\d+\//m);
     expect(stdout).toMatch(/^✓ Retail Server: channel 5637144592 for OUN 128, currency USD, language en-us$/m);

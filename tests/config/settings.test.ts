@@ -52,6 +52,7 @@ describe('loadSettings', () => {
       includeAnonymous: false,
       appIdSecretName: 'RetailServerAppId',
       appSecretSecretName: 'RetailServerAppSecret',
+      maxRunMinutes: 8,
     });
     expect(settings.cosmos).toEqual({
       endpoint: 'https://localhost:8081',
@@ -155,6 +156,7 @@ describe('loadSettings', () => {
           RetailServerClientOptions__PageSize: '5000',
           RetailServerClientOptions__IncludeAbandonedCartsModifiedSinceLastMinutes: '5',
           RetailServerClientOptions__IncludeAnonymous: 'maybe',
+          RetailServerClientOptions__MaxRunMinutes: '0',
           RetailServerClientOptions__RetailServerUrl: 'not a url',
           AzureCosmosOptions__TimeToLiveDays: 'ninety',
           EmarsysClientOptions__AuthMode: 'basic',
@@ -165,6 +167,7 @@ describe('loadSettings', () => {
       expect.arrayContaining([
         'RetailServerClientOptions.PageSize must be at most 1000',
         'RetailServerClientOptions.IncludeAnonymous must be true or false',
+        'RetailServerClientOptions.MaxRunMinutes must be at least 0.01',
         expect.stringMatching(/^RetailServerClientOptions\.RetailServerUrl must be an absolute http\(s\) URL/),
         'AzureCosmosOptions.TimeToLiveDays must be a whole number',
         'EmarsysClientOptions.AuthMode must be "wsse" or "oauth2"',

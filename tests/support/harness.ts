@@ -1,7 +1,7 @@
 import { STANDARD_VIEW_PORTS_ENV } from '../../src/config/standard-viewports';
 import { randomUUID } from 'node:crypto';
 import { parseSettings, type Settings } from '../../src/config/settings';
-import type { JobRequest, JobSettings } from '../../src/job/run-abandoned-cart-job';
+import type { JobDependencies, JobRequest, JobSettings } from '../../src/job/run-abandoned-cart-job';
 import { runAbandonedCartJob } from '../../src/job/run-abandoned-cart-job';
 import type { RunReport } from '../../src/job/report';
 import { createJobDependencies, createLedger, disposeRuntimes } from '../../src/runtime/create-dependencies';
@@ -41,7 +41,8 @@ export interface Harness {
   secretsEnv: Record<string, string>;
   logs: LogRecord[];
   settings(extra?: Record<string, string>): Settings;
-  run(request?: Partial<JobRequest>, extraEnv?: Record<string, string>, job?: Partial<JobSettings>): Promise<RunReport>;
+  /** One run; `deps` replaces the harness's clock or adds a progress callback for this run only. */
+  run(request?: Partial<JobRequest>, extraEnv?: Record<string, string>, job?: Partial<JobSettings>, deps?: Partial<Pick<JobDependencies, 'clock' | 'onProgress'>>): Promise<RunReport>;
   /** The same ledger the runs use. */
   ledger(): Promise<NotificationLedger>;
   close(): Promise<void>;
@@ -139,7 +140,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     secretsEnv,
     logs,
     settings,
-    async run(request = {}, extraEnv = {}, job = {}) {
+    async run(request = {}, extraEnv = {}, job = {}, extraDeps = {}) {
       const deps = await createJobDependencies({
         settings: settings(extraEnv),
         env: secretsEnv,
@@ -148,7 +149,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         retryPolicy: fastRetry,
         sleep: async () => undefined,
       });
-      return runAbandonedCartJob({ ...deps, settings: { ...deps.settings, ...job } }, { trigger: 'cli', ...request });
+      return runAbandonedCartJob({ ...deps, ...extraDeps, settings: { ...deps.settings, ...job } }, { trigger: 'cli', ...request });
     },
     ledger() {
       return createLedger({ settings: settings(), env: secretsEnv, logger, clock, retryPolicy: fastRetry, sleep: async () => undefined });

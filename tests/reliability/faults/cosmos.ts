@@ -195,7 +195,8 @@ export function cosmosFaults(): void {
             if (sends === 3) raced = await run();
           },
         });
-        const a = await run({}, { RetailServerClientOptions__PageConcurrency: '1' });
+        // Its time limit raised past the run's length: this is about the lease, not MaxRunMinutes.
+        const a = await run({}, { RetailServerClientOptions__PageConcurrency: '1', RetailServerClientOptions__MaxRunMinutes: '120' });
         expect(sends).toBeGreaterThanOrEqual(3);
         expect(raced?.status).toBe('unit-busy');
         expectAllSent(a);
