@@ -1,3 +1,5 @@
+import { dirname } from 'node:path';
+import { readFunctionTimeout } from '../config/function-timeout';
 import { createSecretResolver } from '../config/secrets';
 import { loadSettings, type Settings } from '../config/settings';
 import { emarsysProviderFor, retailClientFor, retailTokenProviderFor, secretRequests } from '../runtime/create-dependencies';
@@ -40,6 +42,24 @@ function describeSettings(settings: Settings): string[] {
   ];
 }
 
+/** MaxRunMinutes must end a run before the host's functionTimeout does (host.json beside the settings). */
+function timeLimitAgainstHost(settings: Settings, options: DoctorOptions): string {
+  const limit = settings.retail.maxRunMinutes;
+  const timeout = readFunctionTimeout({ directory: options.settingsPath ? dirname(options.settingsPath) : process.cwd(), env: options.env });
+  const mine = `RetailServerClientOptions.MaxRunMinutes ${limit}`;
+  if (timeout === undefined) return `${mine}; no host.json beside the settings to compare it with: keep it under the Function App's functionTimeout`;
+  if ('problem' in timeout) throw new Error(timeout.problem);
+  if (timeout.minutes === undefined) return `${mine}; functionTimeout ${timeout.value} (${timeout.source}) sets no limit of its own`;
+  if (limit >= timeout.minutes) {
+    throw new Error(
+      `${mine} is not under functionTimeout ${timeout.value} (${timeout.source}): the host would end a long run by restarting ` +
+        'the worker in the middle of a page. Set MaxRunMinutes a few minutes under it.',
+    );
+  }
+  const spare = timeout.minutes - limit;
+  return `${mine} is under functionTimeout ${timeout.value} (${timeout.source}), leaving ${Number(spare.toFixed(1))} min for the pages in flight`;
+}
+
 export async function runDoctor(options: DoctorOptions): Promise<number> {
   const { write } = options;
   let settings: Settings;
@@ -71,6 +91,8 @@ export async function runDoctor(options: DoctorOptions): Promise<number> {
     failures++;
     write(`- ${name}: not checked (${because})\n`);
   };
+
+  await check('Time limit', async () => timeLimitAgainstHost(settings, options));
 
   const requests = secretRequests(settings);
   const resolver = createSecretResolver({ vaultUrl: settings.keyVault.uri, env: options.env });

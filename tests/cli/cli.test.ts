@@ -114,6 +114,7 @@ describe('abandoned-carts CLI', () => {
     expect(code).toBe(EXIT.ok);
     expect(stdout).toMatch(/^✓ Configuration$/m);
     expect(stdout).toMatch(/^ {2}Window +last 500 min on the first run, leaving the last 10 min; pages of 100; no new page after 8 min$/m);
+    expect(stdout).toMatch(/^✓ Time limit: RetailServerClientOptions\.MaxRunMinutes 8 is under functionTimeout 00:10:00 \(.*host\.json\), leaving 2 min for the pages in flight$/m);
     expect(stdout).toMatch(/^✓ Secrets: 4 read from environment variables/m);
     expect(stdout).toMatch(/^✓ Token: acquired from https:\/\/127\.0\.0\.1:\d+\//m);
     expect(stdout).toMatch(/^✓ Retail Server: channel 5637144592 for OUN 128, currency USD, language en-us$/m);
@@ -154,6 +155,14 @@ describe('abandoned-carts CLI', () => {
     expect(missing.code).toBe(EXIT.failed);
     expect(missing.stdout).toMatch(/^✗ Secrets: RetailServerClientOptions\.AppSecretKeyVaultSecretName: secret "retail-app-secret" was not found/m);
     expect(missing.stdout).toMatch(/^- Token: not checked \(the secrets are missing\)$/m);
+
+    // The app setting overrides host.json's functionTimeout; a run limit past it is a failed check.
+    const shortHost = await cli(['doctor'], { ...h.env, ...h.secretsEnv, AzureFunctionsJobHost__functionTimeout: '00:05:00' });
+    expect(shortHost.code).toBe(EXIT.failed);
+    expect(shortHost.stdout).toMatch(
+      /^✗ Time limit: RetailServerClientOptions\.MaxRunMinutes 8 is not under functionTimeout 00:05:00 \(app setting AzureFunctionsJobHost__functionTimeout\): .* Set MaxRunMinutes a few minutes under it\.$/m,
+    );
+    expect(shortHost.stdout).toMatch(/^✓ Emarsys/m);
   });
 
   test('a bad configuration exits 2 and names every property at fault', async () => {

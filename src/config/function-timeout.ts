@@ -1,0 +1,57 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The Functions host's `functionTimeout`, for checking `MaxRunMinutes` against it: from the app
+ * setting `AzureFunctionsJobHost__functionTimeout` (which overrides host.json), else from the
+ * host.json beside the settings. A run that outlives it is ended by the host restarting the Node
+ * worker, so a run's own limit must come first.
+ */
+export interface FunctionTimeout {
+  /** Undefined: no limit ("-1", allowed on Premium and Dedicated plans). */
+  minutes: number | undefined;
+  /** The value as written, and where. */
+  value: string;
+  source: string;
+}
+
+const ENV_NAME = 'AzureFunctionsJobHost__functionTimeout';
+
+const hostJsonSchema = z.object({ functionTimeout: z.string().optional() });
+
+/** `[d.]hh:mm:ss[.fff]`, as .NET writes a TimeSpan, or -1 for none. Undefined when it is neither. */
+export function parseTimeSpanMinutes(value: string): { minutes: number | undefined } | undefined {
+  const text = value.trim();
+  if (text === '-1') return { minutes: undefined };
+  const match = /^(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2}(?:\.\d+)?)$/.exec(text);
+  if (!match) return undefined;
+  const [, days, hours, minutes, seconds] = match;
+  return { minutes: Number(days ?? 0) * 1440 + Number(hours) * 60 + Number(minutes) + Number(seconds) / 60 };
+}
+
+/** Undefined when neither the app setting nor a host.json with `functionTimeout` is there. */
+export function readFunctionTimeout(options: { directory: string; env: NodeJS.ProcessEnv }): FunctionTimeout | { problem: string } | undefined {
+  const fromEnv = options.env[ENV_NAME];
+  if (fromEnv !== undefined && fromEnv.trim() !== '') return described(fromEnv, `app setting ${ENV_NAME}`);
+  const path = join(options.directory, 'host.json');
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  let parsed: z.infer<typeof hostJsonSchema>;
+  try {
+    parsed = hostJsonSchema.parse(JSON.parse(text.replace(/^\uFEFF/, '')));
+  } catch {
+    return { problem: `${path} is not JSON with a string functionTimeout` };
+  }
+  return parsed.functionTimeout === undefined ? undefined : described(parsed.functionTimeout, path);
+}
+
+function described(value: string, source: string): FunctionTimeout | { problem: string } {
+  const parsed = parseTimeSpanMinutes(value);
+  if (!parsed) return { problem: `functionTimeout "${value}" in ${source} is not hh:mm:ss` };
+  return { minutes: parsed.minutes, value, source };
+}

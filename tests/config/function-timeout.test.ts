@@ -1,0 +1,46 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseTimeSpanMinutes, readFunctionTimeout } from '../../src/config/function-timeout';
+
+describe('functionTimeout', () => {
+  test('reads .NET TimeSpan text, and -1 as no limit', () => {
+    expect(parseTimeSpanMinutes('00:10:00')).toEqual({ minutes: 10 });
+    expect(parseTimeSpanMinutes('01:30:30')).toEqual({ minutes: 90.5 });
+    expect(parseTimeSpanMinutes('1.00:00:00')).toEqual({ minutes: 1440 });
+    expect(parseTimeSpanMinutes('-1')).toEqual({ minutes: undefined });
+    expect(parseTimeSpanMinutes('10 minutes')).toBeUndefined();
+  });
+
+  describe('where it comes from', () => {
+    let dir: string;
+    beforeEach(() => {
+      dir = mkdtempSync(join(tmpdir(), 'function-timeout-'));
+    });
+    afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+    test('host.json beside the settings, unless the app setting overrides it', () => {
+      writeFileSync(join(dir, 'host.json'), '\uFEFF{ "version": "2.0", "functionTimeout": "00:10:00" }');
+      expect(readFunctionTimeout({ directory: dir, env: {} })).toEqual({ minutes: 10, value: '00:10:00', source: join(dir, 'host.json') });
+      expect(readFunctionTimeout({ directory: dir, env: { AzureFunctionsJobHost__functionTimeout: '00:30:00' } })).toEqual({
+        minutes: 30,
+        value: '00:30:00',
+        source: 'app setting AzureFunctionsJobHost__functionTimeout',
+      });
+    });
+
+    test('nothing to compare with when there is no host.json or it sets no functionTimeout', () => {
+      expect(readFunctionTimeout({ directory: dir, env: {} })).toBeUndefined();
+      writeFileSync(join(dir, 'host.json'), '{ "version": "2.0" }');
+      expect(readFunctionTimeout({ directory: dir, env: {} })).toBeUndefined();
+    });
+
+    test('a host.json that does not parse, or a timeout that is not hh:mm:ss, is named', () => {
+      writeFileSync(join(dir, 'host.json'), '{ "functionTimeout": ');
+      expect(readFunctionTimeout({ directory: dir, env: {} })).toEqual({ problem: `${join(dir, 'host.json')} is not JSON with a string functionTimeout` });
+      expect(readFunctionTimeout({ directory: dir, env: { AzureFunctionsJobHost__functionTimeout: '10m' } })).toEqual({
+        problem: 'functionTimeout "10m" in app setting AzureFunctionsJobHost__functionTimeout is not hh:mm:ss',
+      });
+    });
+  });
+});
