@@ -1,0 +1,133 @@
+import { runAbandonedCartJob } from '../../src/job/run-abandoned-cart-job';
+import { createJobDependencies } from '../../src/runtime/create-dependencies';
+import { AdaptiveConcurrency } from '../../src/shared/adaptive-concurrency';
+import { createLogger } from '../../src/shared/logger';
+import { buildSimulatorData, cartRecord, customerRecord, productRecord } from '../../src/simulators/retail-server';
+import { startHarness, type Harness } from '../support/harness';
+
+describe('AdaptiveConcurrency', () => {
+  const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+  test('lets `limit` calls in at once; the others wait and start in arrival order', async () => {
+    const limit = new AdaptiveConcurrency({ initial: 2, min: 1, max: 8 });
+    const started: number[] = [];
+    const slots = [0, 1, 2, 3].map((i) => limit.acquire().then((slot) => (started.push(i), slot)));
+    await tick();
+    expect(started).toEqual([0, 1]);
+    limit.release(await (slots[0] as Promise<{ generation: number }>), false);
+    await tick();
+    expect(started).toEqual([0, 1, 2]);
+  });
+
+  test('grows by about one per round of unthrottled calls, and halves once per round of throttled ones', async () => {
+    const limit = new AdaptiveConcurrency({ initial: 8, min: 1, max: 64 });
+    for (let i = 0; i < 8; i++) limit.release(await limit.acquire(), false);
+    expect(limit.limit).toBe(8); // 8 + 8 x 1/8.x: just under 9
+    for (let i = 0; i < 9; i++) limit.release(await limit.acquire(), false);
+    expect(limit.limit).toBe(9);
+
+    // Nine calls in flight, all throttled: one cut, since they were all sent under the old limit.
+    const inFlight = await Promise.all(Array.from({ length: 9 }, () => limit.acquire()));
+    for (const slot of inFlight) limit.release(slot, true);
+    expect(limit.limit).toBe(4);
+    expect(limit.decreases).toBe(1);
+    // A call sent after the cut and throttled again cuts again: 4.9 -> 2.5 -> 1.2 -> 1, the minimum.
+    for (let i = 0; i < 5; i++) limit.release(await limit.acquire(), true);
+    expect(limit.limit).toBe(1);
+    expect(limit.decreases).toBe(4);
+  });
+
+  test('a throttled call holds its place a while, so the next call waits that long', async () => {
+    const limit = new AdaptiveConcurrency({ initial: 1, min: 1, max: 4 });
+    const first = await limit.acquire();
+    let secondStarted = false;
+    const second = limit.acquire().then(() => (secondStarted = true));
+    limit.release(first, true, 40);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(secondStarted).toBe(false);
+    await second;
+    expect(secondStarted).toBe(true);
+  });
+
+  test('refuses limits that cannot work', () => {
+    expect(() => new AdaptiveConcurrency({ initial: 0, min: 1, max: 4 })).toThrow(/1 <= min <= initial <= max/);
+  });
+});
+
+/**
+ * A container short of throughput: the Cosmos stand-in refuses, with 429, every notification
+ * operation beyond RATE a second (a token bucket holding one second's worth, as a provisioned
+ * container's RU/s). The run must go at the container's pace and finish the window, not fail carts
+ * whose claims ran out of attempts and leave them, and all the carts after them, to later runs.
+ */
+describe('a container that takes fewer operations a second than the run asks', () => {
+  const CARTS = 500;
+  const RATE = 300;
+  let h: Harness;
+  afterEach(() => h.close());
+
+  test('one run notifies every cart with exactly two writes each; the next run finds nothing', async () => {
+    const start = Date.parse('2026-11-23T04:00:00Z');
+    h = await startHarness({
+      now: '2026-11-23T12:00:00Z',
+      data: buildSimulatorData({
+        customers: Array.from({ length: CARTS }, (_, i) => customerRecord(`C${i}`)),
+        products: [productRecord(1)],
+        carts: Array.from({ length: CARTS }, (_, i) =>
+          cartRecord({ id: `cart-${i}`, customerId: `C${i}`, modifiedDateTime: new Date(start + i * 30_000).toISOString(), lines: [{ productId: 1 }] }),
+        ),
+      }),
+    });
+    let tokens = RATE;
+    let refilledAt = performance.now();
+    let accepted = 0;
+    let refused = 0;
+    h.cosmos.throttleOperations(Number.MAX_SAFE_INTEGER, (documentId) => {
+      if (!documentId.startsWith('cart-')) return false;
+      const now = performance.now();
+      tokens = Math.min(RATE, tokens + ((now - refilledAt) / 1000) * RATE);
+      refilledAt = now;
+      if (tokens < 1) {
+        refused++;
+        return true;
+      }
+      tokens--;
+      accepted++;
+      return false;
+    });
+
+    // Real waits, the pace being what is under test; retries ten times quicker than production's,
+    // so that five attempts pass within this small run (they do within a real backlog).
+    const deps = await createJobDependencies({
+      settings: h.settings({ RetailServerClientOptions__PageSize: '50' }),
+      env: h.secretsEnv,
+      logger: createLogger(() => undefined, 'error'),
+      clock: h.clock,
+      retryPolicy: { maxAttempts: 5, baseDelayMs: 50, maxDelayMs: 1_500, maxServerDelayMs: 6_000 },
+    });
+    const started = performance.now();
+    const report = await runAbandonedCartJob(deps, { trigger: 'cli' });
+    const seconds = (performance.now() - started) / 1000;
+
+    expect(report.status).toBe('completed');
+    expect(report.carts).toMatchObject({ seen: CARTS, notified: CARTS, failed: 0 });
+    expect(report.checkpoint?.lastModifiedAt).toBe(report.window.to);
+    expect(h.emarsys.deliveries).toHaveLength(CARTS);
+    // The container was the limit: it refused operations, and took each claim and outcome once.
+    expect(refused).toBeGreaterThan(0);
+    expect(accepted).toBe(2 * CARTS);
+    expect(report.retries.store).toBeGreaterThan(0);
+    // At its pace: 1,000 operations at 300 a second, the first 300 at once, take 2.3 s at least.
+    expect(seconds).toBeGreaterThanOrEqual(2.2);
+
+    h.clock.advanceMinutes(30);
+    const next = await h.run();
+    expect(next.carts.seen).toBe(0);
+    expect(h.emarsys.deliveries).toHaveLength(CARTS);
+    // The figures README's Deploying section quotes.
+    console.log(
+      `throttled-container: ${CARTS} carts, a container taking ${RATE} operations a second: one run of ${seconds.toFixed(1)} s, ` +
+        `${report.carts.notified} notified, ${report.carts.failed} failed, ${accepted} writes taken, ${refused} refused with 429`,
+    );
+  });
+});
