@@ -5,9 +5,8 @@
  * Calls in flight when the limit was halved were sent under the old limit; their throttling is the
  * same congestion and does not halve it again. Waiting calls start in arrival order.
  *
- * A server that never throttles never lowers it from `initial`; one that takes N requests a
- * second settles it around what keeps N a second in flight, instead of every request's retry
- * being refused again.
+ * A server that never throttles never lowers it from `initial`; one that does brings it down to
+ * about what it takes, instead of refusing every retry again.
  */
 export interface AdaptiveConcurrencyOptions {
   initial: number;
