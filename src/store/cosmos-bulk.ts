@@ -25,7 +25,8 @@ import {
  * in which every operation left was throttled while the container took others (from this call or
  * another) is the container being busy, not failing: it does not use up an attempt. Only rounds
  * with no progress anywhere count, so a container that takes nothing still ends the call after
- * `maxAttempts`, and `THROTTLE_PATIENCE_MS` bounds the whole.
+ * `maxAttempts`; and a call that gets nothing through for `MAX_STARVED_ROUNDS` rounds in a row
+ * while others do (a partition that never cools) ends too.
  *
  * It uses `Items.bulk` rather than `Items.executeBulkOperations`: in @azure/cosmos 4.9 the latter
  * holds a partial batch back for up to a second before it sends it (measured: 1 s for 5 reads) and
@@ -60,8 +61,12 @@ const MAX_REQUESTS_IN_FLIGHT = 128;
  */
 const THROTTLED_REQUEST_HOLD_MS = 200;
 
-/** The longest a call keeps retrying throttled operations while the container takes others. */
-export const THROTTLE_PATIENCE_MS = 60_000;
+/**
+ * Rounds in a row in which a call gets none of its operations through while the container takes
+ * other calls' operations, before it gives up on them. Each such round waits at least the hold
+ * above and the first retry delay (0.25-0.5 s in production): 15 s or more in all.
+ */
+export const MAX_STARVED_ROUNDS = 30;
 
 /** Counters since the ledger was created; see `LedgerStats`. */
 export interface BulkCounters {
@@ -104,11 +109,15 @@ export class BulkExecutor {
     const outcomes: BulkOutcome[] = operations.map(() => ({ statusCode: 0, uncertain: false }));
     let pending = operations.map((_, index) => index);
 
-    /** One round: every pending operation sent once. Returns those to send again, and the longest wait the server asked for. */
-    const round = async (first: boolean): Promise<{ again: number[]; serverDelayMs: number | undefined }> => {
+    /**
+     * One round: every pending operation sent once. Returns those to send again, how many were
+     * taken (any final status), and the longest wait the server asked for.
+     */
+    const round = async (first: boolean): Promise<{ again: number[]; taken: number; serverDelayMs: number | undefined }> => {
       const chunks = chunk(pending, MAX_OPERATIONS_PER_REQUEST);
       if (!first) counters.retries += chunks.length;
       const again: number[] = [];
+      let taken = 0;
       let serverDelayMs: number | undefined;
 
       await mapWithConcurrency(chunks, CHUNK_CONCURRENCY, async (indexes) => {
@@ -153,25 +162,30 @@ export class BulkExecutor {
             outcome.uncertain ||= kind === 'writes' && mayHaveBeenApplied(result.statusCode);
             again.push(index);
           } else {
-            this.settled++;
+            taken++;
           }
         });
       });
-      return { again: again.sort((a, b) => a - b), serverDelayMs };
+      this.settled += taken;
+      return { again: again.sort((a, b) => a - b), taken, serverDelayMs };
     };
 
-    const started = performance.now();
-    // Rounds that used up an attempt: the first, and every retry round that saw no progress.
+    // Rounds that used up an attempt: the first, every round that met a failure other than
+    // throttling, and every round in which the container took nothing at all.
     let attempts = 0;
+    let starved = 0;
     for (let first = true; ; first = false) {
       const settledBefore = this.settled;
-      const { again, serverDelayMs } = await round(first);
+      const { again, taken, serverDelayMs } = await round(first);
       pending = again;
       if (pending.length === 0) break;
-      const busyNotFailing = !first && this.settled > settledBefore && pending.every((index) => outcomes[index]?.statusCode === 429);
-      if (!busyNotFailing) attempts++;
-      // Out of attempts, or of patience: the operations still pending keep their transient status.
-      if (attempts >= retryPolicy.maxAttempts || performance.now() - started >= THROTTLE_PATIENCE_MS) break;
+      const othersTaken = this.settled - settledBefore - taken;
+      if (first || !pending.every((index) => outcomes[index]?.statusCode === 429)) attempts++;
+      else if (taken > 0) starved = 0;
+      else if (othersTaken > 0) starved++;
+      else attempts++;
+      // Out of attempts, or starved: the operations still pending keep their transient status.
+      if (attempts >= retryPolicy.maxAttempts || starved >= MAX_STARVED_ROUNDS) break;
       const delayMs = retryDelayMs(Math.max(1, attempts), retryPolicy, { retry: true, serverDelayMs }, retryHooks.random);
       await (retryHooks.sleep ?? realSleep)(delayMs);
     }

@@ -3,7 +3,9 @@ import { createJobDependencies } from '../../src/runtime/create-dependencies';
 import { AdaptiveConcurrency } from '../../src/shared/adaptive-concurrency';
 import { createLogger } from '../../src/shared/logger';
 import { buildSimulatorData, cartRecord, customerRecord, productRecord } from '../../src/simulators/retail-server';
+import { MAX_STARVED_ROUNDS } from '../../src/store/cosmos-bulk';
 import { startHarness, type Harness } from '../support/harness';
+import { claim, fastRetries, openLedger, startCosmosServer } from './fixture';
 
 describe('AdaptiveConcurrency', () => {
   const tick = () => new Promise((resolve) => setImmediate(resolve));
@@ -130,4 +132,40 @@ describe('a container that takes fewer operations a second than the run asks', (
         `${report.carts.notified} notified, ${report.carts.failed} failed, ${accepted} writes taken, ${refused} refused with 429`,
     );
   });
+});
+
+describe('an operation the container refuses every time while it takes others (a partition that never cools)', () => {
+  test('is retried while others go through, without using up its attempts, and given up on after MAX_STARVED_ROUNDS', async () => {
+    const server = await startCosmosServer();
+    const fixture = await openLedger(server);
+    try {
+      const victim = claim();
+      let refused = 0;
+      server.throttleOperations(Number.MAX_SAFE_INTEGER, (documentId) => {
+        if (documentId !== victim.id) return false;
+        refused++;
+        return true;
+      });
+      let done = false;
+      const starved = fixture.ledger.createNotifications([victim]).finally(() => (done = true));
+      // Another run's writes keep going through meanwhile.
+      const others: string[] = [];
+      while (!done) {
+        const [result] = await fixture.ledger.createNotifications([claim()]);
+        others.push(result?.status ?? 'none');
+      }
+      const [outcome] = await starved;
+
+      expect(outcome).toMatchObject({ status: 'error', retryable: true });
+      expect(outcome?.status === 'error' && outcome.reason).toMatch(/cosmos HTTP 429/);
+      // More tries than its attempts allow (rounds in which others went through did not count), and bounded.
+      expect(refused).toBeGreaterThan(fastRetries.maxAttempts);
+      expect(refused).toBeLessThanOrEqual(1 + MAX_STARVED_ROUNDS + fastRetries.maxAttempts);
+      expect(others.length).toBeGreaterThan(0);
+      expect(others.every((status) => status === 'ok')).toBe(true);
+    } finally {
+      await fixture.close();
+      await server.close();
+    }
+  }, 30_000);
 });
