@@ -3,7 +3,7 @@ import { activeLines, buildNotificationData, type PayloadSettings } from '../enr
 import type { IEmailProvider, Notification, NotificationOutcome } from '../providers/email-provider';
 import { parseCart, type Cart, type ChannelConfiguration, type Customer } from '../retail/models';
 import type { RetailServerClient } from '../retail/retail-client';
-import type { NotificationLedger, NotificationRecord, StoredNotification, WriteResult } from '../store/ledger';
+import type { NotificationCallOptions, NotificationLedger, NotificationRecord, StoredNotification, WriteResult } from '../store/ledger';
 import { notificationId } from '../store/ledger';
 import { toError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
@@ -40,6 +40,8 @@ export interface PageContext {
   sequential: boolean;
   /** The page's place in the window: its Retail Server calls wait behind those of older pages. */
   priority?: number | undefined;
+  /** Passed to every ledger call: past the run's time limit (and a minute more) writes are not retried. */
+  store?: NotificationCallOptions | undefined;
 }
 
 /** A cart of the page and whether its outcome is final; the checkpoint is moved from these, in order. */
@@ -101,7 +103,7 @@ function newRecord(cart: Cart, id: string, context: PageContext, now: string, fi
 async function tallyDryRun(ready: readonly Ready[], superseded: readonly Candidate[], context: PageContext): Promise<void> {
   const { counters } = context;
   const ids = [...ready, ...superseded].map((candidate) => candidate.id);
-  const existing = ids.length > 0 ? await context.ledger.getNotifications(ids) : new Map<string, StoredNotification>();
+  const existing = ids.length > 0 ? await context.ledger.getNotifications(ids, context.store) : new Map<string, StoredNotification>();
   for (const { id } of superseded) counters.skip(existing.get(id)?.record.status === 'sent' ? 'already-notified' : 'superseded');
   for (const { id } of ready) {
     const stored = existing.get(id);
@@ -263,12 +265,12 @@ export async function processPage(page: readonly RawCart[], context: PageContext
   const claimRecords = ready.map((item) => newRecord(item.cart, item.id, context, now, { status: 'claimed', attempts: 1 }));
   const supersededRecords = superseded.map(({ cart, id }) => newRecord(cart, id, context, now, { status: 'skipped', reason: 'superseded' }));
   const toCreate = [...claimRecords, ...supersededRecords];
-  const created = new Map((toCreate.length > 0 ? await context.ledger.createNotifications(toCreate) : []).map((result) => [result.id, result]));
+  const created = new Map((toCreate.length > 0 ? await context.ledger.createNotifications(toCreate, context.store) : []).map((result) => [result.id, result]));
 
   // 5. The carts the ledger already had: one bulk read of just those, then an etag-checked replace
   //    of each record this run may take over (a stale claim, a retryable failure).
   const conflicts = [...created.values()].filter((result) => result.status === 'conflict').map((result) => result.id);
-  const existing = conflicts.length > 0 ? await context.ledger.getNotifications(conflicts) : new Map<string, StoredNotification>();
+  const existing = conflicts.length > 0 ? await context.ledger.getNotifications(conflicts, context.store) : new Map<string, StoredNotification>();
 
   for (const { cart, id } of superseded) {
     const result = created.get(id);
@@ -319,7 +321,7 @@ export async function processPage(page: readonly RawCart[], context: PageContext
     }
   }
   if (takeOvers.length > 0) {
-    const replaced = new Map((await context.ledger.replaceNotifications(takeOvers.map(({ update }) => update))).map((result) => [result.id, result]));
+    const replaced = new Map((await context.ledger.replaceNotifications(takeOvers.map(({ update }) => update), context.store)).map((result) => [result.id, result]));
     for (const { item, update } of takeOvers) {
       const result = replaced.get(item.id);
       if (result?.status === 'ok') owned.push({ item, record: update.record, etag: result.etag });
@@ -350,7 +352,7 @@ export async function processPage(page: readonly RawCart[], context: PageContext
     };
     return { etag, record: withOutcome(record, outcome, now) };
   });
-  const written = updates.length > 0 ? await context.ledger.replaceNotifications(updates) : [];
+  const written = updates.length > 0 ? await context.ledger.replaceNotifications(updates, context.store) : [];
   const writeById = new Map(written.map((result) => [result.id, result]));
   const cartById = new Map(owned.map(({ item }) => [item.id, item.cart]));
   for (const { record } of updates) {

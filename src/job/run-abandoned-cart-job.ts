@@ -20,6 +20,9 @@ import { RunCounters } from './run-counters';
 import { surveyLatestCarts } from './survey';
 import { computeWindow, type RunWindow } from './window';
 
+/** How long after the time limit the pages in flight may still wait on a throttled store. */
+const OUT_OF_TIME_GRACE_MS = 60_000;
+
 export interface JobSettings {
   operatingUnitNumber: string;
   includeMinutes: number;
@@ -133,6 +136,10 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
   const leaseMs = settings.claimTimeoutMinutes * 60_000;
   const limitMinutes = Math.min(settings.maxRunMinutes ?? Number.POSITIVE_INFINITY, request.maxRunMinutes ?? Number.POSITIVE_INFINITY);
   const deadline = startedAt.getTime() + limitMinutes * 60_000;
+  // The pages in flight at the time limit finish; a minute on, what the store still throttles is
+  // not retried (those carts fail for the run), so that a slow container cannot hold the run past
+  // the host's functionTimeout.
+  const store = { outOfTime: () => clock.now().getTime() >= deadline + OUT_OF_TIME_GRACE_MS };
   let lease: Lease | undefined;
   let channel: ChannelConfiguration | undefined;
   let tracker: CheckpointTracker | undefined;
@@ -247,6 +254,7 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
           logger,
           counters,
           sequential,
+          store,
         };
         const observations: PageObservation[] = [];
         for await (const page of readRange(index)) {

@@ -1,5 +1,6 @@
 import type { Container, JSONObject, OperationInput } from '@azure/cosmos';
 import { sleep as realSleep } from '../shared/clock';
+import type { NotificationCallOptions } from './ledger';
 import { AdaptiveConcurrency } from '../shared/adaptive-concurrency';
 import { chunk, mapWithConcurrency } from '../shared/concurrency';
 import { retryDelayMs, type RetryHooks, type RetryPolicy } from '../shared/retry';
@@ -101,10 +102,10 @@ export class BulkExecutor {
 
   /**
    * Runs `operations` and returns one outcome per operation, in order. Operations still throttled
-   * when the attempts run out keep their last (transient) status. Throws a RemoteServiceError only
+   * when the attempts run out (or the run is out of time) keep their last (transient) status. Throws a RemoteServiceError only
    * when a whole request fails for a reason that will not pass (authorization, missing container).
    */
-  async execute(kind: 'reads' | 'writes', operationName: string, operations: readonly OperationInput[]): Promise<BulkOutcome[]> {
+  async execute(kind: 'reads' | 'writes', operationName: string, operations: readonly OperationInput[], options: NotificationCallOptions = {}): Promise<BulkOutcome[]> {
     const { container, counters, retryPolicy, retryHooks = {} } = this.options;
     const outcomes: BulkOutcome[] = operations.map(() => ({ statusCode: 0, uncertain: false }));
     let pending = operations.map((_, index) => index);
@@ -184,8 +185,8 @@ export class BulkExecutor {
       else if (taken > 0) starved = 0;
       else if (othersTaken > 0) starved++;
       else attempts++;
-      // Out of attempts, or starved: the operations still pending keep their transient status.
-      if (attempts >= retryPolicy.maxAttempts || starved >= MAX_STARVED_ROUNDS) break;
+      // Out of attempts, starved, or the run out of time: the operations still pending keep their transient status.
+      if (attempts >= retryPolicy.maxAttempts || starved >= MAX_STARVED_ROUNDS || options.outOfTime?.()) break;
       const delayMs = retryDelayMs(Math.max(1, attempts), retryPolicy, { retry: true, serverDelayMs }, retryHooks.random);
       await (retryHooks.sleep ?? realSleep)(delayMs);
     }

@@ -36,6 +36,7 @@ import {
   type Lease,
   type LeaseResult,
   type LedgerStats,
+  type NotificationCallOptions,
   type NotificationLedger,
   type NotificationRecord,
   type StoredNotification,
@@ -104,13 +105,13 @@ export class CosmosLedger implements NotificationLedger {
 
   // ---- notifications -------------------------------------------------------------------------
 
-  async getNotifications(ids: readonly string[]): Promise<Map<string, StoredNotification>> {
+  async getNotifications(ids: readonly string[], options: NotificationCallOptions = {}): Promise<Map<string, StoredNotification>> {
     // An id Cosmos DB cannot hold has no record; asking for it would fail the whole request.
     const unique = [...new Set(ids)].filter(isValidCosmosId);
     const found = new Map<string, StoredNotification>();
     if (unique.length === 0) return found;
     const operations: OperationInput[] = unique.map((id) => ({ operationType: 'Read', id, partitionKey: id }));
-    const outcomes = await this.bulk.execute('reads', 'read notifications', operations);
+    const outcomes = await this.bulk.execute('reads', 'read notifications', operations, options);
     outcomes.forEach((outcome, index) => {
       const id = unique[index] as string;
       if (outcome.statusCode === 404) return;
@@ -121,9 +122,10 @@ export class CosmosLedger implements NotificationLedger {
     return found;
   }
 
-  async createNotifications(records: readonly NotificationRecord[]): Promise<WriteResult[]> {
+  async createNotifications(records: readonly NotificationRecord[], options: NotificationCallOptions = {}): Promise<WriteResult[]> {
     return this.writeNotifications(
       'create notifications',
+      options,
       records.map((record) => ({ record })),
       (record, document) => ({ operationType: 'Create', partitionKey: record.id, resourceBody: document }),
       (status) => status === 201,
@@ -131,9 +133,10 @@ export class CosmosLedger implements NotificationLedger {
     );
   }
 
-  async replaceNotifications(updates: readonly StoredNotification[]): Promise<WriteResult[]> {
+  async replaceNotifications(updates: readonly StoredNotification[], options: NotificationCallOptions = {}): Promise<WriteResult[]> {
     return this.writeNotifications(
       'replace notifications',
+      options,
       updates,
       (record, document, etag) => ({
         operationType: 'Replace',
@@ -151,6 +154,7 @@ export class CosmosLedger implements NotificationLedger {
   /** Shared by create and replace: validate, run one bulk, map statuses, settle uncertain conflicts. */
   private async writeNotifications(
     operationName: string,
+    options: NotificationCallOptions,
     writes: readonly { record: NotificationRecord; etag?: string }[],
     toOperation: (record: NotificationRecord, document: JSONObject, etag: string | undefined) => OperationInput,
     isSuccess: (status: number) => boolean,
@@ -170,7 +174,7 @@ export class CosmosLedger implements NotificationLedger {
     });
     if (operations.length === 0) return results;
 
-    const outcomes = await this.bulk.execute('writes', operationName, operations);
+    const outcomes = await this.bulk.execute('writes', operationName, operations, options);
     const uncertain: { index: number; record: NotificationRecord }[] = [];
     outcomes.forEach((outcome, position) => {
       const { index, record } = sent[position] as { index: number; record: NotificationRecord };
@@ -184,7 +188,7 @@ export class CosmosLedger implements NotificationLedger {
         results[index] = { id, status: 'error', ...this.failureReason(outcome) };
       }
     });
-    await this.settleUncertain(uncertain, results);
+    await this.settleUncertain(uncertain, results, options);
     return results;
   }
 
@@ -195,11 +199,12 @@ export class CosmosLedger implements NotificationLedger {
   private async settleUncertain(
     uncertain: readonly { index: number; record: NotificationRecord }[],
     results: WriteResult[],
+    options: NotificationCallOptions,
   ): Promise<void> {
     if (uncertain.length === 0) return;
     let stored: Map<string, StoredNotification>;
     try {
-      stored = await this.getNotifications(uncertain.map(({ record }) => record.id));
+      stored = await this.getNotifications(uncertain.map(({ record }) => record.id), options);
     } catch (error) {
       // The writes are done; a conflict is the safe answer (a later run's takeover settles it).
       this.logger.warn('Could not read back writes whose first try timed out; reporting them as conflicts', {

@@ -74,13 +74,22 @@ export class LeaseLostError extends Error {
   override readonly name = 'LeaseLostError';
 }
 
+/** What a run tells the ledger about one call. */
+export interface NotificationCallOptions {
+  /**
+   * Asked before operations are retried; true: the run is out of time, so throttled or failed
+   * operations are not tried again and keep their transient status (their carts fail for the run).
+   */
+  outOfTime?: (() => boolean) | undefined;
+}
+
 export interface NotificationLedger {
   /** Reads the records with these ids; ids with no record are absent from the map. */
-  getNotifications(ids: readonly string[]): Promise<Map<string, StoredNotification>>;
+  getNotifications(ids: readonly string[], options?: NotificationCallOptions): Promise<Map<string, StoredNotification>>;
   /** Creates each record only if its id is new (the atomic claim). */
-  createNotifications(records: readonly NotificationRecord[]): Promise<WriteResult[]>;
+  createNotifications(records: readonly NotificationRecord[], options?: NotificationCallOptions): Promise<WriteResult[]>;
   /** Replaces each record only if it still has the given etag (takeover, outcome). */
-  replaceNotifications(updates: readonly StoredNotification[]): Promise<WriteResult[]>;
+  replaceNotifications(updates: readonly StoredNotification[], options?: NotificationCallOptions): Promise<WriteResult[]>;
 
   getCheckpoint(operatingUnitNumber: string, channelId: number): Promise<Checkpoint | undefined>;
   saveCheckpoint(checkpoint: Checkpoint): Promise<void>;

@@ -1,6 +1,7 @@
 import { runAbandonedCartJob } from '../../src/job/run-abandoned-cart-job';
 import { createJobDependencies } from '../../src/runtime/create-dependencies';
 import { AdaptiveConcurrency } from '../../src/shared/adaptive-concurrency';
+import type { Clock } from '../../src/shared/clock';
 import { createLogger } from '../../src/shared/logger';
 import { buildSimulatorData, cartRecord, customerRecord, productRecord } from '../../src/simulators/retail-server';
 import { MAX_STARVED_ROUNDS } from '../../src/store/cosmos-bulk';
@@ -58,57 +59,66 @@ describe('AdaptiveConcurrency', () => {
 
 /**
  * A container short of throughput: the Cosmos stand-in refuses, with 429, every notification
- * operation beyond RATE a second (a token bucket holding one second's worth, as a provisioned
+ * operation beyond `rate` a second (a token bucket holding one second's worth, as a provisioned
  * container's RU/s). The run must go at the container's pace and finish the window, not fail carts
  * whose claims ran out of attempts and leave them, and all the carts after them, to later runs.
  */
 describe('a container that takes fewer operations a second than the run asks', () => {
   const CARTS = 500;
   const RATE = 300;
+  const START = Date.parse('2026-11-23T04:00:00Z');
   let h: Harness;
-  afterEach(() => h.close());
-
-  test('one run notifies every cart with exactly two writes each; the next run finds nothing', async () => {
-    const start = Date.parse('2026-11-23T04:00:00Z');
+  beforeEach(async () => {
     h = await startHarness({
       now: '2026-11-23T12:00:00Z',
       data: buildSimulatorData({
         customers: Array.from({ length: CARTS }, (_, i) => customerRecord(`C${i}`)),
         products: [productRecord(1)],
         carts: Array.from({ length: CARTS }, (_, i) =>
-          cartRecord({ id: `cart-${i}`, customerId: `C${i}`, modifiedDateTime: new Date(start + i * 30_000).toISOString(), lines: [{ productId: 1 }] }),
+          cartRecord({ id: `cart-${i}`, customerId: `C${i}`, modifiedDateTime: new Date(START + i * 30_000).toISOString(), lines: [{ productId: 1 }] }),
         ),
       }),
     });
-    let tokens = RATE;
+  });
+  afterEach(() => h.close());
+
+  /** The stand-in takes `rate` notification operations a second, a second's worth saved up at most. */
+  function limitContainer(rate: number): { accepted: number; refused: number } {
+    const counts = { accepted: 0, refused: 0 };
+    let tokens = rate;
     let refilledAt = performance.now();
-    let accepted = 0;
-    let refused = 0;
     h.cosmos.throttleOperations(Number.MAX_SAFE_INTEGER, (documentId) => {
       if (!documentId.startsWith('cart-')) return false;
       const now = performance.now();
-      tokens = Math.min(RATE, tokens + ((now - refilledAt) / 1000) * RATE);
+      tokens = Math.min(rate, tokens + ((now - refilledAt) / 1000) * rate);
       refilledAt = now;
       if (tokens < 1) {
-        refused++;
+        counts.refused++;
         return true;
       }
       tokens--;
-      accepted++;
+      counts.accepted++;
       return false;
     });
+    return counts;
+  }
 
-    // Real waits, the pace being what is under test; retries ten times quicker than production's,
-    // so that five attempts pass within this small run (they do within a real backlog).
-    const deps = await createJobDependencies({
-      settings: h.settings({ RetailServerClientOptions__PageSize: '50' }),
+  /** Real waits, the pace being what is under test; retries ten times quicker than production's,
+   * so that five attempts pass within these small runs (they do within a real backlog). */
+  function dependencies(clock: Clock = h.clock, env: Record<string, string> = {}) {
+    return createJobDependencies({
+      settings: h.settings({ RetailServerClientOptions__PageSize: '50', ...env }),
       env: h.secretsEnv,
       logger: createLogger(() => undefined, 'error'),
-      clock: h.clock,
+      clock,
       retryPolicy: { maxAttempts: 5, baseDelayMs: 50, maxDelayMs: 1_500, maxServerDelayMs: 6_000 },
     });
+  }
+
+  test('one run notifies every cart with exactly two writes each; the next run finds nothing', async () => {
+    const counts = limitContainer(RATE);
     const started = performance.now();
-    const report = await runAbandonedCartJob(deps, { trigger: 'cli' });
+    const report = await runAbandonedCartJob(await dependencies(), { trigger: 'cli' });
     const seconds = (performance.now() - started) / 1000;
 
     expect(report.status).toBe('completed');
@@ -116,8 +126,8 @@ describe('a container that takes fewer operations a second than the run asks', (
     expect(report.checkpoint?.lastModifiedAt).toBe(report.window.to);
     expect(h.emarsys.deliveries).toHaveLength(CARTS);
     // The container was the limit: it refused operations, and took each claim and outcome once.
-    expect(refused).toBeGreaterThan(0);
-    expect(accepted).toBe(2 * CARTS);
+    expect(counts.refused).toBeGreaterThan(0);
+    expect(counts.accepted).toBe(2 * CARTS);
     expect(report.retries.store).toBeGreaterThan(0);
     // At its pace: 1,000 operations at 300 a second, the first 300 at once, take 2.3 s at least.
     expect(seconds).toBeGreaterThanOrEqual(2.2);
@@ -129,8 +139,36 @@ describe('a container that takes fewer operations a second than the run asks', (
     // The figures README's Deploying section quotes.
     console.log(
       `throttled-container: ${CARTS} carts, a container taking ${RATE} operations a second: one run of ${seconds.toFixed(1)} s, ` +
-        `${report.carts.notified} notified, ${report.carts.failed} failed, ${accepted} writes taken, ${refused} refused with 429`,
+        `${report.carts.notified} notified, ${report.carts.failed} failed, ${counts.accepted} writes taken, ${counts.refused} refused with 429`,
     );
+  });
+
+  test('a run past its time limit and the minute after it stops waiting on the container; the next run finishes the window', async () => {
+    // 40 operations a second: the whole window would take 25 s. Past the first reminder the clock
+    // is 10 minutes on, beyond MaxRunMinutes (8) and the minute the pages in flight are given.
+    limitContainer(40);
+    const clock: Clock = { now: () => new Date(h.clock.now().getTime() + (h.emarsys.deliveries.length > 0 ? 10 * 60_000 : 0)) };
+    const started = performance.now();
+    const report = await runAbandonedCartJob(await dependencies(clock, { RetailServerClientOptions__PageConcurrency: '2' }), { trigger: 'cli' });
+    const seconds = (performance.now() - started) / 1000;
+
+    expect(report.status).toBe('completed');
+    expect(report.remaining).toBeDefined();
+    // The pages in flight gave up on what the container still refused, instead of waiting for it.
+    expect(report.failures.some(({ reason }) => /cosmos HTTP 429/.test(reason))).toBe(true);
+    expect(seconds).toBeLessThan(10);
+    const sentFirst = new Set(h.emarsys.deliveries.map((d) => d.triggerId)).size;
+    expect(sentFirst).toBeLessThan(CARTS);
+
+    // The container recovers; later runs (past the claim timeout) send the rest, nobody twice.
+    h.cosmos.clearFaults();
+    for (let run = 0; run < 3 && new Set(h.emarsys.deliveries.map((d) => d.triggerId)).size < CARTS; run++) {
+      h.clock.advanceMinutes(30);
+      await h.run({}, { RetailServerClientOptions__MaxRunMinutes: '60' });
+    }
+    const delivered = h.emarsys.deliveries.map((d) => String(d.data.cartId));
+    expect(new Set(delivered).size).toBe(CARTS);
+    expect(delivered).toHaveLength(CARTS);
   });
 });
 
