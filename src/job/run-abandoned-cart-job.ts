@@ -17,7 +17,7 @@ import { processPage, type PageContext, type PageObservation } from './process-p
 import { ProductCache } from './product-cache';
 import type { RunReport } from './report';
 import { RunCounters } from './run-counters';
-import { surveyLatestCarts } from './survey';
+import { surveyLatestCarts, type Survey } from './survey';
 import { computeWindow, type RunWindow } from './window';
 
 /** How long after the time limit the pages in flight may still wait on a throttled store. */
@@ -119,6 +119,29 @@ function emptyReport(runId: string, request: JobRequest, settings: JobSettings, 
   };
 }
 
+/** One range of the window: called with its priority, it yields the range's pages. */
+type PassRange = (priority: number) => AsyncIterable<RawCart[]>;
+
+/**
+ * What the processing pass works, range by range. A window that fit in one page is worked from the
+ * survey's copy, and so is every range the survey kept. The sequential strategy follows one keyset
+ * chain over the window, as the sample does; the pipelined one searches the survey's other ranges
+ * at once (each held less than a page). A range's calls go ahead of younger ranges' (its
+ * `priority`), so the oldest page in flight finishes first.
+ */
+function passRanges(retail: RetailServerClient, survey: Survey, window: RunWindow, settings: JobSettings, sequential: boolean): AsyncIterable<PassRange> {
+  const search = { pageSize: settings.pageSize, includeAnonymous: settings.includeAnonymous };
+  const { onlyPage } = survey;
+  if (onlyPage !== undefined) return arrayPages(onlyPage.length > 0 ? [() => arrayPages([onlyPage])] : []);
+  if (sequential) return mapPages(cartPages(retail, { ...window, ...search }), (page) => () => arrayPages([page]));
+  return arrayPages(
+    survey.ranges.map(({ carts, ...range }): PassRange =>
+      // A range of one instant may hold more than a page: its copy is worked a page at a time.
+      carts ? () => arrayPages(chunk(carts, settings.pageSize)) : (priority) => cartPages(retail, { ...range, ...search, priority }),
+    ),
+  );
+}
+
 /**
  * One run for one operating unit: take the unit's lease, work out the window, page through the
  * carts oldest first, and for each page dedupe against the ledger, enrich, claim, send and record;
@@ -203,23 +226,7 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
       },
       (pages) => deps.onProgress?.({ phase: 'survey', pages, seen: 0, notified: 0, failed: 0 }),
     );
-    // The pass works range by range. A window that fit in one page is worked from the survey's
-    // copy, and so is every range the survey kept. The sequential strategy follows one keyset
-    // chain over the window, as the sample does; the pipelined one searches the survey's other
-    // ranges at once (each held less than a page).
-    const search = { pageSize: settings.pageSize, includeAnonymous: settings.includeAnonymous };
-    // A range's calls go ahead of younger ranges' (its `priority`), so the oldest page in flight finishes first.
-    const ranges: AsyncIterable<(priority: number) => AsyncIterable<RawCart[]>> =
-      survey.onlyPage !== undefined
-        ? arrayPages(survey.onlyPage.length > 0 ? [() => arrayPages([survey.onlyPage as RawCart[]])] : [])
-        : sequential
-          ? mapPages(cartPages(retail, { ...window, ...search }), (page) => () => arrayPages([page]))
-          : arrayPages(
-              survey.ranges.map(({ carts, ...range }) =>
-                // A range of one instant may hold more than a page: its copy is worked a page at a time.
-                carts ? () => arrayPages(chunk(carts, settings.pageSize)) : (priority: number) => cartPages(retail, { ...range, ...search, priority }),
-              ),
-            );
+    const ranges = passRanges(retail, survey, window, settings, sequential);
 
     const productCache = new ProductCache();
     const images = new ViewPortImageCache(settings.imageServerUrl, settings.viewPorts);
