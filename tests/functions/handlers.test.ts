@@ -74,7 +74,7 @@ describe('Azure Functions handlers', () => {
     const response = await abandonedCartsRun(post(JSON.stringify({ dryRun: false })), runContext);
     expect(response.status).toBe(200);
     // An HTTP rerun stops taking pages in time to answer within the 230 s Azure's front end waits.
-    expect(lines.find((line) => line.startsWith('Abandoned cart run started'))).toContain('"limitMinutes":3.5');
+    expect(lines.find((line) => line.startsWith('Abandoned cart run started'))).toContain('"limitMinutes":2.5');
     const report = response.jsonBody as RunReport;
     expect(report).toMatchObject({ status: 'completed', trigger: 'http', carts: { notified: 2 } });
 
