@@ -159,6 +159,8 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
   const leaseMs = settings.claimTimeoutMinutes * 60_000;
   const limitMinutes = Math.min(settings.maxRunMinutes ?? Number.POSITIVE_INFINITY, request.maxRunMinutes ?? Number.POSITIVE_INFINITY);
   const deadline = startedAt.getTime() + limitMinutes * 60_000;
+  // Half the run for the survey at most: the pass needs the rest.
+  const surveyDeadline = startedAt.getTime() + limitMinutes * 30_000;
   // The pages in flight at the time limit finish; a minute on, what the store still throttles is
   // not retried (those carts fail for the run), so that a slow container cannot hold the run past
   // the host's functionTimeout.
@@ -223,16 +225,21 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
         slices: sequential ? 1 : (settings.surveySlices ?? 8),
         // What the pass holds in flight anyway; a window this small is not searched twice.
         keepCarts: sequential ? 0 : settings.pageSize * pageConcurrency,
+        // A window too large to survey in half the run is cut where the survey got to.
+        outOfTime: () => clock.now().getTime() >= surveyDeadline,
       },
       (pages) => deps.onProgress?.({ phase: 'survey', pages, seen: 0, notified: 0, failed: 0 }),
     );
-    const ranges = passRanges(retail, survey, window, settings, sequential);
+    // What this run works: the window, or its first stretch when the survey ran out of time.
+    const worked: RunWindow = survey.end ? { ...window, to: survey.end } : window;
+    if (survey.end) logger.info('Abandoned cart run cut its window: the survey ran out of time', { ...log, limitMinutes, to: survey.end.toISOString() });
+    const ranges = passRanges(retail, survey, worked, settings, sequential);
 
     const productCache = new ProductCache();
     const images = new ViewPortImageCache(settings.imageServerUrl, settings.viewPorts);
     // Narrowed copies for the closures below (TypeScript does not carry narrowing into them).
     const activeTracker = tracker;
-    const activeWindow = window;
+    const activeWindow = worked;
     const activeChannel = channel;
     const { stoppedEarly } = await runPagePipeline(
       ranges,
@@ -285,12 +292,12 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
       },
     );
     if (stoppedEarly) {
-      // Every cart before the tracker's position has its outcome; the rest of the window is the next run's.
-      report.remaining = { from: tracker.position().lastModifiedAt.toISOString(), to: window.to.toISOString() };
-      logger.info('Abandoned cart run reached its time limit; it started no new page', { ...log, limitMinutes, remaining: report.remaining });
+      logger.info('Abandoned cart run reached its time limit; it started no new page', { ...log, limitMinutes });
     } else {
-      tracker.finish(window.to);
+      tracker.finish(worked.to);
     }
+    // Every cart before the tracker's position has its outcome; the rest of the window is the next run's.
+    if (stoppedEarly || survey.end) report.remaining = { from: tracker.position().lastModifiedAt.toISOString(), to: window.to.toISOString() };
     await saveCheckpoint();
   } catch (error) {
     const failure = toError(error);

@@ -22,6 +22,12 @@ export interface Survey {
    */
   ranges: SurveyRange[];
   pages: number;
+  /**
+   * Set when the survey ran out of time (`SurveyOptions.outOfTime`) before it had read the whole
+   * window: this run's window ends here, where the part read without a gap ends, and the rest is
+   * the next run's. The ranges stop here too.
+   */
+  end?: Date | undefined;
 }
 
 export interface SurveyRange extends TimeRange {
@@ -45,6 +51,13 @@ export interface SurveyOptions {
    * range), is searched again by the pass.
    */
   keepCarts?: number | undefined;
+  /**
+   * Asked after each page. Once true, every slice stops at the next place it can be cut cleanly
+   * (not inside a run of carts at one instant), and the window is cut where the part read without
+   * a gap ends (`Survey.end`), so that a window too large to survey within a run is worked a
+   * stretch per run instead of a page per run.
+   */
+  outOfTime?: (() => boolean) | undefined;
 }
 
 type Slice = TimeRange;
@@ -243,7 +256,7 @@ export async function surveyLatestCarts(
         const parsed = parseCartForChecks(raw);
         if (parsed.ok && !checkCart(parsed.value, checks)) offer(parsed.value);
       }
-      if (headOnly && cursor && cursor.skip === 0 && cursor.from.getTime() > slice.from.getTime()) {
+      if ((headOnly || options.outOfTime?.()) && cursor && cursor.skip === 0 && cursor.from.getTime() > slice.from.getTime()) {
         // Stop at the newest instant of this page: its carts, all of them, start the rest.
         const rest = cursor.from.getTime();
         cuts.cutAt(rest);
@@ -277,10 +290,22 @@ export async function surveyLatestCarts(
   // Every slice has stopped before a failure is reported, so no search outlives the run.
   const failed = settled.find((result) => !result.ok);
   if (failed && !failed.ok) throw failed.error;
-  const restRanges = mergeRanges(settled.flatMap((result) => (result.ok ? result.value.ranges : [])), options.pageSize);
+  // The slices in time order, up to the first one that stopped early: the window read without a gap.
+  const read: CountedRange[] = [];
+  let end: number | undefined;
+  for (const result of settled) {
+    if (!result.ok) continue;
+    read.push(...result.value.ranges);
+    if (result.value.rest !== undefined) {
+      end = result.value.rest;
+      break;
+    }
+  }
+  const restRanges = mergeRanges(read, options.pageSize);
   // The head's ranges are kept apart: its copy never holds the carts at `rest`, the rest's first instant.
   const headRanges = mergeRanges(head.ranges, options.pageSize);
-  return { latest, onlyPage: undefined, ranges: [...headRanges, ...restRanges], pages };
+  // Carts at `end` itself belong to the part not read; the window's `to` is inclusive.
+  return { latest, onlyPage: undefined, ranges: [...headRanges, ...restRanges], pages, end: end === undefined ? undefined : new Date(end - 1) };
 }
 
 interface SliceRead {

@@ -35,6 +35,30 @@ describe('the survey', () => {
     expect(survey.onlyPage?.map((c) => c.key?.id)).toEqual(['h1', 'h2', 'h3']);
   });
 
+  test('out of time, every slice stops at its next clean cut, and the window ends where the part read without a gap does', async () => {
+    // 240 carts a minute apart over the four hours, pages of 10: the head, then slices of several pages each.
+    const data = buildSimulatorData({
+      carts: Array.from({ length: 240 }, (_, i) =>
+        cartRecord({ id: `m${String(i).padStart(3, '0')}`, customerId: `C${i}`, modifiedDateTime: new Date(from.getTime() + i * 60_000).toISOString(), lines: [{ productId: 1 }] }),
+      ),
+    });
+    let pages = 0;
+    const options = { pageSize: 10, includeAnonymous: false, slices: 4, outOfTime: () => pages >= 3 };
+    const cut = await surveyLatestCarts(directCartSearch(data), window, options, (read) => (pages = read));
+    const whole = await surveyLatestCarts(directCartSearch(data), window, { ...options, outOfTime: () => false }, () => undefined);
+
+    expect(whole.end).toBeUndefined();
+    const end = cut.end as Date;
+    expect(end.getTime()).toBeGreaterThan(from.getTime());
+    expect(end.getTime()).toBeLessThan(to.getTime());
+    expect(cut.pages).toBeLessThan(whole.pages);
+    // The ranges run from the window's start, meeting exactly, to just past `end`, and no further.
+    const ranges = cut.ranges;
+    expect(ranges[0]?.from).toEqual(from);
+    for (let i = 1; i < ranges.length; i++) expect(ranges[i]?.from.getTime()).toBe(ranges[i - 1]?.before);
+    expect(ranges.at(-1)?.before).toBe(end.getTime() + 1);
+  });
+
   test('a window larger than a page is not kept', async () => {
     const data = buildSimulatorData({
       carts: Array.from({ length: 12 }, (_, i) => cartRecord({ id: `x${i}`, customerId: `C${i}`, modifiedDateTime: `2026-11-23T00:${String(10 + i).padStart(2, '0')}:00Z`, lines: [{ productId: 1 }] })),

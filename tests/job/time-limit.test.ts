@@ -144,3 +144,58 @@ describe('a run that reaches its time limit', () => {
     expect(await ledger.getCheckpoint('128', dry.channelId as number)).toBeUndefined();
   });
 });
+
+describe('a window too large to survey in half the run', () => {
+  let h: Harness;
+  const CARTS = 300;
+  beforeEach(async () => {
+    // 300 carts a minute apart, one customer each: 30 pages of 10.
+    h = await startHarness({
+      now: NOW,
+      data: buildSimulatorData({
+        customers: Array.from({ length: CARTS }, (_, i) => customerRecord(`C${i}`)),
+        products: [productRecord(1)],
+        carts: Array.from({ length: CARTS }, (_, i) =>
+          cartRecord({ id: `cart-${String(i).padStart(3, '0')}`, customerId: `C${i}`, modifiedDateTime: new Date(START + i * 60_000).toISOString(), lines: [{ productId: 1 }] }),
+        ),
+      }),
+    });
+  });
+  afterEach(() => h.close());
+
+  test.each(['pipelined' as const, 'sequential' as const])(
+    '%s: the survey stops where it got to, the run works that stretch and no further, the next run the rest',
+    async (strategy) => {
+      // Five minutes pass once the survey has read two pages: past the survey's half of MaxRunMinutes (8).
+      let surveyPages = 0;
+      const clock: Clock = { now: () => new Date(h.clock.now().getTime() + (surveyPages >= 2 ? 5 * 60_000 : 0)) };
+      const env = { RetailServerClientOptions__PageSize: '10' };
+      const first = await h.run({}, env, { strategy }, {
+        clock,
+        onProgress: ({ phase, pages }) => {
+          if (phase === 'survey') surveyPages = pages;
+        },
+      });
+
+      expect(first.status).toBe('completed');
+      const remaining = first.remaining as { from: string; to: string };
+      expect(remaining).toBeDefined();
+      expect(remaining.to).toBe(first.window.to);
+      expect(first.checkpoint?.lastModifiedAt).toBe(remaining.from);
+      expect(h.logs.some((log) => log.message === 'Abandoned cart run cut its window: the survey ran out of time')).toBe(true);
+      // It worked a stretch from the window's start, every cart of it, and nothing after it.
+      const cut = Date.parse(remaining.from);
+      const sent = h.emarsys.deliveries.map((d) => Number(String(d.data.cartId).slice(5)));
+      expect(sent.length).toBeGreaterThan(0);
+      expect(sent.length).toBeLessThan(CARTS);
+      expect([...sent].sort((a, b) => a - b)).toEqual(Array.from({ length: sent.length }, (_, i) => i));
+      for (const i of sent) expect(START + i * 60_000).toBeLessThanOrEqual(cut);
+
+      const second = await h.run({}, env, { strategy });
+      expect(second.remaining).toBeUndefined();
+      const all = h.emarsys.deliveries.map((d) => String(d.data.cartId));
+      expect(new Set(all).size).toBe(CARTS);
+      expect(all).toHaveLength(CARTS);
+    },
+  );
+});
