@@ -3,6 +3,7 @@ import { createJobDependencies } from '../../src/runtime/create-dependencies';
 import { AdaptiveConcurrency } from '../../src/shared/adaptive-concurrency';
 import type { Clock } from '../../src/shared/clock';
 import { createLogger } from '../../src/shared/logger';
+import { OperationsPerSecond } from '../../src/simulators/cosmos-throttle';
 import { buildSimulatorData, cartRecord, customerRecord, productRecord } from '../../src/simulators/retail-server';
 import { MAX_STARVED_ROUNDS } from '../../src/store/cosmos-bulk';
 import { startHarness, type Harness } from '../support/harness';
@@ -83,24 +84,10 @@ describe('a container that takes fewer operations a second than the run asks', (
   afterEach(() => h.close());
 
   /** The stand-in takes `rate` notification operations a second, a second's worth saved up at most. */
-  function limitContainer(rate: number): { accepted: number; refused: number } {
-    const counts = { accepted: 0, refused: 0 };
-    let tokens = rate;
-    let refilledAt = performance.now();
-    h.cosmos.throttleOperations(Number.MAX_SAFE_INTEGER, (documentId) => {
-      if (!documentId.startsWith('cart-')) return false;
-      const now = performance.now();
-      tokens = Math.min(rate, tokens + ((now - refilledAt) / 1000) * rate);
-      refilledAt = now;
-      if (tokens < 1) {
-        counts.refused++;
-        return true;
-      }
-      tokens--;
-      counts.accepted++;
-      return false;
-    });
-    return counts;
+  function limitContainer(rate: number): OperationsPerSecond {
+    const limit = new OperationsPerSecond(rate);
+    h.cosmos.throttleOperations(Number.MAX_SAFE_INTEGER, (documentId) => documentId.startsWith('cart-') && !limit.take());
+    return limit;
   }
 
   /** Real waits, the pace being what is under test; retries ten times quicker than production's,

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { Readable } from 'node:stream';
 import { createHttpsServer } from '@vercel/cosmosdb-server';
+import { serveThrottled } from '../../src/simulators/cosmos-throttle';
 import { testTls } from './test-tls';
 
 /**
@@ -40,12 +40,6 @@ export interface CosmosTestServer {
   /** Forgets every planned failure that has not happened yet. */
   clearFaults(): void;
   close(): Promise<void>;
-}
-
-/** The parts of a bulk operation the fault hooks look at. */
-interface BulkOperation {
-  id?: string;
-  resourceBody?: { id?: string };
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -99,7 +93,12 @@ export async function startCosmosServer(): Promise<CosmosTestServer> {
       }) as typeof res.end;
     }
     if (request.batch && throttles.some((t) => t.remaining > 0)) {
-      void throttleSome(req, res, standIn).catch((error: unknown) => {
+      const refuse = (documentId: string) => {
+        const plan = throttles.find((t) => t.remaining > 0 && t.match(documentId));
+        if (plan) plan.remaining -= 1;
+        return plan !== undefined;
+      };
+      void serveThrottled(req, res, standIn, refuse).catch((error: unknown) => {
         res.statusCode = 500;
         res.end(JSON.stringify({ message: String(error) }));
       });
@@ -107,40 +106,6 @@ export async function startCosmosServer(): Promise<CosmosTestServer> {
     }
     standIn(req, res);
   });
-
-  /** Takes operations out of a bulk request, runs the rest, and answers 429 for the ones taken. */
-  async function throttleSome(req: IncomingMessage, res: ServerResponse, next: Handler): Promise<void> {
-    const operations = JSON.parse((await readBody(req)).toString('utf8')) as BulkOperation[];
-    const throttled = new Set<number>();
-    operations.forEach((operation, i) => {
-      const documentId = operation.id ?? operation.resourceBody?.id ?? '';
-      const plan = throttles.find((t) => t.remaining > 0 && t.match(documentId));
-      if (!plan) return;
-      plan.remaining -= 1;
-      throttled.add(i);
-    });
-    const forwarded = operations.filter((_, i) => !throttled.has(i));
-    const body = Buffer.from(JSON.stringify(forwarded));
-    const replay = Object.assign(Readable.from([body]), {
-      headers: { ...req.headers, 'content-length': String(body.length) },
-      method: req.method,
-      url: req.url,
-      socket: req.socket,
-    }) as unknown as IncomingMessage;
-
-    const end = res.end.bind(res) as (chunk: string) => ServerResponse;
-    res.end = ((chunk: unknown) => {
-      const results = JSON.parse(String(chunk)) as unknown[];
-      const merged: unknown[] = [];
-      let k = 0;
-      for (let i = 0; i < operations.length; i++) {
-        merged.push(throttled.has(i) ? { statusCode: 429, subStatusCode: 3200, requestCharge: 0 } : results[k++]);
-      }
-      res.statusCode = 207;
-      return end(JSON.stringify(merged));
-    }) as typeof res.end;
-    next(replay, res);
-  }
 
   server.on('secureConnection', (socket: Socket) => {
     sockets.add(socket);
@@ -190,11 +155,3 @@ function take<T extends Planned>(plans: T[], request: ObservedRequest): T | unde
   return plan;
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
