@@ -32,6 +32,10 @@ export interface Figures {
   cartsPerSecond: number;
   calls: { cartSearch: number; customers: number; products: number; channel: number; token: number; provider: number };
   storeCost: { requests: number; reads: number; writes: number; operationsPerNotifiedCart: number; requestUnitsPer1000Carts: number };
+  /** With `--store-ops-per-second`: operations the store refused with 429 (sent again; counted once in reads and writes). */
+  storeRefused: number | undefined;
+  /** `--store-ops-per-second`: the limit the bound's store term uses when it is below the measured capacity. */
+  storeOpsPerSecond: number | undefined;
   peakRssMb: number;
   maxRssMb: number;
   rssBeforeMb: number;
@@ -91,7 +95,10 @@ export function figuresOf(outcome: ScenarioOutcome, cpuReferenceMs?: number): Fi
   const { config, job, standIns, capacity } = outcome;
   const calls = job.report.calls;
   const call = (name: string) => calls[name] ?? 0;
-  const { requests, reads, writes } = job.store;
+  const { requests, reads } = job.store;
+  // Operations a limited store refused were sent again: they count once, as the writes that ran.
+  const refused = standIns.storeRefused ?? 0;
+  const writes = job.store.writes - refused;
   const bound = lowerBound({
     latencyMs: config.latencyMs,
     concurrency: config.concurrency,
@@ -100,7 +107,13 @@ export function figuresOf(outcome: ScenarioOutcome, cpuReferenceMs?: number): Fi
     store:
       config.store === 'modeled'
         ? { kind: 'modeled', latencyMs: config.storeLatencyMs, requests }
-        : { kind: 'embedded', requestMs: capacity?.requestMs ?? 0, operations: reads + writes, operationsPerSecond: capacity?.operationsPerSecond ?? 0 },
+        : {
+            kind: 'embedded',
+            requestMs: capacity?.requestMs ?? 0,
+            operations: reads + writes,
+            // A limited store takes no more than its limit, whatever the server could do.
+            operationsPerSecond: Math.min(capacity?.operationsPerSecond ?? 0, config.storeOpsPerSecond ?? Number.POSITIVE_INFINITY),
+          },
   });
   const notified = job.report.carts.notified;
   const wallSeconds = job.wallMs / 1000;
@@ -146,6 +159,8 @@ export function figuresOf(outcome: ScenarioOutcome, cpuReferenceMs?: number): Fi
     standInsCpuSeconds: standIns.cpuMs === undefined ? undefined : standIns.cpuMs / 1000,
     cpuReferenceMs,
     peakInFlight: standIns.peakInFlight,
+    storeRefused: standIns.storeRefused,
+    storeOpsPerSecond: config.storeOpsPerSecond,
     bound,
     wallOverBound: bound.ms > 0 ? job.wallMs / bound.ms : 0,
     cpuFloor,

@@ -34,6 +34,7 @@ const rows: Row[] = [
   ['calls: provider', (f) => whole(f.calls.provider)],
   ['store requests', (f) => whole(f.storeCost.requests)],
   ['store reads / writes', (f) => `${whole(f.storeCost.reads)} / ${whole(f.storeCost.writes)}`],
+  ['  refused with 429, sent again', (f) => (f.storeRefused === undefined ? '-' : whole(f.storeRefused))],
   ['store ops per notified cart', (f) => fixed(2)(f.storeCost.operationsPerNotifiedCart)],
   ['RU per 1,000 carts (est.)', (f) => whole(f.storeCost.requestUnitsPer1000Carts)],
   ['peak RSS (MB)', (f) => fixed(1)(f.peakRssMb)],
@@ -48,7 +49,15 @@ const rows: Row[] = [
   ['wall / CPU floor', (f) => (f.wallOverCpuFloor === undefined ? '-' : fixed(2)(f.wallOverCpuFloor))],
   ['CPU reference (ms, lower is faster)', (f) => (f.cpuReferenceMs === undefined ? '-' : fixed(1)(f.cpuReferenceMs))],
   ['peak in flight: retail/emarsys/store', (f) => `${f.peakInFlight.retail}/${f.peakInFlight.emarsys}/${f.peakInFlight.store}`],
-  ['store capacity (ops/s)', (f) => (f.capacity ? whole(f.capacity.operationsPerSecond) : '-')],
+  [
+    'store capacity (ops/s)',
+    (f) =>
+      !f.capacity
+        ? '-'
+        : f.storeOpsPerSecond === undefined
+          ? whole(f.capacity.operationsPerSecond)
+          : `${whole(f.storeOpsPerSecond)} (limit; server ${whole(f.capacity.operationsPerSecond)})`,
+  ],
   ['  its client thread busy while measured', (f) => (f.capacity ? `${Math.round(f.capacity.clientThreadBusy * 100)}%` : '-')],
   ['store request (ms)', (f) => (f.capacity ? fixed(1)(f.capacity.requestMs) : '-')],
 ];
@@ -61,6 +70,7 @@ export function formatTable(options: BenchOptions, figures: readonly Figures[], 
   const out = [
     `${whole(options.carts)} carts, page size ${options.pageSize}, latency ${options.latencyMs} ms, concurrency ${options.concurrency}, ${options.pageConcurrency} pages at once` +
       (options.stores.includes('modeled') ? `, modeled store ${options.storeLatencyMs} ms per request` : '') +
+      (options.storeOpsPerSecond === undefined ? '' : `, embedded store limited to ${whole(options.storeOpsPerSecond)} operations a second`) +
       (options.heapLimitMb === undefined ? '' : `, job heap limit ${options.heapLimitMb} MB`) +
       (options.repeat > 1 ? `; each column is the median of ${options.repeat} runs by wall time` : ''),
     '',

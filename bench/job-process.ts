@@ -9,7 +9,7 @@ import type { NotificationLedger } from '../src/store/ledger';
 import { measureStoreCapacity } from './capacity';
 import { IpcLedger } from './ipc-ledger';
 import { runJob } from './job-runner';
-import { isMessage, type FromJobProcess, type FromStandIns, type TlsFiles, type ToJobProcess, type ToStandIns } from './protocol';
+import { isMessage, JOB_DATABASE_PREFIX, type FromJobProcess, type FromStandIns, type TlsFiles, type ToJobProcess, type ToStandIns } from './protocol';
 import type { Endpoints, ScenarioConfig, ScenarioOutcome, StandInsSummary } from './types';
 
 /**
@@ -90,7 +90,7 @@ async function runScenario(config: ScenarioConfig, tls: TlsFiles): Promise<Scena
     if (config.store === 'embedded') {
       if (!cosmos) throw new Error('The stand-ins started no embedded Cosmos DB server');
       capacity = await measureStoreCapacity(cosmos);
-      const container = await createCosmosContainer({ endpoint: cosmos.endpoint, key: cosmos.key, databaseId: `bench-job-${randomUUID()}` });
+      const container = await createCosmosContainer({ endpoint: cosmos.endpoint, key: cosmos.key, databaseId: `${JOB_DATABASE_PREFIX}${randomUUID()}` });
       dispose = () => container.database.client.dispose();
       ledger = new CosmosLedger({ container });
     }

@@ -18,6 +18,10 @@ Options:
   --strategy <s>          pipelined, sequential or both, side by side (default both)
   --store <s>             modeled, embedded or both (default modeled)
   --store-latency-ms <ms> what the modeled store charges per request (default 10)
+  --store-ops-per-second <n>
+                          the embedded store takes this many notification operations a second
+                          and refuses the rest with 429, as a container's RU/s does (about RU/s / 6
+                          writes a second); default: no limit
   --heap-limit-mb <MB>    the job process's --max-old-space-size (default: Node's own, from the machine's memory)
   --seed <n>              seed of the generated store (default 1)
   --repeat <n>            run every scenario n times, in turns, and report each one's median run
@@ -30,6 +34,7 @@ Examples:
   npm run bench -- --carts 100000
   npm run bench -- --carts 2000 --store embedded
   npm run bench -- --carts 100000 --repeat 3
+  npm run bench -- --carts 2000 --store embedded --strategy pipelined --store-ops-per-second 400
 `;
 
 export interface BenchOptions {
@@ -41,6 +46,8 @@ export interface BenchOptions {
   strategies: Strategy[];
   stores: StoreKind[];
   storeLatencyMs: number;
+  /** The embedded store's limit in operations a second; undefined: none. */
+  storeOpsPerSecond: number | undefined;
   /** The job process's `--max-old-space-size`; undefined: Node's default. */
   heapLimitMb: number | undefined;
   seed: number;
@@ -65,6 +72,7 @@ export function parseBenchOptions(argv: readonly string[]): ParsedOptions {
         strategy: { type: 'string', default: 'both' },
         store: { type: 'string', default: 'modeled' },
         'store-latency-ms': { type: 'string', default: '10' },
+        'store-ops-per-second': { type: 'string' },
         'heap-limit-mb': { type: 'string' },
         seed: { type: 'string', default: '1' },
         repeat: { type: 'string', default: '1' },
@@ -98,11 +106,15 @@ export function parseBenchOptions(argv: readonly string[]): ParsedOptions {
     strategies: choice<Strategy>('strategy', values.strategy, ['pipelined', 'sequential']),
     stores: choice<StoreKind>('store', values.store, ['modeled', 'embedded']),
     storeLatencyMs: integer('store-latency-ms', values['store-latency-ms'], 0, 60_000),
+    storeOpsPerSecond: values['store-ops-per-second'] === undefined ? undefined : integer('store-ops-per-second', values['store-ops-per-second'], 1, 1_000_000),
     heapLimitMb: values['heap-limit-mb'] === undefined ? undefined : integer('heap-limit-mb', values['heap-limit-mb'], 64, 65_536),
     seed: integer('seed', values.seed, 0, 2 ** 31),
     repeat: integer('repeat', values.repeat, 1, 20),
     json: values.json,
   };
+  if (options.storeOpsPerSecond !== undefined && options.stores.includes('modeled')) {
+    problems.push('--store-ops-per-second limits the embedded store: use it with --store embedded');
+  }
   return problems.length > 0 ? { ok: false, help: false, problems } : { ok: true, options };
 }
 
@@ -118,6 +130,7 @@ export function scenarioConfigs(options: BenchOptions, now: Date): ScenarioConfi
       concurrency: options.concurrency,
       pageConcurrency: options.pageConcurrency,
       storeLatencyMs: options.storeLatencyMs,
+      storeOpsPerSecond: options.storeOpsPerSecond,
       seed: options.seed,
       now: now.toISOString(),
       shape: DEFAULT_SHAPE,

@@ -31,3 +31,6 @@ export type FromJobProcess = { kind: 'result'; outcome: ScenarioOutcome } | { ki
 export function isMessage<T extends { kind: string }>(message: unknown): message is T {
   return typeof message === 'object' && message !== null && typeof (message as { kind?: unknown }).kind === 'string';
 }
+
+/** The database the job's ledger is created in; `--store-ops-per-second` limits it, not the capacity probe's. */
+export const JOB_DATABASE_PREFIX = 'bench-job-';

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createHttpsServer } from '@vercel/cosmosdb-server';
+import { isBulkRequest, OperationsPerSecond, serveThrottled } from '../src/simulators/cosmos-throttle';
 import type { TlsMaterial } from '../src/simulators/http-server';
 import { startEmarsysStandIn, type Delivery } from '../src/simulators/emarsys';
 import { startRetailServerSimulator } from '../src/simulators/retail-server';
@@ -10,6 +11,7 @@ import { startTokenServer } from '../src/simulators/token-server';
 import { ModeledLedger } from '../src/store/modeled-ledger';
 import { generateStore } from './data';
 import { InFlight } from './in-flight';
+import { JOB_DATABASE_PREFIX } from './protocol';
 import type { Endpoints, ScenarioConfig, StandInsSummary } from './types';
 
 /**
@@ -35,7 +37,8 @@ const CREDENTIALS = {
 /** The well-known key of the Cosmos DB emulator; the embedded server accepts any. */
 const EMULATOR_KEY = 'C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==';
 
-export type StandInsConfig = Pick<ScenarioConfig, 'carts' | 'seed' | 'now' | 'latencyMs' | 'store' | 'storeLatencyMs' | 'shape'>;
+export type StandInsConfig = Pick<ScenarioConfig, 'carts' | 'seed' | 'now' | 'latencyMs' | 'store' | 'storeLatencyMs' | 'storeOpsPerSecond' | 'shape'>;
+
 
 export interface StandIns {
   endpoints: Endpoints;
@@ -82,8 +85,9 @@ export async function startStandIns(config: StandInsConfig, tls: TlsMaterial): P
     closers.push(() => emarsys.close());
     const ledger = config.store === 'modeled' ? new ModeledLedger({ latencyMs: config.storeLatencyMs }) : undefined;
     let cosmos: Endpoints['cosmos'];
+    const storeLimit = config.storeOpsPerSecond === undefined ? undefined : new OperationsPerSecond(config.storeOpsPerSecond);
     if (config.store === 'embedded') {
-      const server = await startEmbeddedCosmos(tls, inFlight.store);
+      const server = await startEmbeddedCosmos(tls, inFlight.store, storeLimit);
       closers.push(() => server.close());
       cosmos = { endpoint: server.endpoint, key: EMULATOR_KEY };
     }
@@ -111,6 +115,7 @@ export async function startStandIns(config: StandInsConfig, tls: TlsMaterial): P
           emarsys: inFlight.emarsys.peak,
           store: ledger?.peakRequestsInFlight() ?? inFlight.store.peak,
         },
+        storeRefused: storeLimit?.refused,
       }),
       close: () => closeAll(closers),
     };
@@ -124,8 +129,21 @@ async function closeAll(closers: readonly (() => Promise<void>)[]): Promise<void
   await Promise.all(closers.map((close) => close().catch(() => undefined)));
 }
 
-async function startEmbeddedCosmos(tls: TlsMaterial, inFlight: InFlight): Promise<{ endpoint: string; close: () => Promise<void> }> {
+/** The embedded server; with `limit`, the job's bulk operations beyond it are refused with 429. */
+async function startEmbeddedCosmos(tls: TlsMaterial, inFlight: InFlight, limit: OperationsPerSecond | undefined): Promise<{ endpoint: string; close: () => Promise<void> }> {
   const server: Server = createHttpsServer({ key: tls.key, cert: tls.cert, keepAlive: true });
+  if (limit) {
+    const [serve] = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+    if (!serve) throw new Error('cosmosdb-server registered no request handler');
+    server.removeAllListeners('request');
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      if (!isBulkRequest(req) || !(req.url ?? '').includes(`/dbs/${JOB_DATABASE_PREFIX}`)) return serve(req, res);
+      serveThrottled(req, res, serve, () => !limit.take()).catch((error: unknown) => {
+        res.statusCode = 500;
+        res.end(JSON.stringify({ message: String(error) }));
+      });
+    });
+  }
   server.prependListener('request', (_request: IncomingMessage, response: ServerResponse) => {
     inFlight.start();
     response.once('close', () => inFlight.end());

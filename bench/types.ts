@@ -31,6 +31,8 @@ export interface ScenarioConfig {
   pageConcurrency: number;
   /** What the modeled store charges per request. */
   storeLatencyMs: number;
+  /** The embedded store takes this many notification operations a second; undefined: no limit. */
+  storeOpsPerSecond?: number | undefined;
   seed: number;
   /** The moment the store is generated for (ISO-8601); its carts sit in the window of a run shortly after. */
   now: string;
@@ -65,6 +67,8 @@ export interface StandInsSummary {
   peakInFlight: { retail: number; retailLookups: number; emarsys: number; store: number };
   /** CPU the stand-ins used since they were ready, when they ran in their own process. */
   cpuMs?: number | undefined;
+  /** With `--store-ops-per-second`: the job's store operations refused with 429 (they cost no request units). */
+  storeRefused?: number | undefined;
 }
 
 /** The embedded store's capacity, measured in the same run before the job. */

@@ -53,23 +53,23 @@ export async function serveThrottled(req: IncomingMessage, res: ServerResponse, 
 }
 
 /**
- * Takes `rate` operations a second and refuses the rest, with up to a second's worth saved up: a
- * provisioned container's RU/s budget, counted in operations.
+ * Takes `rate` operations a second and refuses the rest, with up to a second's worth saved up while
+ * idle: a provisioned container's RU/s budget, counted in operations. It starts with nothing saved
+ * at the first operation it is asked for, so that in the t seconds after that it takes at most
+ * `rate` x t (a lower bound on a run's time can count on that).
  */
 export class OperationsPerSecond {
   accepted = 0;
   refused = 0;
-  private tokens: number;
-  private refilledAt = performance.now();
+  private tokens = 0;
+  private refilledAt: number | undefined;
 
-  constructor(private readonly rate: number) {
-    this.tokens = rate;
-  }
+  constructor(private readonly rate: number) {}
 
   /** True when the operation may run now. */
   take(): boolean {
     const now = performance.now();
-    this.tokens = Math.min(this.rate, this.tokens + ((now - this.refilledAt) / 1000) * this.rate);
+    this.tokens = Math.min(this.rate, this.tokens + ((now - (this.refilledAt ?? now)) / 1000) * this.rate);
     this.refilledAt = now;
     if (this.tokens < 1) {
       this.refused++;

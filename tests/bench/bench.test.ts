@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { DEFAULT_SHAPE } from '../../bench/data';
 import { figuresOf, type Figures } from '../../bench/figures';
+import { parseBenchOptions } from '../../bench/options';
 import { runJob } from '../../bench/job-runner';
 import { canonicalJson, startStandIns } from '../../bench/stand-ins';
 import type { ScenarioConfig, StoreShape, Strategy } from '../../bench/types';
@@ -149,17 +150,20 @@ describe('calls per page', () => {
   });
 });
 
+function npmRunBench(...options: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('npm', ['run', 'bench', '--silent', '--', ...options], { cwd: ROOT });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    child.on('close', (exitCode) => resolve({ code: exitCode, stdout: out, stderr: err }));
+  });
+}
+
 describe('npm run bench', () => {
   test('runs from the command line: both strategies, both stores, one JSON line', async () => {
-    const args = ['run', 'bench', '--silent', '--', '--carts', '300', '--latency-ms', '1', '--page-size', '100', '--store', 'both', '--json'];
-    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn('npm', args, { cwd: ROOT });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-      child.on('close', (exitCode) => resolve({ code: exitCode, stdout: out, stderr: err }));
-    });
+    const { code, stdout, stderr } = await npmRunBench('--carts', '300', '--latency-ms', '1', '--page-size', '100', '--store', 'both', '--json');
     expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
     const lines = stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
@@ -183,4 +187,28 @@ describe('npm run bench', () => {
     expect(result.comparisons).toEqual([expect.objectContaining({ store: 'modeled', sameNotifications: true }), expect.objectContaining({ store: 'embedded', sameNotifications: true })]);
     expect(new Set(result.scenarios.map((s) => s.payloadDigest)).size).toBe(1);
   }, 120_000);
+
+  test('with --store-ops-per-second, the embedded store refuses what is over its limit, and the run goes at that pace', async () => {
+    const { code, stdout, stderr } = await npmRunBench(
+      '--carts', '300', '--latency-ms', '1', '--page-size', '100', '--store', 'embedded', '--strategy', 'pipelined', '--store-ops-per-second', '300', '--json',
+    );
+    expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
+    const [scenario] = (JSON.parse(stdout.trim()) as { scenarios: Figures[] }).scenarios;
+    expect(scenario).toMatchObject({ status: 'completed', failed: 0, storeOpsPerSecond: 300 });
+    expect(scenario?.storeRefused).toBeGreaterThan(0);
+    // The store term is the operations that ran at the limit, not at what the server could do.
+    const ran = (scenario?.storeCost.reads ?? 0) + (scenario?.storeCost.writes ?? 0);
+    expect(scenario?.storeCost.operationsPerNotifiedCart).toBeLessThanOrEqual(2.1);
+    expect(scenario?.bound.limitedBy).toBe('storeCapacity');
+    expect(scenario?.bound.terms.storeCapacity).toBeCloseTo((ran / 300) * 1000, 0);
+    expect(scenario?.wallOverBound).toBeGreaterThanOrEqual(1);
+  }, 120_000);
+
+  test('--store-ops-per-second is for the embedded store', async () => {
+    const parsed = (...argv: string[]) => parseBenchOptions(argv);
+    expect(parsed('--store', 'embedded', '--store-ops-per-second', '400')).toMatchObject({ ok: true, options: { storeOpsPerSecond: 400 } });
+    expect(parsed()).toMatchObject({ ok: true, options: { storeOpsPerSecond: undefined } });
+    expect(parsed('--store-ops-per-second', '400')).toMatchObject({ ok: false, problems: ['--store-ops-per-second limits the embedded store: use it with --store embedded'] });
+    expect(parsed('--store', 'embedded', '--store-ops-per-second', '0')).toMatchObject({ ok: false });
+  });
 });
