@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createHttpsServer } from '@vercel/cosmosdb-server';
-import { isBulkRequest, OperationsPerSecond, serveThrottled } from '../src/simulators/cosmos-throttle';
+import { isBulkRequest, OperationsPerSecond, serveThrottled, takeOverRequests } from '../src/simulators/cosmos-throttle';
 import type { TlsMaterial } from '../src/simulators/http-server';
 import { startEmarsysStandIn, type Delivery } from '../src/simulators/emarsys';
 import { startRetailServerSimulator } from '../src/simulators/retail-server';
@@ -133,9 +133,7 @@ async function closeAll(closers: readonly (() => Promise<void>)[]): Promise<void
 async function startEmbeddedCosmos(tls: TlsMaterial, inFlight: InFlight, limit: OperationsPerSecond | undefined): Promise<{ endpoint: string; close: () => Promise<void> }> {
   const server: Server = createHttpsServer({ key: tls.key, cert: tls.cert, keepAlive: true });
   if (limit) {
-    const [serve] = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
-    if (!serve) throw new Error('cosmosdb-server registered no request handler');
-    server.removeAllListeners('request');
+    const serve = takeOverRequests(server);
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       if (!isBulkRequest(req) || !(req.url ?? '').includes(`/dbs/${JOB_DATABASE_PREFIX}`)) return serve(req, res);
       serveThrottled(req, res, serve, () => !limit.take()).catch((error: unknown) => {

@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Server } from 'node:https';
 import { Readable } from 'node:stream';
+import { readBody } from './http-server';
 
 /**
  * Throttling for the embedded Cosmos DB server, which never throttles: what a container short of
@@ -7,7 +9,18 @@ import { Readable } from 'node:stream';
  * sub-status 3200, the others run). Used by the tests' Cosmos server and by the benchmark's.
  */
 
-type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * The embedded server registers its handler when it is created; this takes it off the server and
+ * returns it, so that a handler of the caller's can go in front of it.
+ */
+export function takeOverRequests(server: Server): Handler {
+  const [serve] = server.listeners('request') as Handler[];
+  if (!serve) throw new Error('cosmosdb-server registered no request handler');
+  server.removeAllListeners('request');
+  return serve;
+}
 
 /** The parts of a bulk operation that name its document. */
 interface BulkOperation {
@@ -25,7 +38,7 @@ export function isBulkRequest(req: IncomingMessage): boolean {
  * picks, and answers those with a per-operation 429, in their places.
  */
 export async function serveThrottled(req: IncomingMessage, res: ServerResponse, next: Handler, refuse: (documentId: string) => boolean): Promise<void> {
-  const operations = JSON.parse((await readBody(req)).toString('utf8')) as BulkOperation[];
+  const operations = JSON.parse(await readBody(req)) as BulkOperation[];
   const refused = new Set<number>();
   operations.forEach((operation, i) => {
     if (refuse(operation.id ?? operation.resourceBody?.id ?? '')) refused.add(i);
@@ -79,13 +92,4 @@ export class OperationsPerSecond {
     this.accepted++;
     return true;
   }
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { createHttpsServer } from '@vercel/cosmosdb-server';
-import { serveThrottled } from '../../src/simulators/cosmos-throttle';
+import { serveThrottled, takeOverRequests } from '../../src/simulators/cosmos-throttle';
 import { testTls } from './test-tls';
 
 /**
@@ -42,8 +42,6 @@ export interface CosmosTestServer {
   close(): Promise<void>;
 }
 
-type Handler = (req: IncomingMessage, res: ServerResponse) => void;
-
 interface Planned {
   remaining: number;
   match: RequestMatch;
@@ -64,9 +62,7 @@ export async function startCosmosServer(): Promise<CosmosTestServer> {
   const sockets = new Set<Socket>();
 
   // The stand-in registers its handler at creation; put ours in front of it.
-  const [standIn] = server.listeners('request') as Handler[];
-  if (!standIn) throw new Error('cosmosdb-server registered no request handler');
-  server.removeAllListeners('request');
+  const standIn = takeOverRequests(server);
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const request: ObservedRequest = {
