@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createHttpsServer } from '@vercel/cosmosdb-server';
+import { answerMinimallyWhenAsked } from '../src/simulators/cosmos-minimal-response';
 import { isBulkRequest, OperationsPerSecond, serveThrottled, takeOverRequests } from '../src/simulators/cosmos-throttle';
 import type { TlsMaterial } from '../src/simulators/http-server';
 import { startEmarsysStandIn, type Delivery } from '../src/simulators/emarsys';
@@ -142,6 +143,7 @@ async function startEmbeddedCosmos(tls: TlsMaterial, inFlight: InFlight, limit: 
       });
     });
   }
+  server.prependListener('request', answerMinimallyWhenAsked);
   server.prependListener('request', (_request: IncomingMessage, response: ServerResponse) => {
     inFlight.start();
     response.once('close', () => inFlight.end());

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import type { Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createHttpsServer } from '@vercel/cosmosdb-server';
+import { answerMinimallyWhenAsked } from '../simulators/cosmos-minimal-response';
 import { z } from 'zod';
 import { parseSettings, type Settings } from '../config/settings';
 import { applyEnvironmentOverrides, readSettingsFile, type RawSettings } from '../config/sources';
@@ -79,6 +80,8 @@ function loadOrCreateSeed(stateDir: string, now: Date): { seededAt: Date; seed: 
 
 async function startEmbeddedCosmos(tls: LocalTls): Promise<{ endpoint: string; close: () => Promise<void> }> {
   const server: Server = createHttpsServer({ key: tls.key, cert: tls.cert });
+  // Bulk writes answered without their documents, as Cosmos DB answers the ledger's Prefer: return=minimal.
+  server.prependListener('request', answerMinimallyWhenAsked);
   await new Promise<void>((resolveListen) => server.listen(0, '127.0.0.1', resolveListen));
   const { port } = server.address() as AddressInfo;
   return {

@@ -1,4 +1,4 @@
-import type { Container, JSONObject, OperationInput } from '@azure/cosmos';
+import type { Container, JSONObject, OperationInput, RequestOptions } from '@azure/cosmos';
 import { sleep as realSleep } from '../shared/clock';
 import type { NotificationCallOptions } from './ledger';
 import { AdaptiveConcurrency } from '../shared/adaptive-concurrency';
@@ -69,6 +69,14 @@ const THROTTLED_REQUEST_HOLD_MS = 200;
  */
 export const MAX_STARVED_ROUNDS = 30;
 
+/**
+ * Writes are answered without the documents written (`Prefer: return=minimal`): the ledger needs
+ * only each write's status and etag, and an answer with the documents is about eight times as
+ * long for the client to receive and parse (100 creates: 68.7 KB against 8.7 KB). Reads never
+ * ask for it, since their documents are what they are for.
+ */
+const WRITE_OPTIONS: RequestOptions = { contentResponseOnWriteEnabled: false };
+
 /** Counters since the ledger was created; see `LedgerStats`. */
 export interface BulkCounters {
   requests: number;
@@ -127,7 +135,7 @@ export class BulkExecutor {
         const slot = await this.inFlight.acquire();
         let response;
         try {
-          response = await container.items.bulk(batch, { continueOnError: true });
+          response = await container.items.bulk(batch, { continueOnError: true }, kind === 'writes' ? WRITE_OPTIONS : undefined);
         } catch (error) {
           this.inFlight.release(slot, cosmosStatus(error) === 429);
           counters.requests += errorRoundTrips(error);

@@ -132,6 +132,23 @@ describe('notifications', () => {
     expect(server.requests()).toHaveLength(4);
   });
 
+  test('writes ask for answers without the documents (Prefer: return=minimal); reads do not', async () => {
+    const { ledger } = fixture;
+    const records = Array.from({ length: 3 }, () => claim());
+    await ledger.getNotifications([claim().id]); // the client's one-off metadata lookup
+    server.resetRequests();
+
+    const created = await ledger.createNotifications(records);
+    const stored = await ledger.getNotifications(records.map((r) => r.id));
+    const replaced = await ledger.replaceNotifications(records.map((record, i) => ({ record: { ...record, status: 'sent' as const }, etag: okEtag(created[i]) })));
+
+    expect(batchRequests().map((r) => r.minimal)).toEqual([true, false, true]);
+    // The etags come from the short answers: each write's is the stored document's.
+    records.forEach((record, i) => expect(stored.get(record.id)?.etag).toBe(okEtag(created[i])));
+    const after = await ledger.getNotifications(records.map((r) => r.id));
+    records.forEach((record, i) => expect(after.get(record.id)).toEqual({ record: { ...record, status: 'sent' }, etag: okEtag(replaced[i]) }));
+  });
+
   test('notification documents carry pk = id, type and a ttl of ttlDays in seconds', async () => {
     const record = claim();
     await fixture.ledger.createNotifications([record]);

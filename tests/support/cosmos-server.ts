@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { createHttpsServer } from '@vercel/cosmosdb-server';
+import { answerMinimallyWhenAsked, asksForMinimalAnswer } from '../../src/simulators/cosmos-minimal-response';
 import { serveThrottled, takeOverRequests } from '../../src/simulators/cosmos-throttle';
 import { testTls } from './test-tls';
 
@@ -17,6 +18,8 @@ export interface ObservedRequest {
   path: string;
   /** A bulk or transactional batch request (`x-ms-cosmos-is-batch-request`). */
   batch: boolean;
+  /** A bulk request sent with `Prefer: return=minimal`: answered without documents, as Cosmos DB does. */
+  minimal: boolean;
 }
 
 type RequestMatch = (request: ObservedRequest) => boolean;
@@ -69,6 +72,7 @@ export async function startCosmosServer(): Promise<CosmosTestServer> {
       method: req.method ?? 'GET',
       path: (req.url ?? '/').split('?')[0] ?? '/',
       batch: String(req.headers['x-ms-cosmos-is-batch-request']).toLowerCase() === 'true',
+      minimal: asksForMinimalAnswer(req),
     };
     observed.push(request);
 
@@ -82,6 +86,7 @@ export async function startCosmosServer(): Promise<CosmosTestServer> {
       res.end(JSON.stringify({ code: String(failure.statusCode), message: `planned failure ${failure.statusCode}` }));
       return;
     }
+    answerMinimallyWhenAsked(req, res);
     if (take(drops, request)) {
       res.end = (() => {
         req.socket.destroy();
