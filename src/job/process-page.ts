@@ -145,30 +145,25 @@ function distinct<T>(values: Iterable<T>): T[] {
 }
 
 /**
- * One page of carts, in a constant number of round trips whatever its size: one customer and one
- * product lookup per chunk of distinct ids (in parallel), one bulk claim by create, one provider
- * batch per BatchSize, one bulk outcome write; and, only for carts the ledger already had, one
- * bulk read and one bulk replace. Every cart ends in exactly one tally.
+ * Step 1 of a page: parses its records and applies the checks that need nothing but the cart.
+ * Takes the records out of `page`, leaving it empty: the search that read the page and the loop
+ * working it hold it across every await of the page (V8 keeps a suspended function's variables,
+ * used again or not), so this is what lets the JSON Retail Server sent be collected as soon as it
+ * is parsed, young, instead of living as long as the page. A real Commerce cart carries far more
+ * fields than the connector reads.
  */
-export async function processPage(page: readonly RawCart[], context: PageContext): Promise<PageObservation[]> {
+function takeCandidates(
+  page: RawCart[],
+  context: PageContext,
+  settle: (cart: Pick<Cart, 'Id' | 'ModifiedDateTime'>, final: boolean) => void,
+  skip: (cart: Cart, reason: SkipReason) => void,
+): { candidates: Candidate[]; superseded: Candidate[] } {
   const { counters, logger } = context;
-  const observations: PageObservation[] = [];
-  /** Independent calls run together, unless the sequential strategy asks for one after another. */
-  const both = async <A, B>(first: () => Promise<A>, second: () => Promise<B>): Promise<[A, B]> =>
-    context.sequential ? [await first(), await second()] : Promise.all([first(), second()]);
-  const settle = (cart: Pick<Cart, 'Id' | 'ModifiedDateTime'>, final: boolean) =>
-    observations.push({ cartId: cart.Id, modifiedAt: cart.ModifiedDateTime, final });
-  const skip = (cart: Cart, reason: SkipReason, final = true) => {
-    counters.skip(reason);
-    settle(cart, final);
-  };
-
-  // 1. Parse and apply the checks that need nothing but the cart.
   const candidates: Candidate[] = [];
   const superseded: Candidate[] = [];
   const seenIds = new Set<string>();
   const checks = { ...context.window, includeAnonymous: context.includeAnonymous };
-  for (const { raw, key } of page) {
+  for (const { raw, key } of page.splice(0)) {
     counters.seen++;
     const parsed = parseCart(raw);
     if (!parsed.ok) {
@@ -194,6 +189,31 @@ export async function processPage(page: readonly RawCart[], context: PageContext
     seenIds.add(id);
     (context.latestCarts.isLatest(cart) ? candidates : superseded).push({ cart, id });
   }
+  return { candidates, superseded };
+}
+
+/**
+ * One page of carts, in a constant number of round trips whatever its size: one customer and one
+ * product lookup per chunk of distinct ids (in parallel), one bulk claim by create, one provider
+ * batch per BatchSize, one bulk outcome write; and, only for carts the ledger already had, one
+ * bulk read and one bulk replace. Every cart ends in exactly one tally.
+ * Takes the records out of `page` (see `takeCandidates`).
+ */
+export async function processPage(page: RawCart[], context: PageContext): Promise<PageObservation[]> {
+  const { counters, logger } = context;
+  const observations: PageObservation[] = [];
+  /** Independent calls run together, unless the sequential strategy asks for one after another. */
+  const both = async <A, B>(first: () => Promise<A>, second: () => Promise<B>): Promise<[A, B]> =>
+    context.sequential ? [await first(), await second()] : Promise.all([first(), second()]);
+  const settle = (cart: Pick<Cart, 'Id' | 'ModifiedDateTime'>, final: boolean) =>
+    observations.push({ cartId: cart.Id, modifiedAt: cart.ModifiedDateTime, final });
+  const skip = (cart: Cart, reason: SkipReason, final = true) => {
+    counters.skip(reason);
+    settle(cart, final);
+  };
+
+  // 1. Parse and apply the checks that need nothing but the cart.
+  const { candidates, superseded } = takeCandidates(page, context, settle, skip);
 
   // 2. Customers and products for the whole page, each distinct id once, in parallel.
   const accountNumbers = distinct(candidates.flatMap(({ cart }) => accountNumberOf(cart) ?? []));

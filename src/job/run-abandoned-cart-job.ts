@@ -7,7 +7,6 @@ import type { RetailServerClient } from '../retail/retail-client';
 import type { Lease, NotificationLedger } from '../store/ledger';
 import { LeaseLostError } from '../store/ledger';
 import type { Clock } from '../shared/clock';
-import { chunk } from '../shared/concurrency';
 import { toError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import { cartPages, type RawCart } from './cart-pages';
@@ -93,6 +92,11 @@ async function* arrayPages<T>(pages: readonly T[]): AsyncGenerator<T> {
   yield* pages;
 }
 
+/** The survey's copy of a range, a page at a time, taken out of it so that nothing holds a page once it is worked. */
+async function* takePages<T>(items: T[], size: number): AsyncGenerator<T[]> {
+  while (items.length > 0) yield items.splice(0, size);
+}
+
 async function* mapPages<T, R>(pages: AsyncIterable<T>, map: (page: T) => R): AsyncGenerator<R> {
   for await (const page of pages) yield map(page);
 }
@@ -137,7 +141,7 @@ function passRanges(retail: RetailServerClient, survey: Survey, window: RunWindo
   return arrayPages(
     survey.ranges.map(({ carts, ...range }): PassRange =>
       // A range of one instant may hold more than a page: its copy is worked a page at a time.
-      carts ? () => arrayPages(chunk(carts, settings.pageSize)) : (priority) => cartPages(retail, { ...range, ...search, priority }),
+      carts ? () => takePages(carts, settings.pageSize) : (priority) => cartPages(retail, { ...range, ...search, priority }),
     ),
   );
 }
@@ -273,8 +277,9 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
         const observations: PageObservation[] = [];
         for await (const page of readRange(index)) {
           counters.pages++;
+          const carts = page.length; // processPage takes the records out of the page
           observations.push(...(await processPage(page, { ...context, now: clock.now(), priority: index })));
-          logger.debug('Page done', { ...log, carts: page.length, notified: counters.notified });
+          logger.debug('Page done', { ...log, carts, notified: counters.notified });
         }
         return observations;
       },

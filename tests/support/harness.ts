@@ -41,12 +41,18 @@ export interface Harness {
   secretsEnv: Record<string, string>;
   logs: LogRecord[];
   settings(extra?: Record<string, string>): Settings;
-  /** One run; `deps` replaces the harness's clock or adds a progress callback for this run only. */
-  run(request?: Partial<JobRequest>, extraEnv?: Record<string, string>, job?: Partial<JobSettings>, deps?: Partial<Pick<JobDependencies, 'clock' | 'onProgress'>>): Promise<RunReport>;
+  /**
+   * One run; `deps` replaces the harness's clock or adds a progress callback for this run only, or,
+   * as a function, is given the dependencies the harness built and returns the ones to replace
+   * (to watch a real client's calls).
+   */
+  run(request?: Partial<JobRequest>, extraEnv?: Record<string, string>, job?: Partial<JobSettings>, deps?: DepsOverride): Promise<RunReport>;
   /** The same ledger the runs use. */
   ledger(): Promise<NotificationLedger>;
   close(): Promise<void>;
 }
+
+export type DepsOverride = Partial<Pick<JobDependencies, 'clock' | 'onProgress'>> | ((built: JobDependencies) => Partial<JobDependencies>);
 
 export interface HarnessOptions {
   data?: SimulatorData;
@@ -149,7 +155,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         retryPolicy: fastRetry,
         sleep: async () => undefined,
       });
-      return runAbandonedCartJob({ ...deps, ...extraDeps, settings: { ...deps.settings, ...job } }, { trigger: 'cli', ...request });
+      const replaced = typeof extraDeps === 'function' ? extraDeps(deps) : extraDeps;
+      return runAbandonedCartJob({ ...deps, ...replaced, settings: { ...deps.settings, ...job } }, { trigger: 'cli', ...request });
     },
     ledger() {
       return createLedger({ settings: settings(), env: secretsEnv, logger, clock, retryPolicy: fastRetry, sleep: async () => undefined });
