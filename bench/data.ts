@@ -55,16 +55,34 @@ export function generateStore(options: { carts: number; seed: number; now: Date;
   for (let i = 0; i < carts; i++) {
     if (i % 97 !== 96) time = Math.floor(start + i * step);
     const kind = random.next();
-    records.push(
-      cartRecord({
-        id: `bench-cart-${String(i).padStart(7, '0')}`,
-        customerId: kind < 0.01 ? `MISSING-${i}` : accountNumber(owners[i] as number),
-        modifiedDateTime: new Date(time).toISOString(),
-        lines: cartLines(random, shape, kind),
-      }),
-    );
+    const id = `bench-cart-${String(i).padStart(7, '0')}`;
+    const cart = cartRecord({
+      id,
+      customerId: kind < 0.01 ? `MISSING-${i}` : accountNumber(owners[i] as number),
+      modifiedDateTime: new Date(time).toISOString(),
+      lines: cartLines(random, shape, kind),
+    });
+    if (shape.unreadKb) addUnreadFields(cart, shape.unreadKb * 1024);
+    records.push(cart);
   }
   return { data: buildSimulatorData({ customers, products, carts: records }), cartsInWindow: carts };
+}
+
+/** About the JSON length of one field `unreadFields` makes. */
+const UNREAD_FIELD_BYTES = 48;
+
+/** `bytes` of fields the connector does not read, 40% on the cart and the rest spread over its lines. */
+function addUnreadFields(cart: RawRecord, bytes: number): void {
+  const lines = cart.CartLines as RawRecord[];
+  const onCart = lines.length > 0 ? Math.round(bytes * 0.4) : bytes;
+  Object.assign(cart, unreadFields('CartField', onCart, String(cart.Id)));
+  for (const [n, line] of lines.entries()) Object.assign(line, unreadFields('LineField', (bytes - onCart) / lines.length, `${String(cart.Id)}-${n}`));
+}
+
+function unreadFields(prefix: string, bytes: number, tag: string): RawRecord {
+  const fields: RawRecord = {};
+  for (let f = 0; f * UNREAD_FIELD_BYTES < bytes; f++) fields[`${prefix}${f}`] = `${tag}/${f}`.padEnd(28, '.');
+  return fields;
 }
 
 function accountNumber(index: number): string {

@@ -23,6 +23,8 @@ Options:
                           and refuses the rest with 429, as a container's RU/s does (about RU/s / 6
                           writes a second); default: no limit
   --heap-limit-mb <MB>    the job process's --max-old-space-size (default: Node's own, from the machine's memory)
+  --cart-unread-kb <KB>   KB of fields per cart that the connector does not read, as a real Commerce
+                          cart carries (default 0)
   --seed <n>              seed of the generated store (default 1)
   --repeat <n>            run every scenario n times, in turns, and report each one's median run
                           by wall time (default 1; this machine's speed drifts, see bench/README.md)
@@ -50,6 +52,8 @@ export interface BenchOptions {
   storeOpsPerSecond: number | undefined;
   /** The job process's `--max-old-space-size`; undefined: Node's default. */
   heapLimitMb: number | undefined;
+  /** KB of unread fields per generated cart. */
+  cartUnreadKb: number;
   seed: number;
   /** Runs of each scenario; the median one by wall time is reported. */
   repeat: number;
@@ -74,6 +78,7 @@ export function parseBenchOptions(argv: readonly string[]): ParsedOptions {
         'store-latency-ms': { type: 'string', default: '10' },
         'store-ops-per-second': { type: 'string' },
         'heap-limit-mb': { type: 'string' },
+        'cart-unread-kb': { type: 'string', default: '0' },
         seed: { type: 'string', default: '1' },
         repeat: { type: 'string', default: '1' },
         json: { type: 'boolean', default: false },
@@ -108,6 +113,7 @@ export function parseBenchOptions(argv: readonly string[]): ParsedOptions {
     storeLatencyMs: integer('store-latency-ms', values['store-latency-ms'], 0, 60_000),
     storeOpsPerSecond: values['store-ops-per-second'] === undefined ? undefined : integer('store-ops-per-second', values['store-ops-per-second'], 1, 1_000_000),
     heapLimitMb: values['heap-limit-mb'] === undefined ? undefined : integer('heap-limit-mb', values['heap-limit-mb'], 64, 65_536),
+    cartUnreadKb: integer('cart-unread-kb', values['cart-unread-kb'], 0, 256),
     seed: integer('seed', values.seed, 0, 2 ** 31),
     repeat: integer('repeat', values.repeat, 1, 20),
     json: values.json,
@@ -133,7 +139,7 @@ export function scenarioConfigs(options: BenchOptions, now: Date): ScenarioConfi
       storeOpsPerSecond: options.storeOpsPerSecond,
       seed: options.seed,
       now: now.toISOString(),
-      shape: DEFAULT_SHAPE,
+      shape: options.cartUnreadKb > 0 ? { ...DEFAULT_SHAPE, unreadKb: options.cartUnreadKb } : DEFAULT_SHAPE,
     })),
   );
 }

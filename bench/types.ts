@@ -15,6 +15,11 @@ export interface StoreShape {
   linesPerCart: { min: number; max: number };
   /** Products in the catalogue (default 500): bounds the distinct products on a page. */
   catalogue: number;
+  /**
+   * KB of fields per cart that the connector does not read, split between the cart and its lines
+   * (default 0). A real Commerce cart carries many (taxes, discounts, charges, attributes).
+   */
+  unreadKb?: number | undefined;
 }
 
 /** One run of the job: one strategy against one store, with its own stand-ins. */

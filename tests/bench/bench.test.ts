@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { DEFAULT_SHAPE } from '../../bench/data';
+import { DEFAULT_SHAPE, generateStore } from '../../bench/data';
 import { figuresOf, type Figures } from '../../bench/figures';
-import { parseBenchOptions } from '../../bench/options';
+import { parseBenchOptions, scenarioConfigs } from '../../bench/options';
 import { runJob } from '../../bench/job-runner';
 import { canonicalJson, startStandIns } from '../../bench/stand-ins';
 import type { ScenarioConfig, StoreShape, Strategy } from '../../bench/types';
 import { DEFAULT_PAGE_CONCURRENCY } from '../../src/config/schema';
+import { parseCart } from '../../src/retail/models';
 import type { NotificationRecord } from '../../src/store/ledger';
 import { testTls } from '../support/test-tls';
 
@@ -210,5 +211,27 @@ describe('npm run bench', () => {
     expect(parsed()).toMatchObject({ ok: true, options: { storeOpsPerSecond: undefined } });
     expect(parsed('--store-ops-per-second', '400')).toMatchObject({ ok: false, problems: ['--store-ops-per-second limits the embedded store: use it with --store embedded'] });
     expect(parsed('--store', 'embedded', '--store-ops-per-second', '0')).toMatchObject({ ok: false });
+  });
+});
+
+describe('--cart-unread-kb', () => {
+  test('gives each cart about that many KB of fields the connector does not read, and changes nothing it reads', () => {
+    const now = new Date('2026-11-23T12:00:00Z');
+    const lean = generateStore({ carts: 200, seed: 7, now }).data.carts;
+    const fat = generateStore({ carts: 200, seed: 7, now, shape: { ...DEFAULT_SHAPE, unreadKb: 6 } }).data.carts;
+    const sizes = fat.map((cart, i) => JSON.stringify(cart).length - JSON.stringify(lean[i]).length);
+    expect(Math.min(...sizes)).toBeGreaterThanOrEqual(6 * 1024 * 0.9);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(6 * 1024 * 1.1);
+    fat.forEach((cart, i) => expect(parseCart(cart)).toEqual(parseCart(lean[i])));
+  });
+
+  test('is an option of npm run bench, 0 by default', () => {
+    const parsed = (...argv: string[]) => parseBenchOptions(argv);
+    expect(parsed()).toMatchObject({ ok: true, options: { cartUnreadKb: 0 } });
+    expect(parsed('--cart-unread-kb', '6')).toMatchObject({ ok: true, options: { cartUnreadKb: 6 } });
+    expect(parsed('--cart-unread-kb', '-1')).toMatchObject({ ok: false });
+    const options = parsed('--cart-unread-kb', '6');
+    if (!options.ok) throw new Error('expected options');
+    expect(scenarioConfigs(options.options, new Date()).map((scenario) => scenario.shape.unreadKb)).toEqual([6, 6]);
   });
 });
