@@ -1,10 +1,27 @@
-import { cartKeySchema } from '../retail/models';
+import { cartKeySchema, parseCart, type Cart, type ParseResult } from '../retail/models';
 import type { RetailServerClient } from '../retail/retail-client';
 
 export interface RawCart {
   raw: unknown;
   /** Id and ModifiedDateTime when they parse; a record without them cannot be placed in order. */
   key: { id: string; modifiedAt: Date } | undefined;
+}
+
+/** A cart record parsed: what the processing pass works (the record itself is not kept). */
+export interface PageCart {
+  key: RawCart['key'];
+  /** The cart, or why its record does not parse. */
+  cart: ParseResult<Cart>;
+}
+
+/**
+ * Parses a page's records, taking them out of `page` (left empty): the search generator and the
+ * loop working a page hold it across every await of the page (V8 keeps a suspended function's
+ * variables, used again or not), so this is what lets the JSON Retail Server sent be collected
+ * as soon as it is parsed, young. A real Commerce cart carries far more than the fields read.
+ */
+export function takeParsed(page: RawCart[]): PageCart[] {
+  return page.splice(0).map(({ raw, key }) => ({ key, cart: parseCart(raw) }));
 }
 
 /** A stretch of the window: carts modified in [from, to], those at or after `before` excepted. */

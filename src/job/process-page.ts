@@ -1,13 +1,13 @@
 import type { ViewPortImageCache } from '../enrich/images';
 import { activeLines, buildNotificationData, type PayloadSettings } from '../enrich/payload';
 import type { IEmailProvider, Notification, NotificationOutcome } from '../providers/email-provider';
-import { parseCart, type Cart, type ChannelConfiguration, type Customer } from '../retail/models';
+import type { Cart, ChannelConfiguration, Customer } from '../retail/models';
 import type { RetailServerClient } from '../retail/retail-client';
 import type { NotificationCallOptions, NotificationLedger, NotificationRecord, StoredNotification, WriteResult } from '../store/ledger';
 import { notificationId } from '../store/ledger';
 import { toError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
-import type { RawCart } from './cart-pages';
+import type { PageCart } from './cart-pages';
 import { accountNumberOf, checkCart } from './eligibility';
 import type { LatestCarts } from './latest-carts';
 import type { ProductCache } from './product-cache';
@@ -144,16 +144,9 @@ function distinct<T>(values: Iterable<T>): T[] {
   return [...new Set(values)];
 }
 
-/**
- * Step 1 of a page: parses its records and applies the checks that need nothing but the cart.
- * Takes the records out of `page`, leaving it empty: the search that read the page and the loop
- * working it hold it across every await of the page (V8 keeps a suspended function's variables,
- * used again or not), so this is what lets the JSON Retail Server sent be collected as soon as it
- * is parsed, young, instead of living as long as the page. A real Commerce cart carries far more
- * fields than the connector reads.
- */
-function takeCandidates(
-  page: RawCart[],
+/** Step 1 of a page: the checks that need nothing but the cart. */
+function candidatesOf(
+  page: readonly PageCart[],
   context: PageContext,
   settle: (cart: Pick<Cart, 'Id' | 'ModifiedDateTime'>, final: boolean) => void,
   skip: (cart: Cart, reason: SkipReason) => void,
@@ -163,9 +156,8 @@ function takeCandidates(
   const superseded: Candidate[] = [];
   const seenIds = new Set<string>();
   const checks = { ...context.window, includeAnonymous: context.includeAnonymous };
-  for (const { raw, key } of page.splice(0)) {
+  for (const { key, cart: parsed } of page) {
     counters.seen++;
-    const parsed = parseCart(raw);
     if (!parsed.ok) {
       counters.skip('invalid-record');
       logger.warn('Skipped a cart record that does not parse', { cartId: key?.id, reason: parsed.reason });
@@ -197,9 +189,8 @@ function takeCandidates(
  * product lookup per chunk of distinct ids (in parallel), one bulk claim by create, one provider
  * batch per BatchSize, one bulk outcome write; and, only for carts the ledger already had, one
  * bulk read and one bulk replace. Every cart ends in exactly one tally.
- * Takes the records out of `page` (see `takeCandidates`).
  */
-export async function processPage(page: RawCart[], context: PageContext): Promise<PageObservation[]> {
+export async function processPage(page: readonly PageCart[], context: PageContext): Promise<PageObservation[]> {
   const { counters, logger } = context;
   const observations: PageObservation[] = [];
   /** Independent calls run together, unless the sequential strategy asks for one after another. */
@@ -213,7 +204,7 @@ export async function processPage(page: RawCart[], context: PageContext): Promis
   };
 
   // 1. Parse and apply the checks that need nothing but the cart.
-  const { candidates, superseded } = takeCandidates(page, context, settle, skip);
+  const { candidates, superseded } = candidatesOf(page, context, settle, skip);
 
   // 2. Customers and products for the whole page, each distinct id once, in parallel.
   const accountNumbers = distinct(candidates.flatMap(({ cart }) => accountNumberOf(cart) ?? []));

@@ -9,7 +9,7 @@ import { LeaseLostError } from '../store/ledger';
 import type { Clock } from '../shared/clock';
 import { toError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
-import { cartPages, type RawCart } from './cart-pages';
+import { cartPages, takeParsed, type PageCart } from './cart-pages';
 import { CheckpointTracker } from './checkpoint-tracker';
 import { runPagePipeline } from './page-pipeline';
 import { processPage, type PageContext, type PageObservation } from './process-page';
@@ -124,7 +124,7 @@ function emptyReport(runId: string, request: JobRequest, settings: JobSettings, 
 }
 
 /** One range of the window: called with its priority, it yields the range's pages. */
-type PassRange = (priority: number) => AsyncIterable<RawCart[]>;
+type PassRange = (priority: number) => AsyncIterable<PageCart[]>;
 
 /**
  * What the processing pass works, range by range. A window that fit in one page is worked from the
@@ -137,11 +137,11 @@ function passRanges(retail: RetailServerClient, survey: Survey, window: RunWindo
   const search = { pageSize: settings.pageSize, includeAnonymous: settings.includeAnonymous };
   const { onlyPage } = survey;
   if (onlyPage !== undefined) return arrayPages(onlyPage.length > 0 ? [() => arrayPages([onlyPage])] : []);
-  if (sequential) return mapPages(cartPages(retail, { ...window, ...search }), (page) => () => arrayPages([page]));
+  if (sequential) return mapPages(cartPages(retail, { ...window, ...search }), (page) => () => arrayPages([takeParsed(page)]));
   return arrayPages(
     survey.ranges.map(({ carts, ...range }): PassRange =>
       // A range of one instant may hold more than a page: its copy is worked a page at a time.
-      carts ? () => takePages(carts, settings.pageSize) : (priority) => cartPages(retail, { ...range, ...search, priority }),
+      carts ? () => takePages(carts, settings.pageSize) : (priority) => mapPages(cartPages(retail, { ...range, ...search, priority }), takeParsed),
     ),
   );
 }
@@ -277,9 +277,8 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
         const observations: PageObservation[] = [];
         for await (const page of readRange(index)) {
           counters.pages++;
-          const carts = page.length; // processPage takes the records out of the page
           observations.push(...(await processPage(page, { ...context, now: clock.now(), priority: index })));
-          logger.debug('Page done', { ...log, carts, notified: counters.notified });
+          logger.debug('Page done', { ...log, carts: page.length, notified: counters.notified });
         }
         return observations;
       },

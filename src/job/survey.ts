@@ -2,7 +2,7 @@ import { activeLines } from '../enrich/payload';
 import { cartHeaderSchema, cartLineSchema, parseRecord, type Cart, type CartLine, type ParseResult } from '../retail/models';
 import type { RetailServerClient } from '../retail/retail-client';
 import { mapWithConcurrency } from '../shared/concurrency';
-import { firstCursor, readCartPage, type PageCursor, type PageRead, type RawCart, type TimeRange } from './cart-pages';
+import { firstCursor, readCartPage, takeParsed, type PageCart, type PageCursor, type PageRead, type RawCart, type TimeRange } from './cart-pages';
 import { checkCart } from './eligibility';
 import { LatestCarts } from './latest-carts';
 import { RangeCuts } from './range-cuts';
@@ -12,7 +12,7 @@ export interface Survey {
   /** Per customer, the newest cart in the window that passes the cart-level checks. */
   latest: LatestCarts;
   /** The whole window, when it fits in one page: the processing pass works from it, with no second search. */
-  onlyPage: RawCart[] | undefined;
+  onlyPage: PageCart[] | undefined;
   /**
    * The window cut where the survey's pages ended, oldest first: each range held less than a page
    * when surveyed (carts only leave a past range: a cart modified now moves past the window), so
@@ -31,8 +31,8 @@ export interface Survey {
 }
 
 export interface SurveyRange extends TimeRange {
-  /** Every cart of the range as the survey read it; undefined: the pass searches the range. */
-  carts?: RawCart[] | undefined;
+  /** Every cart of the range as the survey read it, parsed; undefined: the pass searches the range. */
+  carts?: PageCart[] | undefined;
 }
 
 export interface SurveyOptions {
@@ -85,7 +85,7 @@ export function parseCartForChecks(raw: unknown): ParseResult<Cart> {
 /** A range, how many carts the survey found in it, and those carts when it kept them. */
 interface CountedRange extends TimeRange {
   count: number;
-  kept?: RawCart[] | undefined;
+  kept?: PageCart[] | undefined;
 }
 
 /**
@@ -107,7 +107,7 @@ function mergeRanges(ranges: readonly CountedRange[], pageSize: number): SurveyR
   return merged.map(({ count: _count, kept, ...range }) => (kept ? { ...range, carts: kept } : range));
 }
 
-type KeyedCart = RawCart & { key: NonNullable<RawCart['key']> };
+type KeyedCart = PageCart & { key: NonNullable<RawCart['key']> };
 
 /**
  * Hands each kept cart to its range of the slice: the ranges meet exactly, range i holding
@@ -117,7 +117,7 @@ type KeyedCart = RawCart & { key: NonNullable<RawCart['key']> };
 function withKeptCarts(ranges: readonly CountedRange[], carts: readonly KeyedCart[] | undefined): CountedRange[] {
   if (!carts) return [...ranges];
   const starts = ranges.map((range) => range.from.getTime());
-  const buckets = ranges.map((): RawCart[] => []);
+  const buckets = ranges.map((): PageCart[] => []);
   for (const cart of carts) {
     const t = cart.key.modifiedAt.getTime();
     // The last range that starts at or before t.
@@ -229,7 +229,7 @@ export async function surveyLatestCarts(
   async function readSlice(slice: Slice, headOnly: boolean): Promise<SliceRead> {
     // Cuts every 2% of a page: joined, ranges make pages at least 98% full.
     const cuts = new RangeCuts(slice.from.getTime(), Math.max(1, Math.floor(options.pageSize / 50)));
-    let onlyPage: RawCart[] | undefined;
+    let onlyPage: PageCart[] | undefined;
     /** The slice's carts while it may still be kept whole. */
     let kept: KeyedCart[] | undefined = [];
     let firstCartAt: number | undefined;
@@ -239,23 +239,30 @@ export async function surveyLatestCarts(
       const page: PageRead = await readCartPage(retail, { ...slice, ...query }, cursor);
       cursor = page.next;
       onPage(++pages);
-      // The first page is kept while it may be all there is; a slice's later pages are never held.
-      onlyPage = read === 0 && !cursor ? page.fresh : undefined;
       const times = page.fresh.map(({ key }) => key?.modifiedAt.getTime());
       firstCartAt ??= times.find((time) => time !== undefined);
       cuts.addPage(times);
-      if (kept) {
-        if (page.fresh.every((cart): cart is KeyedCart => cart.key !== undefined) && budget.take(page.fresh.length)) {
-          kept.push(...page.fresh);
-        } else {
-          budget.giveBack(kept.length);
-          kept = undefined;
+      const only = read === 0 && !cursor;
+      const keep = kept !== undefined && page.fresh.every((cart) => cart.key !== undefined) && budget.take(page.fresh.length);
+      if (kept && !keep) {
+        budget.giveBack(kept.length);
+        kept = undefined;
+      }
+      // Carts the pass will work from the survey's copy are parsed whole, once, and only their
+      // parse is kept; the others only as far as the checks need. The records themselves are let
+      // go before the next search (see `takeParsed`).
+      const parsedPage = only || keep ? takeParsed(page.fresh) : undefined;
+      if (parsedPage) {
+        for (const { cart } of parsedPage) if (cart.ok && !checkCart(cart.value, checks)) offer(cart.value);
+        if (keep) kept?.push(...(parsedPage as KeyedCart[]));
+      } else {
+        for (const { raw } of page.fresh.splice(0)) {
+          const parsed = parseCartForChecks(raw);
+          if (parsed.ok && !checkCart(parsed.value, checks)) offer(parsed.value);
         }
       }
-      for (const { raw } of page.fresh) {
-        const parsed = parseCartForChecks(raw);
-        if (parsed.ok && !checkCart(parsed.value, checks)) offer(parsed.value);
-      }
+      // The first page is kept while it may be all there is; a slice's later pages are never held.
+      onlyPage = only ? parsedPage : undefined;
       if ((headOnly || options.outOfTime?.()) && cursor && cursor.skip === 0 && cursor.from.getTime() > slice.from.getTime()) {
         // Stop at the newest instant of this page: its carts, all of them, start the rest.
         const rest = cursor.from.getTime();
@@ -311,7 +318,7 @@ export async function surveyLatestCarts(
 interface SliceRead {
   ranges: CountedRange[];
   /** The slice's only page, when it had one. */
-  onlyPage: RawCart[] | undefined;
+  onlyPage: PageCart[] | undefined;
   /** Where a head-only read stopped (ms): the rest of the window starts there. */
   rest: number | undefined;
   /** When the slice's first cart was modified (ms), if it had one. */

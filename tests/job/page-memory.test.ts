@@ -3,6 +3,8 @@ import { runInNewContext } from 'node:vm';
 import type { RetailServerClient } from '../../src/retail/retail-client';
 import type { IEmailProvider } from '../../src/providers/email-provider';
 import { buildSimulatorData, cartRecord, customerRecord, productRecord } from '../../src/simulators/retail-server';
+import { surveyLatestCarts } from '../../src/job/survey';
+import { directCartSearch } from '../support/direct-cart-search';
 import { startHarness, type Harness } from '../support/harness';
 
 /**
@@ -17,6 +19,14 @@ const collectGarbage = runInNewContext('gc') as () => void;
 
 const NOW = '2026-11-23T12:00:00Z';
 const START = Date.parse('2026-11-23T04:00:00Z');
+
+/** A full collection on the next turn: a weak reference holds its target until the current job ends. */
+async function collectSoon(): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  collectGarbage();
+}
+
+const alive = (records: readonly WeakRef<object>[]) => records.filter((record) => record.deref() !== undefined).length;
 
 function seed() {
   const carts = Array.from({ length: 40 }, (_, i) =>
@@ -52,10 +62,8 @@ describe('a page in flight', () => {
         ...built.provider,
         name: built.provider.name,
         send: async (batch) => {
-          // A weak reference holds its target until the current job ends: collect on the next turn.
-          await new Promise((resolve) => setImmediate(resolve));
-          collectGarbage();
-          aliveAtSends.push(records.filter((record) => record.deref() !== undefined).length);
+          await collectSoon();
+          aliveAtSends.push(alive(records));
           return built.provider.send(batch);
         },
         stats: () => built.provider.stats(),
@@ -68,5 +76,27 @@ describe('a page in flight', () => {
     expect(records.length).toBeGreaterThanOrEqual(40);
     expect(aliveAtSends.length).toBeGreaterThan(1);
     expect(aliveAtSends).toEqual(aliveAtSends.map(() => 0));
+  });
+
+  test("the survey's copy of a small window holds the parsed carts, not the records", async () => {
+    const search = directCartSearch(seed());
+    const records: WeakRef<object>[] = [];
+    const retail = {
+      // Fresh objects per answer, as an HTTP client's JSON parse makes them.
+      searchCarts: async (query: Parameters<typeof search.searchCarts>[0]) => {
+        const found = JSON.parse(JSON.stringify(await search.searchCarts(query))) as object[];
+        for (const record of found) records.push(new WeakRef(record));
+        return found;
+      },
+    };
+    const window = { from: new Date(START - 60_000), to: new Date(Date.parse(NOW) - 600_000), source: 'include-minutes' as const, cartIdsDoneAtFrom: [] };
+    const survey = await surveyLatestCarts(retail, window, { pageSize: 10, includeAnonymous: false, slices: 4, keepCarts: 1000 }, () => undefined);
+
+    const kept = survey.ranges.flatMap((range) => range.carts ?? []);
+    expect(kept).toHaveLength(40);
+    expect(kept.every(({ cart }) => cart.ok && cart.value.CartLines.length === 2)).toBe(true);
+    expect(records.length).toBeGreaterThanOrEqual(40);
+    await collectSoon();
+    expect(alive(records)).toBe(0);
   });
 });

@@ -55,7 +55,7 @@ async function readRanges(retail: ReturnType<typeof directCartSearch>, ranges: A
   return perRange;
 }
 
-const idsOf = (carts: readonly RawCart[] | undefined) => (carts ?? []).map(({ key }) => key?.id ?? '?');
+const idsOf = (carts: readonly Pick<RawCart, 'key'>[] | undefined) => (carts ?? []).map(({ key }) => key?.id ?? '?');
 
 /** As the pipelined pass reads: the ranges the survey kept from their copies, the others by search. */
 async function readAsThePass(survey: Survey, data: SimulatorData, pageSize: number) {
