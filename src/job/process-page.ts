@@ -144,14 +144,26 @@ function distinct<T>(values: Iterable<T>): T[] {
   return [...new Set(values)];
 }
 
-/** Step 1 of a page: the checks that need nothing but the cart. */
-function candidatesOf(
-  page: readonly PageCart[],
-  context: PageContext,
-  settle: (cart: Pick<Cart, 'Id' | 'ModifiedDateTime'>, final: boolean) => void,
-  skip: (cart: Cart, reason: SkipReason) => void,
-): { candidates: Candidate[]; superseded: Candidate[] } {
+/**
+ * One page of carts, in a constant number of round trips whatever its size: one customer and one
+ * product lookup per chunk of distinct ids (in parallel), one bulk claim by create, one provider
+ * batch per BatchSize, one bulk outcome write; and, only for carts the ledger already had, one
+ * bulk read and one bulk replace. Every cart ends in exactly one tally.
+ */
+export async function processPage(page: readonly PageCart[], context: PageContext): Promise<PageObservation[]> {
   const { counters, logger } = context;
+  const observations: PageObservation[] = [];
+  /** Independent calls run together, unless the sequential strategy asks for one after another. */
+  const both = async <A, B>(first: () => Promise<A>, second: () => Promise<B>): Promise<[A, B]> =>
+    context.sequential ? [await first(), await second()] : Promise.all([first(), second()]);
+  const settle = (cart: Pick<Cart, 'Id' | 'ModifiedDateTime'>, final: boolean) =>
+    observations.push({ cartId: cart.Id, modifiedAt: cart.ModifiedDateTime, final });
+  const skip = (cart: Cart, reason: SkipReason, final = true) => {
+    counters.skip(reason);
+    settle(cart, final);
+  };
+
+  // 1. The checks that need nothing but the cart.
   const candidates: Candidate[] = [];
   const superseded: Candidate[] = [];
   const seenIds = new Set<string>();
@@ -181,30 +193,6 @@ function candidatesOf(
     seenIds.add(id);
     (context.latestCarts.isLatest(cart) ? candidates : superseded).push({ cart, id });
   }
-  return { candidates, superseded };
-}
-
-/**
- * One page of carts, in a constant number of round trips whatever its size: one customer and one
- * product lookup per chunk of distinct ids (in parallel), one bulk claim by create, one provider
- * batch per BatchSize, one bulk outcome write; and, only for carts the ledger already had, one
- * bulk read and one bulk replace. Every cart ends in exactly one tally.
- */
-export async function processPage(page: readonly PageCart[], context: PageContext): Promise<PageObservation[]> {
-  const { counters, logger } = context;
-  const observations: PageObservation[] = [];
-  /** Independent calls run together, unless the sequential strategy asks for one after another. */
-  const both = async <A, B>(first: () => Promise<A>, second: () => Promise<B>): Promise<[A, B]> =>
-    context.sequential ? [await first(), await second()] : Promise.all([first(), second()]);
-  const settle = (cart: Pick<Cart, 'Id' | 'ModifiedDateTime'>, final: boolean) =>
-    observations.push({ cartId: cart.Id, modifiedAt: cart.ModifiedDateTime, final });
-  const skip = (cart: Cart, reason: SkipReason, final = true) => {
-    counters.skip(reason);
-    settle(cart, final);
-  };
-
-  // 1. Parse and apply the checks that need nothing but the cart.
-  const { candidates, superseded } = candidatesOf(page, context, settle, skip);
 
   // 2. Customers and products for the whole page, each distinct id once, in parallel.
   const accountNumbers = distinct(candidates.flatMap(({ cart }) => accountNumberOf(cart) ?? []));
