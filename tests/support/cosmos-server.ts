@@ -3,7 +3,7 @@ import type { Server } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { createHttpsServer } from '@vercel/cosmosdb-server';
 import { answerMinimallyWhenAsked, asksForMinimalAnswer } from '../../src/simulators/cosmos-minimal-response';
-import { serveThrottled, takeOverRequests } from '../../src/simulators/cosmos-throttle';
+import { isBulkRequest, serveThrottled, takeOverRequests } from '../../src/simulators/cosmos-throttle';
 import { testTls } from './test-tls';
 
 /**
@@ -71,7 +71,7 @@ export async function startCosmosServer(): Promise<CosmosTestServer> {
     const request: ObservedRequest = {
       method: req.method ?? 'GET',
       path: (req.url ?? '/').split('?')[0] ?? '/',
-      batch: String(req.headers['x-ms-cosmos-is-batch-request']).toLowerCase() === 'true',
+      batch: isBulkRequest(req),
       minimal: asksForMinimalAnswer(req),
     };
     observed.push(request);
