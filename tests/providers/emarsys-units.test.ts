@@ -9,8 +9,6 @@ import {
 } from '../../src/providers/emarsys/options';
 import { createEmarsysProvider } from '../../src/providers/emarsys';
 import { interpretTriggerReply, redactEmails } from '../../src/providers/emarsys/response';
-import { triggerBody, type TriggerContact } from '../../src/providers/emarsys/trigger-client';
-import fc from 'fast-check';
 import { ConfigurationError } from '../../src/shared/errors';
 import { silentLogger } from '../../src/shared/logger';
 
@@ -72,23 +70,6 @@ describe('options', () => {
   test('the event id is URL-encoded into every {0}', () => {
     expect(triggerUrl(DEFAULT_WSSE_API_URL, '12 3')).toBe('https://api.emarsys.net/api/v2/event/12%203/trigger');
     expect(resolveEmarsysOptions({ ...base, externalEventId: 99 }).externalEventId).toBe('99');
-  });
-});
-
-describe('triggerBody', () => {
-  const contact: fc.Arbitrary<TriggerContact> = fc.record({
-    external_id: fc.string({ unit: 'binary' }),
-    trigger_id: fc.string(),
-    data: fc.dictionary(fc.string({ unit: 'binary', maxLength: 8 }), fc.jsonValue()) as unknown as fc.Arbitrary<TriggerContact['data']>,
-  });
-
-  test('writes the bytes JSON.stringify writes for the whole request', () => {
-    fc.assert(
-      fc.property(fc.integer(), fc.array(contact, { maxLength: 5 }), (keyId, contacts) => {
-        expect(triggerBody(keyId, contacts).equals(Buffer.from(JSON.stringify({ key_id: keyId, contacts })))).toBe(true);
-      }),
-      { numRuns: 500, seed: 6 },
-    );
   });
 });
 

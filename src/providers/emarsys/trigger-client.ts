@@ -49,33 +49,12 @@ export interface TriggerClientOptions {
   random?: (() => number) | undefined;
 }
 
-const COMMA = Buffer.from(',');
-const CLOSE = Buffer.from(']}');
-
-/**
- * The request body, `{"key_id":…,"contacts":[…]}`, as bytes, written a contact at a time. The
- * same bytes as JSON.stringify of the whole batch, which V8 builds as a string of pieces that
- * must then be copied whole into one flat string (1-2 MB for a batch of 1,000 contacts, straight
- * into the old generation) before it can be encoded; written a contact at a time, only small
- * strings pass through the JS heap, and the body lives outside it. Measured at 100,000 carts
- * (sampling heap profiler): 69 MB of the requests' making reached the old generation, against 210.
- */
-export function triggerBody(keyId: number, contacts: readonly TriggerContact[]): Buffer {
-  const pieces: Buffer[] = [Buffer.from(`{"key_id":${JSON.stringify(keyId)},"contacts":[`)];
-  contacts.forEach((contact, i) => {
-    if (i > 0) pieces.push(COMMA);
-    pieces.push(Buffer.from(JSON.stringify(contact)));
-  });
-  pieces.push(CLOSE);
-  return Buffer.concat(pieces);
-}
-
 export function createTriggerClient(options: TriggerClientOptions): (contacts: TriggerContact[]) => Promise<TriggerResult> {
   const { http, counters, url, eventId, authenticator, retry, clock, logger } = options;
   const attempts = retry.maxAttempts;
 
   /** One POST with fresh credentials; 429 and 5xx are thrown so `withRetry` tries again. */
-  const attempt = async (body: Buffer, used: { headers: Record<string, string> }): Promise<HttpReply> => {
+  const attempt = async (body: string, used: { headers: Record<string, string> }): Promise<HttpReply> => {
     used.headers = await authenticator.headers();
     const reply = await post(http, counters, url, body, { ...used.headers, 'Content-Type': 'application/json', Accept: 'application/json' });
     if (isTransientStatus(reply.status)) throw new TransientReplyError(reply);
@@ -83,7 +62,7 @@ export function createTriggerClient(options: TriggerClientOptions): (contacts: T
   };
 
   /** Runs `attempt` under the retry policy; the error of the last attempt comes back as a failure. */
-  const postWithRetry = async (body: Buffer, used: { headers: Record<string, string> }, contacts: number): Promise<HttpReply | TriggerResult> => {
+  const postWithRetry = async (body: string, used: { headers: Record<string, string> }, contacts: number): Promise<HttpReply | TriggerResult> => {
     try {
       return await withRetry(
         () => attempt(body, used),
@@ -128,7 +107,7 @@ export function createTriggerClient(options: TriggerClientOptions): (contacts: T
   };
 
   return async (contacts) => {
-    const body = triggerBody(options.contactKeyId, contacts);
+    const body = JSON.stringify({ key_id: options.contactKeyId, contacts });
     let renewedCredentials = false;
     for (;;) {
       const used = { headers: {} as Record<string, string> };
