@@ -1,5 +1,5 @@
 import type { NotificationData, OrderDetail } from '../providers/email-provider';
-import type { Cart, ChannelConfiguration, Customer, Product } from '../retail/models';
+import type { Cart, CartLine, ChannelConfiguration, Customer, Product } from '../retail/models';
 import { formatDecimal } from './decimal';
 import { viewPortImages, type ViewPort, type ViewPortImageCache } from './images';
 import { returnToCartUrl } from './return-url';
@@ -32,9 +32,14 @@ export function isPlausibleEmail(value: string): boolean {
   return value.length <= 254 && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value);
 }
 
-/** The lines a reminder is about: not voided, not gift cards. */
+/** A line a reminder is about: not voided, not a gift card. */
+export function isActiveLine(line: Pick<CartLine, 'IsVoided' | 'IsGiftCardLine'>): boolean {
+  return !line.IsVoided && !line.IsGiftCardLine;
+}
+
+/** The lines a reminder is about. */
 export function activeLines(cart: Pick<Cart, 'CartLines'>) {
-  return cart.CartLines.filter((line) => !line.IsVoided && !line.IsGiftCardLine);
+  return cart.CartLines.filter(isActiveLine);
 }
 
 /**

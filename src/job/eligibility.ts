@@ -1,4 +1,4 @@
-import { activeLines } from '../enrich/payload';
+import { isActiveLine } from '../enrich/payload';
 import type { Cart } from '../retail/models';
 import type { SkipReason } from './report';
 
@@ -22,7 +22,7 @@ const cartChecks: readonly CartCheck[] = [
     return t < from.getTime() || t > to.getTime() ? 'outside-window' : undefined;
   },
   (cart) => (cart.CartTypeValue !== undefined && cart.CartTypeValue !== SHOPPING_CART ? 'not-a-shopping-cart' : undefined),
-  (cart) => (activeLines(cart).length === 0 ? 'no-active-lines' : undefined),
+  (cart) => (cart.CartLines.some(isActiveLine) ? undefined : 'no-active-lines'),
   (cart, { includeAnonymous }) => (!accountNumberOf(cart) && !includeAnonymous ? 'anonymous-not-included' : undefined),
   (cart) => (!accountNumberOf(cart) && !cart.ReceiptEmail?.trim() ? 'anonymous-without-email' : undefined),
 ];

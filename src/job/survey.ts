@@ -1,4 +1,4 @@
-import { activeLines } from '../enrich/payload';
+import { isActiveLine } from '../enrich/payload';
 import { cartHeaderSchema, cartLineSchema, parseRecord, type Cart, type CartLine, type ParseResult } from '../retail/models';
 import type { RetailServerClient } from '../retail/retail-client';
 import { mapWithConcurrency } from '../shared/concurrency';
@@ -74,7 +74,7 @@ export function parseCartForChecks(raw: unknown): ParseResult<Cart> {
   let line: CartLine | undefined;
   for (const rawLine of header.value.CartLines) {
     const parsed = cartLineSchema.safeParse(rawLine);
-    if (parsed.success && activeLines({ CartLines: [parsed.data] }).length > 0) {
+    if (parsed.success && isActiveLine(parsed.data)) {
       line = parsed.data;
       break;
     }
