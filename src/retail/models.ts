@@ -104,6 +104,7 @@ export const fields = {
   recordId: field(z.custom<number | string>(isRecordId, { message: 'is not a positive whole number within 2^53' }), isRecordId),
   optionalFlag: field(z.boolean().nullish(), (v) => isNullish(v) || typeof v === 'boolean'),
   optionalInteger: field(z.number().int().nullish(), (v) => isNullish(v) || Number.isSafeInteger(v)),
+  list: field(z.array(z.unknown()), (v) => Array.isArray(v)),
   optionalList: field(z.array(z.unknown()).nullish(), (v) => isNullish(v) || Array.isArray(v)),
 };
 
@@ -219,8 +220,8 @@ export type Product = ParsedBy<typeof productSchema>;
 /** The type a record schema parses to. */
 export type ParsedBy<S> = S extends RecordSchema<infer T> ? T : never;
 
-/** Retail Server's collection envelope. Its items stay unknown until each is parsed. */
-export const collectionSchema = z.object({ value: z.array(z.unknown()) });
+/** Retail Server's collection envelope: its `value`, the items unknown until each is parsed. */
+export const collectionSchema = record({ value: fields.list }, (envelope) => envelope.value);
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; reason: string };
 

@@ -142,7 +142,7 @@ export function createRetailServerClient(options: RetailServerClientOptions): Re
   /** The `value` array of a collection answer; an answer without one is the server's fault. */
   function collectionItems(answer: unknown, operation: string): unknown[] {
     const envelope = collectionSchema.safeParse(answer);
-    if (envelope.success) return envelope.data.value;
+    if (envelope.success) return envelope.data;
     throw new RemoteServiceError(
       `${operation} answered with something other than a collection ({ "value": [...] }). Check RetailServerUrl and ApiVersion.`,
       { service: 'RetailServer', operation, code: 'InvalidResponse', retryable: false },

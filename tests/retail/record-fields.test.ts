@@ -4,6 +4,7 @@ import {
   cartKeySchema,
   cartLineSchema,
   channelConfigurationSchema,
+  collectionSchema,
   customerSchema,
   fields,
   parseCart,
@@ -78,6 +79,7 @@ const FITTING: Record<string, fc.Arbitrary<unknown>> = {
   Quantity: fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.stringMatching(/^-?\d{1,6}(\.\d{1,4})?$/)),
   CartTypeValue: fc.option(fc.integer(), { nil: null }),
   CartLines: fc.option(fc.array(fc.anything(), { maxLength: 2 }), { nil: null }),
+  value: fc.array(fc.anything(), { maxLength: 3 }),
   IsVoided: fc.option(fc.boolean(), { nil: null }),
   IsGiftCardLine: fc.option(fc.boolean(), { nil: null }),
 };
@@ -95,6 +97,7 @@ const RECORDS: [string, RecordSchema<unknown>, string[]][] = [
   ['cart line', cartLineSchema, ['LineId', 'ProductId', 'ItemId', 'Quantity', 'Price', 'ExtendedPrice', 'IsVoided', 'IsGiftCardLine', 'Description']],
   ['customer', customerSchema, ['AccountNumber', 'Email', 'FirstName', 'LastName', 'Language']],
   ['channel configuration', channelConfigurationSchema, ['RecordId', 'Currency', 'DefaultLanguageId', 'TimeZoneInfoId']],
+  ['collection envelope', collectionSchema, ['value']],
 ];
 
 describe('records parsed through the predicates', () => {
