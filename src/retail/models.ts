@@ -92,27 +92,41 @@ function isRecordId(value: unknown): value is number | string {
 const isDateTime = (value: string): boolean => !Number.isNaN(Date.parse(value));
 const isNullish = (value: unknown): value is null | undefined => value === null || value === undefined;
 
+/** The same field, also absent or null. */
+function nullish<S extends z.ZodType>(base: Field<S>): Field<z.ZodOptional<z.ZodNullable<S>>> {
+  return field(base.schema.nullish(), (v) => isNullish(v) || base.accepts(v));
+}
+
+const string = field(z.string(), (v) => typeof v === 'string');
+/** Commerce sends decimals as JSON numbers; accept numeric strings too, reject NaN and infinities. */
+const decimal = field(z.custom<number | string>(isDecimal, { message: 'is not a finite decimal' }), isDecimal);
+const flag = field(z.boolean(), (v) => typeof v === 'boolean');
+const integer = field(z.number().int(), (v) => Number.isSafeInteger(v));
+const list = field(z.array(z.unknown()), (v) => Array.isArray(v));
+
 /** The kinds of field Retail Server's records have, each with its zod type and its predicate. */
 export const fields = {
   id: field(z.string().min(1), (v) => typeof v === 'string' && v.length > 0),
-  text: field(z.string().nullish(), (v) => isNullish(v) || typeof v === 'string'),
+  string,
+  text: nullish(string),
   dateTime: field(z.string().refine(isDateTime, { message: 'is not an ISO-8601 date-time' }), (v) => typeof v === 'string' && isDateTime(v)),
-  /** Commerce sends decimals as JSON numbers; accept numeric strings too, reject NaN and infinities. */
-  decimal: field(z.custom<number | string>(isDecimal, { message: 'is not a finite decimal' }), isDecimal),
-  optionalDecimal: field(z.custom<number | string>(isDecimal, { message: 'is not a finite decimal' }).nullish(), (v) => isNullish(v) || isDecimal(v)),
+  decimal,
+  optionalDecimal: nullish(decimal),
   /** Record ids (RecordId, ProductId) are Int64 in Commerce; the ones in use fit a JS number. */
   recordId: field(z.custom<number | string>(isRecordId, { message: 'is not a positive whole number within 2^53' }), isRecordId),
-  optionalFlag: field(z.boolean().nullish(), (v) => isNullish(v) || typeof v === 'boolean'),
-  optionalInteger: field(z.number().int().nullish(), (v) => isNullish(v) || Number.isSafeInteger(v)),
-  list: field(z.array(z.unknown()), (v) => Array.isArray(v)),
-  optionalList: field(z.array(z.unknown()).nullish(), (v) => isNullish(v) || Array.isArray(v)),
+  flag,
+  optionalFlag: nullish(flag),
+  integer,
+  optionalInteger: nullish(integer),
+  list,
+  optionalList: nullish(list),
 };
 
 const toNumber = (value: number | string): number => (typeof value === 'number' ? value : Number(value));
 const optionalNumber = (value: number | string | null | undefined): number | undefined => (value == null ? undefined : toNumber(value));
 const optional = <T>(value: T | null | undefined): T | undefined => value ?? undefined;
 
-const { id, text, dateTime, decimal, optionalDecimal, recordId, optionalFlag, optionalInteger, optionalList } = fields;
+const { id, text, dateTime, optionalDecimal, recordId, optionalFlag, optionalInteger, optionalList } = fields;
 
 export const channelConfigurationSchema = record(
   { RecordId: recordId, Currency: id, DefaultLanguageId: id, TimeZoneInfoId: text },
@@ -221,7 +235,7 @@ export type Product = ParsedBy<typeof productSchema>;
 export type ParsedBy<S> = S extends RecordSchema<infer T> ? T : never;
 
 /** Retail Server's collection envelope: its `value`, the items unknown until each is parsed. */
-export const collectionSchema = record({ value: fields.list }, (envelope) => envelope.value);
+export const collectionSchema = record({ value: list }, (envelope) => envelope.value);
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; reason: string };
 
