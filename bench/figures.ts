@@ -42,6 +42,8 @@ export interface Figures {
   peakLiveHeapMb: number;
   /** Full collections during the run; the live heap is known only when there was one. */
   fullCollections: number;
+  /** The heap flags the job process ran with; empty: Node's and V8's defaults. */
+  jobHeapFlags: string[];
   cpuSeconds: number;
   standInsCpuSeconds: number | undefined;
   /** The fixed workload of cpu-reference.ts, timed just before the scenario (`npm run bench` only). */
@@ -154,6 +156,7 @@ export function figuresOf(outcome: ScenarioOutcome, cpuReferenceMs?: number): Fi
     rssBeforeMb: job.memory.beforeBytes / MB,
     peakLiveHeapMb: job.memory.peakLiveHeapBytes / MB,
     fullCollections: job.memory.fullCollections,
+    jobHeapFlags: job.memory.heapFlags,
     cpuSeconds: jobCpuMs / 1000,
     jobThreadBusySeconds: job.threadBusyMs / 1000,
     standInsCpuSeconds: standIns.cpuMs === undefined ? undefined : standIns.cpuMs / 1000,

@@ -7,7 +7,7 @@ import { toError } from '../src/shared/errors';
 import { measureCpuReference } from './cpu-reference';
 import { compare, figuresOf, medianRun, type Figures } from './figures';
 import { formatJsonLine, formatTable } from './format';
-import { parseBenchOptions, scenarioConfigs, USAGE } from './options';
+import { jobHeapFlags, parseBenchOptions, scenarioConfigs, USAGE } from './options';
 import { isMessage, type FromJobProcess, type TlsFiles, type ToJobProcess } from './protocol';
 import type { ScenarioConfig, ScenarioOutcome } from './types';
 
@@ -22,14 +22,14 @@ function sibling(name: string): string {
   return join(__dirname, `${name}${extname(__filename)}`);
 }
 
-function runInJobProcess(config: ScenarioConfig, tls: TlsFiles, heapLimitMb: number | undefined): Promise<ScenarioOutcome> {
+function runInJobProcess(config: ScenarioConfig, tls: TlsFiles, heapFlags: readonly string[]): Promise<ScenarioOutcome> {
   return new Promise((resolve, reject) => {
     const child = fork(sibling('job-process'), [], {
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       // NODE_EXTRA_CA_CERTS is read at start-up: the real clients then trust the stand-ins' certificate.
       env: { ...process.env, NODE_EXTRA_CA_CERTS: tls.certPath },
-      execArgv: [...process.execArgv, '--expose-gc', ...(heapLimitMb === undefined ? [] : [`--max-old-space-size=${heapLimitMb}`])],
+      execArgv: [...process.execArgv, '--expose-gc', ...heapFlags],
     });
     let settled = false;
     child.on('message', (message: unknown) => {
@@ -68,7 +68,7 @@ async function main(argv: readonly string[]): Promise<number> {
       if (!options.json) process.stderr.write(`running ${label} ...\n`);
       // Timed here, not in the job process, whose heap it would grow before the run.
       const cpuReferenceMs = measureCpuReference();
-      const result = figuresOf(await runInJobProcess(config, tls, options.heapLimitMb), cpuReferenceMs);
+      const result = figuresOf(await runInJobProcess(config, tls, jobHeapFlags(options)), cpuReferenceMs);
       if (!options.json) process.stderr.write(`  ${result.wallSeconds.toFixed(2)} s, ${result.notified} notified\n`);
       runs[index]?.push(result);
     }

@@ -17,6 +17,8 @@ export interface MemoryFigures {
   /** Largest heap in use just after a full collection; 0 when none ran. */
   peakLiveHeapBytes: number;
   fullCollections: number;
+  /** The heap flags the process runs with (`--max-old-space-size`, `--heap-growing-percent`), as it was started. */
+  heapFlags: string[];
 }
 
 export interface MemorySampler {
@@ -46,7 +48,8 @@ export function sampleMemory(intervalMs = 50): MemorySampler {
       clearInterval(timer);
       observer.disconnect();
       sample();
-      return { beforeBytes, peakBytes, peakLiveHeapBytes, fullCollections };
+      const heapFlags = process.execArgv.filter((arg) => /^--(max-old-space-size|heap-growing-percent)=/.test(arg));
+      return { beforeBytes, peakBytes, peakLiveHeapBytes, fullCollections, heapFlags };
     },
   };
 }

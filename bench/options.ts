@@ -23,6 +23,10 @@ Options:
                           and refuses the rest with 429, as a container's RU/s does (about RU/s / 6
                           writes a second); default: no limit
   --heap-limit-mb <MB>    the job process's --max-old-space-size (default: Node's own, from the machine's memory)
+  --heap-growing-percent <n>
+                          the job process's --heap-growing-percent: V8 lets the old generation grow
+                          to (1 + n/100) times what survived its last full collection (default: V8's
+                          own, from the heap limit: up to 4 times)
   --cart-unread-kb <KB>   KB of fields per cart that the connector does not read, as a real Commerce
                           cart carries (default 0)
   --seed <n>              seed of the generated store (default 1)
@@ -52,6 +56,8 @@ export interface BenchOptions {
   storeOpsPerSecond: number | undefined;
   /** The job process's `--max-old-space-size`; undefined: Node's default. */
   heapLimitMb: number | undefined;
+  /** The job process's `--heap-growing-percent`; undefined: V8's own factor. */
+  heapGrowingPercent: number | undefined;
   /** KB of unread fields per generated cart. */
   cartUnreadKb: number;
   seed: number;
@@ -78,6 +84,7 @@ export function parseBenchOptions(argv: readonly string[]): ParsedOptions {
         'store-latency-ms': { type: 'string', default: '10' },
         'store-ops-per-second': { type: 'string' },
         'heap-limit-mb': { type: 'string' },
+        'heap-growing-percent': { type: 'string' },
         'cart-unread-kb': { type: 'string', default: '0' },
         seed: { type: 'string', default: '1' },
         repeat: { type: 'string', default: '1' },
@@ -113,6 +120,7 @@ export function parseBenchOptions(argv: readonly string[]): ParsedOptions {
     storeLatencyMs: integer('store-latency-ms', values['store-latency-ms'], 0, 60_000),
     storeOpsPerSecond: values['store-ops-per-second'] === undefined ? undefined : integer('store-ops-per-second', values['store-ops-per-second'], 1, 1_000_000),
     heapLimitMb: values['heap-limit-mb'] === undefined ? undefined : integer('heap-limit-mb', values['heap-limit-mb'], 64, 65_536),
+    heapGrowingPercent: values['heap-growing-percent'] === undefined ? undefined : integer('heap-growing-percent', values['heap-growing-percent'], 1, 1_000),
     cartUnreadKb: integer('cart-unread-kb', values['cart-unread-kb'], 0, 256),
     seed: integer('seed', values.seed, 0, 2 ** 31),
     repeat: integer('repeat', values.repeat, 1, 20),
@@ -122,6 +130,14 @@ export function parseBenchOptions(argv: readonly string[]): ParsedOptions {
     problems.push('--store-ops-per-second limits the embedded store: use it with --store embedded');
   }
   return problems.length > 0 ? { ok: false, help: false, problems } : { ok: true, options };
+}
+
+/** The V8 flags the job process runs with for `--heap-limit-mb` and `--heap-growing-percent`. */
+export function jobHeapFlags(options: Pick<BenchOptions, 'heapLimitMb' | 'heapGrowingPercent'>): string[] {
+  return [
+    ...(options.heapLimitMb === undefined ? [] : [`--max-old-space-size=${options.heapLimitMb}`]),
+    ...(options.heapGrowingPercent === undefined ? [] : [`--heap-growing-percent=${options.heapGrowingPercent}`]),
+  ];
 }
 
 /** One scenario per store and strategy, every one over the same store (generated for `now`). */

@@ -102,7 +102,7 @@ export interface JobMeasurement {
   /** How long the job's JavaScript thread was busy (event loop utilization's active time). */
   threadBusyMs: number;
   /** RSS before and at its peak, the live heap after full collections (memory.ts), the process's max RSS. */
-  memory: { beforeBytes: number; peakBytes: number; peakLiveHeapBytes: number; fullCollections: number; maxRssBytes: number };
+  memory: { beforeBytes: number; peakBytes: number; peakLiveHeapBytes: number; fullCollections: number; heapFlags: string[]; maxRssBytes: number };
   /** Store counters over the run (requests, reads, writes). */
   store: LedgerStats;
   /** Warnings and errors the job logged. */

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { DEFAULT_SHAPE, generateStore } from '../../bench/data';
 import { figuresOf, type Figures } from '../../bench/figures';
-import { parseBenchOptions, scenarioConfigs } from '../../bench/options';
+import { jobHeapFlags, parseBenchOptions, scenarioConfigs } from '../../bench/options';
 import { runJob } from '../../bench/job-runner';
 import { canonicalJson, startStandIns } from '../../bench/stand-ins';
 import type { ScenarioConfig, StoreShape, Strategy } from '../../bench/types';
@@ -176,6 +176,7 @@ describe('npm run bench', () => {
       expect(scenario.peakRssMb).toBeGreaterThan(0);
       expect(scenario.cpuSeconds).toBeGreaterThan(0);
       expect(scenario.cpuReferenceMs).toBeGreaterThan(0);
+      expect(scenario.jobHeapFlags).toEqual([]);
       // The job thread is busy for part of the run; the CPU floor is a floor, so the run takes longer.
       expect(scenario.jobThreadBusySeconds).toBeGreaterThan(0);
       expect(scenario.jobThreadBusySeconds).toBeLessThanOrEqual(scenario.wallSeconds);
@@ -191,11 +192,12 @@ describe('npm run bench', () => {
 
   test('with --store-ops-per-second, the embedded store refuses what is over its limit, and the run goes at that pace', async () => {
     const { code, stdout, stderr } = await npmRunBench(
-      '--carts', '300', '--latency-ms', '1', '--page-size', '100', '--store', 'embedded', '--strategy', 'pipelined', '--store-ops-per-second', '300', '--json',
+      '--carts', '300', '--latency-ms', '1', '--page-size', '100', '--store', 'embedded', '--strategy', 'pipelined', '--store-ops-per-second', '300',
+      '--heap-growing-percent', '50', '--json',
     );
     expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
     const [scenario] = (JSON.parse(stdout.trim()) as { scenarios: Figures[] }).scenarios;
-    expect(scenario).toMatchObject({ status: 'completed', failed: 0, storeOpsPerSecond: 300 });
+    expect(scenario).toMatchObject({ status: 'completed', failed: 0, storeOpsPerSecond: 300, jobHeapFlags: ['--heap-growing-percent=50'] });
     expect(scenario?.storeRefused).toBeGreaterThan(0);
     // The store term is the operations that ran at the limit, not at what the server could do.
     const ran = (scenario?.storeCost.reads ?? 0) + (scenario?.storeCost.writes ?? 0);
@@ -211,6 +213,20 @@ describe('npm run bench', () => {
     expect(parsed()).toMatchObject({ ok: true, options: { storeOpsPerSecond: undefined } });
     expect(parsed('--store-ops-per-second', '400')).toMatchObject({ ok: false, problems: ['--store-ops-per-second limits the embedded store: use it with --store embedded'] });
     expect(parsed('--store', 'embedded', '--store-ops-per-second', '0')).toMatchObject({ ok: false });
+  });
+});
+
+describe('the job heap options', () => {
+  test('become the job process\'s V8 flags, and only when given', () => {
+    const flags = (...argv: string[]) => {
+      const parsed = parseBenchOptions(argv);
+      if (!parsed.ok) throw new Error(`expected options for ${argv.join(' ')}`);
+      return jobHeapFlags(parsed.options);
+    };
+    expect(flags()).toEqual([]);
+    expect(flags('--heap-limit-mb', '512')).toEqual(['--max-old-space-size=512']);
+    expect(flags('--heap-growing-percent', '50', '--heap-limit-mb', '2048')).toEqual(['--max-old-space-size=2048', '--heap-growing-percent=50']);
+    expect(parseBenchOptions(['--heap-growing-percent', '0'])).toMatchObject({ ok: false, problems: ['--heap-growing-percent must be a whole number from 1 to 1000, got "0"'] });
   });
 });
 
