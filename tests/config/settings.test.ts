@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -224,7 +225,7 @@ describe('local.settings.sample.json', () => {
   test('names every property of every section, and nothing else', () => {
     const sampleProperties = new Set(
       Object.keys(sample.Values)
-        // The Functions host's own settings (the Node worker's heap limit) are not the connector's.
+        // The Functions host's own settings (the Node worker's flags) are not the connector's.
         .filter((key) => key.includes('__') && !key.startsWith('languageWorkers__'))
         .map((key) => key.split('__').slice(0, 2).join('.')),
     );
@@ -234,8 +235,13 @@ describe('local.settings.sample.json', () => {
     expect([...sampleProperties].sort()).toEqual(schemaProperties.sort());
   });
 
-  test("sets the Node worker's heap limit that keeps its memory flat (README, Deploying)", () => {
-    expect(sample.Values.languageWorkers__node__arguments).toBe('--max-old-space-size=512');
+  test("sets the Node worker's heap growing factor that keeps its memory flat (README, Deploying), a flag this Node accepts", () => {
+    const flags = (sample.Values.languageWorkers__node__arguments ?? '').split(' ');
+    expect(flags).toEqual(['--heap-growing-percent=75']);
+    // Node refuses to start on a V8 flag its V8 does not know: the worker would not start.
+    const started = spawnSync(process.execPath, [...flags, '-e', 'process.exit(0)'], { encoding: 'utf8' });
+    expect({ status: started.status, stderr: started.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(spawnSync(process.execPath, ['--heap-growing-percentage=75', '-e', 'process.exit(0)']).status).not.toBe(0);
   });
 
   test('is valid once its placeholders are filled in', () => {
