@@ -72,7 +72,7 @@ export function formatTable(options: BenchOptions, figures: readonly Figures[], 
       (options.stores.includes('modeled') ? `, modeled store ${options.storeLatencyMs} ms per request` : '') +
       (options.storeOpsPerSecond === undefined ? '' : `, embedded store limited to ${whole(options.storeOpsPerSecond)} operations a second`) +
       (options.heapLimitMb === undefined ? '' : `, job heap limit ${options.heapLimitMb} MB`) +
-      (options.heapGrowingPercent === undefined ? '' : `, job heap growing ${options.heapGrowingPercent}%`) +
+      (options.heapGrowingPercent === 0 ? ", V8's own heap growing" : `, job heap growing ${options.heapGrowingPercent}%`) +
       (options.cartUnreadKb > 0 ? `, ${options.cartUnreadKb} KB of unread fields per cart` : '') +
       (options.repeat > 1 ? `; each column is the median of ${options.repeat} runs by wall time` : ''),
     '',

@@ -3,6 +3,12 @@ import { DEFAULT_PAGE_CONCURRENCY } from '../src/config/schema';
 import { DEFAULT_SHAPE } from './data';
 import type { ScenarioConfig, StoreKind, Strategy } from './types';
 
+/**
+ * The job process runs with the heap growing factor that local.settings.sample.json gives the
+ * Functions worker (`languageWorkers__node__arguments`), so the figures are the deployment's.
+ */
+export const RECOMMENDED_HEAP_GROWING_PERCENT = 75;
+
 export const USAGE = `Usage: npm run bench -- [options]
 
 Runs the real job against a Retail Server simulator holding N generated carts and an Emarsys
@@ -25,8 +31,9 @@ Options:
   --heap-limit-mb <MB>    the job process's --max-old-space-size (default: Node's own, from the machine's memory)
   --heap-growing-percent <n>
                           the job process's --heap-growing-percent: V8 lets the old generation grow
-                          to (1 + n/100) times what survived its last full collection (default: V8's
-                          own, from the heap limit: up to 4 times)
+                          to (1 + n/100) times what survived its last full collection (default
+                          ${RECOMMENDED_HEAP_GROWING_PERCENT}, the worker flag Deploying recommends; 0: V8's own factor,
+                          up to 4 times)
   --cart-unread-kb <KB>   KB of fields per cart that the connector does not read, as a real Commerce
                           cart carries (default 0)
   --seed <n>              seed of the generated store (default 1)
@@ -56,8 +63,8 @@ export interface BenchOptions {
   storeOpsPerSecond: number | undefined;
   /** The job process's `--max-old-space-size`; undefined: Node's default. */
   heapLimitMb: number | undefined;
-  /** The job process's `--heap-growing-percent`; undefined: V8's own factor. */
-  heapGrowingPercent: number | undefined;
+  /** The job process's `--heap-growing-percent`; 0: V8's own factor. */
+  heapGrowingPercent: number;
   /** KB of unread fields per generated cart. */
   cartUnreadKb: number;
   seed: number;
@@ -84,7 +91,7 @@ export function parseBenchOptions(argv: readonly string[]): ParsedOptions {
         'store-latency-ms': { type: 'string', default: '10' },
         'store-ops-per-second': { type: 'string' },
         'heap-limit-mb': { type: 'string' },
-        'heap-growing-percent': { type: 'string' },
+        'heap-growing-percent': { type: 'string', default: String(RECOMMENDED_HEAP_GROWING_PERCENT) },
         'cart-unread-kb': { type: 'string', default: '0' },
         seed: { type: 'string', default: '1' },
         repeat: { type: 'string', default: '1' },
@@ -120,7 +127,7 @@ export function parseBenchOptions(argv: readonly string[]): ParsedOptions {
     storeLatencyMs: integer('store-latency-ms', values['store-latency-ms'], 0, 60_000),
     storeOpsPerSecond: values['store-ops-per-second'] === undefined ? undefined : integer('store-ops-per-second', values['store-ops-per-second'], 1, 1_000_000),
     heapLimitMb: values['heap-limit-mb'] === undefined ? undefined : integer('heap-limit-mb', values['heap-limit-mb'], 64, 65_536),
-    heapGrowingPercent: values['heap-growing-percent'] === undefined ? undefined : integer('heap-growing-percent', values['heap-growing-percent'], 1, 1_000),
+    heapGrowingPercent: integer('heap-growing-percent', values['heap-growing-percent'], 0, 1_000),
     cartUnreadKb: integer('cart-unread-kb', values['cart-unread-kb'], 0, 256),
     seed: integer('seed', values.seed, 0, 2 ** 31),
     repeat: integer('repeat', values.repeat, 1, 20),
@@ -136,7 +143,7 @@ export function parseBenchOptions(argv: readonly string[]): ParsedOptions {
 export function jobHeapFlags(options: Pick<BenchOptions, 'heapLimitMb' | 'heapGrowingPercent'>): string[] {
   return [
     ...(options.heapLimitMb === undefined ? [] : [`--max-old-space-size=${options.heapLimitMb}`]),
-    ...(options.heapGrowingPercent === undefined ? [] : [`--heap-growing-percent=${options.heapGrowingPercent}`]),
+    ...(options.heapGrowingPercent === 0 ? [] : [`--heap-growing-percent=${options.heapGrowingPercent}`]),
   ];
 }
 

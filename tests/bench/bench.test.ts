@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_SHAPE, generateStore } from '../../bench/data';
 import { figuresOf, type Figures } from '../../bench/figures';
-import { jobHeapFlags, parseBenchOptions, scenarioConfigs } from '../../bench/options';
+import { jobHeapFlags, parseBenchOptions, RECOMMENDED_HEAP_GROWING_PERCENT, scenarioConfigs } from '../../bench/options';
 import { runJob } from '../../bench/job-runner';
 import { canonicalJson, startStandIns } from '../../bench/stand-ins';
 import type { ScenarioConfig, StoreShape, Strategy } from '../../bench/types';
@@ -176,7 +177,7 @@ describe('npm run bench', () => {
       expect(scenario.peakRssMb).toBeGreaterThan(0);
       expect(scenario.cpuSeconds).toBeGreaterThan(0);
       expect(scenario.cpuReferenceMs).toBeGreaterThan(0);
-      expect(scenario.jobHeapFlags).toEqual([]);
+      expect(scenario.jobHeapFlags).toEqual([`--heap-growing-percent=${RECOMMENDED_HEAP_GROWING_PERCENT}`]);
       // The job thread is busy for part of the run; the CPU floor is a floor, so the run takes longer.
       expect(scenario.jobThreadBusySeconds).toBeGreaterThan(0);
       expect(scenario.jobThreadBusySeconds).toBeLessThanOrEqual(scenario.wallSeconds);
@@ -193,11 +194,11 @@ describe('npm run bench', () => {
   test('with --store-ops-per-second, the embedded store refuses what is over its limit, and the run goes at that pace', async () => {
     const { code, stdout, stderr } = await npmRunBench(
       '--carts', '300', '--latency-ms', '1', '--page-size', '100', '--store', 'embedded', '--strategy', 'pipelined', '--store-ops-per-second', '300',
-      '--heap-growing-percent', '50', '--json',
+      '--heap-growing-percent', '0', '--heap-limit-mb', '1024', '--json',
     );
     expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
     const [scenario] = (JSON.parse(stdout.trim()) as { scenarios: Figures[] }).scenarios;
-    expect(scenario).toMatchObject({ status: 'completed', failed: 0, storeOpsPerSecond: 300, jobHeapFlags: ['--heap-growing-percent=50'] });
+    expect(scenario).toMatchObject({ status: 'completed', failed: 0, storeOpsPerSecond: 300, jobHeapFlags: ['--max-old-space-size=1024'] });
     expect(scenario?.storeRefused).toBeGreaterThan(0);
     // The store term is the operations that ran at the limit, not at what the server could do.
     const ran = (scenario?.storeCost.reads ?? 0) + (scenario?.storeCost.writes ?? 0);
@@ -217,16 +218,18 @@ describe('npm run bench', () => {
 });
 
 describe('the job heap options', () => {
-  test('become the job process\'s V8 flags, and only when given', () => {
+  test('become the job process\'s V8 flags: by default the growing factor the Functions worker is given', () => {
     const flags = (...argv: string[]) => {
       const parsed = parseBenchOptions(argv);
       if (!parsed.ok) throw new Error(`expected options for ${argv.join(' ')}`);
       return jobHeapFlags(parsed.options);
     };
-    expect(flags()).toEqual([]);
-    expect(flags('--heap-limit-mb', '512')).toEqual(['--max-old-space-size=512']);
+    const sample = JSON.parse(readFileSync(join(ROOT, 'local.settings.sample.json'), 'utf8')) as { Values: Record<string, string> };
+    expect(flags()).toEqual(sample.Values.languageWorkers__node__arguments?.split(' '));
+    expect(flags('--heap-growing-percent', '0')).toEqual([]);
+    expect(flags('--heap-limit-mb', '512', '--heap-growing-percent', '0')).toEqual(['--max-old-space-size=512']);
     expect(flags('--heap-growing-percent', '50', '--heap-limit-mb', '2048')).toEqual(['--max-old-space-size=2048', '--heap-growing-percent=50']);
-    expect(parseBenchOptions(['--heap-growing-percent', '0'])).toMatchObject({ ok: false, problems: ['--heap-growing-percent must be a whole number from 1 to 1000, got "0"'] });
+    expect(parseBenchOptions(['--heap-growing-percent', '-1'])).toMatchObject({ ok: false });
   });
 });
 
