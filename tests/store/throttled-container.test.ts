@@ -143,7 +143,9 @@ describe('a container that takes fewer operations a second than the run asks', (
     expect(report.remaining).toBeDefined();
     // The pages in flight gave up on what the container still refused, instead of waiting for it.
     expect(report.failures.some(({ reason }) => /cosmos HTTP 429/.test(reason))).toBe(true);
-    expect(seconds).toBeLessThan(10);
+    // Far from the 25 s that waiting for the container would take (about 3 s here; the margin is
+    // for a loaded CI machine).
+    expect(seconds).toBeLessThan(20);
     const sentFirst = new Set(h.emarsys.deliveries.map((d) => d.triggerId)).size;
     expect(sentFirst).toBeLessThan(CARTS);
 
