@@ -54,6 +54,12 @@ export interface Figures {
   /** How long the job's JavaScript thread was busy during the run. */
   jobThreadBusySeconds: number;
   /**
+   * The survey: when it had read its last page (seconds from the run's start) and how long the job
+   * thread was busy until then. No cart is claimed before it ends, so the part of the run before it
+   * waits on Retail Server's searches, and the store's work all comes after it.
+   */
+  survey: { endedSeconds: number; threadBusySeconds: number } | undefined;
+  /**
    * The run's CPU floor: no schedule of the work this run did ends sooner on this machine. The
    * larger of the job thread's busy time (JavaScript runs on one thread) and the CPU the job and
    * the stand-ins used, spread over the machine's cores. The bound above counts latency and the
@@ -159,6 +165,7 @@ export function figuresOf(outcome: ScenarioOutcome, cpuReferenceMs?: number): Fi
     jobHeapFlags: job.memory.heapFlags,
     cpuSeconds: jobCpuMs / 1000,
     jobThreadBusySeconds: job.threadBusyMs / 1000,
+    survey: job.survey && { endedSeconds: job.survey.endedMs / 1000, threadBusySeconds: job.survey.threadBusyMs / 1000 },
     standInsCpuSeconds: standIns.cpuMs === undefined ? undefined : standIns.cpuMs / 1000,
     cpuReferenceMs,
     peakInFlight: standIns.peakInFlight,

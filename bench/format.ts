@@ -44,6 +44,7 @@ const rows: Row[] = [
   ['  every run (s)', (f) => (f.runs ? f.runs.cpuSeconds.map(fixed(2)).join(' ') : '-')],
   ['stand-ins CPU (s)', (f) => (f.standInsCpuSeconds === undefined ? '-' : fixed(2)(f.standInsCpuSeconds))],
   ['job thread busy (s)', (f) => fixed(2)(f.jobThreadBusySeconds)],
+  ['survey read by (s), thread busy in it (s)', (f) => (f.survey ? `${fixed(2)(f.survey.endedSeconds)}, ${fixed(2)(f.survey.threadBusySeconds)}` : '-')],
   ['CPU floor (s)', (f) => seconds(f.cpuFloor?.ms)],
   ['  limited by', (f) => (f.cpuFloor ? (f.cpuFloor.limitedBy === 'cores' ? `${f.cpuFloor.cores} cores` : f.cpuFloor.limitedBy) : '-')],
   ['wall / CPU floor', (f) => (f.wallOverCpuFloor === undefined ? '-' : fixed(2)(f.wallOverCpuFloor))],

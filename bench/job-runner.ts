@@ -1,3 +1,4 @@
+import type { EventLoopUtilization } from 'node:perf_hooks';
 import { STANDARD_VIEW_PORTS_ENV } from '../src/config/standard-viewports';
 import { parseSettings, type Settings } from '../src/config/settings';
 import { applyEnvironmentOverrides } from '../src/config/sources';
@@ -87,6 +88,7 @@ export async function runJob({ endpoints, config, ledger }: JobRunInput): Promis
   const job: JobSettings = { ...jobSettings(settings), strategy: config.strategy, maxRunMinutes: undefined };
   const searches = recordSearches(retailClientFor(settings, secrets, { logger }));
   let surveyEndedAt: number | undefined;
+  let surveyEndedLoop: EventLoopUtilization | undefined;
   const deps: JobDependencies = {
     retail: searches.client,
     provider: emarsysProviderFor(settings, secrets, { logger }),
@@ -96,7 +98,9 @@ export async function runJob({ endpoints, config, ledger }: JobRunInput): Promis
     settings: job,
     // The survey's last page is reported when it has been read; the pass's searches come after.
     onProgress: ({ phase }) => {
-      if (phase === 'survey') surveyEndedAt = performance.now();
+      if (phase !== 'survey') return;
+      surveyEndedAt = performance.now();
+      surveyEndedLoop = performance.eventLoopUtilization();
     },
   };
 
@@ -118,6 +122,10 @@ export async function runJob({ endpoints, config, ledger }: JobRunInput): Promis
     wallMs,
     cpuMs: { user: cpu.user / 1000, system: cpu.system / 1000 },
     threadBusyMs: loop.active,
+    survey:
+      surveyEndedAt === undefined || surveyEndedLoop === undefined
+        ? undefined
+        : { endedMs: surveyEndedAt - started, threadBusyMs: performance.eventLoopUtilization(surveyEndedLoop, loopBefore).active },
     memory: { ...memoryFigures, maxRssBytes: process.resourceUsage().maxRSS * 1024 },
     store: difference(ledger.stats(), storeBefore),
     warnings,

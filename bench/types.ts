@@ -101,6 +101,11 @@ export interface JobMeasurement {
   cpuMs: { user: number; system: number };
   /** How long the job's JavaScript thread was busy (event loop utilization's active time). */
   threadBusyMs: number;
+  /**
+   * When the survey had read its last page, from the run's start, and how long the job thread was
+   * busy until then; undefined when the run reported no survey page.
+   */
+  survey: { endedMs: number; threadBusyMs: number } | undefined;
   /** RSS before and at its peak, the live heap after full collections (memory.ts), the process's max RSS. */
   memory: { beforeBytes: number; peakBytes: number; peakLiveHeapBytes: number; fullCollections: number; heapFlags: string[]; maxRssBytes: number };
   /** Store counters over the run (requests, reads, writes). */

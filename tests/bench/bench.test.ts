@@ -183,6 +183,12 @@ describe('npm run bench', () => {
       expect(scenario.jobThreadBusySeconds).toBeLessThanOrEqual(scenario.wallSeconds);
       expect(scenario.cpuFloor).toEqual({ ms: expect.any(Number), limitedBy: expect.stringMatching(/^(job thread|cores)$/), cores: expect.any(Number) });
       expect(scenario.cpuFloor?.ms).toBeGreaterThanOrEqual(scenario.jobThreadBusySeconds * 1000);
+      // The survey ends within the run, and the thread's busy time in it is part of the run's.
+      expect(scenario.survey?.endedSeconds).toBeGreaterThan(0);
+      expect(scenario.survey?.endedSeconds).toBeLessThan(scenario.wallSeconds);
+      expect(scenario.survey?.threadBusySeconds).toBeGreaterThan(0);
+      expect(scenario.survey?.threadBusySeconds).toBeLessThanOrEqual(scenario.survey?.endedSeconds ?? 0);
+      expect(scenario.survey?.threadBusySeconds).toBeLessThanOrEqual(scenario.jobThreadBusySeconds);
     }
     expect(result.scenarios[2]?.capacity?.operationsPerSecond).toBeGreaterThan(0);
     expect(result.scenarios[2]?.capacity?.clientThreadBusy).toBeGreaterThan(0);
