@@ -24,6 +24,15 @@ export const DEFAULT_MAX_RUN_MINUTES = 8;
  * accepted in either form. Each field's message says what is expected.
  */
 
+/**
+ * Cross-field checks run even when a field of the section failed, so that one message lists every
+ * problem instead of the next one showing only after the first is fixed. They read the section as
+ * parsed so far, so they check each value's type before they use it.
+ */
+const ALSO_WHEN_OTHERS_FAIL = { when: () => true };
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
+
 const blankToUndefined = (value: unknown): unknown =>
   value === null || value === undefined || (typeof value === 'string' && value.trim() === '') ? undefined : value;
 
@@ -145,14 +154,16 @@ export const retailServerSchema = z
     MaxRunMinutes: decimal(DEFAULT_MAX_RUN_MINUTES, 0.01, 24 * 60),
   })
   .superRefine((value, ctx) => {
-    if (value.IncludeAbandonedCartsModifiedSinceLastMinutes <= value.ExcludeAbandonedCartsModifiedSinceLastMinutes) {
+    const include: unknown = value.IncludeAbandonedCartsModifiedSinceLastMinutes;
+    const exclude: unknown = value.ExcludeAbandonedCartsModifiedSinceLastMinutes;
+    if (typeof include === 'number' && typeof exclude === 'number' && include <= exclude) {
       ctx.addIssue({
         code: 'custom',
         path: ['IncludeAbandonedCartsModifiedSinceLastMinutes'],
-        message: `must be greater than ExcludeAbandonedCartsModifiedSinceLastMinutes (${value.ExcludeAbandonedCartsModifiedSinceLastMinutes})`,
+        message: `must be greater than ExcludeAbandonedCartsModifiedSinceLastMinutes (${exclude})`,
       });
     }
-  });
+  }, ALSO_WHEN_OTHERS_FAIL);
 
 export const cosmosSchema = z.object({
   EndPointUri: url('the Cosmos DB account endpoint', { defaultValue: 'https://localhost:8081' }),
@@ -190,17 +201,19 @@ export const emarsysSchema = z
     const need = (key: keyof typeof value, what: string) => {
       if (!value[key]) ctx.addIssue({ code: 'custom', path: [key], message: `is required when AuthMode is "${value.AuthMode}": ${what}` });
     };
+    // An AuthMode that did not parse has its own message; which secrets it needs is then unknown.
     if (value.AuthMode === 'wsse') {
       need('ApiUserNameKeyVaultSecretName', 'the name of the secret that holds the Emarsys API user name');
       need('ApiSecretKeyVaultSecretName', 'the name of the secret that holds the Emarsys API secret');
-    } else {
+    } else if (value.AuthMode === 'oauth2') {
       need('ClientIdKeyVaultSecretName', 'the name of the secret that holds the Emarsys OAuth client id');
       need('ClientSecretKeyVaultSecretName', 'the name of the secret that holds the Emarsys OAuth client secret');
     }
-    if (value.ApiUrl !== undefined && !value.ApiUrl.includes('{0}')) {
+    const apiUrl: unknown = value.ApiUrl;
+    if (typeof apiUrl === 'string' && !apiUrl.includes('{0}')) {
       ctx.addIssue({ code: 'custom', path: ['ApiUrl'], message: 'must contain {0}, where the external event id goes' });
     }
-  });
+  }, ALSO_WHEN_OTHERS_FAIL);
 
 export const viewPortSchema = z.object({
   viewport: requiredText('a CSS media query, e.g. (max-width: 599px)'),
@@ -222,14 +235,16 @@ export const mediaSchema = z
     ),
   })
   .superRefine((value, ctx) => {
-    if (value.ImageViewPorts.length === 0) {
+    const viewPorts: unknown = value.ImageViewPorts;
+    if (!Array.isArray(viewPorts)) return; // its own message says what the list must be
+    if (viewPorts.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['ImageViewPorts'], message: 'needs at least one viewport' });
     }
-    const defaults = value.ImageViewPorts.filter((viewPort) => viewPort.useForDefaultImageTag).length;
+    const defaults = viewPorts.filter((viewPort: unknown) => isRecord(viewPort) && viewPort.useForDefaultImageTag === true).length;
     if (defaults > 1) {
       ctx.addIssue({ code: 'custom', path: ['ImageViewPorts'], message: 'may mark at most one viewport with useForDefaultImageTag' });
     }
-  });
+  }, ALSO_WHEN_OTHERS_FAIL);
 
 export const sectionSchemas = {
   KeyVaultOptions: { schema: keyVaultSchema, aliases: { KeyVaultUrl: 'KeyVaultURI' } },

@@ -172,8 +172,46 @@ describe('loadSettings', () => {
         expect.stringMatching(/^RetailServerClientOptions\.RetailServerUrl must be an absolute http\(s\) URL/),
         'AzureCosmosOptions.TimeToLiveDays must be a whole number',
         'EmarsysClientOptions.AuthMode must be "wsse" or "oauth2"',
+        // Checks across fields run too, though other fields of the section failed.
+        'RetailServerClientOptions.IncludeAbandonedCartsModifiedSinceLastMinutes must be greater than ExcludeAbandonedCartsModifiedSinceLastMinutes (10)',
       ]),
     );
+  });
+
+  test("a check across fields is reported beside the section's other problems, not after they are fixed", () => {
+    const problems = configurationProblems(() =>
+      loadSettings({
+        settingsPath: shippedSettings,
+        env: {
+          ...completeEnv,
+          EmarsysClientOptions__ExternalEventId: '',
+          EmarsysClientOptions__ApiUserNameKeyVaultSecretName: ' ',
+          EmarsysClientOptions__ApiUrl: 'https://api.emarsys.net/api/v2/event/trigger',
+          MediaOptions__ImageViewPorts__0__useForDefaultImageTag: 'true',
+          MediaOptions__ImageViewPorts__0__imageWidth: 'wide',
+        },
+      }),
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^EmarsysClientOptions\.ExternalEventId is required/),
+        expect.stringMatching(/^EmarsysClientOptions\.ApiUserNameKeyVaultSecretName is required when AuthMode is "wsse"/),
+        'EmarsysClientOptions.ApiUrl must contain {0}, where the external event id goes',
+        'MediaOptions.ImageViewPorts may mark at most one viewport with useForDefaultImageTag',
+        'MediaOptions.ImageViewPorts.0.imageWidth must be a whole number',
+      ]),
+    );
+    expect(problems).toHaveLength(5);
+  });
+
+  test('an AuthMode that does not parse asks for no secret names of its own', () => {
+    const problems = configurationProblems(() =>
+      loadSettings({
+        settingsPath: shippedSettings,
+        env: { ...completeEnv, EmarsysClientOptions__AuthMode: 'basic', EmarsysClientOptions__ApiUserNameKeyVaultSecretName: '' },
+      }),
+    );
+    expect(problems).toEqual(['EmarsysClientOptions.AuthMode must be "wsse" or "oauth2"']);
   });
 
   test('Include must be greater than Exclude', () => {
