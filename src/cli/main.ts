@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import { loadSettings, type Settings } from '../config/settings';
 import { parseRerunRequest } from '../job/rerun-request';
 import type { RunProgress } from '../job/run-abandoned-cart-job';
 import { disposeRuntimes } from '../runtime/create-dependencies';
@@ -143,9 +144,18 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       await disposeRuntimes();
     }
   }
+  let settings: Settings;
+  try {
+    settings = loadSettings({ settingsPath: values.settings, env: io.env });
+  } catch (error) {
+    if (!(error instanceof ConfigurationError)) throw error;
+    io.stderr(`${error.message}\n`);
+    return EXIT.usage;
+  }
   const request = parseRerunRequest(
     { ...(values.from !== undefined ? { from: values.from } : {}), ...(values.to !== undefined ? { to: values.to } : {}), dryRun: values['dry-run'] },
     new Date(),
+    settings.retail.excludeMinutes,
   );
   if (!request.ok) {
     io.stderr(`Invalid arguments:\n${request.problems.map((p) => `  - --${p}`).join('\n')}\n`);
@@ -162,7 +172,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   try {
     const report = await runJobFromSettings(
       { trigger: 'cli', ...request.value },
-      { logger, env: io.env, settingsPath: values.settings, runtime: io.runtime, onProgress: progress?.update },
+      { logger, env: io.env, settingsPath: values.settings, settings, runtime: io.runtime, onProgress: progress?.update },
     );
     progress?.clear();
     io.stdout(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);

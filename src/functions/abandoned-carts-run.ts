@@ -1,6 +1,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { parseRerunRequest } from '../job/rerun-request';
-import { runJobFromSettings } from '../runtime/run-from-settings';
+import type { Settings } from '../config/settings';
+import { runJobFromSettings, settingsFor } from '../runtime/run-from-settings';
 import { errorResponse, json, reportResponse } from './support/http-responses';
 import { invocationLogger } from './support/invocation-logger';
 
@@ -27,10 +28,17 @@ export async function abandonedCartsRun(request: HttpRequest, context: Invocatio
       return json(400, { error: 'The request body is not valid JSON.', problems: ['body must be a JSON object: { "from"?: iso, "to"?: iso, "dryRun"?: bool }'] });
     }
   }
-  const parsed = parseRerunRequest(body, new Date());
+  let settings: Settings;
+  try {
+    settings = settingsFor({ logger });
+  } catch (error) {
+    logger.error('The rerun could not start', { error: error instanceof Error ? error.message : String(error) });
+    return errorResponse(error);
+  }
+  const parsed = parseRerunRequest(body, new Date(), settings.retail.excludeMinutes);
   if (!parsed.ok) return json(400, { error: 'The rerun request is not valid.', problems: parsed.problems });
   try {
-    const report = await runJobFromSettings({ trigger: 'http', ...parsed.value, maxRunMinutes: HTTP_RERUN_MAX_MINUTES }, { logger });
+    const report = await runJobFromSettings({ trigger: 'http', ...parsed.value, maxRunMinutes: HTTP_RERUN_MAX_MINUTES }, { logger, settings });
     return reportResponse(report);
   } catch (error) {
     logger.error('The rerun could not start', { error: error instanceof Error ? error.message : String(error) });

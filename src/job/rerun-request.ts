@@ -31,18 +31,29 @@ export interface RerunRequest {
 
 export type RerunParseResult = { ok: true; value: RerunRequest } | { ok: false; problems: string[] };
 
-/** Checks a rerun's fields and its window against `now`: from before to, nothing in the future, a bounded span. */
-export function parseRerunRequest(input: unknown, now: Date): RerunParseResult {
+/**
+ * Checks a rerun's fields and its window against `now`: from before to, nothing in the future, a
+ * bounded span. A rerun that gives only `from` ends where a run's window ends, now minus
+ * `excludeMinutes` (ExcludeAbandonedCartsModifiedSinceLastMinutes), so `from` must come before that.
+ */
+export function parseRerunRequest(input: unknown, now: Date, excludeMinutes = 0): RerunParseResult {
   const parsed = rerunRequestSchema.safeParse(input ?? {});
   if (!parsed.success) {
     return { ok: false, problems: parsed.error.issues.map((issue) => (issue.path.length ? `${issue.path.join('.')} ${issue.message}` : issue.message)) };
   }
   const { from, to, dryRun } = parsed.data;
   const problems: string[] = [];
+  const defaultTo = new Date(now.getTime() - excludeMinutes * 60_000);
   if (from && from.getTime() > now.getTime()) problems.push(`from is in the future (now is ${now.toISOString()})`);
+  else if (from && !to && from.getTime() >= defaultTo.getTime()) {
+    problems.push(
+      `from must be before ${defaultTo.toISOString()}: without to, the window ends ${excludeMinutes} minutes ago ` +
+        '(ExcludeAbandonedCartsModifiedSinceLastMinutes), since carts changed since then may still be edited; give an earlier from, or a to',
+    );
+  }
   if (to && to.getTime() > now.getTime()) problems.push(`to is in the future (now is ${now.toISOString()})`);
   if (from && to && from.getTime() >= to.getTime()) problems.push('from must be before to');
-  const spanEnd = to ?? now;
+  const spanEnd = to ?? defaultTo;
   if (from && spanEnd.getTime() - from.getTime() > MAX_RERUN_SPAN_DAYS * 86_400_000) {
     problems.push(`the window may span at most ${MAX_RERUN_SPAN_DAYS} days; split a longer rerun into several`);
   }

@@ -16,10 +16,12 @@ export interface EntryPointOptions {
   /** Extra runtime options (credential, clock, retry policy); tests use them. */
   runtime?: Partial<Omit<RuntimeOptions, 'settings' | 'logger'>>;
   onProgress?: JobDependencies['onProgress'];
+  /** Settings the entry point has loaded already (to check a rerun request against them). */
+  settings?: Settings | undefined;
 }
 
 export function settingsFor(options: EntryPointOptions): Settings {
-  return loadSettings({ settingsPath: options.settingsPath, env: options.env ?? process.env });
+  return options.settings ?? loadSettings({ settingsPath: options.settingsPath, env: options.env ?? process.env });
 }
 
 export async function runJobFromSettings(request: JobRequest, options: EntryPointOptions): Promise<RunReport> {

@@ -76,6 +76,7 @@ describe('abandoned-carts CLI', () => {
 
   test.each([
     [['run', '--from', 'yesterday'], /--from must be an ISO-8601 date-time/],
+    [['run', '--from', new Date(Date.now() - 3 * 60_000).toISOString()], /--from must be before .*give an earlier from, or a to/],
     [['run', '--frm', '2026-01-01T00:00:00Z'], /Unknown option '--frm'/],
     [['send'], /Unknown command: send/],
     [[], /Missing command/],

@@ -113,6 +113,7 @@ describe('Azure Functions handlers', () => {
     ['from after to', `{"from": "${minutesAgo(10)}", "to": "${minutesAgo(20)}"}`, /from must be before to/],
     ['a window in the future', `{"to": "${new Date(Date.now() + 3_600_000).toISOString()}"}`, /to is in the future/],
     ['a window of 40 days', `{"from": "${minutesAgo(40 * 24 * 60)}"}`, /at most 31 days/],
+    ['only a from within the Exclude minutes', `{"from": "${minutesAgo(3)}"}`, /from must be before .*ExcludeAbandonedCartsModifiedSinceLastMinutes/],
     ['dryRun as a string', '{"dryRun": "yes"}', /dryRun must be true or false/],
   ])('bad input (%s) is a 400 that says what is wrong', async (_name, body, message) => {
     const response = await abandonedCartsRun(post(body), context('abandonedCartsRun').context);
