@@ -95,11 +95,17 @@ export function canonicalizeKeys(
   for (const [key, value] of Object.entries(section)) {
     const canonical = byLowerName.get(key.toLowerCase());
     if (canonical === undefined) continue;
-    // The canonical spelling wins over an alias when both are present and the canonical is set.
+    // A set value wins over a blank one whichever spelling each came in and in whatever order
+    // (the sample lists every setting blank, so a blank KeyVaultURI beside a file's KeyVaultUrl must
+    // not turn Key Vault off); of two set values, the canonical spelling's wins.
+    const current = result[canonical];
     const isAlias = canonical.toLowerCase() !== key.toLowerCase();
-    if (isAlias && result[canonical] !== undefined && result[canonical] !== '') continue;
-    if (!isAlias || value !== '') result[canonical] = value;
-    else if (result[canonical] === undefined) result[canonical] = value;
+    if (current === undefined || isBlank(current)) result[canonical] = value;
+    else if (!isBlank(value) && !isAlias) result[canonical] = value;
   }
   return result;
+}
+
+function isBlank(value: unknown): boolean {
+  return value === null || (typeof value === 'string' && value.trim() === '');
 }

@@ -121,6 +121,15 @@ describe('loadSettings', () => {
     expect(settings.retail.operatingUnitNumber).toBe('128');
     expect(settings.emarsys.externalEventId).toBe('55');
     expect(settings.media.viewPorts).toEqual([{ media: '(min-width: 0px)', width: 100, height: 80, useForDefaultImageTag: true }]);
+
+    // The sample lists every setting, blank: a blank standard spelling does not erase the file's
+    // sample spelling, and a set one wins over it.
+    const blanks = { KeyVaultOptions__KeyVaultURI: '', RetailServerClientOptions__RetailServerUrl: ' ' };
+    const withBlanks = loadSettings({ settingsPath: path, env: blanks });
+    expect(withBlanks.keyVault.uri).toBe('https://contoso.vault.azure.net');
+    expect(withBlanks.retail.baseUrl).toBe('https://csu.example.com/Commerce');
+    const overridden = loadSettings({ settingsPath: path, env: { KeyVaultOptions__KeyVaultURI: 'https://other.vault.azure.net' } });
+    expect(overridden.keyVault.uri).toBe('https://other.vault.azure.net');
   });
 
   test('environment variables override the file, arrays included, and coerce numbers and booleans', () => {
