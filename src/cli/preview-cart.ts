@@ -37,7 +37,8 @@ export async function previewCart(options: PreviewCartOptions): Promise<number> 
     return 1;
   }
   const cart = parsed.value;
-  const skip = checkCart(cart, { from: new Date(0), to: new Date(8.64e15), includeAnonymous: true });
+  // Any time: a preview is of one cart, wherever it is; the rest is checked as a run checks it.
+  const skip = checkCart(cart, { from: new Date(0), to: new Date(8.64e15), includeAnonymous: settings.retail.includeAnonymous });
   if (skip) {
     options.write(`A run would skip cart ${cart.Id}: ${skip}.\n`);
     return 1;

@@ -182,3 +182,40 @@ describe('abandoned-carts CLI', () => {
     expect(JSON.parse(stdout)).toMatchObject({ status: 'failed', error: expect.stringMatching(/Carts\/Search/) });
   });
 });
+
+describe('abandoned-carts preview of an anonymous cart', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness({
+      now: 'live',
+      data: buildSimulatorData({
+        customers: [],
+        products: [productRecord(1)],
+        carts: [cartRecord({ id: 'guest-cart', receiptEmail: 'guest@example.net', modifiedDateTime: minutesAgo(30), lines: [{ productId: 1 }] })],
+      }),
+    });
+  });
+  afterEach(() => h.close());
+
+  const preview = async (env: NodeJS.ProcessEnv) => {
+    let stdout = '';
+    const out = mkdtempSync(join(tmpdir(), 'cli-preview-'));
+    const code = await runCli(['preview', '--cart', 'guest-cart', '--out', out], {
+      stdout: (text) => (stdout += text),
+      stderr: () => undefined,
+      env: { ...h.env, ...h.secretsEnv, ...env },
+      isTTY: false,
+      runtime: { retryPolicy: fastRetry, sleep: async () => undefined },
+    });
+    return { code, stdout };
+  };
+
+  test('says a run would skip it unless IncludeAnonymous is on, as a run decides', async () => {
+    const off = await preview({ RetailServerClientOptions__IncludeAnonymous: 'false' });
+    expect(off.code).toBe(EXIT.failed);
+    expect(off.stdout).toMatch(/^A run would skip cart guest-cart: anonymous/m);
+    const on = await preview({ RetailServerClientOptions__IncludeAnonymous: 'true' });
+    expect(on.code).toBe(EXIT.ok);
+    expect(on.stdout).toMatch(/^Cart guest-cart: 1 product\(s\)$/m);
+  });
+});
