@@ -83,6 +83,15 @@ export function createSecretResolver(options: SecretResolverOptions = {}): Secre
       const names = environmentVariableNames(name);
       for (const variable of names) {
         const value = env[variable];
+        if (value !== undefined && isUnresolvedKeyVaultReference(value)) {
+          return {
+            found: false,
+            problem:
+              `secret "${name}": the app setting ${variable} still holds its Key Vault reference, which App Service could ` +
+              `not resolve: check the reference's SecretUri and that the app's identity may read the vault (the portal shows ` +
+              `why under the app's Environment variables)`,
+          };
+        }
         if (value !== undefined && value !== '') return { found: true, value };
       }
       return {
@@ -122,4 +131,13 @@ export function createSecretResolver(options: SecretResolverOptions = {}): Secre
       return values;
     },
   };
+}
+
+/**
+ * App Service puts a Key Vault reference's secret in the app setting when it can resolve it, and
+ * leaves the reference itself there when it cannot; used as a secret, it would fail later as a
+ * wrong password.
+ */
+function isUnresolvedKeyVaultReference(value: string): boolean {
+  return /^\s*@Microsoft\.KeyVault\(/i.test(value);
 }

@@ -34,6 +34,20 @@ describe('secrets from environment variables', () => {
   });
 });
 
+test('an app setting left holding its unresolved Key Vault reference is not taken for the secret', async () => {
+  const reference = '@Microsoft.KeyVault(SecretUri=https://contoso.vault.azure.net/secrets/emarsys-secret/)';
+  const error = await createSecretResolver({ env: { 'emarsys-secret': reference } })
+    .resolveAll([{ name: 'emarsys-secret', setting: 'EmarsysClientOptions.ApiSecretKeyVaultSecretName' }])
+    .catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(ConfigurationError);
+  expect((error as ConfigurationError).problems).toEqual([
+    expect.stringMatching(
+      /^EmarsysClientOptions\.ApiSecretKeyVaultSecretName: secret "emarsys-secret": the app setting emarsys-secret still holds its Key Vault reference, which App Service could not resolve/,
+    ),
+  ]);
+  expect((error as ConfigurationError).message).not.toContain(reference);
+});
+
 describe('secrets from Key Vault', () => {
   let tokens: TokenServer;
   let vault: KeyVaultStandIn;
