@@ -11,8 +11,12 @@ import { runDoctor } from './doctor';
 import { formatReport } from './format-report';
 import { previewCart } from './preview-cart';
 
-/** Exit codes: 0 a completed run (per-cart failures show in the report), 1 a failed run, 2 bad configuration or arguments. */
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+/**
+ * Exit codes: 0 a completed run (per-cart failures show in the report), 1 a failed run, 2 bad
+ * configuration or arguments, 3 nothing done because another run holds the operating unit (HTTP
+ * answers 409 for it): a scripted rerun must not take that for done.
+ */
+export const EXIT = { ok: 0, failed: 1, usage: 2, busy: 3 } as const;
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -52,7 +56,8 @@ Examples:
   abandoned-carts run --dry-run
   abandoned-carts run --from 2026-11-22T00:00:00Z --to 2026-11-23T00:00:00Z --json
 
-Exit codes: 0 run completed, 1 run failed, 2 bad configuration or arguments.
+Exit codes: 0 run completed, 1 run failed, 2 bad configuration or arguments,
+3 another run holds the operating unit (nothing was done; try again when it ends).
 `;
 
 const PREVIEW_USAGE = `Usage: abandoned-carts preview --cart <id> [--out <dir>] [--settings <path>]
@@ -176,7 +181,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     );
     progress?.clear();
     io.stdout(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
-    return report.status === 'failed' ? EXIT.failed : EXIT.ok;
+    return report.status === 'failed' ? EXIT.failed : report.status === 'unit-busy' ? EXIT.busy : EXIT.ok;
   } catch (error) {
     if (error instanceof ConfigurationError) {
       io.stderr(`${error.message}\n`);
