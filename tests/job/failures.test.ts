@@ -67,6 +67,20 @@ describe('when a dependency misbehaves', () => {
     expect(h.emarsys.deliveries).toHaveLength(3);
   });
 
+  test('Emarsys refuses the whole request (a wrong ExternalEventId): the checkpoint waits, and once it is fixed a later run sends them', async () => {
+    h = await startHarness({ now: NOW, data: threeCarts() });
+    const wrong = await h.run({}, { EmarsysClientOptions__ExternalEventId: '9999' });
+    expect(wrong.carts).toMatchObject({ eligible: 3, notified: 0, failed: 3 });
+    expect(wrong.failures).toEqual([{ reason: expect.stringContaining('replyCode 6003'), count: 3 }]);
+    expect(wrong.checkpoint?.lastModifiedAt).toBe('2026-11-23T05:00:00.000Z');
+
+    h.clock.advanceMinutes(30);
+    const fixed = await h.run();
+    expect(fixed.window.from).toBe('2026-11-23T05:00:00.000Z');
+    expect(fixed.carts).toMatchObject({ notified: 3, failed: 0 });
+    expect(h.emarsys.deliveries.map((d) => d.externalId)).toEqual(['c1@example.com', 'c2@example.com', 'c3@example.com']);
+  });
+
   test('Retail Server down: the run fails with a report that says so, and leaves the checkpoint alone', async () => {
     h = await startHarness({ now: NOW, data: threeCarts() });
     // The survey starts with the window's first page, tried 4 times: 4 failed searches end the run.

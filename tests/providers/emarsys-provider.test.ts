@@ -203,7 +203,7 @@ test('a fresh nonce and the clock\'s timestamp on every request across batches',
   expect(triggers().every((r) => r.status === 200)).toBe(true);
 });
 
-test('400 with a replyCode: every contact fails, not retryable, without a retry', async () => {
+test('400 with a replyCode: every contact fails without a retry, retryable by a later run (the request, not the contacts, was refused)', async () => {
   await start({ knownEventIds: ['1234'] });
   const batch = notifications(3);
   const emarsys = provider();
@@ -213,7 +213,7 @@ test('400 with a replyCode: every contact fails, not retryable, without a retry'
     expect(outcome).toEqual({
       triggerId: batch[i]!.triggerId,
       status: 'failed',
-      retryable: false,
+      retryable: true,
       reason: 'Emarsys rejected the request: HTTP 400, replyCode 6003 "Invalid event id: 4711"',
     });
   }
@@ -226,7 +226,7 @@ test('a 200 with a non-zero replyCode fails the request', async () => {
   await start();
   standIn.failNext([{ status: 200, replyCode: 10001, replyText: 'Invalid data for user@example.org' }]);
   const outcomes = await provider().send(notifications(1));
-  expect(outcomes[0]).toMatchObject({ status: 'failed', retryable: false, reason: expect.stringContaining('replyCode 10001') });
+  expect(outcomes[0]).toMatchObject({ status: 'failed', retryable: true, reason: expect.stringContaining('replyCode 10001') });
   expect(JSON.stringify(outcomes)).not.toContain('user@example.org');
 });
 

@@ -119,7 +119,11 @@ export function createTriggerClient(options: TriggerClientOptions): (contacts: T
         case 'accepted':
           return { kind: 'accepted', contactErrors: verdict.contactErrors };
         case 'rejected':
-          return { kind: 'failed', retryable: false, reason: verdict.reason };
+          // The whole request refused (a wrong ExternalEventId or ApiUrl, a key_id the account does
+          // not have): nothing about these contacts, and every request of the run meets it. As with
+          // refused credentials, a later run tries them again (MaxSendAttempts bounds how often),
+          // so that a setting fixed after the first run does not cost a whole window's reminders.
+          return { kind: 'failed', retryable: true, reason: verdict.reason };
         case 'unreadable':
           // Emarsys may have processed it; a later retry is safe because it drops repeated trigger ids.
           return { kind: 'failed', retryable: true, reason: verdict.reason };
