@@ -1,4 +1,4 @@
-import { LeaseLostError, type LedgerStats, type NotificationLedger } from '../src/store/ledger';
+import { LeaseLostError, NotificationReads, type LedgerStats, type NotificationLedger, type StoredNotification } from '../src/store/ledger';
 
 /**
  * The modeled store lives in the stand-ins process, as a database lives outside the job: its
@@ -66,7 +66,9 @@ export class IpcLedger implements NotificationLedger {
     });
   }
 
-  getNotifications: NotificationLedger['getNotifications'] = (ids) => this.call('getNotifications', [ids]);
+  // IPC carries a Map but not its class: the modeled ledger holds only records it wrote, so none is unreadable.
+  getNotifications: NotificationLedger['getNotifications'] = async (ids) =>
+    new NotificationReads(await this.call<Map<string, StoredNotification>>('getNotifications', [ids]));
   createNotifications: NotificationLedger['createNotifications'] = (records) => this.call('createNotifications', [records]);
   replaceNotifications: NotificationLedger['replaceNotifications'] = (updates) => this.call('replaceNotifications', [updates]);
   getCheckpoint: NotificationLedger['getCheckpoint'] = (operatingUnitNumber, channelId) => this.call('getCheckpoint', [operatingUnitNumber, channelId]);

@@ -4,7 +4,7 @@ import type { IEmailProvider, Notification, NotificationOutcome } from '../provi
 import type { Cart, ChannelConfiguration, Customer } from '../retail/models';
 import type { RetailServerClient } from '../retail/retail-client';
 import type { NotificationCallOptions, NotificationLedger, NotificationRecord, StoredNotification, WriteResult } from '../store/ledger';
-import { notificationId } from '../store/ledger';
+import { NotificationReads, notificationId } from '../store/ledger';
 import { toError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import type { PageCart } from './cart-pages';
@@ -103,11 +103,15 @@ function newRecord(cart: Cart, id: string, context: PageContext, now: string, fi
 async function tallyDryRun(ready: readonly Ready[], superseded: readonly Candidate[], context: PageContext): Promise<void> {
   const { counters } = context;
   const ids = [...ready, ...superseded].map((candidate) => candidate.id);
-  const existing = ids.length > 0 ? await context.ledger.getNotifications(ids, context.store) : new Map<string, StoredNotification>();
+  const existing = ids.length > 0 ? await context.ledger.getNotifications(ids, context.store) : new NotificationReads();
   for (const { id } of superseded) counters.skip(existing.get(id)?.record.status === 'sent' ? 'already-notified' : 'superseded');
   for (const { id } of ready) {
     const stored = existing.get(id);
-    const verdict = stored ? classifyExisting(stored, context) : undefined;
+    const verdict = existing.unreadable.has(id)
+      ? ({ act: 'skip', reason: 'already-handled', final: true } as const)
+      : stored
+        ? classifyExisting(stored, context)
+        : undefined;
     if (verdict?.act === 'skip') {
       counters.eligible--;
       counters.skip(verdict.reason);
@@ -269,7 +273,7 @@ export async function processPage(page: readonly PageCart[], context: PageContex
   // 5. The carts the ledger already had: one bulk read of just those, then an etag-checked replace
   //    of each record this run may take over (a stale claim, a retryable failure).
   const conflicts = [...created.values()].filter((result) => result.status === 'conflict').map((result) => result.id);
-  const existing = conflicts.length > 0 ? await context.ledger.getNotifications(conflicts, context.store) : new Map<string, StoredNotification>();
+  const existing = conflicts.length > 0 ? await context.ledger.getNotifications(conflicts, context.store) : new NotificationReads();
 
   for (const { cart, id } of superseded) {
     const result = created.get(id);
@@ -304,7 +308,11 @@ export async function processPage(page: readonly PageCart[], context: PageContex
     }
     const stored = existing.get(item.id);
     const verdict = stored ? classifyExisting(stored, context) : undefined;
-    if (!stored || !verdict) {
+    if (existing.unreadable.has(item.id)) {
+      // A record this version cannot read (a newer version's, or edited by hand): someone handled
+      // the cart. Waiting for it would hold the checkpoint back until the record expires.
+      notOwned(item, 'already-handled', true);
+    } else if (!stored || !verdict) {
       // Gone between the create and the read (expired): leave it to the next run.
       notOwned(item, 'claimed-by-another-run', false);
     } else if (verdict.act === 'skip') {

@@ -32,6 +32,7 @@ import {
 } from './documents';
 import {
   LeaseLostError,
+  NotificationReads,
   type Checkpoint,
   type Lease,
   type LeaseResult,
@@ -69,8 +70,9 @@ type StoredDocument = ItemDefinition & { _etag?: string };
  *
  * Safety rules, because a wrong answer here sends a customer a second email:
  * - a read that fails is an error, never "absent";
- * - a stored notification that does not parse (say, a status a newer version wrote) is left out
- *   of `getNotifications`, so the caller's create for it meets 409 and treats it as handled;
+ * - a stored notification that does not parse (say, a status a newer version wrote) is reported
+ *   unreadable by `getNotifications`, not as a record: the caller's create for it meets 409, and
+ *   the caller treats the cart as handled;
  * - a write retried after an ambiguous failure (timeout, 503) that then meets 409/412 is read
  *   back, and reported `ok` when the stored record is exactly the one this call wrote.
  */
@@ -105,10 +107,10 @@ export class CosmosLedger implements NotificationLedger {
 
   // ---- notifications -------------------------------------------------------------------------
 
-  async getNotifications(ids: readonly string[], options: NotificationCallOptions = {}): Promise<Map<string, StoredNotification>> {
+  async getNotifications(ids: readonly string[], options: NotificationCallOptions = {}): Promise<NotificationReads> {
     // An id Cosmos DB cannot hold has no record; asking for it would fail the whole request.
     const unique = [...new Set(ids)].filter(isValidCosmosId);
-    const found = new Map<string, StoredNotification>();
+    const found = new NotificationReads();
     if (unique.length === 0) return found;
     const operations: OperationInput[] = unique.map((id) => ({ operationType: 'Read', id, partitionKey: id }));
     const outcomes = await this.bulk.execute('reads', 'read notifications', operations, options);
@@ -118,6 +120,7 @@ export class CosmosLedger implements NotificationLedger {
       if (outcome.statusCode !== 200) throw this.bulkFailure('read notifications', outcome);
       const stored = this.parseNotification(id, outcome);
       if (stored) found.set(id, stored);
+      else found.unreadable.add(id);
     });
     return found;
   }

@@ -83,9 +83,18 @@ export interface NotificationCallOptions {
   outOfTime?: (() => boolean) | undefined;
 }
 
+/**
+ * What `getNotifications` found: the records by id, and apart from them the ids whose stored
+ * document is not a record this version can read (written by a newer version, or edited by hand).
+ * Such a cart was handled by someone: a run neither sends it nor waits for it.
+ */
+export class NotificationReads extends Map<string, StoredNotification> {
+  readonly unreadable = new Set<string>();
+}
+
 export interface NotificationLedger {
-  /** Reads the records with these ids; ids with no record are absent from the map. */
-  getNotifications(ids: readonly string[], options?: NotificationCallOptions): Promise<Map<string, StoredNotification>>;
+  /** Reads the records with these ids; ids with no document are neither in the map nor unreadable. */
+  getNotifications(ids: readonly string[], options?: NotificationCallOptions): Promise<NotificationReads>;
   /** Creates each record only if its id is new (the atomic claim). */
   createNotifications(records: readonly NotificationRecord[], options?: NotificationCallOptions): Promise<WriteResult[]>;
   /** Replaces each record only if it still has the given etag (takeover, outcome). */

@@ -14,6 +14,7 @@ import {
 } from './documents';
 import {
   LeaseLostError,
+  NotificationReads,
   type Checkpoint,
   type Lease,
   type LeaseResult,
@@ -86,16 +87,17 @@ export class ModeledLedger implements NotificationLedger {
 
   // ---- notifications -------------------------------------------------------------------------
 
-  async getNotifications(ids: readonly string[]): Promise<Map<string, StoredNotification>> {
+  async getNotifications(ids: readonly string[]): Promise<NotificationReads> {
     const unique = [...new Set(ids)].filter(isValidCosmosId);
-    if (unique.length === 0) return new Map();
+    if (unique.length === 0) return new NotificationReads();
     const answers = new Array<StoredNotification | undefined>(unique.length);
     await this.bulk('reads', unique.map((_, index) => index), (index) => {
       const stored = this.notifications.get(unique[index] as string);
       answers[index] = stored && { record: structuredClone(stored.record), etag: stored.etag };
     });
     // In the order asked, as CosmosLedger returns them whatever order the requests finished in.
-    const found = new Map<string, StoredNotification>();
+    // Every document here is a record it wrote, so none is unreadable.
+    const found = new NotificationReads();
     answers.forEach((answer, index) => {
       if (answer) found.set(unique[index] as string, answer);
     });

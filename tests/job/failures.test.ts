@@ -1,4 +1,6 @@
+import { CosmosClient } from '@azure/cosmos';
 import { buildSimulatorData, cartRecord, customerRecord, productRecord } from '../../src/simulators/retail-server';
+import { notificationId } from '../../src/store/ledger';
 import { startHarness, type Harness } from '../support/harness';
 
 const NOW = '2026-11-23T12:00:00Z';
@@ -79,6 +81,25 @@ describe('when a dependency misbehaves', () => {
     expect(fixed.window.from).toBe('2026-11-23T05:00:00.000Z');
     expect(fixed.carts).toMatchObject({ notified: 3, failed: 0 });
     expect(h.emarsys.deliveries.map((d) => d.externalId)).toEqual(['c1@example.com', 'c2@example.com', 'c3@example.com']);
+  });
+
+  test('a ledger record this version cannot read (a newer status): its cart counts as handled, and the checkpoint moves on', async () => {
+    h = await startHarness({ now: NOW, data: threeCarts() });
+    await (await h.ledger()).getCheckpoint('128', 1); // the container exists
+    const settings = h.settings();
+    const client = new CosmosClient({ endpoint: h.cosmos.endpoint, key: h.cosmos.key });
+    try {
+      const id = notificationId('cart-C1', new Date('2026-11-23T05:00:00Z'));
+      await client.database(settings.cosmos.databaseId).container(settings.cosmos.containerId).items.create({ id, pk: id, type: 'notification', status: 'queued', cartId: 'cart-C1' });
+    } finally {
+      client.dispose();
+    }
+    const dryRun = await h.run({ dryRun: true });
+    expect(dryRun.carts).toMatchObject({ eligible: 2, skippedByReason: { 'already-handled': 1 } });
+    const report = await h.run();
+    expect(report.carts).toMatchObject({ eligible: 2, notified: 2, failed: 0, skippedByReason: { 'already-handled': 1 } });
+    expect(report.checkpoint?.lastModifiedAt).toBe('2026-11-23T11:50:00.000Z');
+    expect(h.emarsys.deliveries.map((d) => d.externalId)).toEqual(['c2@example.com', 'c3@example.com']);
   });
 
   test('Retail Server down: the run fails with a report that says so, and leaves the checkpoint alone', async () => {
