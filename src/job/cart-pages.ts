@@ -94,13 +94,17 @@ export async function readCartPage(retail: Pick<RetailServerClient, 'searchCarts
   const records = await retail.searchCarts({ from, to: query.to, includeAnonymous: query.includeAnonymous, top: query.pageSize, skip, priority: query.priority });
   const carts = records.map((raw) => ({ raw, key: keyOf(raw) }));
   const before = query.before ?? Number.POSITIVE_INFINITY;
+  const to = query.to.getTime();
   const start = from.getTime();
+  // A cart past `to` was not asked for (a later run's window holds it): it is neither worked nor
+  // followed, so that a stray record cannot move the keyset cursor or the checkpoint past the window.
+  const inWindow = (t: number) => t < before && t <= to;
   const fresh = carts.filter(({ key }) => {
     if (!key) return true;
     const t = key.modifiedAt.getTime();
-    return t < before && (t > start || (t === start && !seenAtFrom.has(key.id)));
+    return inWindow(t) && (t > start || (t === start && !seenAtFrom.has(key.id)));
   });
-  const newest = carts.reduce((max, { key }) => (key && key.modifiedAt.getTime() > max ? key.modifiedAt.getTime() : max), start);
+  const newest = carts.reduce((max, { key }) => (key && key.modifiedAt.getTime() > max && key.modifiedAt.getTime() <= to ? key.modifiedAt.getTime() : max), start);
   // Oldest first: once a page reaches `before`, every cart of this range has been seen.
   if (records.length < query.pageSize || newest >= before) return { fresh, next: undefined };
   if (newest > start) {

@@ -1,0 +1,61 @@
+import { buildSimulatorData, cartRecord, customerRecord, productRecord } from '../../src/simulators/retail-server';
+import { startHarness, type Harness } from '../support/harness';
+
+/**
+ * Retail Server's answers are not trusted (SPEC 4): a cart modified after the window's `to`, which
+ * the search did not ask for, must not be worked, nor move the keyset cursor or the checkpoint past
+ * the window. It belongs to a later run's window, which reminds it.
+ */
+
+const NOW = '2026-11-23T12:00:00Z';
+const a = cartRecord({ id: 'a', customerId: 'C1', modifiedDateTime: '2026-11-23T09:00:00Z', lines: [{ productId: 1 }] });
+const b = cartRecord({ id: 'b', customerId: 'C2', modifiedDateTime: '2026-11-23T09:30:00Z', lines: [{ productId: 1 }] });
+const answer = (carts: unknown[]) => ({ status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ value: carts }) });
+const customers = (n: number) => Array.from({ length: n }, (_, i) => customerRecord(`C${i + 1}`));
+
+describe('a cart Retail Server returns past the window', () => {
+  let h: Harness;
+  afterEach(() => h.close());
+
+  test('far in the future: left alone, the checkpoint stays within the window, and a later cart is reminded', async () => {
+    h = await startHarness({ now: NOW, data: buildSimulatorData({ customers: customers(4), products: [productRecord(1)], carts: [a, b] }) });
+    const rogue = cartRecord({ id: 'rogue', customerId: 'C3', modifiedDateTime: '2026-11-30T00:00:00Z', lines: [{ productId: 1 }] });
+    h.retail.failNext('cartSearch', [answer([a, b, rogue])]);
+    const first = await h.run();
+    expect(first.status).toBe('completed');
+    expect(first.carts).toMatchObject({ seen: 2, notified: 2 });
+    expect(first.checkpoint?.lastModifiedAt).toBe(first.window.to);
+
+    h.retail.data.carts.push(cartRecord({ id: 'c', customerId: 'C4', modifiedDateTime: '2026-11-23T12:10:00Z', lines: [{ productId: 1 }] }));
+    h.clock.set('2026-11-23T12:30:00Z');
+    const second = await h.run();
+    expect(second.window.from).toBe(first.window.to);
+    expect(h.emarsys.deliveries.map((d) => d.data.cartId)).toEqual(['a', 'b', 'c']);
+  });
+
+  test('on a full page: not taken as the next keyset cursor, so the rest of the window is read', async () => {
+    const carts = Array.from({ length: 12 }, (_, i) =>
+      cartRecord({ id: `k${String(i).padStart(2, '0')}`, customerId: `C${i + 1}`, modifiedDateTime: new Date(Date.parse('2026-11-23T05:00:00Z') + i * 60_000).toISOString(), lines: [{ productId: 1 }] }),
+    );
+    h = await startHarness({ now: NOW, data: buildSimulatorData({ customers: customers(12), products: [productRecord(1)], carts }) });
+    const rogue = cartRecord({ id: 'rogue', customerId: 'C1', modifiedDateTime: '2026-11-30T00:00:00Z', lines: [{ productId: 1 }] });
+    // Page size 5: the window's first page holds four of its carts and the stray one.
+    h.retail.failNext('cartSearch', [answer([...carts.slice(0, 4), rogue])]);
+    const report = await h.run({}, { RetailServerClientOptions__PageSize: '5' });
+    expect(report.status).toBe('completed');
+    expect(report.carts).toMatchObject({ notified: 12, failed: 0 });
+    expect(report.checkpoint?.lastModifiedAt).toBe(report.window.to);
+  });
+
+  test('just past `to`: not marked done in the checkpoint, so the next run reminds it', async () => {
+    const late = cartRecord({ id: 'late', customerId: 'C3', modifiedDateTime: '2026-11-23T11:50:00.002Z', lines: [{ productId: 1 }] });
+    h = await startHarness({ now: NOW, data: buildSimulatorData({ customers: customers(3), products: [productRecord(1)], carts: [a, b, late] }) });
+    h.retail.failNext('cartSearch', [answer([a, b, late])]);
+    const first = await h.run();
+    expect(first.carts).toMatchObject({ seen: 2, notified: 2 });
+    expect(first.checkpoint).toMatchObject({ lastModifiedAt: '2026-11-23T11:50:00.000Z', cartIdsAtLastModified: 0 });
+    h.clock.set('2026-11-23T12:30:00Z');
+    await h.run();
+    expect(h.emarsys.deliveries.map((d) => d.data.cartId)).toEqual(['a', 'b', 'late']);
+  });
+});
