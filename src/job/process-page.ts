@@ -275,14 +275,36 @@ export async function processPage(page: readonly PageCart[], context: PageContex
   const conflicts = [...created.values()].filter((result) => result.status === 'conflict').map((result) => result.id);
   const existing = conflicts.length > 0 ? await context.ledger.getNotifications(conflicts, context.store) : new NotificationReads();
 
+  // A superseded cart recorded before: sent when it was still the customer's latest cart, settled
+  // already, claimed by a run working it now, or left for a later run (a retryable failure, a stale
+  // claim). That last kind is recorded superseded now, against its etag, so that no later run (a
+  // rerun over an outage, say) reminds the customer of the older cart after the newer one.
+  const superseding: { cart: Cart; update: StoredNotification }[] = [];
   for (const { cart, id } of superseded) {
     const result = created.get(id);
-    if (result?.status === 'conflict') {
-      // Recorded before: sent when it was still the customer's latest cart, or skipped already.
-      skip(cart, existing.get(id)?.record.status === 'sent' ? 'already-notified' : 'superseded');
-    } else {
+    if (result?.status !== 'conflict') {
       skip(cart, 'superseded', result?.status === 'ok');
+      continue;
     }
+    const stored = existing.get(id);
+    const verdict = stored ? classifyExisting(stored, context) : undefined;
+    if (stored && verdict?.act === 'take-over') {
+      const record: NotificationRecord = { ...stored.record, status: 'skipped', reason: 'superseded', retryable: undefined, runId: context.runId, updatedAt: now };
+      superseding.push({ cart, update: { record, etag: stored.etag } });
+    } else if (stored?.record.status === 'claimed') {
+      skip(cart, 'superseded', false);
+    } else {
+      skip(cart, stored?.record.status === 'sent' ? 'already-notified' : 'superseded');
+    }
+  }
+  if (superseding.length > 0) {
+    const replaced = await context.ledger.replaceNotifications(
+      superseding.map(({ update }) => update),
+      context.store,
+    );
+    const byId = new Map(replaced.map((result) => [result.id, result]));
+    // A record that changed meanwhile (another run took it over) is looked at again by a later run.
+    for (const { cart, update } of superseding) skip(cart, 'superseded', byId.get(update.record.id)?.status === 'ok');
   }
 
   const owned: { item: Ready; record: NotificationRecord; etag: string }[] = [];
