@@ -175,6 +175,27 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
   let window: RunWindow | undefined;
   const log = { runId, operatingUnitNumber: settings.operatingUnitNumber, trigger: request.trigger, dryRun };
 
+  /**
+   * Renews the lease once a quarter of it has passed (not on every call): during the survey after
+   * each page, before each page's claims and after each commit, so it never runs out while the run
+   * works, and a run that stalled past it learns so before it claims or sends anything more. One
+   * renewal at a time: the survey's slices and the pages call it concurrently.
+   */
+  let renewing: Promise<void> | undefined;
+  const keepLease = (): Promise<void> => {
+    if (renewing) return renewing;
+    if (!lease || Date.parse(lease.expiresAt) - clock.now().getTime() > (leaseMs * 3) / 4) return Promise.resolve();
+    renewing = ledger
+      .renewLease(lease, clock.now(), leaseMs)
+      .then((renewed) => {
+        lease = renewed;
+      })
+      .finally(() => {
+        renewing = undefined;
+      });
+    return renewing;
+  };
+
   const saveCheckpoint = async () => {
     if (!tracker || !channel || dryRun || window?.source === 'request') return;
     const position = tracker.position();
@@ -232,7 +253,10 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
         // A window too large to survey in half the run is cut where the survey got to.
         outOfTime: () => clock.now().getTime() >= surveyDeadline,
       },
-      (pages) => deps.onProgress?.({ phase: 'survey', pages, seen: 0, notified: 0, failed: 0 }),
+      async (pages) => {
+        deps.onProgress?.({ phase: 'survey', pages, seen: 0, notified: 0, failed: 0 });
+        await keepLease();
+      },
     );
     // What this run works: the window, or its first stretch when the survey ran out of time.
     const worked: RunWindow = survey.end ? { ...window, to: survey.end } : window;
@@ -277,6 +301,7 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
         const observations: PageObservation[] = [];
         for await (const page of readRange(index)) {
           counters.pages++;
+          await keepLease();
           observations.push(...(await processPage(page, { ...context, now: clock.now(), priority: index })));
           logger.debug('Page done', { ...log, carts: page.length, notified: counters.notified });
         }
@@ -287,11 +312,7 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
         deps.onProgress?.({ phase: 'pages', pages: index + 1, seen: counters.seen, notified: counters.notified, failed: counters.failed });
         if (!dryRun) {
           await saveCheckpoint();
-          // Renewed once a quarter of it has passed, not after every page: it never runs out while
-          // the run works, and a run that stalled past it learns so here.
-          if (lease && Date.parse(lease.expiresAt) - clock.now().getTime() <= (leaseMs * 3) / 4) {
-            lease = await ledger.renewLease(lease, clock.now(), leaseMs);
-          }
+          await keepLease();
         }
       },
     );

@@ -213,7 +213,8 @@ export async function surveyLatestCarts(
   retail: Pick<RetailServerClient, 'searchCarts'>,
   window: RunWindow,
   options: SurveyOptions,
-  onPage: (pages: number) => void,
+  /** After each page; the survey waits for it (the run renews its lease there). */
+  onPage: (pages: number) => void | Promise<void>,
 ): Promise<Survey> {
   const latest = new LatestCarts(window.from);
   let pages = 0;
@@ -238,7 +239,7 @@ export async function surveyLatestCarts(
     for (let read = 0; cursor; read++) {
       const page: PageRead = await readCartPage(retail, { ...slice, ...query }, cursor);
       cursor = page.next;
-      onPage(++pages);
+      await onPage(++pages);
       const times = page.fresh.map(({ key }) => key?.modifiedAt.getTime());
       firstCartAt ??= times.find((time) => time !== undefined);
       cuts.addPage(times);

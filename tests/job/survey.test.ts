@@ -44,7 +44,9 @@ describe('the survey', () => {
     });
     let pages = 0;
     const options = { pageSize: 10, includeAnonymous: false, slices: 4, outOfTime: () => pages >= 3 };
-    const cut = await surveyLatestCarts(directCartSearch(data), window, options, (read) => (pages = read));
+    const cut = await surveyLatestCarts(directCartSearch(data), window, options, (read) => {
+      pages = read;
+    });
     const whole = await surveyLatestCarts(directCartSearch(data), window, { ...options, outOfTime: () => false }, () => undefined);
 
     expect(whole.end).toBeUndefined();
