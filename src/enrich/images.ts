@@ -12,15 +12,34 @@ export interface ViewPort {
 const RESIZER_SUFFIX = 'q=80&m=6&f=jpg';
 
 /**
- * Joins a product image path to the image server. An absolute URL is kept as it is; a relative
- * path is joined with exactly one slash, or appended as-is when the server URL ends in `=`
- * (e.g. `.../search?fileName=`), as Commerce's image server expects.
+ * Joins a product image path to the image server. An absolute URL is kept as it is (one without a
+ * scheme, `//host/...`, gets https); a relative path is joined with exactly one slash, or appended
+ * as the query value when the server URL ends in `=` (e.g. `.../search?fileName=`), as Commerce's
+ * image server expects. Retail Server gives paths as they are named (`Products/Tee #2.png`), so
+ * each part is percent-encoded: a `#`, `&`, `+` or space would otherwise cut or change the URL.
+ * A server URL with a query of its own (a signed CDN URL) keeps it after the path.
  */
 export function absoluteImageUrl(imageServerUrl: string, imagePath: string): string {
   const path = imagePath.trim();
   if (/^https?:\/\//i.test(path)) return path;
-  if (imageServerUrl.endsWith('=')) return imageServerUrl + path.replace(/^\/+/, '');
-  return `${imageServerUrl.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
+  if (path.startsWith('//')) return `https:${path}`;
+  const relative = path.replace(/^\/+/, '');
+  if (imageServerUrl.endsWith('=')) return imageServerUrl + relative.split('/').map(encodePart).join('/');
+  const queryAt = imageServerUrl.indexOf('?');
+  const base = queryAt < 0 ? imageServerUrl : imageServerUrl.slice(0, queryAt);
+  const query = queryAt < 0 ? '' : imageServerUrl.slice(queryAt);
+  return `${base.replace(/\/+$/, '')}/${relative.split('/').map(encodePart).join('/')}${query}`;
+}
+
+/** Percent-encodes one part of a path; a part that is encoded already is encoded once, not twice. */
+function encodePart(part: string): string {
+  let decoded = part;
+  try {
+    decoded = decodeURIComponent(part);
+  } catch {
+    // A lone % is a character of the name, not an escape.
+  }
+  return encodeURIComponent(decoded);
 }
 
 /** Adds the resizer parameters for one viewport, with `?` or `&` as the URL needs. */

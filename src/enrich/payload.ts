@@ -24,7 +24,19 @@ const MAX_TEXT = 256;
 function clip(value: string | undefined): string {
   if (!value) return '';
   const trimmed = value.trim();
-  return trimmed.length > MAX_TEXT ? `${trimmed.slice(0, MAX_TEXT - 1)}…` : trimmed;
+  if (trimmed.length <= MAX_TEXT) return trimmed;
+  // Not between the two halves of a character outside the BMP (an emoji, a rare CJK character).
+  const cut = trimmed.slice(0, MAX_TEXT - 1);
+  return `${/[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut}…`;
+}
+
+/** The first of these that has text: a blank ProductName falls back to Name, and so on. */
+function firstText(...values: (string | undefined)[]): string {
+  for (const value of values) {
+    const text = clip(value);
+    if (text !== '') return text;
+  }
+  return '';
 }
 
 /** A deliberately loose check: one @, something on both sides, a dot in the domain, no spaces. */
@@ -86,10 +98,11 @@ export function buildNotificationData(input: {
       droppedLines.push('invalid-price');
       continue;
     }
-    const productName = clip(product.ProductName ?? product.Name ?? line.Description ?? product.ItemId ?? line.ItemId);
+    const productName = firstText(product.ProductName, product.Name, line.Description, product.ItemId, line.ItemId);
     const image = product.Image?.Items[0];
     orderDetails.push({
-      productId: product.RecordId,
+      // A string, as the sample sends it (`cartLine.ProductId.ToString()`).
+      productId: String(product.RecordId),
       productName,
       productImage: {
         altText: clip(image?.AltText) || productName,

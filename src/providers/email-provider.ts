@@ -11,7 +11,8 @@ export interface ViewPortImage {
 }
 
 export interface OrderDetail {
-  productId: number;
+  /** The product's RecordId, as a string (as the sample sends it). */
+  productId: string;
   productName: string;
   productImage: { altText: string; viewPortImages: readonly ViewPortImage[] };
   /** Decimal string without trailing zeros, e.g. `2` or `1.5`. */

@@ -86,7 +86,7 @@ describeWithChromium('email preview in Chromium', () => {
 
     const images = imageServer.imageServerUrl;
     featured = germanCart(images);
-    featured.data.orderDetails.push(product({ productId: 68719476900, productName: HOSTILE_NAME, quantity: '3', unitPrice: '19.9' }, images));
+    featured.data.orderDetails.push(product({ productId: '68719476900', productName: HOSTILE_NAME, quantity: '3', unitPrice: '19.9' }, images));
     const provider = createPreviewProvider({ outDir, logger: silentLogger });
     const outcomes = await provider.send([featured, hostileCart(images), japaneseCart(images)]);
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['sent', 'sent', 'sent']);

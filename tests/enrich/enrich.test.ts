@@ -15,6 +15,7 @@ describe('formatDecimal', () => {
     [-0, '0'],
     [1e-7, '0'],
     [1234.5678901, '1234.56789'],
+    [123456789012.345, '123456789012.345'],
   ])('%p -> %s', (value, expected) => expect(formatDecimal(value)).toBe(expected));
   test('rejects NaN', () => expect(() => formatDecimal(Number.NaN)).toThrow(RangeError));
 });
@@ -31,6 +32,23 @@ describe('image URLs', () => {
     expect(absoluteImageUrl('https://img.example.com/search?fileName=', '/Products/A.png')).toBe(
       'https://img.example.com/search?fileName=Products/A.png',
     );
+  });
+  test('each part of a relative path is percent-encoded, once: a #, & or + cannot cut the URL', () => {
+    expect(absoluteImageUrl('https://img.example.com/search?fileName=', 'Products/Tee #2 & C++.png')).toBe(
+      'https://img.example.com/search?fileName=Products/Tee%20%232%20%26%20C%2B%2B.png',
+    );
+    expect(absoluteImageUrl('https://img.example.com/', 'Produkte/Überjacke 東京.png')).toBe(
+      'https://img.example.com/Produkte/%C3%9Cberjacke%20%E6%9D%B1%E4%BA%AC.png',
+    );
+    expect(absoluteImageUrl('https://img.example.com/', 'Products/Red%20shirt.png')).toBe('https://img.example.com/Products/Red%20shirt.png');
+    expect(absoluteImageUrl('https://img.example.com/', 'Products/100% cotton.png')).toBe('https://img.example.com/Products/100%25%20cotton.png');
+  });
+  test("a server URL's own query (a signed CDN URL) stays after the path; a URL without a scheme gets https", () => {
+    expect(absoluteImageUrl('https://cdn.example.com/images?sv=2024&sig=abc', 'Products/A.png')).toBe('https://cdn.example.com/images/Products/A.png?sv=2024&sig=abc');
+    expect(resizedImageUrl(absoluteImageUrl('https://cdn.example.com/images?sig=abc', 'A.png'), { width: 1, height: 2 })).toBe(
+      'https://cdn.example.com/images/A.png?sig=abc&w=1&h=2&q=80&m=6&f=jpg',
+    );
+    expect(absoluteImageUrl('https://img.example.com', '//cdn.other.example/a.png')).toBe('https://cdn.other.example/a.png');
   });
   test('resizer parameters use ? or & as the URL needs', () => {
     expect(resizedImageUrl('https://i/a.png', { width: 300, height: 200 })).toBe('https://i/a.png?w=300&h=200&q=80&m=6&f=jpg');
@@ -106,6 +124,29 @@ describe('buildNotificationData', () => {
     expect(cached.data.orderDetails[0]?.productImage.viewPortImages).toBe(cached.data.orderDetails[1]?.productImage.viewPortImages);
   });
 
+  test('a blank ProductName falls back to Name; long text is cut between characters, not inside one', () => {
+    const emoji = '😀';
+    const result = buildNotificationData({
+      cart: cart([
+        { LineId: 'L1', ProductId: 1, Quantity: 1, Price: 1 },
+        { LineId: 'L2', ProductId: 2, Quantity: 1, Price: 1 },
+      ]),
+      email: 'ann@example.com',
+      customer: undefined,
+      products: new Map([
+        [1, product(1, { ProductName: '   ', Name: 'Linen shirt' })],
+        [2, product(2, { ProductName: `${'a'.repeat(254)}${emoji.repeat(3)}` })],
+      ]),
+      channel,
+      settings,
+    });
+    if (!result.ok) throw new Error('expected data');
+    expect(result.data.orderDetails[0]).toMatchObject({ productId: '1', productName: 'Linen shirt' });
+    const long = result.data.orderDetails[1]?.productName ?? '';
+    expect(long).toBe(`${'a'.repeat(254)}…`);
+    expect(encodeURIComponent(long)).toBeTruthy(); // throws URIError on a lone surrogate
+  });
+
   test('maps lines to order details with the sample field names, dropping unknown products', () => {
     const result = buildNotificationData({
       cart: cart([
@@ -136,7 +177,7 @@ describe('buildNotificationData', () => {
         cartId: 'cart-1',
         orderDetails: [
           {
-            productId: 1,
+            productId: '1',
             productName: 'Product 1',
             productImage: {
               altText: 'Product 1',
@@ -146,7 +187,7 @@ describe('buildNotificationData', () => {
             unitPrice: '19.9',
           },
           {
-            productId: 2,
+            productId: '2',
             productName: 'Fallback name',
             productImage: {
               altText: 'Two',

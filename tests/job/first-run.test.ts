@@ -79,7 +79,7 @@ describe('a first run', () => {
           cartId: 'cart-ann',
           orderDetails: [
             {
-              productId: 101,
+              productId: '101',
               productName: 'Linen shirt',
               productImage: {
                 altText: 'A linen shirt',
@@ -100,7 +100,7 @@ describe('a first run', () => {
               unitPrice: '44.9',
             },
             {
-              productId: 102,
+              productId: '102',
               productName: 'Socks',
               productImage: {
                 altText: 'Socks',
@@ -123,7 +123,7 @@ describe('a first run', () => {
           lastName: 'Ng',
           language: 'en-us',
           cartId: 'cart-bo',
-          orderDetails: [expect.objectContaining({ productId: 102, quantity: '3', unitPrice: '4.25' })],
+          orderDetails: [expect.objectContaining({ productId: '102', quantity: '3', unitPrice: '4.25' })],
         }),
       },
     ]);

@@ -55,7 +55,7 @@ export function notification(i: number, email: string = emailOf(i)): Notificatio
       cartId: `cart-${i}`,
       orderDetails: [
         {
-          productId: 68719476740 + i,
+          productId: String(68719476740 + i),
           productName: 'Espresso cup "Ümlaut" & saucer',
           productImage: {
             altText: 'Espresso cup',

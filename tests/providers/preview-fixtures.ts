@@ -19,7 +19,7 @@ export function twoViewPorts(imageServerUrl: string, imagePath: string): ViewPor
 }
 
 export function product(overrides: Partial<OrderDetail> & Pick<OrderDetail, 'productName'>, imageServerUrl = IMAGE_BASE): OrderDetail {
-  const id = overrides.productId ?? 68719476737;
+  const id = overrides.productId ?? '68719476737';
   return {
     productId: id,
     productImage: { altText: `Photo of ${overrides.productName}`, viewPortImages: twoViewPorts(imageServerUrl, `Products/P_${id}_000_001.png`) },
@@ -59,8 +59,8 @@ export function germanCart(imageServerUrl = IMAGE_BASE): Notification {
     cartId: '0f3a9c2e-4b11-4c7e-9d55-6f1e0c3a7b21',
     returnToCartUrl: 'https://shop.contoso.example/de/cart?cartId=0f3a9c2e-4b11-4c7e-9d55-6f1e0c3a7b21',
     orderDetails: [
-      product({ productId: 68719476737, productName: 'Leinenhemd „Sommer“', quantity: '2', unitPrice: '44.9' }, imageServerUrl),
-      product({ productId: 68719476801, productName: 'Wanderrucksack 30 l', quantity: '1', unitPrice: '1234.5' }, imageServerUrl),
+      product({ productId: '68719476737', productName: 'Leinenhemd „Sommer“', quantity: '2', unitPrice: '44.9' }, imageServerUrl),
+      product({ productId: '68719476801', productName: 'Wanderrucksack 30 l', quantity: '1', unitPrice: '1234.5' }, imageServerUrl),
     ],
   });
 }
@@ -74,8 +74,8 @@ export function hostileCart(imageServerUrl = IMAGE_BASE): Notification {
     cartId: '7d41b0aa-19c2-4f0e-8a3b-2c6d9e1f4a58',
     returnToCartUrl: 'https://shop.contoso.example/cart?cartId=7d41b0aa-19c2-4f0e-8a3b-2c6d9e1f4a58',
     orderDetails: [
-      product({ productId: 68719476900, productName: HOSTILE_NAME, quantity: '3', unitPrice: '19.9' }, imageServerUrl),
-      product({ productId: 68719476901, productName: 'Canvas tote bag', quantity: '1', unitPrice: '24' }, imageServerUrl),
+      product({ productId: '68719476900', productName: HOSTILE_NAME, quantity: '3', unitPrice: '19.9' }, imageServerUrl),
+      product({ productId: '68719476901', productName: 'Canvas tote bag', quantity: '1', unitPrice: '24' }, imageServerUrl),
     ],
   });
 }
@@ -90,6 +90,6 @@ export function japaneseCart(imageServerUrl = IMAGE_BASE): Notification {
     currency: 'JPY',
     cartId: 'c3e8f5d2-17a4-4b9c-8e6f-0d2a1b3c4e5f',
     returnToCartUrl: 'https://shop.contoso.example/ja/cart?cartId=c3e8f5d2-17a4-4b9c-8e6f-0d2a1b3c4e5f',
-    orderDetails: [product({ productId: 68719477001, productName: '有田焼 マグカップ', quantity: '2', unitPrice: '2750' }, imageServerUrl)],
+    orderDetails: [product({ productId: '68719477001', productName: '有田焼 マグカップ', quantity: '2', unitPrice: '2750' }, imageServerUrl)],
   });
 }

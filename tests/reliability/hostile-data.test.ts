@@ -132,7 +132,7 @@ describe('hostile data from Retail Server', () => {
         continue;
       }
       const lines = sent.data.orderDetails.map((d) => [d.productId, d.quantity, d.unitPrice]);
-      const expected = control.lines.map((l) => [l.productId, String(l.quantity), String(l.price)]);
+      const expected = control.lines.map((l) => [String(l.productId), String(l.quantity), String(l.price)]);
       if (sent.email !== control.email || JSON.stringify(lines) !== JSON.stringify(expected)) {
         problems.push(`control cart ${control.cartId} was sent as ${JSON.stringify({ email: sent.email, lines })}`);
       }
@@ -186,7 +186,7 @@ describe('hostile data from Retail Server', () => {
       expect.arrayContaining([expect.stringMatching(/attribute onerror=/), expect.stringMatching(/generated markup as written/)]),
     );
     expect(markupProblems('<p>&lt;script&gt;alert(&quot;cart&quot;)&lt;/script&gt;</p>', allowed, GENERATED_MARKUP)).toEqual([]);
-    const line = { productId: 1, productName: 'x', productImage: { altText: '', viewPortImages: [] }, quantity: '0', unitPrice: '1e+21' };
+    const line = { productId: '1', productName: 'x', productImage: { altText: '', viewPortImages: [] }, quantity: '0', unitPrice: '1e+21' };
     const payload = { triggerId: `cart-${'0'.repeat(40)}`, email: 'a@b.co', data: { firstName: '', lastName: '', email: 'a@b.co', language: 'en-us', currency: 'USD', returnToCartUrl: 'https://x.example/c', cartId: 'c', orderDetails: [line] } };
     const issues = notificationSchema.safeParse(payload).error?.issues.map((i) => i.path.join('.')) ?? [];
     expect(issues).toEqual(['data.orderDetails.0.quantity', 'data.orderDetails.0.unitPrice']);

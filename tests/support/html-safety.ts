@@ -37,7 +37,7 @@ const harmless: NotificationData = {
   cartId: 'cart-1',
   orderDetails: [
     {
-      productId: 1,
+      productId: '1',
       productName: 'Linen shirt',
       productImage: {
         altText: 'A linen shirt',
@@ -49,7 +49,7 @@ const harmless: NotificationData = {
       quantity: '2',
       unitPrice: '44.9',
     },
-    { productId: 2, productName: 'Socks', productImage: { altText: '', viewPortImages: [] }, quantity: '1', unitPrice: '5' },
+    { productId: '2', productName: 'Socks', productImage: { altText: '', viewPortImages: [] }, quantity: '1', unitPrice: '5' },
   ],
 };
 

@@ -26,7 +26,8 @@ const httpUrl = z.string().refine((value) => {
 const text = z.string().max(MAX_TEXT);
 
 export const orderDetailSchema = z.object({
-  productId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+  // The product's RecordId as the sample sends it: a positive whole number, as a string.
+  productId: z.string().regex(/^[1-9]\d{0,15}$/).refine((id) => Number.isSafeInteger(Number(id))),
   productName: text,
   productImage: z.object({
     altText: text,

@@ -33,12 +33,12 @@ function linesMatch(cart: RawRecord, data: SimulatorData, notification: Notifica
   const lines = Array.isArray(cart.CartLines) ? cart.CartLines.filter(isObject) : [];
   return notification.data.orderDetails.every(
     (detail) =>
-      data.products.some((product) => Number(product.RecordId) === detail.productId) &&
+      data.products.some((product) => String(product.RecordId) === detail.productId) &&
       lines.some(
         (line) =>
           line.IsVoided !== true &&
           line.IsGiftCardLine !== true &&
-          Number(line.ProductId) === detail.productId &&
+          String(line.ProductId) === detail.productId &&
           Math.abs(Number(line.Quantity) - Number(detail.quantity)) < 1e-6,
       ),
   );

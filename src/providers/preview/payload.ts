@@ -19,7 +19,7 @@ export function toPreviewPayload(notification: Notification): PreviewPayload {
 const viewPortImageSchema = z.object({ url: z.string(), media: z.string(), useForDefaultImageTag: z.boolean() });
 
 const orderDetailSchema = z.object({
-  productId: z.number(),
+  productId: z.string(),
   productName: z.string(),
   productImage: z.object({ altText: z.string(), viewPortImages: z.array(viewPortImageSchema) }),
   quantity: z.string(),
