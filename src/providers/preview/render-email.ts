@@ -129,7 +129,7 @@ export function renderEmail(data: NotificationData): string {
           </tr>
           <tr>
             <td class="px" style="${px}padding-top:20px;padding-bottom:28px;border-top:1px solid ${RULE};font-size:12px;line-height:18px;color:${MUTED};">
-              Prices are those in your cart when you left it and are confirmed at checkout.<br>
+              Prices are those of the items in your cart when you left it; discounts, taxes and delivery are worked out at checkout.<br>
               Cart reference: <span class="cart-id">${escapeHtml(data.cartId)}</span>
             </td>
           </tr>
