@@ -206,9 +206,10 @@ function setupError(error: unknown, context: SetupContext): Error {
   const where = `Cosmos DB at ${context.endpoint}`;
   let advice: string;
   if (isCredentialError(error)) {
-    advice =
-      'no Microsoft Entra credential could get a token. Sign in (az login), give the Function App a managed ' +
-      'identity, or set AzureCosmosOptions.PrimaryKey to use key auth.';
+    advice = isEmulator(context.endpoint)
+      ? 'the emulator takes its key, not Microsoft Entra sign-in: set AzureCosmosOptions.PrimaryKey to the key the emulator shows.'
+      : 'no Microsoft Entra credential could get a token. Sign in (az login), give the Function App a managed ' +
+        'identity, or set AzureCosmosOptions.PrimaryKey to use key auth.';
   } else if (status === 401) {
     advice =
       context.auth === 'key'
@@ -242,8 +243,14 @@ function setupError(error: unknown, context: SetupContext): Error {
 /** Whether @azure/identity failed to produce a token (it names its errors; the SDK may wrap them). */
 function isCredentialError(error: unknown): boolean {
   for (let current: unknown = error, depth = 0; current instanceof Error && depth < 5; depth++) {
-    if (current.name === 'CredentialUnavailableError' || current.name === 'AuthenticationError') return true;
+    // DefaultAzureCredential's chain throws AggregateAuthenticationError when every credential failed.
+    if (['CredentialUnavailableError', 'AuthenticationError', 'AggregateAuthenticationError'].includes(current.name)) return true;
     current = current.cause;
   }
   return false;
+}
+
+/** The Cosmos DB emulator's usual address. */
+function isEmulator(endpoint: string): boolean {
+  return /^https?:\/\/(localhost|127\.0\.0\.1):8081(\/|$)/i.test(endpoint);
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { CosmosClient } from '@azure/cosmos';
-import { CredentialUnavailableError, type AccessToken, type GetTokenOptions, type TokenCredential } from '@azure/identity';
+import { AggregateAuthenticationError, CredentialUnavailableError, type AccessToken, type GetTokenOptions, type TokenCredential } from '@azure/identity';
 import { createCosmosContainer } from '../../src/store/cosmos-client';
 import { CosmosLedger } from '../../src/store/cosmos-ledger';
 import { ConfigurationError, RemoteServiceError } from '../../src/shared/errors';
@@ -174,6 +174,14 @@ test('Entra auth without any usable credential says how to sign in', async () =>
   const error = await failure(open({ key: '', credential }));
   expect(error).toBeInstanceOf(RemoteServiceError);
   expect(error.message).toContain('no Microsoft Entra credential');
+
+  // DefaultAzureCredential's chain, every credential of it failed.
+  const chain: TokenCredential = {
+    getToken: async () => {
+      throw new AggregateAuthenticationError([new CredentialUnavailableError('no az login')], 'ChainedTokenCredential authentication failed.');
+    },
+  };
+  expect((await failure(open({ key: '', credential: chain }))).message).toContain('no Microsoft Entra credential');
 });
 
 test('an endpoint that is not a URL is a configuration error', async () => {
