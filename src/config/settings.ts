@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { z } from 'zod';
 import { normalizeRetailServerUrl } from '../retail/retail-client';
 import { ConfigurationError } from '../shared/errors';
@@ -90,13 +90,26 @@ function formatIssues(section: string, error: z.ZodError): string[] {
 export function loadSettings(options: LoadSettingsOptions = {}): Settings {
   const env = options.env ?? process.env;
   let raw: RawSettings = {};
+  let source: string;
   if (options.settingsPath) {
     raw = readSettingsFile(options.settingsPath);
+    source = `Read ${resolve(options.settingsPath)} and the environment.`;
   } else {
     const candidate = join(options.baseDirectory ?? process.cwd(), 'appSettings.json');
-    if (existsSync(candidate)) raw = readSettingsFile(candidate);
+    if (existsSync(candidate)) {
+      raw = readSettingsFile(candidate);
+      source = `Read ${candidate} and the environment.`;
+    } else {
+      source = `No appSettings.json in ${dirname(candidate)}, so only the environment was read (what the shipped appSettings.json sets is missing too).`;
+    }
   }
-  return parseSettings(applyEnvironmentOverrides(raw, env));
+  try {
+    return parseSettings(applyEnvironmentOverrides(raw, env));
+  } catch (error) {
+    if (!(error instanceof ConfigurationError)) throw error;
+    const hint = `${source} Set a property in appSettings.json, or as an environment variable (app setting) named Section__Property, e.g. RetailServerClientOptions__TenantId.`;
+    throw new ConfigurationError(error.problems, hint);
+  }
 }
 
 /** Validates raw settings (file and environment already merged). */

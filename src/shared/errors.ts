@@ -6,11 +6,15 @@
 /** The settings are wrong or incomplete. `problems` lists each one by its full property name. */
 export class ConfigurationError extends Error {
   override readonly name = 'ConfigurationError';
-  constructor(readonly problems: readonly string[]) {
+  /** `hint`: where the settings were read from and where to set them, after the problems. */
+  constructor(
+    readonly problems: readonly string[],
+    readonly hint?: string,
+  ) {
     super(
-      problems.length === 1
+      (problems.length === 1
         ? `Invalid configuration: ${problems[0]}`
-        : `Invalid configuration (${problems.length} problems):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+        : `Invalid configuration (${problems.length} problems):\n${problems.map((p) => `  - ${p}`).join('\n')}`) + (hint ? `\n${hint}` : ''),
     );
   }
 }

@@ -223,6 +223,21 @@ describe('loadSettings', () => {
     expect(problems).toEqual(['EmarsysClientOptions.AuthMode must be "wsse" or "oauth2"']);
   });
 
+  test('the message says which file was read, or that none was, and how to set a property', () => {
+    const nowhere = mkdtempSync(join(tmpdir(), 'no-settings-'));
+    const error = (() => {
+      try {
+        loadSettings({ baseDirectory: nowhere, env: {} });
+      } catch (e) {
+        return e as ConfigurationError;
+      }
+      throw new Error('expected a ConfigurationError');
+    })();
+    expect(error.message).toContain(`No appSettings.json in ${nowhere}, so only the environment was read`);
+    expect(error.message).toMatch(/as an environment variable \(app setting\) named Section__Property, e\.g\. RetailServerClientOptions__TenantId\.$/);
+    expect(() => loadSettings({ settingsPath: shippedSettings, env: {} })).toThrow(`Read ${shippedSettings} and the environment.`);
+  });
+
   test('Include must be greater than Exclude', () => {
     const problems = configurationProblems(() =>
       loadSettings({
