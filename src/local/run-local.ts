@@ -11,6 +11,7 @@ import { applyEnvironmentOverrides, readSettingsFile, type RawSettings } from '.
 import { runAbandonedCartJob, type JobDependencies } from '../job/run-abandoned-cart-job';
 import type { RunReport } from '../job/report';
 import { createPreviewProvider, writePreviewIndex } from '../providers/preview';
+import { localImageCopier } from './image-copies';
 import type { IEmailProvider } from '../providers/email-provider';
 import { createCosmosContainer } from '../store/cosmos-client';
 import { createJobDependencies, disposeRuntimes } from '../runtime/create-dependencies';
@@ -192,7 +193,9 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     );
 
     const provider: IEmailProvider | undefined =
-      options.provider === 'preview' ? createPreviewProvider({ outDir, logger: options.logger }) : undefined;
+      options.provider === 'preview'
+        ? createPreviewProvider({ outDir, logger: options.logger, copyImage: localImageCopier(outDir, images.imageServerUrl, options.logger) })
+        : undefined;
     if (options.provider === 'preview') await writePreviewIndex(outDir, { logger: options.logger });
     options.announce(options.provider === 'preview' ? `Emails: preview into ${outDir}` : `Emails: Emarsys at ${settings.emarsys.apiUrl}`);
     const deps = await createJobDependencies({

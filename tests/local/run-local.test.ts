@@ -33,6 +33,17 @@ describe('the local run', () => {
     const index = readFileSync(first.indexPath as string, 'utf8');
     for (const email of emails()) expect(index).toContain(email);
     expect(lines.join('\n')).toMatch(/Store \(as of .*\): \d+ products, \d+ customers/);
+    // The emails show copies of their pictures, since the image server stops with the run; the
+    // payloads keep the URLs a provider would get.
+    const email = readFileSync(join(dir, 'emails', emails()[0] as string), 'utf8');
+    const sources = [...email.matchAll(/(?:src|srcset)="([^"]+)"/g)].map((match) => match[1] as string);
+    expect(sources.length).toBeGreaterThan(0);
+    for (const source of sources) {
+      expect(source).toMatch(/^images\/[0-9a-f]{32}\.(jpg|png)$/);
+      expect(existsSync(join(dir, 'emails', source))).toBe(true);
+    }
+    const payload = readFileSync(join(dir, 'emails', (emails()[0] as string).replace(/\.html$/, '.json')), 'utf8');
+    expect(payload).toMatch(/"url": "http:\/\/127\.0\.0\.1:\d+\/cms\/imageFileData\/search\?fileName=/);
     expect(existsSync(join(dir, 'state', 'cosmos-ledger.json'))).toBe(true);
 
     const second = await runLocal(options());

@@ -12,6 +12,11 @@ import { escapeHtml, safeUrl, UNSAFE_URL, urlAttribute } from './html';
 export interface PictureOptions {
   /** The CSS width the image is shown at; the height follows the image's aspect ratio. */
   displayWidth: number;
+  /**
+   * Copies of the images in the preview's folder, by URL: the email shows the copy (a path
+   * relative to the email), so it keeps its pictures once the image server is gone.
+   */
+  localImages?: ReadonlyMap<string, string> | undefined;
 }
 
 /** The viewport whose URL the `<img>` fallback uses. */
@@ -39,11 +44,14 @@ export function renderPicture(images: readonly ViewPortImage[], alt: string, opt
     return `<div class="product-image-missing" role="img" aria-label="${escapeHtml(alt)}" style="width:${width}px;height:${width}px;border-radius:8px;background:#f1f3f5;"></div>`;
   }
   const height = displayHeight(fallback.url, width);
-  const sources = images.map(
-    (image) => `<source media="${escapeHtml(image.media)}" srcset="${urlAttribute(image.url)}">`,
-  );
+  // A copy's path is the preview's own (images/<hash>.<ext>), never the payload's text.
+  const source = (url: string) => {
+    const copy = options.localImages?.get(url);
+    return copy === undefined ? urlAttribute(url) : escapeHtml(copy);
+  };
+  const sources = images.map((image) => `<source media="${escapeHtml(image.media)}" srcset="${source(image.url)}">`);
   const img =
-    `<img src="${urlAttribute(fallback.url)}" alt="${escapeHtml(alt)}" width="${width}" height="${height}"` +
+    `<img src="${source(fallback.url)}" alt="${escapeHtml(alt)}" width="${width}" height="${height}"` +
     ` style="${IMAGE_STYLE}width:${width}px;height:${height}px;">`;
   return `<picture>${sources.join('')}${img}</picture>`;
 }

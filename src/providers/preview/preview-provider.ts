@@ -23,6 +23,12 @@ export interface PreviewProviderOptions {
   logger: Logger;
   /** The time shown on the index page. */
   clock?: Clock | undefined;
+  /**
+   * Copies an image an email shows into the folder and returns its path relative to the folder
+   * (undefined: the email keeps the URL). `npm run local` uses it, since its image server stops
+   * when the run ends; the JSON payload keeps the URLs a provider would get.
+   */
+  copyImage?: ((url: string) => Promise<string | undefined>) | undefined;
 }
 
 export interface PreviewIndexOptions {
@@ -57,11 +63,19 @@ export async function writePreviewIndex(outDir: string, options: PreviewIndexOpt
  * Writes one notification's files: the HTML first, then the JSON, since the index lists the
  * JSON files and must never link to an email that is not there.
  */
-async function writeEmail(outDir: string, notification: Notification): Promise<string> {
+async function writeEmail(outDir: string, notification: Notification, copyImage: PreviewProviderOptions['copyImage']): Promise<string> {
   const baseName = previewBaseName(notification.triggerId);
   const htmlFileName = `${baseName}.html`;
   await mkdir(outDir, { recursive: true });
-  await writeFileAtomic(path.join(outDir, htmlFileName), renderEmail(notification.data));
+  const localImages = new Map<string, string>();
+  if (copyImage) {
+    const urls = new Set(notification.data.orderDetails.flatMap((detail) => detail.productImage.viewPortImages.map((image) => image.url)));
+    for (const url of urls) {
+      const copy = await copyImage(url);
+      if (copy !== undefined) localImages.set(url, copy);
+    }
+  }
+  await writeFileAtomic(path.join(outDir, htmlFileName), renderEmail(notification.data, localImages));
   await writeFileAtomic(path.join(outDir, `${baseName}.json`), `${JSON.stringify(toPreviewPayload(notification), null, 2)}\n`);
   return htmlFileName;
 }
@@ -90,7 +104,7 @@ export function createPreviewProvider(options: PreviewProviderOptions): IEmailPr
       for (const notification of batch) {
         counters.calls += 1;
         try {
-          const fileName = await writeEmail(outDir, notification);
+          const fileName = await writeEmail(outDir, notification, options.copyImage);
           outcomes.push({ triggerId: notification.triggerId, status: 'sent', providerMessageId: fileName });
         } catch (error) {
           // A full disk or a permission problem may be fixed before the next run.

@@ -51,10 +51,10 @@ function itemsLabel(summary: CartSummary, format: Formatters): string {
   return decimalToString(summary.itemCount) === '1' ? `${count} item` : `${count} items`;
 }
 
-function renderLine(line: SummaryLine, format: Formatters): string {
+function renderLine(line: SummaryLine, format: Formatters, localImages: ReadonlyMap<string, string> | undefined): string {
   const { detail } = line;
   const alt = detail.productImage.altText.trim() === '' ? detail.productName : detail.productImage.altText;
-  const picture = renderPicture(detail.productImage.viewPortImages, alt, { displayWidth: IMAGE_WIDTH });
+  const picture = renderPicture(detail.productImage.viewPortImages, alt, { displayWidth: IMAGE_WIDTH, localImages });
   const quantity = line.quantity ? format.quantity(line.quantity) : detail.quantity;
   const unitPrice = line.unitPrice ? format.money(line.unitPrice) : detail.unitPrice;
   const lineTotal = line.lineTotal ? escapeHtml(format.money(line.lineTotal)) : '&mdash;';
@@ -81,7 +81,8 @@ function renderButton(url: string): string {
             </table>`;
 }
 
-export function renderEmail(data: NotificationData): string {
+/** `localImages`: copies of the product images in the preview's folder, by URL (see PictureOptions). */
+export function renderEmail(data: NotificationData, localImages?: ReadonlyMap<string, string>): string {
   const format = createFormatters(data.language, data.currency);
   const summary = summarizeCart(data);
   const total = format.money(summary.total);
@@ -115,7 +116,7 @@ export function renderEmail(data: NotificationData): string {
           </tr>
           <tr>
             <td class="px" style="${px}">
-              <table role="presentation" class="products" width="100%" cellpadding="0" cellspacing="0" border="0">${summary.lines.map((line) => renderLine(line, format)).join('')}
+              <table role="presentation" class="products" width="100%" cellpadding="0" cellspacing="0" border="0">${summary.lines.map((line) => renderLine(line, format, localImages)).join('')}
                 <tr>
                   <td colspan="2" style="border-top:2px solid ${INK};padding:16px 0 4px;font-size:16px;line-height:22px;font-weight:600;">Total <span class="item-count" style="font-weight:400;color:${MUTED};">(${escapeHtml(itemsLabel(summary, format))})</span></td>
                   <td class="cart-total" align="right" style="border-top:2px solid ${INK};padding:16px 0 4px 12px;font-size:20px;line-height:26px;font-weight:700;white-space:nowrap;">${escapeHtml(total)}</td>
