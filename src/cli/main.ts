@@ -160,7 +160,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   const request = parseRerunRequest(
     { ...(values.from !== undefined ? { from: values.from } : {}), ...(values.to !== undefined ? { to: values.to } : {}), dryRun: values['dry-run'] },
     new Date(),
-    settings.retail.excludeMinutes,
+    { excludeMinutes: settings.retail.excludeMinutes, recordTtlDays: settings.cosmos.ttlDays },
   );
   if (!request.ok) {
     io.stderr(`Invalid arguments:\n${request.problems.map((p) => `  - --${p}`).join('\n')}\n`);

@@ -42,6 +42,12 @@ export interface PageContext {
   priority?: number | undefined;
   /** Passed to every ledger call: past the run's time limit (and a minute more) writes are not retried. */
   store?: NotificationCallOptions | undefined;
+  /**
+   * Called right before the page claims anything (after its Retail Server lookups, which may take
+   * long): renews the run's lease when due and returns the time to stamp the claims with, so that a
+   * claim's `claimedAt` is when it was made and the lease covers it for a whole ClaimTimeoutMinutes.
+   */
+  beforeClaim?: (() => Promise<Date>) | undefined;
 }
 
 /** A cart of the page and whether its outcome is final; the checkpoint is moved from these, in order. */
@@ -154,7 +160,8 @@ function distinct<T>(values: Iterable<T>): T[] {
  * batch per BatchSize, one bulk outcome write; and, only for carts the ledger already had, one
  * bulk read and one bulk replace. Every cart ends in exactly one tally.
  */
-export async function processPage(page: readonly PageCart[], context: PageContext): Promise<PageObservation[]> {
+export async function processPage(page: readonly PageCart[], pageContext: PageContext): Promise<PageObservation[]> {
+  let context = pageContext;
   const { counters, logger } = context;
   const observations: PageObservation[] = [];
   /** Independent calls run together, unless the sequential strategy asks for one after another. */
@@ -264,6 +271,7 @@ export async function processPage(page: readonly PageCart[], context: PageContex
   // 4. Claim by atomic create, in one bulk call: a claim per reminder, a skipped record per
   //    superseded cart. Carts new to the ledger (nearly all, since a run starts at the checkpoint)
   //    cost that one write and no read.
+  if (context.beforeClaim) context = { ...context, now: await context.beforeClaim() };
   const now = context.now.toISOString();
   const claimRecords = ready.map((item) => newRecord(item.cart, item.id, context, now, { status: 'claimed', attempts: 1 }));
   const supersededRecords = superseded.map(({ cart, id }) => newRecord(cart, id, context, now, { status: 'skipped', reason: 'superseded' }));

@@ -31,12 +31,22 @@ export interface RerunRequest {
 
 export type RerunParseResult = { ok: true; value: RerunRequest } | { ok: false; problems: string[] };
 
+/** What a rerun's window is checked against, from the settings. */
+export interface RerunLimits {
+  /** ExcludeAbandonedCartsModifiedSinceLastMinutes: a rerun without `to` ends that long ago. */
+  excludeMinutes?: number | undefined;
+  /** AzureCosmosOptions.TimeToLiveDays: the ledger forgets a reminder after that long. */
+  recordTtlDays?: number | undefined;
+}
+
 /**
  * Checks a rerun's fields and its window against `now`: from before to, nothing in the future, a
  * bounded span. A rerun that gives only `from` ends where a run's window ends, now minus
- * `excludeMinutes` (ExcludeAbandonedCartsModifiedSinceLastMinutes), so `from` must come before that.
+ * `excludeMinutes`, so `from` must come before that; and it may not start further back than the
+ * ledger keeps its records (`recordTtlDays`): carts reminded before that would be reminded again.
  */
-export function parseRerunRequest(input: unknown, now: Date, excludeMinutes = 0): RerunParseResult {
+export function parseRerunRequest(input: unknown, now: Date, limits: RerunLimits = {}): RerunParseResult {
+  const excludeMinutes = limits.excludeMinutes ?? 0;
   const parsed = rerunRequestSchema.safeParse(input ?? {});
   if (!parsed.success) {
     return { ok: false, problems: parsed.error.issues.map((issue) => (issue.path.length ? `${issue.path.join('.')} ${issue.message}` : issue.message)) };
@@ -56,6 +66,13 @@ export function parseRerunRequest(input: unknown, now: Date, excludeMinutes = 0)
   const spanEnd = to ?? defaultTo;
   if (from && spanEnd.getTime() - from.getTime() > MAX_RERUN_SPAN_DAYS * 86_400_000) {
     problems.push(`the window may span at most ${MAX_RERUN_SPAN_DAYS} days; split a longer rerun into several`);
+  }
+  const oldest = limits.recordTtlDays === undefined ? undefined : new Date(now.getTime() - limits.recordTtlDays * 86_400_000);
+  if (from && oldest && from.getTime() < oldest.getTime()) {
+    problems.push(
+      `from is more than AzureCosmosOptions.TimeToLiveDays (${limits.recordTtlDays}) days ago: the ledger no longer knows ` +
+        `which of those carts were reminded, so they would be reminded again; give a from after ${oldest.toISOString()}`,
+    );
   }
   return problems.length > 0 ? { ok: false, problems } : { ok: true, value: { from, to, dryRun: dryRun ?? false } };
 }

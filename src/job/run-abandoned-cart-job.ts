@@ -35,6 +35,11 @@ export interface JobSettings {
   claimTimeoutMinutes: number;
   maxSendAttempts: number;
   /**
+   * `AzureCosmosOptions.TimeToLiveDays`: how long the ledger keeps notification records. A rerun
+   * may not reach further back than that: the ledger no longer knows those carts were reminded.
+   */
+  recordTtlDays?: number | undefined;
+  /**
    * `pipelined` (default): the survey's ranges are searched at once and up to `pageConcurrency`
    * pages are worked at once. `sequential`: Microsoft's sample's pattern, one page at a time along
    * one keyset chain and each call awaited in turn; kept to measure the difference.
@@ -236,6 +241,16 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
       requested: { from: request.from, to: request.to },
     });
     report.window = { from: window.from.toISOString(), to: window.to.toISOString(), source: window.source };
+    if (window.source === 'request' && settings.recordTtlDays !== undefined) {
+      const oldest = new Date(startedAt.getTime() - settings.recordTtlDays * 86_400_000);
+      if (window.from.getTime() < oldest.getTime()) {
+        throw new Error(
+          `The rerun window starts ${window.from.toISOString()}, more than AzureCosmosOptions.TimeToLiveDays ` +
+            `(${settings.recordTtlDays}) days ago: the ledger's records of those carts have expired, so they would be reminded again. ` +
+            `Give a from after ${oldest.toISOString()}.`,
+        );
+      }
+    }
     logger.info('Abandoned cart run started', { ...log, window: report.window, ...(Number.isFinite(limitMinutes) ? { limitMinutes } : {}) });
     tracker = new CheckpointTracker(window.from, window.cartIdsDoneAtFrom);
 
@@ -297,6 +312,10 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
           counters,
           sequential,
           store,
+          beforeClaim: async () => {
+            await keepLease();
+            return clock.now();
+          },
         };
         const observations: PageObservation[] = [];
         for await (const page of readRange(index)) {
@@ -311,8 +330,10 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
         for (const { cartId, modifiedAt, final } of observations) activeTracker.observe(cartId, modifiedAt, final);
         deps.onProgress?.({ phase: 'pages', pages: index + 1, seen: counters.seen, notified: counters.notified, failed: counters.failed });
         if (!dryRun) {
-          await saveCheckpoint();
+          // The lease first: a run that lost it (stalled past it) must not write its checkpoint
+          // over the one the unit's new holder has moved on.
           await keepLease();
+          await saveCheckpoint();
         }
       },
     );
@@ -323,6 +344,7 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
     }
     // Every cart before the tracker's position has its outcome; the rest of the window is the next run's.
     if (stoppedEarly || survey.end) report.remaining = { from: tracker.position().lastModifiedAt.toISOString(), to: window.to.toISOString() };
+    await keepLease();
     await saveCheckpoint();
   } catch (error) {
     const failure = toError(error);

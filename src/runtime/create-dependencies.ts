@@ -244,6 +244,7 @@ export function jobSettings(settings: Settings): JobSettings {
     viewPorts: settings.media.viewPorts,
     claimTimeoutMinutes: settings.cosmos.claimTimeoutMinutes,
     maxSendAttempts: settings.emarsys.maxSendAttempts,
+    recordTtlDays: settings.cosmos.ttlDays,
     pageConcurrency: settings.retail.pageConcurrency,
     maxRunMinutes: settings.retail.maxRunMinutes,
     surveySlices: 2 * settings.retail.maxConcurrency,

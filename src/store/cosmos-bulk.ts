@@ -5,6 +5,7 @@ import { AdaptiveConcurrency } from '../shared/adaptive-concurrency';
 import { chunk, mapWithConcurrency } from '../shared/concurrency';
 import { retryDelayMs, type RetryHooks, type RetryPolicy } from '../shared/retry';
 import {
+  bulkCallMayHaveBeenApplied,
   cosmosError,
   cosmosRetryAfterMs,
   cosmosStatus,
@@ -146,7 +147,9 @@ export class BulkExecutor {
           for (const index of indexes) {
             const outcome = outcomes[index] as BulkOutcome;
             outcome.statusCode = status;
-            outcome.uncertain ||= kind === 'writes' && mayHaveBeenApplied(status);
+            // Not `mayHaveBeenApplied(status)`: with several partition key ranges the status is one
+            // request's, and another range's request may have run its writes before this threw.
+            outcome.uncertain ||= kind === 'writes' && bulkCallMayHaveBeenApplied(error);
             again.push(index);
           }
           return;

@@ -189,6 +189,15 @@ function checkDefinition(definition: ContainerDefinition | undefined, context: S
       containerId: context.containerId,
       fix: 'set the container time to live to "On (no default)" (defaultTtl -1)',
     });
+  } else if (definition.defaultTtl > 0) {
+    // Checkpoints and leases carry no ttl of their own: they would take this default and expire,
+    // a checkpoint after that long without a run (the next run then starts at now - Include).
+    logger.warn('Cosmos DB container has a default time to live: checkpoints and leases will expire', {
+      databaseId: context.databaseId,
+      containerId: context.containerId,
+      defaultTtlSeconds: definition.defaultTtl,
+      fix: 'set the container time to live to "On (no default)" (defaultTtl -1); notification and run records carry their own ttl (AzureCosmosOptions.TimeToLiveDays)',
+    });
   }
   if (indexesEveryProperty(definition)) {
     logger.info('Cosmos DB container indexes every property: each ledger write pays for indexes the connector never uses', {

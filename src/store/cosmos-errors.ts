@@ -61,9 +61,29 @@ export function cosmosStatus(error: unknown): number | undefined {
   const e = error as ErrorLike;
   if (typeof e.code === 'number') return e.code;
   if (typeof e.statusCode === 'number') return e.statusCode;
+  // A bulk call sends one request per partition key range; when one fails, the others' answers
+  // (2xx) are recorded too, in any order. The failure's status is the last failed request's; a
+  // call whose only recorded answers are successes failed for want of an answer (no status).
   const gateway = e.diagnostics?.clientSideRequestStatistics?.gatewayStatistics ?? [];
-  const last = gateway[gateway.length - 1];
-  return last?.statusCode;
+  for (let i = gateway.length - 1; i >= 0; i--) {
+    const status = gateway[i]?.statusCode;
+    if (typeof status === 'number' && status >= 400) return status;
+  }
+  return undefined;
+}
+
+/**
+ * Whether a bulk call that threw as a whole may have carried out some of its writes. The SDK sends
+ * one request per partition key range, in parallel, and when any of them fails it throws a plain
+ * Error and drops the answers of the others, whose operations did run. So only a call that failed
+ * before it sent anything (the service's status on the error itself and no request recorded, as
+ * when the partition key ranges could not be read) surely wrote nothing.
+ */
+export function bulkCallMayHaveBeenApplied(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return true;
+  const e = error as ErrorLike;
+  const requests = e.diagnostics?.clientSideRequestStatistics?.gatewayStatistics ?? [];
+  return !(typeof e.code === 'number' && requests.length === 0);
 }
 
 /** The wait the service asked for before a retry, when it said. */

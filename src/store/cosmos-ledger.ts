@@ -400,9 +400,24 @@ export class CosmosLedger implements NotificationLedger {
     } catch (error) {
       const status = cosmosStatus(error);
       if (status === 409 || status === 412) return { status: 'conflict' };
+      // A create has nothing to miss but the container itself: deleted (or its database) while
+      // the app runs. Reporting it as a conflict would make every run "unit-busy", quietly.
+      if (status === 404 && mode === 'create') throw this.containerGone('create lease', error);
       if (status === 404) return { status: 'missing' };
       throw cosmosError(`${mode} lease`, error);
     }
+  }
+
+  private containerGone(operation: string, error: unknown): RemoteServiceError {
+    const containerId = this.container.id;
+    const databaseId = this.container.database.id;
+    return cosmosError(
+      operation,
+      error,
+      `Container "${containerId}" in database "${databaseId}" does not exist (deleted while the app runs?): check ` +
+        'AzureCosmosOptions.DatabaseId and ContainerId, and restart the app so that it creates the container again ' +
+        '(partition key /pk, time to live on with no default)',
+    );
   }
 
   private toLease(body: LeaseDocumentBody, etag: string): Lease {
