@@ -149,6 +149,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       await disposeRuntimes();
     }
   }
+  const rerun = { ...(values.from !== undefined ? { from: values.from } : {}), ...(values.to !== undefined ? { to: values.to } : {}), dryRun: values['dry-run'] };
+  const invalidArguments = (problems: readonly string[]) => {
+    io.stderr(`Invalid arguments:\n${problems.map((p) => `  - --${p}`).join('\n')}\n`);
+    return EXIT.usage;
+  };
+  // The arguments first, so that a bad --from is reported with or without settings; then the
+  // window against the settings (the Exclude minutes, the ledger's time to live).
+  const shape = parseRerunRequest(rerun, new Date());
+  if (!shape.ok) return invalidArguments(shape.problems);
   let settings: Settings;
   try {
     settings = loadSettings({ settingsPath: values.settings, env: io.env });
@@ -157,15 +166,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stderr(`${error.message}\n`);
     return EXIT.usage;
   }
-  const request = parseRerunRequest(
-    { ...(values.from !== undefined ? { from: values.from } : {}), ...(values.to !== undefined ? { to: values.to } : {}), dryRun: values['dry-run'] },
-    new Date(),
-    { excludeMinutes: settings.retail.excludeMinutes, recordTtlDays: settings.cosmos.ttlDays },
-  );
-  if (!request.ok) {
-    io.stderr(`Invalid arguments:\n${request.problems.map((p) => `  - --${p}`).join('\n')}\n`);
-    return EXIT.usage;
-  }
+  const request = parseRerunRequest(rerun, new Date(), { excludeMinutes: settings.retail.excludeMinutes, recordTtlDays: settings.cosmos.ttlDays });
+  if (!request.ok) return invalidArguments(request.problems);
   const progress = io.isTTY && !values.json && !values.verbose ? progressLine(io.stderr) : undefined;
   const logger = jsonLineLogger(
     (line) => {

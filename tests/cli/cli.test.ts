@@ -166,6 +166,12 @@ describe('abandoned-carts CLI', () => {
     expect(shortHost.stdout).toMatch(/^✓ Emarsys/m);
   });
 
+  test('a bad argument is reported even when the configuration is missing too', async () => {
+    const { code, stderr } = await cli(['run', '--from', 'yesterday'], {});
+    expect(code).toBe(EXIT.usage);
+    expect(stderr).toMatch(/--from must be an ISO-8601 date-time/);
+  });
+
   test('a bad configuration exits 2 and names every property at fault', async () => {
     const { code, stderr } = await cli(['run'], { ...h.secretsEnv, RetailServerClientOptions__PageSize: '0' });
     expect(code).toBe(EXIT.usage);
