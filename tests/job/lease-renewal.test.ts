@@ -1,3 +1,5 @@
+import type { RunReport } from '../../src/job/report';
+import type { IEmailProvider } from '../../src/providers/email-provider';
 import type { RetailServerClient } from '../../src/retail/retail-client';
 import { notificationId, type LeaseResult } from '../../src/store/ledger';
 import { buildSimulatorData, cartRecord, customerRecord, productRecord } from '../../src/simulators/retail-server';
@@ -6,18 +8,19 @@ import { startHarness, type Harness } from '../support/harness';
 /**
  * The operating unit's lease (ClaimTimeoutMinutes long) keeps a second run out while one works.
  * A survey may take up to half of MaxRunMinutes, which can be longer than the lease, so the lease
- * is renewed during the survey too, and before a page claims anything.
+ * is renewed during the survey too, right before a page claims (its claims stamped with that
+ * time), and before the checkpoint is saved.
  */
 
 const NOW = '2026-11-23T12:00:00Z';
 const START = Date.parse('2026-11-23T04:00:00Z');
 const CARTS = 30;
 
-function store() {
+function store(count = CARTS) {
   return buildSimulatorData({
-    customers: Array.from({ length: CARTS }, (_, i) => customerRecord(`C${i}`)),
+    customers: Array.from({ length: count }, (_, i) => customerRecord(`C${i}`)),
     products: [productRecord(1)],
-    carts: Array.from({ length: CARTS }, (_, i) =>
+    carts: Array.from({ length: count }, (_, i) =>
       cartRecord({ id: `cart-${String(i).padStart(2, '0')}`, customerId: `C${i}`, modifiedDateTime: new Date(START + i * 60_000).toISOString(), lines: [{ productId: 1 }] }),
     ),
   });
@@ -81,5 +84,65 @@ describe('the lease while the survey runs', () => {
     const ids = Array.from({ length: CARTS }, (_, i) => notificationId(`cart-${String(i).padStart(2, '0')}`, new Date(START + i * 60_000)));
     const claims = await ledger.getNotifications(ids);
     expect(claims.size).toBe(0);
+  });
+});
+
+describe('the lease while pages are worked', () => {
+  let h: Harness;
+  afterEach(() => h.close());
+
+  test('a claim made after slow lookups is not stale a minute later, and the lease covers it', async () => {
+    h = await startHarness({ now: NOW, data: store(5) });
+    let second: RunReport | undefined;
+    const sends: string[][] = [];
+    const first = await h.run({ trigger: 'timer' }, {}, {}, (built) => ({
+      retail: Object.assign(Object.create(built.retail) as RetailServerClient, {
+        async getCustomers(...args: Parameters<RetailServerClient['getCustomers']>) {
+          // Retail Server is slow (retries, backoff, queueing behind other pages): 14 minutes.
+          h.clock.advanceMinutes(14);
+          return built.retail.getCustomers(...args);
+        },
+      }),
+      provider: Object.assign(Object.create(built.provider) as IEmailProvider, {
+        async send(batch: Parameters<IEmailProvider['send']>[0]) {
+          sends.push(batch.map((n) => n.triggerId));
+          // Ninety seconds after this run claimed its carts, the next timer run comes along.
+          h.clock.advanceMinutes(1.5);
+          second ??= await h.run({ trigger: 'timer' });
+          return built.provider.send(batch);
+        },
+      }),
+    }));
+    // Stamped with the page's start (12:00) though written at 12:14, under a lease not renewed since
+    // 12:00, the claims would look stale at 12:15:30: the second run would take the lease and the
+    // claims over and send all five again while the first is still sending.
+    expect(second?.status).toBe('unit-busy');
+    expect(h.emarsys.duplicatesDropped).toBe(0);
+    expect(first.carts.notified).toBe(5);
+  });
+
+  test('a run that lost its lease while sending does not write its (older) checkpoint over the new holder\'s', async () => {
+    h = await startHarness({ now: NOW, data: store(5) });
+    const ledger = await h.ledger();
+    let second: RunReport | undefined;
+    const first = await h.run({ trigger: 'timer' }, {}, {}, (built) => ({
+      provider: Object.assign(Object.create(built.provider) as IEmailProvider, {
+        async send(batch: Parameters<IEmailProvider['send']>[0]) {
+          // Emarsys is slow for this run: 20 minutes pass, the lease (15) runs out, and the next
+          // timer run takes the unit over, settles everything and moves the checkpoint to its end.
+          h.clock.advanceMinutes(20);
+          second ??= await h.run({ trigger: 'timer' });
+          return built.provider.send(batch);
+        },
+      }),
+    }));
+    expect(second?.status).toBe('completed');
+    expect(first.status).toBe('failed');
+    expect(first.error).toMatch(/lost the lease/);
+    const checkpoint = await ledger.getCheckpoint('128', second!.channelId!);
+    // The stale run's position (its outcome writes met 412, so it stalled at its first cart, 04:00)
+    // must not replace the second run's (12:10): the next run would read 8 hours again.
+    expect(checkpoint?.lastModifiedAt).toBe(second!.checkpoint?.lastModifiedAt);
+    expect(checkpoint?.runId).not.toBe(first.runId);
   });
 });
