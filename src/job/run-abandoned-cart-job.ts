@@ -182,9 +182,9 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
 
   /**
    * Renews the lease once a quarter of it has passed (not on every call): during the survey after
-   * each page, before each page's claims and after each commit, so it never runs out while the run
-   * works, and a run that stalled past it learns so before it claims or sends anything more. One
-   * renewal at a time: the survey's slices and the pages call it concurrently.
+   * each page, right before each page's claims and before each checkpoint, so it never runs out
+   * while the run works, and a run that stalled past it learns so before it claims, sends or moves
+   * the checkpoint. One renewal at a time: the survey's slices and the pages call it concurrently.
    */
   let renewing: Promise<void> | undefined;
   const keepLease = (): Promise<void> => {
@@ -320,7 +320,6 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
         const observations: PageObservation[] = [];
         for await (const page of readRange(index)) {
           counters.pages++;
-          await keepLease();
           observations.push(...(await processPage(page, { ...context, now: clock.now(), priority: index })));
           logger.debug('Page done', { ...log, carts: page.length, notified: counters.notified });
         }
