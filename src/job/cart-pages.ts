@@ -1,4 +1,4 @@
-import { cartKeySchema, parseCart, type Cart, type ParseResult } from '../retail/models';
+import { cartKeySchema, cartTimeSchema, parseCart, type Cart, type ParseResult } from '../retail/models';
 import type { RetailServerClient } from '../retail/retail-client';
 
 export interface RawCart {
@@ -77,6 +77,8 @@ export interface PageCursor {
   seenAtFrom: Set<string>;
   /** Non-zero only inside a run of more carts at `from` than a page holds. */
   skip: number;
+  /** The range's pages before this one ended at `from`: what they read there is not read again. */
+  continued?: boolean | undefined;
 }
 
 export interface PageRead {
@@ -90,7 +92,7 @@ export function firstCursor(range: TimeRange): PageCursor {
 }
 
 /** One keyset page of the range from `cursor`: its carts not read before, and where the next page starts. */
-export async function readCartPage(retail: Pick<RetailServerClient, 'searchCarts'>, query: CartPageQuery, { from, seenAtFrom, skip }: PageCursor): Promise<PageRead> {
+export async function readCartPage(retail: Pick<RetailServerClient, 'searchCarts'>, query: CartPageQuery, { from, seenAtFrom, skip, continued }: PageCursor): Promise<PageRead> {
   const records = await retail.searchCarts({ from, to: query.to, includeAnonymous: query.includeAnonymous, top: query.pageSize, skip, priority: query.priority });
   const carts = records.map((raw) => ({ raw, key: keyOf(raw) }));
   const before = query.before ?? Number.POSITIVE_INFINITY;
@@ -99,19 +101,27 @@ export async function readCartPage(retail: Pick<RetailServerClient, 'searchCarts
   // A cart past `to` was not asked for (a later run's window holds it): it is neither worked nor
   // followed, so that a stray record cannot move the keyset cursor or the checkpoint past the window.
   const inWindow = (t: number) => t < before && t <= to;
-  const fresh = carts.filter(({ key }) => {
-    if (!key) return true;
-    const t = key.modifiedAt.getTime();
-    return inWindow(t) && (t > start || (t === start && !seenAtFrom.has(key.id)));
+  const fresh = carts.filter(({ raw, key }) => {
+    if (key) {
+      const t = key.modifiedAt.getTime();
+      return inWindow(t) && (t > start || (t === start && !seenAtFrom.has(key.id)));
+    }
+    // A record without a usable Id is placed by its time when it has one, so that the page before
+    // and the next range, which read it too, do not count it again; at the instant a continued
+    // page starts from, the page before read it (unless $skip stepped past what that one read).
+    const time = cartTimeSchema.safeParse(raw);
+    if (!time.success) return true;
+    const t = time.data.getTime();
+    return inWindow(t) && (t > start || (t === start && (!continued || skip > 0)));
   });
   const newest = carts.reduce((max, { key }) => (key && key.modifiedAt.getTime() > max && key.modifiedAt.getTime() <= to ? key.modifiedAt.getTime() : max), start);
   // Oldest first: once a page reaches `before`, every cart of this range has been seen.
   if (records.length < query.pageSize || newest >= before) return { fresh, next: undefined };
   if (newest > start) {
     const idsAtNewest = carts.filter(({ key }) => key?.modifiedAt.getTime() === newest).map(({ key }) => (key as { id: string }).id);
-    return { fresh, next: { from: new Date(newest), seenAtFrom: new Set(idsAtNewest), skip: 0 } };
+    return { fresh, next: { from: new Date(newest), seenAtFrom: new Set(idsAtNewest), skip: 0, continued: true } };
   }
   // The whole page sits at one timestamp: step over it with $skip, still dropping known ids.
   for (const { key } of carts) if (key) seenAtFrom.add(key.id);
-  return { fresh, next: { from, seenAtFrom, skip: skip + records.length } };
+  return { fresh, next: { from, seenAtFrom, skip: skip + records.length, continued: true } };
 }

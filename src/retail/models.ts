@@ -142,6 +142,9 @@ export const cartKeySchema = record({ Id: id, ModifiedDateTime: dateTime }, (key
 }));
 export type CartKey = ParsedBy<typeof cartKeySchema>;
 
+/** A record's ModifiedDateTime alone: where a record without a usable Id sits in the window. */
+export const cartTimeSchema = record({ ModifiedDateTime: dateTime }, (key) => new Date(key.ModifiedDateTime));
+
 export const cartLineSchema = record(
   {
     LineId: text,

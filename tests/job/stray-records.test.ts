@@ -59,3 +59,26 @@ describe('a cart Retail Server returns past the window', () => {
     expect(h.emarsys.deliveries.map((d) => d.data.cartId)).toEqual(['a', 'b', 'late']);
   });
 });
+
+describe('a record without a usable id on a page boundary', () => {
+  let h: Harness;
+  afterEach(() => h.close());
+
+  test.each(['pipelined', 'sequential'] as const)('%s: is counted once', async (strategy) => {
+    const at = (m: number) => new Date(Date.parse('2026-11-23T05:00:00Z') + m * 60_000).toISOString();
+    const idless = cartRecord({ id: 'x', customerId: 'C9', modifiedDateTime: at(2), lines: [{ productId: 1 }] }) as Record<string, unknown>;
+    delete idless.Id;
+    const carts = [
+      cartRecord({ id: 'a', customerId: 'C1', modifiedDateTime: at(1), lines: [{ productId: 1 }] }),
+      idless,
+      cartRecord({ id: 'b', customerId: 'C2', modifiedDateTime: at(2), lines: [{ productId: 1 }] }),
+      ...Array.from({ length: 8 }, (_, i) => cartRecord({ id: `c${i}`, customerId: `C${3 + i}`, modifiedDateTime: at(3 + i), lines: [{ productId: 1 }] })),
+    ];
+    h = await startHarness({ now: NOW, data: buildSimulatorData({ customers: customers(12), products: [productRecord(1)], carts }) });
+    // Page size 3: the id-less record sits at the instant the second page starts from.
+    const report = await h.run({}, { RetailServerClientOptions__PageSize: '3' }, { strategy });
+    expect(report.carts.seen).toBe(11);
+    expect(report.carts.skippedByReason['invalid-record']).toBe(1);
+    expect(report.carts.notified).toBe(10);
+  });
+});
