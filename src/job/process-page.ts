@@ -42,6 +42,8 @@ export interface PageContext {
   priority?: number | undefined;
   /** Passed to every ledger call: past the run's time limit (and a minute more) writes are not retried. */
   store?: NotificationCallOptions | undefined;
+  /** Passed to the provider: past it (the run's time limit and a minute more) sends are not retried. */
+  sendDeadline?: Date | undefined;
   /**
    * Called right before the page claims anything (after its Retail Server lookups, which may take
    * long): renews the run's lease when due and returns the time to stamp the claims with, so that a
@@ -371,7 +373,10 @@ export async function processPage(page: readonly PageCart[], pageContext: PageCo
   let outcomes: NotificationOutcome[] = [];
   if (owned.length > 0) {
     try {
-      outcomes = await context.provider.send(owned.map(({ item }) => item.notification));
+      outcomes = await context.provider.send(
+        owned.map(({ item }) => item.notification),
+        { deadline: context.sendDeadline },
+      );
     } catch (error) {
       const reason = `${context.provider.name}: ${toError(error).message}`;
       outcomes = owned.map(({ item }) => ({ triggerId: item.id, status: 'failed', reason, retryable: true }));

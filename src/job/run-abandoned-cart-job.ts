@@ -174,6 +174,8 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
   // not retried (those carts fail for the run), so that a slow container cannot hold the run past
   // the host's functionTimeout.
   const store = { outOfTime: () => clock.now().getTime() >= deadline + OUT_OF_TIME_GRACE_MS };
+  // The same bound for the provider's retries (Emarsys throttling or timing out).
+  const sendDeadline = Number.isFinite(deadline) ? new Date(deadline + OUT_OF_TIME_GRACE_MS) : undefined;
   let lease: Lease | undefined;
   let channel: ChannelConfiguration | undefined;
   let tracker: CheckpointTracker | undefined;
@@ -312,6 +314,7 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
           counters,
           sequential,
           store,
+          sendDeadline,
           beforeClaim: async () => {
             await keepLease();
             return clock.now();

@@ -50,10 +50,19 @@ export interface ProviderStats {
   retries: number;
 }
 
+/** How one `send` is bounded. */
+export interface SendOptions {
+  /**
+   * After this instant (by the provider's clock) no retry wait starts and no new request goes out:
+   * what is left fails as retryable, so a run's time limit bounds its sends too.
+   */
+  deadline?: Date | undefined;
+}
+
 export interface IEmailProvider {
   readonly name: string;
   /** Sends every notification it is given; never throws for a per-notification failure. */
-  send(batch: readonly Notification[]): Promise<NotificationOutcome[]>;
+  send(batch: readonly Notification[], options?: SendOptions): Promise<NotificationOutcome[]>;
   /** Counters since the provider was created. */
   stats(): ProviderStats;
   /**

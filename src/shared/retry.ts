@@ -27,6 +27,8 @@ export interface RetryHooks {
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   onRetry?: (info: { attempt: number; delayMs: number; error: unknown }) => void;
+  /** Asked before each wait: true ends the retries with the last error (e.g. the wait would end past a deadline). */
+  giveUp?: (delayMs: number) => boolean;
 }
 
 /** The wait before attempt `attempt + 1`: the server's hint when it gave one, else jittered backoff. */
@@ -61,6 +63,7 @@ export async function withRetry<T>(
       const decision = decide(error, attempt);
       if (!decision.retry || attempt >= policy.maxAttempts) throw error;
       const delayMs = retryDelayMs(attempt, policy, decision, hooks.random);
+      if (hooks.giveUp?.(delayMs)) throw error;
       hooks.onRetry?.({ attempt, delayMs, error });
       await wait(delayMs);
     }

@@ -86,7 +86,7 @@ describe('planRequests', () => {
 describe('interpretTriggerReply', () => {
   test.each([['""'], ['[]'], ['null'], ['{}'], ['{"errors":[]}']])('success with data %s has no contact errors', (data) => {
     const reply = interpretTriggerReply(200, `{"replyCode":0,"replyText":"OK","data":${data}}`);
-    expect(reply).toEqual({ kind: 'accepted', replyCode: 0, contactErrors: new Map() });
+    expect(reply).toEqual({ kind: 'accepted', replyCode: 0, contactErrors: new Map(), unattributed: [] });
   });
 
   test('per-contact errors are keyed by external_id, with the contact redacted from the message', () => {

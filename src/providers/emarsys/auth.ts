@@ -7,9 +7,10 @@ export interface EmarsysAuthenticator {
   readonly mode: 'wsse' | 'oauth2';
   /**
    * Headers for one request, made afresh for every attempt. May throw a RemoteServiceError when
-   * a credential cannot be obtained (the OAuth 2.0 token endpoint failed).
+   * a credential cannot be obtained (the OAuth 2.0 token endpoint failed). `deadline` (epoch ms by
+   * the provider's clock): no retry of a token request waits past it.
    */
-  headers(): Promise<Record<string, string>>;
+  headers(deadline?: number): Promise<Record<string, string>>;
   /**
    * Called after Emarsys answered 401 to a request sent with `usedHeaders`. Returns true when the
    * credential was dropped and a retry would use a new one.

@@ -1,15 +1,15 @@
-import type { IEmailProvider, Notification, NotificationOutcome, ProviderStats } from '../email-provider';
+import type { IEmailProvider, Notification, NotificationOutcome, ProviderStats, SendOptions } from '../email-provider';
 import { systemClock } from '../../shared/clock';
 import { mapWithConcurrency } from '../../shared/concurrency';
 import { hashEmail } from '../../shared/logger';
 import type { EmarsysAuthenticator } from './auth';
-import { planRequests } from './batching';
+import { contactKey, planRequests } from './batching';
 import { RemoteServiceError } from '../../shared/errors';
-import { createHttpClient, describeTransportError, type ProviderCounters } from './http';
+import { createHttpClient, describeTransportError, withinTimeout, type ProviderCounters } from './http';
 import { createOAuthAuthenticator, createOAuthTokenSource } from './oauth-token';
 import { resolveEmarsysOptions, triggerUrl, type EmarsysProviderOptions } from './options';
 import type { ContactError } from './response';
-import { createTriggerClient } from './trigger-client';
+import { createTriggerClient, serializeContact } from './trigger-client';
 import { createWsseAuthenticator } from './wsse';
 
 /**
@@ -24,12 +24,22 @@ import { createWsseAuthenticator } from './wsse';
 export const EMARSYS_PROVIDER_NAME = 'emarsys';
 
 /**
- * One `send` in progress. Credentials that Emarsys refused, or a token endpoint that refused ours,
- * will not change within it, so once `stopReason` is set its remaining requests fail at once.
+ * The most one contact's JSON may take: Emarsys refuses an external event whose payload exceeds
+ * 1 MB. Such a reminder fails on its own, for good, instead of failing the request it is in.
+ */
+export const MAX_CONTACT_BYTES = 1_000_000;
+
+/**
+ * One `send` in progress. Credentials that Emarsys refused, a token endpoint that refused ours or
+ * is down, or the deadline passing will not change within it, so once `stopReason` is set its
+ * remaining requests fail at once.
  */
 interface SendState {
   batch: readonly Notification[];
+  /** Each notification's contact, serialised once. */
+  contacts: string[];
   outcomes: NotificationOutcome[];
+  deadline?: number | undefined;
   stopReason?: string | undefined;
 }
 
@@ -37,13 +47,14 @@ function failed(triggerId: string, reason: string, retryable: boolean): Notifica
   return { triggerId, status: 'failed', reason, retryable };
 }
 
-function normalise(externalId: string): string {
-  return externalId.trim().toLowerCase();
-}
-
 /** Finds a contact's errors by the exact external_id, else as Emarsys may have normalised it. */
 function errorFor(contactErrors: Map<string, ContactError>, normalised: Map<string, ContactError>, email: string): ContactError | undefined {
-  return contactErrors.get(email) ?? normalised.get(normalise(email));
+  return contactErrors.get(email) ?? normalised.get(contactKey(email));
+}
+
+function halves(indices: number[]): [number[], number[]] {
+  const middle = Math.ceil(indices.length / 2);
+  return [indices.slice(0, middle), indices.slice(middle)];
 }
 
 /** The account settings endpoint beside the trigger endpoint: `.../api/v2/event/{0}/trigger` → `.../api/v2/settings`. */
@@ -93,6 +104,9 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
   const sendChunk = async (state: SendState, indices: number[]): Promise<void> => {
     const { batch, outcomes } = state;
     const notifications = indices.map((index) => batch[index] as Notification);
+    if (state.stopReason === undefined && state.deadline !== undefined && clock.now().getTime() >= state.deadline) {
+      state.stopReason = 'not sent: the run reached its time limit before this request';
+    }
     if (state.stopReason !== undefined) {
       const reason = state.stopReason;
       // The same credentials would be refused again; a later run retries once they are fixed.
@@ -100,19 +114,36 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
       return;
     }
     const started = Date.now();
-    const result = await sendTrigger(notifications.map((n) => ({ external_id: n.email, trigger_id: n.triggerId, data: n.data })));
+    const result = await sendTrigger(
+      indices.map((index) => state.contacts[index] as string),
+      { deadline: state.deadline },
+    );
 
+    if (result.kind === 'failed' && result.tooLarge) {
+      // Refused for its size: halve it until the contact too large is alone (it fails for good).
+      logger.warn('emarsys refused a request as too large; splitting it', { eventId, contacts: indices.length });
+      if (indices.length > 1) {
+        for (const half of halves(indices)) await sendChunk(state, half);
+        return;
+      }
+      const only = notifications[0] as Notification;
+      const bytes = Buffer.byteLength(state.contacts[indices[0] as number] as string);
+      outcomes[indices[0] as number] = failed(only.triggerId, `${result.reason} (this reminder alone, ${bytes} bytes)`, false);
+      return;
+    }
     if (result.kind === 'failed') {
       indices.forEach((index, i) => (outcomes[index] = failed((notifications[i] as Notification).triggerId, result.reason, result.retryable)));
-      if (result.credentialsRefused) state.stopReason = result.reason;
+      if (result.stopSend) state.stopReason = result.reason;
       logger.error('emarsys trigger request failed', { eventId, contacts: indices.length, retryable: result.retryable, reason: result.reason });
       return;
     }
 
-    const normalised = new Map([...result.contactErrors].map(([externalId, error]) => [normalise(externalId), error]));
+    const normalised = new Map([...result.contactErrors].map(([externalId, error]) => [contactKey(externalId), error]));
     const rejected: string[] = [];
     const byCode: Record<string, number> = {};
     const matched = new Set<ContactError>();
+    /** Positions in `indices` of the contacts no error was matched to. */
+    const clean: number[] = [];
     indices.forEach((index, i) => {
       const notification = notifications[i] as Notification;
       const error = errorFor(result.contactErrors, normalised, notification.email);
@@ -122,21 +153,39 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
         rejected.push(hashEmail(notification.email));
         for (const code of error.codes) byCode[code] = (byCode[code] ?? 0) + 1;
       } else {
+        clean.push(i);
         outcomes[index] = { triggerId: notification.triggerId, status: 'sent', providerMessageId: notification.triggerId };
       }
     });
+    // Errors Emarsys reported under an external_id none of ours matches, or under none at all:
+    // some contact of the request failed, and which one is not known. The contacts without an
+    // error are not all sent, then. A request of one contact settles it; a larger one is resent in
+    // halves (Emarsys drops the trigger ids it already took, and reports the failure again).
+    const unattributed = [...[...result.contactErrors.values()].filter((error) => !matched.has(error)), ...result.unattributed];
+    const ambiguous = unattributed.length > 0 && clean.length > 1;
+    if (unattributed.length > 0 && clean.length === 1) {
+      const i = clean[0] as number;
+      const error = unattributed[0] as ContactError;
+      outcomes[indices[i] as number] = failed((notifications[i] as Notification).triggerId, error.reason, false);
+      rejected.push(hashEmail((notifications[i] as Notification).email));
+      for (const code of error.codes) byCode[code] = (byCode[code] ?? 0) + 1;
+    }
     logger.info('emarsys trigger sent', {
       eventId,
       contacts: indices.length,
-      sent: indices.length - rejected.length,
+      ...(ambiguous ? { unsettled: clean.length } : { sent: indices.length - rejected.length }),
       failed: rejected.length,
       durationMs: Date.now() - started,
     });
     if (rejected.length > 0) {
       logger.warn('emarsys rejected contacts', { eventId, count: rejected.length, byCode, contactHashes: rejected.slice(0, 20) });
     }
-    const unmatched = result.contactErrors.size - matched.size;
-    if (unmatched > 0) logger.warn('emarsys reported errors for contacts not in the request', { eventId, count: unmatched });
+    if (unattributed.length > 0) {
+      logger.warn('emarsys reported errors it did not tie to a contact of the request', { eventId, count: unattributed.length, untied: clean.length });
+    }
+    if (ambiguous) {
+      for (const half of halves(clean.map((i) => indices[i] as number))) await sendChunk(state, half);
+    }
   };
 
   return {
@@ -148,7 +197,7 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
       let status: number;
       let replyCode: unknown;
       try {
-        const response = await http.get<string>(url, { headers: { ...headers, Accept: 'application/json' } });
+        const response = await withinTimeout(http, (config) => http.get<string>(url, { ...config, headers: { ...headers, Accept: 'application/json' } }));
         status = response.status;
         replyCode = (safeJson(response.data) as { replyCode?: unknown } | undefined)?.replyCode;
       } catch (error) {
@@ -165,18 +214,29 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
         { service: 'Emarsys', operation: 'GET settings', statusCode: status, retryable: !refused },
       );
     },
-    async send(batch) {
+    async send(batch, sendOptions: SendOptions = {}) {
       const outcomes = new Array<NotificationOutcome>(batch.length);
+      const contacts = new Array<string>(batch.length);
       const sendable: number[] = [];
       batch.forEach((notification, index) => {
-        if (typeof notification.email === 'string' && notification.email.trim() !== '') sendable.push(index);
-        else outcomes[index] = failed(notification.triggerId, 'the notification has no email address', false);
+        if (typeof notification.email !== 'string' || notification.email.trim() === '') {
+          outcomes[index] = failed(notification.triggerId, 'the notification has no email address', false);
+          return;
+        }
+        const contact = serializeContact({ external_id: notification.email, trigger_id: notification.triggerId, data: notification.data });
+        const bytes = contact.length <= MAX_CONTACT_BYTES / 3 ? contact.length : Buffer.byteLength(contact);
+        if (bytes > MAX_CONTACT_BYTES) {
+          outcomes[index] = failed(notification.triggerId, `the reminder's data is ${bytes} bytes, more than the ${MAX_CONTACT_BYTES} Emarsys takes for one event`, false);
+          return;
+        }
+        contacts[index] = contact;
+        sendable.push(index);
       });
       const plan = planRequests(
         sendable.map((index) => (batch[index] as Notification).email),
         settings.batchSize,
       ).map((positions) => positions.map((position) => sendable[position] as number));
-      const state: SendState = { batch, outcomes };
+      const state: SendState = { batch, contacts, outcomes, deadline: sendOptions.deadline?.getTime() };
       await mapWithConcurrency(plan, settings.concurrency, (indices) => sendChunk(state, indices));
       return outcomes;
     },

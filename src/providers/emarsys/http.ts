@@ -1,4 +1,4 @@
-import axios, { type AxiosInstance } from 'axios';
+import axios, { AxiosError, type AxiosInstance, type AxiosRequestConfig, type AxiosResponse } from 'axios';
 
 /**
  * The HTTP layer under the Emarsys provider: one axios instance that never throws for a status
@@ -40,13 +40,39 @@ export async function post(
   headers: Record<string, string>,
 ): Promise<HttpReply> {
   counters.calls++;
-  const response = await http.post<unknown>(url, body, { headers });
+  const response = await withinTimeout(http, (config) => http.post<unknown>(url, body, { ...config, headers }));
   const data: unknown = response.data;
   return {
     status: response.status,
     headers: { ...(response.headers as Record<string, unknown>) },
     text: typeof data === 'string' ? data : data === undefined || data === null ? '' : String(data),
   };
+}
+
+/**
+ * Runs one request under the instance's timeout as a bound on the whole exchange. axios' own
+ * `timeout` is the socket's idle time once connected: an answer that trickles in (a byte every few
+ * seconds, from a proxy or an overloaded server) would hold the request, and the run, for ever.
+ * The timeout comes back as an axios ETIMEDOUT error without a response, a transport error like
+ * axios' own.
+ */
+export async function withinTimeout<T>(http: AxiosInstance, send: (config: AxiosRequestConfig) => Promise<AxiosResponse<T>>): Promise<AxiosResponse<T>> {
+  const timeoutMs = http.defaults.timeout;
+  if (!timeoutMs) return send({});
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, timeoutMs);
+  try {
+    return await send({ signal: controller.signal });
+  } catch (error) {
+    if (timedOut) throw new AxiosError(`timeout of ${timeoutMs}ms exceeded before the answer was complete`, AxiosError.ETIMEDOUT);
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Throttling and server-side trouble: the same request may well succeed a little later. */

@@ -53,7 +53,7 @@ interface CachedToken {
 
 export interface OAuthTokenSource {
   /** A valid access token, from the cache when it has one. Throws RemoteServiceError. */
-  getToken(): Promise<string>;
+  getToken(deadline?: number): Promise<string>;
   /** Drops `accessToken` if it is still the cached one (a 401 proved it stale). */
   invalidate(accessToken: string): void;
 }
@@ -101,7 +101,7 @@ export function createOAuthTokenSource(client: OAuthClientOptions, deps: OAuthTo
     return reply;
   };
 
-  const fetchToken = async (): Promise<CachedToken> => {
+  const fetchToken = async (deadline: number | undefined): Promise<CachedToken> => {
     let reply: HttpReply;
     try {
       reply = await withRetry(
@@ -114,6 +114,7 @@ export function createOAuthTokenSource(client: OAuthClientOptions, deps: OAuthTo
         {
           sleep: deps.sleep,
           random: deps.random,
+          giveUp: (delayMs) => deadline !== undefined && deps.clock.now().getTime() + delayMs > deadline,
           onRetry: ({ attempt, delayMs, error }) => {
             deps.counters.retries++;
             deps.logger.warn('emarsys token request retry', {
@@ -126,7 +127,7 @@ export function createOAuthTokenSource(client: OAuthClientOptions, deps: OAuthTo
       );
     } catch (error) {
       if (error instanceof TransientReplyError) {
-        throw tokenError(`HTTP ${error.reply.status} after ${deps.retry.maxAttempts} attempts`, client.tokenUrl, true, error.reply.status);
+        throw tokenError(`HTTP ${error.reply.status}, still failing after its retries`, client.tokenUrl, true, error.reply.status);
       }
       if (isTransportError(error)) {
         throw tokenError(`no answer (${describeTransportError(error)})`, client.tokenUrl, true);
@@ -157,11 +158,11 @@ export function createOAuthTokenSource(client: OAuthClientOptions, deps: OAuthTo
   };
 
   return {
-    async getToken() {
+    async getToken(deadline) {
       if (cached && deps.clock.now().getTime() < cached.renewAt) return cached.accessToken;
       cached = undefined;
       if (!pending) {
-        pending = fetchToken().finally(() => {
+        pending = fetchToken(deadline).finally(() => {
           pending = undefined;
         });
       }
@@ -180,7 +181,7 @@ export function createOAuthAuthenticator(tokens: OAuthTokenSource): EmarsysAuthe
   const prefix = 'Bearer ';
   return {
     mode: 'oauth2',
-    headers: async () => ({ Authorization: `${prefix}${await tokens.getToken()}` }),
+    headers: async (deadline) => ({ Authorization: `${prefix}${await tokens.getToken(deadline)}` }),
     renewAfterUnauthorized: (usedHeaders) => {
       const used = usedHeaders.Authorization;
       if (used?.startsWith(prefix)) tokens.invalidate(used.slice(prefix.length));

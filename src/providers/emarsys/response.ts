@@ -40,7 +40,8 @@ export interface ContactError {
 
 export type TriggerReply =
   /** The request was accepted; the contacts in `contactErrors` (keyed by external_id) were not. */
-  | { kind: 'accepted'; contactErrors: Map<string, ContactError>; replyCode: number }
+  /** `unattributed`: entries of a non-empty `errors` array, which name no contact. */
+  | { kind: 'accepted'; contactErrors: Map<string, ContactError>; unattributed: ContactError[]; replyCode: number }
   /** Emarsys refused the whole request for a reason that retrying will not change. */
   | { kind: 'rejected'; reason: string; replyCode?: number | undefined }
   /** Emarsys did not accept the credentials (HTTP 401/403). */
@@ -48,12 +49,26 @@ export type TriggerReply =
   /** A 2xx whose body is not a trigger reply: the request may or may not have been processed. */
   | { kind: 'unreadable'; reason: string };
 
-const EMAIL_PATTERN = /[^\s"'<>(),;:]+@[^\s"'<>(),;:]+\.[^\s"'<>(),;:]+/g;
+const SEPARATORS = /([\s"'<>(),;:]+)/;
 const MAX_TEXT = 200;
 
-/** Removes anything that looks like an email address and bounds the length. */
+/**
+ * Whether a word (a run without separators) holds something like an address: a character, `@`, a
+ * character, `.`, a character. Such a word is redacted whole. Checked by hand: the regular
+ * expression this replaces backtracked quadratically over a long word without `@`, and a long reply
+ * text (a proxy's, an echoed body) blocked the event loop for minutes.
+ */
+function looksLikeEmail(word: string): boolean {
+  const at = word.indexOf('@', 1);
+  return at > 0 && word.slice(at + 2, -1).includes('.');
+}
+
+/** Removes anything that looks like an email address and bounds the length. Linear in the text's length. */
 export function redactEmails(text: string): string {
-  const redacted = text.replace(EMAIL_PATTERN, '<email>');
+  const redacted = text
+    .split(SEPARATORS)
+    .map((part, index) => (index % 2 === 0 && looksLikeEmail(part) ? '<email>' : part))
+    .join('');
   return redacted.length > MAX_TEXT ? `${redacted.slice(0, MAX_TEXT)}...` : redacted;
 }
 
@@ -67,7 +82,7 @@ function contactError(externalId: string, value: Record<string, unknown> | strin
   const codes = Object.keys(errors);
   const parts = codes.map((code) => {
     const message = errors[code];
-    const text = typeof message === 'string' ? message.split(externalId).join('<contact>') : '';
+    const text = typeof message === 'string' ? (externalId === '' ? message : message.split(externalId).join('<contact>')) : '';
     return text === '' ? code : `${code}: ${redactEmails(text)}`;
   });
   const hints = codes.map((code) => contactCodeHints[code]).filter((hint): hint is string => hint !== undefined);
@@ -112,11 +127,20 @@ export function interpretTriggerReply(status: number, text: string): TriggerRepl
       return { kind: 'rejected', replyCode: reply.replyCode, reason: `Emarsys rejected the request: ${describe(status, reply.replyCode, reply.replyText)}` };
     }
     const contactErrors = new Map<string, ContactError>();
+    const unattributed: ContactError[] = [];
     const data = reply.data;
-    if (data && typeof data === 'object' && !Array.isArray(data) && data.errors && !Array.isArray(data.errors)) {
-      for (const [externalId, errors] of Object.entries(data.errors)) contactErrors.set(externalId, contactError(externalId, errors));
+    if (data && typeof data === 'object' && !Array.isArray(data) && data.errors) {
+      if (!Array.isArray(data.errors)) {
+        for (const [externalId, errors] of Object.entries(data.errors)) contactErrors.set(externalId, contactError(externalId, errors));
+      } else {
+        // Empty when all went well; an entry is an error that names no contact, never a success.
+        for (const entry of data.errors) {
+          const parsed = contactErrorsSchema.safeParse(entry);
+          unattributed.push(contactError('', parsed.success ? parsed.data : {}));
+        }
+      }
     }
-    return { kind: 'accepted', contactErrors, replyCode: 0 };
+    return { kind: 'accepted', contactErrors, unattributed, replyCode: 0 };
   }
   const hint = status === 404 ? '; check EmarsysClientOptions.ApiUrl and ExternalEventId' : '';
   return { kind: 'rejected', replyCode: reply?.replyCode, reason: `Emarsys rejected the request: ${describe(status, reply?.replyCode, reply?.replyText)}${hint}` };

@@ -30,9 +30,19 @@ export interface TriggerContact {
 
 /** How one trigger request ended. */
 export type TriggerResult =
-  | { kind: 'accepted'; contactErrors: Map<string, ContactError> }
-  /** `credentialsRefused`: later requests with the same credentials would fail the same way. */
-  | { kind: 'failed'; reason: string; retryable: boolean; credentialsRefused?: boolean | undefined };
+  /** `unattributed`: errors Emarsys reported without saying for which contact. */
+  | { kind: 'accepted'; contactErrors: Map<string, ContactError>; unattributed: ContactError[] }
+  /**
+   * `stopSend`: later requests of the send would fail the same way (credentials refused, the token
+   * endpoint down, the deadline passed). `tooLarge`: Emarsys refused the request's size (HTTP 413).
+   */
+  | { kind: 'failed'; reason: string; retryable: boolean; stopSend?: boolean | undefined; tooLarge?: boolean | undefined };
+
+/** Bounds one trigger request. */
+export interface TriggerOptions {
+  /** Epoch ms by the provider's clock: no retry waits past it. */
+  deadline?: number | undefined;
+}
 
 export interface TriggerClientOptions {
   http: AxiosInstance;
@@ -49,23 +59,34 @@ export interface TriggerClientOptions {
   random?: (() => number) | undefined;
 }
 
-export function createTriggerClient(options: TriggerClientOptions): (contacts: TriggerContact[]) => Promise<TriggerResult> {
+/** The JSON of one contact of a trigger request; the provider serialises each once (and checks its size). */
+export function serializeContact(contact: TriggerContact): string {
+  return JSON.stringify(contact);
+}
+
+export function createTriggerClient(options: TriggerClientOptions): (contacts: readonly string[], bounds?: TriggerOptions) => Promise<TriggerResult> {
   const { http, counters, url, eventId, authenticator, retry, clock, logger } = options;
-  const attempts = retry.maxAttempts;
 
   /** One POST with fresh credentials; 429 and 5xx are thrown so `withRetry` tries again. */
-  const attempt = async (body: string, used: { headers: Record<string, string> }): Promise<HttpReply> => {
-    used.headers = await authenticator.headers();
+  const attempt = async (body: string, used: { headers: Record<string, string>; attempts: number }, deadline: number | undefined): Promise<HttpReply> => {
+    used.headers = await authenticator.headers(deadline);
+    used.attempts++;
     const reply = await post(http, counters, url, body, { ...used.headers, 'Content-Type': 'application/json', Accept: 'application/json' });
     if (isTransientStatus(reply.status)) throw new TransientReplyError(reply);
     return reply;
   };
 
   /** Runs `attempt` under the retry policy; the error of the last attempt comes back as a failure. */
-  const postWithRetry = async (body: string, used: { headers: Record<string, string> }, contacts: number): Promise<HttpReply | TriggerResult> => {
+  const postWithRetry = async (
+    body: string,
+    used: { headers: Record<string, string>; attempts: number },
+    contacts: number,
+    deadline: number | undefined,
+  ): Promise<HttpReply | TriggerResult> => {
+    let outOfTime = false;
     try {
       return await withRetry(
-        () => attempt(body, used),
+        () => attempt(body, used, deadline),
         (error) =>
           error instanceof TransientReplyError
             ? { retry: true, serverDelayMs: serverDelayFromHeaders(error.reply.headers, clock.now()) }
@@ -74,6 +95,7 @@ export function createTriggerClient(options: TriggerClientOptions): (contacts: T
         {
           sleep: options.sleep,
           random: options.random,
+          giveUp: (delayMs) => (outOfTime = deadline !== undefined && clock.now().getTime() + delayMs > deadline),
           onRetry: ({ attempt: number, delayMs, error }) => {
             counters.retries++;
             logger.warn('emarsys trigger retry', {
@@ -87,18 +109,22 @@ export function createTriggerClient(options: TriggerClientOptions): (contacts: T
         },
       );
     } catch (error) {
+      const attempts = used.attempts;
+      // Past the run's time limit the rest of the send is not tried: the run must end before the host ends it.
+      const stopped = outOfTime ? ', stopped at the run\'s time limit' : '';
       if (error instanceof TransientReplyError) {
         const reply = describeReply(error.reply.status, error.reply.text);
-        return { kind: 'failed', retryable: true, reason: `Emarsys ${reply}, still failing after ${attempts} attempts` };
+        return { kind: 'failed', retryable: true, stopSend: outOfTime, reason: `Emarsys ${reply}, still failing after ${attempts} attempts${stopped}` };
       }
       if (isTransportError(error)) {
-        return { kind: 'failed', retryable: true, reason: `no answer from Emarsys after ${attempts} attempts (${describeTransportError(error)})` };
+        return { kind: 'failed', retryable: true, stopSend: outOfTime, reason: `no answer from Emarsys after ${attempts} attempts${stopped} (${describeTransportError(error)})` };
       }
       if (error instanceof RemoteServiceError) {
-        // The token endpoint failed; it was retried there already when that could help.
+        // The token endpoint failed; it was retried there already when that could help, so the
+        // send's other requests are not tried (each would repeat those retries, and their timeouts).
         // Refused credentials are retryable too: once the secret is fixed, a later run sends the
         // carts (MaxSendAttempts bounds how often), instead of losing a whole outage's reminders.
-        return { kind: 'failed', retryable: true, reason: error.message, credentialsRefused: !error.retryable };
+        return { kind: 'failed', retryable: true, reason: error.message, stopSend: true };
       }
       const message = error instanceof Error ? error.message : String(error);
       logger.error('emarsys trigger failed unexpectedly', { eventId, error: message });
@@ -106,19 +132,25 @@ export function createTriggerClient(options: TriggerClientOptions): (contacts: T
     }
   };
 
-  return async (contacts) => {
-    const body = JSON.stringify({ key_id: options.contactKeyId, contacts });
+  return async (contacts, bounds = {}) => {
+    // The same text JSON.stringify({ key_id, contacts }) makes, from contacts serialised once.
+    const body = `{"key_id":${JSON.stringify(options.contactKeyId)},"contacts":[${contacts.join(',')}]}`;
+    const { deadline } = bounds;
     let renewedCredentials = false;
     for (;;) {
-      const used = { headers: {} as Record<string, string> };
-      const reply = await postWithRetry(body, used, contacts.length);
+      const used = { headers: {} as Record<string, string>, attempts: 0 };
+      const reply = await postWithRetry(body, used, contacts.length, deadline);
       if ('kind' in reply) return reply;
 
       const verdict = interpretTriggerReply(reply.status, reply.text);
       switch (verdict.kind) {
         case 'accepted':
-          return { kind: 'accepted', contactErrors: verdict.contactErrors };
+          return { kind: 'accepted', contactErrors: verdict.contactErrors, unattributed: verdict.unattributed };
         case 'rejected':
+          if (reply.status === 413) {
+            // The request's size, not its contacts: the provider splits it to find the one too large.
+            return { kind: 'failed', retryable: true, tooLarge: true, reason: verdict.reason };
+          }
           // The whole request refused (a wrong ExternalEventId or ApiUrl, a key_id the account does
           // not have): nothing about these contacts, and every request of the run meets it. As with
           // refused credentials, a later run tries them again (MaxSendAttempts bounds how often),
@@ -128,7 +160,8 @@ export function createTriggerClient(options: TriggerClientOptions): (contacts: T
           // Emarsys may have processed it; a later retry is safe because it drops repeated trigger ids.
           return { kind: 'failed', retryable: true, reason: verdict.reason };
         case 'unauthorized': {
-          if (verdict.status === 401 && !renewedCredentials && authenticator.renewAfterUnauthorized(used.headers)) {
+          const inTime = deadline === undefined || clock.now().getTime() < deadline;
+          if (verdict.status === 401 && inTime && !renewedCredentials && authenticator.renewAfterUnauthorized(used.headers)) {
             renewedCredentials = true;
             counters.retries++;
             logger.warn('emarsys refused the access token; fetching a new one', { eventId });
@@ -139,7 +172,7 @@ export function createTriggerClient(options: TriggerClientOptions): (contacts: T
           return {
             kind: 'failed',
             retryable: true,
-            credentialsRefused: true,
+            stopSend: true,
             reason: `Emarsys refused the credentials (HTTP ${verdict.status}${code}${text}): ${authenticator.credentialsHint}`,
           };
         }
