@@ -103,11 +103,22 @@ export function normalizeRetailServerUrl(value: string): string {
   if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash || url.username) {
     throw new ConfigurationError([
       `RetailServerClientOptions.RetailServerUrl must be the Retail Server URL of the Commerce Scale Unit, such as ` +
-        `https://<csu-host>/Commerce (no query string or credentials), got '${value}'.`,
+        `https://<csu-host>/Commerce (no query string or credentials), got '${withoutSecrets(value)}'.`,
     ]);
   }
   const path = url.pathname.replace(/\/+$/, '');
   return `${url.origin}${path === '' ? '/Commerce' : path}`;
+}
+
+/**
+ * The URL as a message may show it: a user name and password, a query string (an API gateway's
+ * subscription key) or a fragment are secrets as likely as not, and the message reaches logs.
+ */
+function withoutSecrets(value: string): string {
+  return value
+    .trim()
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/?#@\s]*@/i, '$1<credentials removed>@')
+    .replace(/[?#].*$/s, '?<query removed>');
 }
 
 function positiveInteger(value: number | undefined, fallback: number, name: string): number {

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import axios, { isAxiosError, type AxiosResponse } from 'axios';
 import { createLimiter, yieldToPendingIo } from '../shared/concurrency';
 import { RemoteServiceError } from '../shared/errors';
@@ -38,6 +39,22 @@ export interface RetailTransportOptions {
   logger: Logger;
   /** Requests in flight at once, across every caller: what protects the retailer's Retail Server. */
   maxConcurrentRequests?: number;
+}
+
+/**
+ * The time a run has left for its Retail Server calls, in milliseconds. The client outlives a run
+ * (Functions reuse it), so the run's limit travels with its calls in async context, as the
+ * invocation's logger does.
+ */
+const callBudget = new AsyncLocalStorage<() => number>();
+
+/**
+ * Runs `work` with `remainingMs` as the time its Retail Server calls may still take: a retry whose
+ * wait (backoff or Retry-After) does not fit in it is not made, and the call fails at once, so a
+ * throttled or failing Retail Server cannot hold a run past its time limit and the host's timeout.
+ */
+export function withRetailCallBudget<T>(remainingMs: () => number, work: () => Promise<T>): Promise<T> {
+  return callBudget.run(remainingMs, work);
 }
 
 export type QueryParameter = readonly [name: string, value: string | number];
@@ -91,51 +108,88 @@ export function createRetailTransport(options: RetailTransportOptions): RetailTr
     return options.tokenProvider.getToken({ forceRefresh });
   }
 
-  async function send(endpoint: RetailEndpoint, operation: string, url: string, accessToken: string, body: unknown, priority: number): Promise<AxiosResponse<string>> {
-    bump(calls, endpoint);
-    const started = Date.now();
-    try {
-      const response = await limit(() => axios.post<string>(url, JSON.stringify(body ?? {}), {
-        headers: {
-          Authorization: `Bearer ${accessToken}`,
-          OUN: options.operatingUnitNumber,
-          'Content-Type': 'application/json',
-          Accept: 'application/json',
-        },
-        timeout: options.timeoutMs,
-        // Status handling, JSON parsing and redirects are decided here, not by axios.
-        validateStatus: () => true,
-        responseType: 'text',
-        transformResponse: [(data: unknown) => data],
-        // The body is JSON we just wrote; axios would parse it again to check it.
-        transformRequest: [(data: unknown) => data],
-        maxRedirects: 0,
-      }), priority);
-      logger.debug('Retail Server answered', { operation, status: response.status, durationMs: Date.now() - started });
-      // The caller parses this answer next (a page of carts: milliseconds of work). Other answers
-      // that have already arrived are taken in first, so each frees its MaxConcurrency slot at
-      // once instead of after this page's parsing. Measured: 100,000 carts 10.8 s -> 10.3 s.
-      await yieldToPendingIo();
-      return response;
-    } catch (error) {
-      throw networkFailure(error, operation, url);
-    }
+  /**
+   * A token for a retry after Retail Server refused `refused`: the one in MSAL's cache when another
+   * call has replaced it already (calls queued behind MaxConcurrency all met the same revocation),
+   * else a fresh one from the authority.
+   */
+  async function tokenReplacing(refused: string): Promise<string> {
+    const cached = await token(false);
+    return cached !== refused ? cached : token(true);
+  }
+
+  /**
+   * One request. The token is taken once the request has its MaxConcurrency slot, so a request that
+   * waited in the queue is not sent with a token that was refused or replaced meanwhile. `timeoutMs`
+   * bounds the whole exchange: axios' own timeout is the socket's idle time, which a server that
+   * trickles its answer never reaches.
+   */
+  async function send(endpoint: RetailEndpoint, operation: string, url: string, accessToken: () => Promise<string>, body: unknown, priority: number): Promise<AxiosResponse<string>> {
+    const response = await limit(async () => {
+      const bearer = await accessToken();
+      bump(calls, endpoint);
+      const started = Date.now();
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(), options.timeoutMs);
+      try {
+        const answer = await axios.post<string>(url, JSON.stringify(body ?? {}), {
+          headers: {
+            Authorization: `Bearer ${bearer}`,
+            OUN: options.operatingUnitNumber,
+            'Content-Type': 'application/json',
+            Accept: 'application/json',
+          },
+          timeout: options.timeoutMs,
+          signal: controller.signal,
+          // Status handling, JSON parsing and redirects are decided here, not by axios.
+          validateStatus: () => true,
+          responseType: 'text',
+          transformResponse: [(data: unknown) => data],
+          // The body is JSON we just wrote; axios would parse it again to check it.
+          transformRequest: [(data: unknown) => data],
+          maxRedirects: 0,
+        });
+        logger.debug('Retail Server answered', { operation, status: answer.status, durationMs: Date.now() - started });
+        return answer;
+      } catch (error) {
+        throw networkFailure(controller.signal.aborted ? wholeRequestTimeout(options.timeoutMs) : error, operation, url);
+      } finally {
+        clearTimeout(timer);
+      }
+    }, priority);
+    // The caller parses this answer next (a page of carts: milliseconds of work). Other answers
+    // that have already arrived are taken in first, so each frees its MaxConcurrency slot at
+    // once instead of after this page's parsing. Measured: 100,000 carts 10.8 s -> 10.3 s.
+    await yieldToPendingIo();
+    return response;
   }
 
   function post(endpoint: RetailEndpoint, path: string, query: readonly QueryParameter[], body: unknown, priority = 0): Promise<unknown> {
     const operation = `POST ${path}`;
     const url = buildRetailUrl(options.baseUrl, path, [...query, ['api-version', options.apiVersion]]);
+    /**
+     * A token Retail Server refused, until a token that replaced it has been sent: a retry after a
+     * refresh that failed (the token endpoint down for a moment) must not send the refused token
+     * from MSAL's cache again and read the second 401 as "also refused with a fresh token".
+     */
+    let refused: string | undefined;
     let refreshedAfter401 = false;
 
     const attempt = async (): Promise<unknown> => {
-      let response = await send(endpoint, operation, url, await token(false), body, priority);
+      let sent = '';
+      const tokenToSend = async (): Promise<string> => (sent = refused === undefined ? await token(false) : await tokenReplacing(refused));
+      const replacing = refused !== undefined;
+      let response = await send(endpoint, operation, url, tokenToSend, body, priority);
+      if (replacing) refreshedAfter401 = true;
       if (response.status === 401 && !refreshedAfter401) {
         // The cached token may have been revoked or rolled over: one fresh token, one more try.
-        refreshedAfter401 = true;
+        refused = sent;
         bump(retries, endpoint);
         logger.warn('Retail Server refused the token; retrying once with a fresh one', { operation });
-        response = await send(endpoint, operation, url, await token(true), body, priority);
+        response = await send(endpoint, operation, url, tokenToSend, body, priority);
+        refreshedAfter401 = true;
       }
+      if (response.status !== 401) refused = undefined;
       return interpret(response, operation, url);
     };
 
@@ -149,10 +203,16 @@ export function createRetailTransport(options: RetailTransportOptions): RetailTr
       attempts = attemptNumber;
       return attempt();
     };
+    const remainingMs = callBudget.getStore();
+    let outOfTime = false;
 
     return withRetry(counted, decide, options.retry, {
       sleep: options.sleep,
       random: options.random,
+      giveUp: (delayMs) => {
+        outOfTime = remainingMs !== undefined && delayMs > remainingMs();
+        return outOfTime;
+      },
       onRetry: ({ attempt: failedAttempt, delayMs, error }) => {
         const fromTokenEndpoint = error instanceof RemoteServiceError && error.service === 'TokenEndpoint';
         bump(retries, fromTokenEndpoint ? 'token' : endpoint);
@@ -165,7 +225,7 @@ export function createRetailTransport(options: RetailTransportOptions): RetailTr
         });
       },
     }).catch((error: unknown) => {
-      throw attempts > 1 ? withAttempts(error, attempts) : error;
+      throw withAttempts(error, attempts, outOfTime);
     });
   }
 
@@ -228,10 +288,17 @@ export function createRetailTransport(options: RetailTransportOptions): RetailTr
   };
 }
 
-/** The final error of a retried call, saying how often it was tried. */
-function withAttempts(error: unknown, attempts: number): unknown {
-  if (!(error instanceof RemoteServiceError)) return error;
-  return new RemoteServiceError(`${error.message} (${attempts} attempts)`, {
+/** What a request that did not complete within `timeoutMs` is reported as (retried like any timeout). */
+function wholeRequestTimeout(timeoutMs: number): Error & { code: string } {
+  return Object.assign(new Error(`the answer did not complete within ${timeoutMs} ms`), { code: 'ETIMEDOUT' });
+}
+
+/** The final error of a retried call, saying how often it was tried, and why no more. */
+function withAttempts(error: unknown, attempts: number, outOfTime: boolean): unknown {
+  if (!(error instanceof RemoteServiceError) || (attempts <= 1 && !outOfTime)) return error;
+  const tries = attempts > 1 ? ` (${attempts} attempts)` : '';
+  const stopped = outOfTime ? ' Not tried again: the run had no time left for the wait (MaxRunMinutes); the next run goes on from here.' : '';
+  return new RemoteServiceError(`${error.message}${tries}${stopped}`, {
     service: error.service,
     operation: error.operation,
     statusCode: error.statusCode,
@@ -246,6 +313,15 @@ function parseJsonBody(text: string, operation: string, status: number): unknown
     return JSON.parse(text) as unknown;
   } catch {
     const start = String(text ?? '').trim().slice(0, 40);
+    // Nothing at all: the connection ended right after the status line (a close-delimited answer
+    // cut by a proxy or a dropped connection), as passing as an answer cut one byte later.
+    if (start === '') {
+      throw new RemoteServiceError(
+        `${operation} answered HTTP ${status} with an empty body (cut short on the way; if it persists, check RetailServerUrl: ` +
+          'it must be the Retail Server URL ending in /Commerce).',
+        { service: 'RetailServer', operation, statusCode: status, code: 'InvalidResponse', retryable: true },
+      );
+    }
     // JSON that does not parse was cut short or garbled on the way (a proxy, a dropped connection):
     // the same request may well succeed. Anything else (an HTML sign-in page) is the wrong URL.
     if (/^[[{]/.test(start)) {

@@ -40,6 +40,11 @@ export interface RetailTokenProviderOptions {
   logger?: Logger;
   /** How long one token acquisition may take; MSAL itself sets no limit on the token request. */
   timeoutMs?: number;
+  /**
+   * Called when the authority refuses these credentials for good (a wrong or expired secret, an
+   * unknown tenant or app): whoever keeps this provider should read the secrets again.
+   */
+  onRefused?: () => void;
 }
 
 export { DEFAULT_AUTHORITY_HOST, DEFAULT_RETAIL_SERVER_AUDIENCE };
@@ -114,7 +119,9 @@ export function createRetailTokenProvider(options: RetailTokenProviderOptions): 
     } catch (error) {
       // A throttle replay never left the process: MSAL answered it from its own cache.
       if (!isMsalThrottleReplay(error)) tokenRequests++;
-      throw error instanceof RemoteServiceError ? error : await explainTokenFailure(error, context);
+      const explained = error instanceof RemoteServiceError ? error : await explainTokenFailure(error, context);
+      if (!explained.retryable) options.onRefused?.();
+      throw explained;
     }
     if (!result?.fromCache) tokenRequests++;
     if (!result?.accessToken) {

@@ -80,6 +80,7 @@ interface CachedRuntime {
   ledger: Promise<CosmosLedger>;
   job: Promise<Omit<JobDependencies, 'clock' | 'logger' | 'ledger' | 'settings'>> | undefined;
   secrets: SecretResolver;
+  newSecretResolver: () => SecretResolver;
 }
 
 const cache = new Map<string, CachedRuntime>();
@@ -115,17 +116,20 @@ function entry(options: RuntimeOptions): CachedRuntime {
   );
   // A failed start (wrong endpoint, no permission) is not kept: the next invocation tries again.
   ledger.catch(() => cache.delete(key));
+  const newSecretResolver = () =>
+    createSecretResolver({
+      vaultUrl: settings.keyVault.uri,
+      env: options.env,
+      credential: options.credential,
+      keyVaultClientOptions: options.keyVaultClientOptions,
+    });
   cached = {
     logger,
     container,
     ledger,
     job: undefined,
-    secrets: createSecretResolver({
-      vaultUrl: settings.keyVault.uri,
-      env: options.env,
-      credential: options.credential,
-      keyVaultClientOptions: options.keyVaultClientOptions,
-    }),
+    secrets: newSecretResolver(),
+    newSecretResolver,
   };
   cache.set(key, cached);
   return cached;
@@ -159,6 +163,8 @@ export interface ClientExtras {
   retryPolicy?: RetryPolicy;
   sleep?: (ms: number) => Promise<void>;
   timeoutMs?: number;
+  /** Called when Microsoft Entra refuses the Retail Server app's credentials for good. */
+  onRetailCredentialsRefused?: () => void;
 }
 
 /** The MSAL token provider for Retail Server, for these settings and resolved secrets. */
@@ -171,6 +177,7 @@ export function retailTokenProviderFor(settings: Settings, secrets: ReadonlyMap<
     audience: settings.retail.audience,
     logger: extras.logger,
     ...(extras.timeoutMs ? { timeoutMs: extras.timeoutMs } : {}),
+    ...(extras.onRetailCredentialsRefused ? { onRefused: extras.onRetailCredentialsRefused } : {}),
   });
 }
 
@@ -218,13 +225,23 @@ export function emarsysProviderFor(settings: Settings, secrets: ReadonlyMap<stri
 async function buildClients(options: RuntimeOptions, cached: CachedRuntime): Promise<Omit<JobDependencies, 'clock' | 'logger' | 'ledger' | 'settings'>> {
   const { settings } = options;
   const requests = secretRequests(settings);
-  const secrets = await cached.secrets.resolveAll([...requests.retail, ...(options.provider ? [] : requests.emarsys)]);
+  const resolver = cached.secrets;
+  const secrets = await resolver.resolveAll([...requests.retail, ...(options.provider ? [] : requests.emarsys)]);
+  const building = cached.job;
   const extras: ClientExtras = {
     logger: cached.logger,
     clock: options.clock,
     retryPolicy: options.retryPolicy,
     sleep: options.sleep,
     timeoutMs: options.timeoutMs,
+    // Entra refused the app id or secret (expired, or rotated in Key Vault since they were read):
+    // the next invocation reads the secrets again and builds new clients, instead of failing with
+    // the old ones until the Function App restarts.
+    onRetailCredentialsRefused: () => {
+      if (cached.job !== building) return;
+      cached.job = undefined;
+      if (cached.secrets === resolver) cached.secrets = cached.newSecretResolver();
+    },
   };
   return {
     retail: retailClientFor(settings, secrets, extras),
