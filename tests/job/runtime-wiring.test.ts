@@ -43,34 +43,63 @@ describe('the composition root wires settings to real clients', () => {
     expect(triggers.some((r) => r.headerNames.includes('x-wsse'))).toBe(false);
   });
 
-  test('secrets from Key Vault with the configured credential, read once per process', async () => {
-    h = await startHarness({ now: NOW, data: data() });
+  /** A Key Vault stand-in holding `retailSecret` (and the other secrets), and the runtime options that read from it. */
+  async function vaultRuntime(retailSecret: string) {
     const vault = await startKeyVaultStandIn({
       tls: testTls(),
       authorityUrl: `${h.tokens.authorityHost}/${TENANT_ID}`,
       isValidToken: (token) => h.tokens.isValidToken(token, 'https://vault.azure.net'),
-      secrets: { 'retail-app-id': RETAIL_CLIENT_ID, 'retail-app-secret': RETAIL_CLIENT_SECRET, 'emarsys-user': EMARSYS_USER, 'emarsys-secret': EMARSYS_SECRET },
+      secrets: { 'retail-app-id': RETAIL_CLIENT_ID, 'retail-app-secret': retailSecret, 'emarsys-user': EMARSYS_USER, 'emarsys-secret': EMARSYS_SECRET },
     });
+    const options = {
+      settings: h.settings({ KeyVaultOptions__KeyVaultURI: vault.vaultUrl }),
+      // No secret in the environment: everything comes from the vault.
+      env: {},
+      logger: silentLogger,
+      clock: h.clock,
+      retryPolicy: fastRetry,
+      sleep: async () => undefined,
+      credential: new ClientSecretCredential(TENANT_ID, VAULT_READER_ID, VAULT_READER_SECRET, {
+        authorityHost: h.tokens.authorityHost,
+        disableInstanceDiscovery: true,
+      }),
+      keyVaultClientOptions: { disableChallengeResourceVerification: true },
+    };
+    return { vault, options };
+  }
+
+  test('secrets from Key Vault with the configured credential, read once per process', async () => {
+    h = await startHarness({ now: NOW, data: data() });
+    const { vault, options } = await vaultRuntime(RETAIL_CLIENT_SECRET);
     try {
-      const options = {
-        settings: h.settings({ KeyVaultOptions__KeyVaultURI: vault.vaultUrl }),
-        // No secret in the environment: everything comes from the vault.
-        env: {},
-        logger: silentLogger,
-        clock: h.clock,
-        retryPolicy: fastRetry,
-        sleep: async () => undefined,
-        credential: new ClientSecretCredential(TENANT_ID, VAULT_READER_ID, VAULT_READER_SECRET, {
-          authorityHost: h.tokens.authorityHost,
-          disableInstanceDiscovery: true,
-        }),
-        keyVaultClientOptions: { disableChallengeResourceVerification: true },
-      };
       const deps = await createJobDependencies(options);
       await createJobDependencies(options);
       expect(vault.reads.sort()).toEqual(['emarsys-secret', 'emarsys-user', 'retail-app-id', 'retail-app-secret']);
       const report = await runAbandonedCartJob(deps, { trigger: 'cli' });
       expect(report.carts.notified).toBe(2);
+    } finally {
+      await vault.close();
+    }
+  });
+
+  // The composition root used to keep the Retail Server client (and the secrets it was built
+  // from) for the life of the process, also after Entra refused those credentials: every timer run
+  // of a warm Function App failed with the old secret until the app was restarted.
+  test('after Entra refuses the client secret, the next invocation reads the secret again and completes', async () => {
+    h = await startHarness({ now: NOW, data: data() });
+    // The secret in the vault has expired in Entra (or was replaced there first).
+    const { vault, options } = await vaultRuntime('the-expired-secret');
+    try {
+      const first = await runAbandonedCartJob(await createJobDependencies(options), { trigger: 'timer' });
+      expect(first.status).toBe('failed');
+      expect(first.error).toContain('has not expired');
+
+      // The operator follows the message: the new client secret goes into Key Vault.
+      vault.secrets.set('retail-app-secret', RETAIL_CLIENT_SECRET);
+      h.clock.advanceMinutes(30);
+      const next = await runAbandonedCartJob(await createJobDependencies(options), { trigger: 'timer' });
+      expect({ status: next.status, error: next.error }).toEqual({ status: 'completed', error: undefined });
+      expect(next.carts.notified).toBe(2);
     } finally {
       await vault.close();
     }
