@@ -44,12 +44,20 @@ export async function previewCart(options: PreviewCartOptions): Promise<number> 
     return 1;
   }
   const [customerResult, productResult] = await Promise.all([
-    cart.CustomerId ? retail.getCustomers([cart.CustomerId]) : Promise.resolve({ customers: [], invalid: [] }),
+    cart.CustomerId ? retail.getCustomers([cart.CustomerId]) : Promise.resolve({ customers: [], invalid: [], failed: [] }),
     retail.getProducts(
       activeLines(cart).map((line) => line.ProductId),
       channel.RecordId,
     ),
   ]);
+  const lookupFailure = [
+    ...customerResult.failed.map(({ id, reason }) => `customer ${id}: ${reason}`),
+    ...productResult.failed.map(({ id, reason }) => `product ${id}: ${reason}`),
+  ][0];
+  if (lookupFailure) {
+    options.write(`Retail Server fails to look up ${lookupFailure}\nA run would fail cart ${cart.Id} for now and try it again in later runs.\n`);
+    return 1;
+  }
   const customer = customerResult.customers[0];
   const email = cart.CustomerId ? customer?.Email : cart.ReceiptEmail;
   if (!email) {

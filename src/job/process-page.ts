@@ -68,6 +68,25 @@ interface Ready extends Candidate {
   notification: Notification;
 }
 
+interface Unanswered extends Candidate {
+  /** Why Retail Server could not look up its customer or one of its products. */
+  reason: string;
+}
+
+/**
+ * Why the cart cannot be built because Retail Server failed to look up its customer or one of its
+ * products (and only those: the lookup found the rest), if it cannot.
+ */
+function lookupFailureOf(cart: Cart, account: string | undefined, customerFailures: ReadonlyMap<string, string>, productCache: ProductCache): string | undefined {
+  const customerFailure = account === undefined ? undefined : customerFailures.get(account.toLowerCase());
+  if (customerFailure !== undefined) return `Retail Server: the customer lookup fails for this customer (${customerFailure})`;
+  for (const line of activeLines(cart)) {
+    const productFailure = productCache.failure(line.ProductId);
+    if (productFailure !== undefined) return `Retail Server: the product lookup fails for product ${line.ProductId} (${productFailure})`;
+  }
+  return undefined;
+}
+
 /** What the ledger says about a cart already recorded, and whether this run should act on it. */
 function classifyExisting(stored: StoredNotification, context: PageContext): { act: 'take-over' } | { act: 'skip'; reason: SkipReason; final: boolean } {
   const { record } = stored;
@@ -213,18 +232,21 @@ export async function processPage(page: readonly PageCart[], pageContext: PageCo
   // The sample's pattern reads the chunks of a lookup one after another too.
   const lookup = { concurrency: context.sequential ? 1 : undefined, priority: context.priority };
   const [customerResult] = await both(
-    async () => (accountNumbers.length > 0 ? context.retail.getCustomers(accountNumbers, lookup) : { customers: [] as Customer[], invalid: [] }),
+    async () => (accountNumbers.length > 0 ? context.retail.getCustomers(accountNumbers, lookup) : { customers: [] as Customer[], invalid: [], failed: [] }),
     async () =>
       context.productCache.load(productIds, async (ids) => {
         const found = await context.retail.getProducts(ids, context.channel.RecordId, lookup);
         counters.invalidProducts += found.invalid.length;
         for (const { reason } of found.invalid) logger.warn('Skipped a product record that does not parse', { reason });
-        return found.products;
+        for (const { id, reason } of found.failed) logger.warn('Retail Server fails every lookup of this product; its carts fail for now', { productId: id, reason });
+        return found;
       }),
   );
   counters.invalidCustomers += customerResult.invalid.length;
   for (const { reason } of customerResult.invalid) logger.warn('Skipped a customer record that does not parse', { reason });
   const customers = new Map(customerResult.customers.map((customer) => [customer.AccountNumber.toLowerCase(), customer]));
+  const customerFailures = new Map(customerResult.failed.map(({ id, reason }) => [id.toLowerCase(), reason]));
+  for (const { id, reason } of customerResult.failed) logger.warn('Retail Server fails every lookup of this customer; their cart fails for now', { accountNumber: id, reason });
   const products = new Map(productIds.flatMap((id) => {
     const product = context.productCache.get(id);
     return product ? [[id, product] as const] : [];
@@ -232,11 +254,18 @@ export async function processPage(page: readonly PageCart[], pageContext: PageCo
 
   // 3. Build each reminder. A cart that turns out ineligible is tallied and costs no store operation.
   const ready: Ready[] = [];
+  /** Carts whose customer or a product Retail Server could not look up: they fail, retryably. */
+  const unanswered: Unanswered[] = [];
   for (const candidate of candidates) {
     const { cart } = candidate;
     let customer: Customer | undefined;
     let email: string | undefined;
     const account = accountNumberOf(cart);
+    const lookupFailure = lookupFailureOf(cart, account, customerFailures, context.productCache);
+    if (lookupFailure) {
+      unanswered.push({ ...candidate, reason: lookupFailure });
+      continue;
+    }
     if (account) {
       customer = customers.get(account.toLowerCase());
       if (!customer) {
@@ -260,12 +289,17 @@ export async function processPage(page: readonly PageCart[], pageContext: PageCo
     // Written out: a spread of the candidate, a thousand times a page, showed in the profile.
     ready.push({ cart: candidate.cart, id: candidate.id, notification: { triggerId: candidate.id, email, data: result.data } });
   }
-  counters.eligible += ready.length;
+  counters.eligible += ready.length + unanswered.length;
 
   if (context.dryRun) {
     // A dry run reads what the ledger knows and writes nothing: no claims, no sends, no checkpoint.
     // Its observations only say how far it read (what a dry run stopped by its time limit left).
     await tallyDryRun(ready, superseded, context);
+    for (const { cart, reason } of unanswered) {
+      counters.failed++;
+      counters.fail(reason, 'retail');
+      settle(cart, true);
+    }
     for (const { cart } of [...ready, ...superseded]) settle(cart, true);
     return inTimeOrder(observations);
   }
@@ -277,7 +311,8 @@ export async function processPage(page: readonly PageCart[], pageContext: PageCo
   const now = context.now.toISOString();
   const claimRecords = ready.map((item) => newRecord(item.cart, item.id, context, now, { status: 'claimed', attempts: 1 }));
   const supersededRecords = superseded.map(({ cart, id }) => newRecord(cart, id, context, now, { status: 'skipped', reason: 'superseded' }));
-  const toCreate = [...claimRecords, ...supersededRecords];
+  const unansweredRecords = unanswered.map(({ cart, id, reason }) => newRecord(cart, id, context, now, { status: 'failed', reason, retryable: true, attempts: 1 }));
+  const toCreate = [...claimRecords, ...supersededRecords, ...unansweredRecords];
   const created = new Map((toCreate.length > 0 ? await context.ledger.createNotifications(toCreate, context.store) : []).map((result) => [result.id, result]));
 
   // 5. The carts the ledger already had: one bulk read of just those, then an etag-checked replace
@@ -319,7 +354,7 @@ export async function processPage(page: readonly PageCart[], pageContext: PageCo
 
   const owned: { item: Ready; record: NotificationRecord; etag: string }[] = [];
   const takeOvers: { item: Ready; update: StoredNotification }[] = [];
-  const notOwned = (item: Ready, reason: SkipReason, final: boolean) => {
+  const notOwned = (item: Candidate, reason: SkipReason, final: boolean) => {
     counters.eligible--;
     skip(item.cart, reason, final);
   };
@@ -359,14 +394,60 @@ export async function processPage(page: readonly PageCart[], pageContext: PageCo
       });
     }
   }
-  if (takeOvers.length > 0) {
-    const replaced = new Map((await context.ledger.replaceNotifications(takeOvers.map(({ update }) => update), context.store)).map((result) => [result.id, result]));
+
+  // A cart whose lookup failed: its failure recorded, or a record it may take over (an earlier
+  // lookup failure, a stale claim) replaced by one with another attempt counted. After
+  // MaxSendAttempts it is final, and the checkpoint moves past it.
+  const failuresToRecord: { item: Unanswered; record: NotificationRecord; written?: WriteResult | undefined }[] = [];
+  const failuresToReplace: { item: Unanswered; update: StoredNotification }[] = [];
+  for (const [index, item] of unanswered.entries()) {
+    const result = created.get(item.id);
+    if (result?.status !== 'conflict') {
+      failuresToRecord.push({ item, record: unansweredRecords[index] as NotificationRecord });
+      continue;
+    }
+    const stored = existing.get(item.id);
+    const verdict = stored ? classifyExisting(stored, context) : undefined;
+    if (existing.unreadable.has(item.id)) notOwned(item, 'already-handled', true);
+    else if (!stored || !verdict) notOwned(item, 'claimed-by-another-run', false);
+    else if (verdict.act === 'skip') notOwned(item, verdict.reason, verdict.final);
+    else {
+      const record: NotificationRecord = {
+        ...stored.record,
+        status: 'failed',
+        reason: item.reason,
+        retryable: true,
+        runId: context.runId,
+        attempts: stored.record.attempts + 1,
+        claimedAt: now,
+        updatedAt: now,
+      };
+      failuresToReplace.push({ item, update: { record, etag: stored.etag } });
+    }
+  }
+
+  // Take-overs and lookup failures in one bulk replace.
+  const replacements = [...takeOvers.map(({ update }) => update), ...failuresToReplace.map(({ update }) => update)];
+  if (replacements.length > 0) {
+    const replaced = new Map((await context.ledger.replaceNotifications(replacements, context.store)).map((result) => [result.id, result]));
     for (const { item, update } of takeOvers) {
       const result = replaced.get(item.id);
       if (result?.status === 'ok') owned.push({ item, record: update.record, etag: result.etag });
       else if (result?.status === 'conflict') notOwned(item, 'claimed-by-another-run', false);
       else claimFailed(item, result);
     }
+    for (const { item, update } of failuresToReplace) {
+      const result = replaced.get(item.id);
+      if (result?.status === 'conflict') notOwned(item, 'claimed-by-another-run', false);
+      else failuresToRecord.push({ item, record: update.record, written: result });
+    }
+  }
+  for (const { item, record, written } of failuresToRecord) {
+    const landed = written === undefined ? created.get(item.id) : written;
+    counters.failed++;
+    counters.fail(item.reason, 'retail');
+    if (landed?.status !== 'ok') counters.fail(`ledger: ${landed?.status === 'error' ? landed.reason : 'no result for the record'}`, 'store');
+    settle(item.cart, landed?.status === 'ok' && record.attempts >= context.maxSendAttempts);
   }
 
   // 6. Send what this run owns.

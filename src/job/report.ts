@@ -43,9 +43,9 @@ export interface RunReport {
   lines: { dropped: number; droppedByReason: Record<string, number> };
   /** Customer and product records Retail Server returned that did not parse (carts count under skipped). */
   invalidRecords: { customers: number; products: number };
-  /** Carts that failed, by reason (provider failures and ledger writes that did not land). */
+  /** Carts that failed, by reason (provider failures, lookups Retail Server failed for one record, ledger writes that did not land). */
   failures: { reason: string; count: number }[];
-  /** The same failures by the dependency at fault: `provider` or `store`. */
+  /** The same failures by the dependency at fault: `provider`, `retail` or `store`. */
   failuresByDependency: Record<string, number>;
   calls: Record<string, number>;
   retries: Record<string, number>;

@@ -22,7 +22,7 @@ export class RunCounters {
     for (const reason of reasons) this.droppedLines.set(reason, (this.droppedLines.get(reason) ?? 0) + 1);
   }
 
-  fail(reason: string, dependency: 'provider' | 'store'): void {
+  fail(reason: string, dependency: 'provider' | 'store' | 'retail'): void {
     this.failures.set(reason, (this.failures.get(reason) ?? 0) + 1);
     this.failuresByDependency.set(dependency, (this.failuresByDependency.get(dependency) ?? 0) + 1);
   }

@@ -13,7 +13,8 @@ import {
   type Product,
   type RecordSchema,
 } from './models';
-import { createRetailTransport, type RetailCallStats, type RetailTransport } from './retail-transport';
+import { lookupIsolatingFailures, type FailedId, type IsolatedLookup } from './lookup-isolation';
+import { createRetailTransport, type RetailCallStats, type RetailEndpoint, type RetailTransport } from './retail-transport';
 import type { RetailTokenProvider } from './token-provider';
 
 /**
@@ -52,10 +53,13 @@ export interface RetailServerClient {
   searchCarts(query: CartSearchQuery): Promise<unknown[]>;
   /** `POST Carts/Search` by `CartId`: one cart as Retail Server has it now (raw), or undefined. */
   findCart(cartId: string): Promise<unknown>;
-  /** `POST Customers/GetByAccountNumbers`, in chunks. Account numbers not found are simply absent. */
-  getCustomers(accountNumbers: readonly string[], options?: LookupOptions): Promise<{ customers: Customer[]; invalid: InvalidRecord[] }>;
-  /** `POST Products/Search` by ids in the channel, in chunks. Ids not found are simply absent. */
-  getProducts(productIds: readonly number[], channelId: number, options?: LookupOptions): Promise<{ products: Product[]; invalid: InvalidRecord[] }>;
+  /**
+   * `POST Customers/GetByAccountNumbers`, in chunks. Account numbers not found are simply absent;
+   * those Retail Server fails every request for (while it answers the others) are in `failed`.
+   */
+  getCustomers(accountNumbers: readonly string[], options?: LookupOptions): Promise<{ customers: Customer[]; invalid: InvalidRecord[]; failed: FailedId<string>[] }>;
+  /** `POST Products/Search` by ids in the channel, in chunks. Ids not found are simply absent; `failed` as for customers. */
+  getProducts(productIds: readonly number[], channelId: number, options?: LookupOptions): Promise<{ products: Product[]; invalid: InvalidRecord[]; failed: FailedId<number>[] }>;
   /** HTTP requests and retries so far, per endpoint (`channel`, `cartSearch`, `customers`, `products`, `token`). */
   stats(): RetailCallStats;
 }
@@ -87,6 +91,11 @@ export interface RetailServerClientOptions {
 }
 
 export const DEFAULT_API_VERSION = '7.3';
+
+/** Attempts per request while a failed lookup is split: the whole chunk failed every retry already. */
+const PROBE_ATTEMPTS = 2;
+/** Requests a failed lookup chunk may be split into: about three bad records among a thousand ids. */
+const MAX_ISOLATION_REQUESTS = 64;
 
 /**
  * The Commerce API base from what the user configured: a bare host gets `/Commerce` (the Retail
@@ -160,9 +169,50 @@ export function createRetailServerClient(options: RetailServerClientOptions): Re
     );
   }
 
-  async function inChunks<Id>(ids: readonly Id[], chunkSize: number, call: (ids: Id[]) => Promise<unknown[]>, concurrency = maxConcurrency): Promise<unknown[]> {
-    const results = await mapWithConcurrency(chunk(ids, chunkSize), Math.max(1, Math.min(concurrency, maxConcurrency)), call);
-    return results.flat();
+  /** The last id each lookup endpoint answered for: the probe that tells a bad record from an outage. */
+  const knownGood = new Map<RetailEndpoint, string | number>();
+
+  /**
+   * A lookup by ids: chunks with bounded concurrency, each chunk asked for until answered, and a
+   * chunk Retail Server fails because of some of its ids split to find them (lookup-isolation).
+   */
+  async function lookupByIds<Id extends string | number>(spec: {
+    endpoint: 'customers' | 'products';
+    path: string;
+    ids: readonly Id[];
+    chunkSize: number;
+    body: (ids: Id[]) => unknown;
+    keyOfRecord: (record: unknown) => string | undefined;
+    keyOfId: (id: Id) => string;
+    lookup: LookupOptions | undefined;
+  }): Promise<IsolatedLookup<Id>> {
+    const operation = `POST ${spec.path}`;
+    const call = async (ids: Id[], probing: boolean): Promise<unknown[]> => {
+      const records = await untilAnswered(
+        ids,
+        async (asked) =>
+          collectionItems(
+            await transport.post(spec.endpoint, spec.path, [['$top', asked.length], ['$skip', 0]], spec.body(asked), {
+              priority: spec.lookup?.priority,
+              maxAttempts: probing ? PROBE_ATTEMPTS : undefined,
+            }),
+            operation,
+          ),
+        spec.keyOfRecord,
+        spec.keyOfId,
+      );
+      if (ids[0] !== undefined) knownGood.set(spec.endpoint, ids[0]);
+      return records;
+    };
+    const concurrency = Math.max(1, Math.min(spec.lookup?.concurrency ?? maxConcurrency, maxConcurrency));
+    const results = await mapWithConcurrency(chunk(spec.ids, spec.chunkSize), concurrency, (batch) =>
+      lookupIsolatingFailures(batch, {
+        call,
+        knownGood: () => knownGood.get(spec.endpoint) as Id | undefined,
+        maxRequests: MAX_ISOLATION_REQUESTS,
+      }),
+    );
+    return { records: results.flatMap((result) => result.records), failed: results.flatMap((result) => result.failed) };
   }
 
   return {
@@ -196,7 +246,7 @@ export function createRetailServerClient(options: RetailServerClientOptions): Re
             IncludeAnonymous: query.includeAnonymous,
           },
         },
-        query.priority,
+        { priority: query.priority },
       );
       return collectionItems(answer, 'POST Carts/Search');
     },
@@ -210,52 +260,43 @@ export function createRetailServerClient(options: RetailServerClientOptions): Re
 
     async getCustomers(accountNumbers, lookup) {
       const ids = [...new Set(accountNumbers.map((id) => id.trim()).filter((id) => id !== ''))];
-      const raw = await inChunks(ids, customerChunkSize, (batch) =>
-        untilAnswered(
-          batch,
-          async (asked) =>
-            collectionItems(
-              await transport.post('customers', 'Customers/GetByAccountNumbers', [['$top', asked.length], ['$skip', 0]], {
-                accountNumbers: asked,
-                searchLocationValue: 1,
-              }, lookup?.priority),
-              'POST Customers/GetByAccountNumbers',
-            ),
-          (record) => fieldOf(record, 'AccountNumber')?.toLowerCase(),
-          (id) => id.toLowerCase(),
-        ),
-        lookup?.concurrency,
-      );
-      const { valid: customers, invalid } = parseEach(raw, customerSchema, 'customer', 'AccountNumber');
-      return { customers, invalid };
+      const found = await lookupByIds({
+        endpoint: 'customers',
+        path: 'Customers/GetByAccountNumbers',
+        ids,
+        chunkSize: customerChunkSize,
+        body: (asked) => ({ accountNumbers: asked, searchLocationValue: 1 }),
+        keyOfRecord: (record) => fieldOf(record, 'AccountNumber')?.toLowerCase(),
+        keyOfId: (id) => id.toLowerCase(),
+        lookup,
+      });
+      const { valid: customers, invalid } = parseEach(found.records, customerSchema, 'customer', 'AccountNumber');
+      return { customers, invalid, failed: found.failed };
     },
 
     async getProducts(productIds, channelId, lookup) {
       const ids = [...new Set(productIds)].filter((id) => Number.isSafeInteger(id) && id > 0);
-      const raw = await inChunks(ids, productChunkSize, (batch) =>
-        untilAnswered(
-          batch,
-          async (asked) =>
-            collectionItems(
-              await transport.post('products', 'Products/Search', [['$top', asked.length], ['$skip', 0]], {
-                productSearchCriteria: {
-                  Ids: asked,
-                  SkipVariantExpansion: true,
-                  IncludeProductsFromDescendantCategories: false,
-                  IncludeAttributes: false,
-                  DataLevelValue: 2,
-                  Context: { ChannelId: channelId },
-                },
-              }, lookup?.priority),
-              'POST Products/Search',
-            ),
-          (record) => fieldOf(record, 'RecordId'),
-          (id) => String(id),
-        ),
-        lookup?.concurrency,
-      );
-      const { valid: products, invalid } = parseEach(raw, productSchema, 'product', 'RecordId');
-      return { products, invalid };
+      const found = await lookupByIds({
+        endpoint: 'products',
+        path: 'Products/Search',
+        ids,
+        chunkSize: productChunkSize,
+        body: (asked) => ({
+          productSearchCriteria: {
+            Ids: asked,
+            SkipVariantExpansion: true,
+            IncludeProductsFromDescendantCategories: false,
+            IncludeAttributes: false,
+            DataLevelValue: 2,
+            Context: { ChannelId: channelId },
+          },
+        }),
+        keyOfRecord: (record) => fieldOf(record, 'RecordId'),
+        keyOfId: (id) => String(id),
+        lookup,
+      });
+      const { valid: products, invalid } = parseEach(found.records, productSchema, 'product', 'RecordId');
+      return { products, invalid, failed: found.failed };
     },
 
     stats: () => transport.stats(),

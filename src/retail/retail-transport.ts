@@ -59,10 +59,16 @@ export function withRetailCallBudget<T>(remainingMs: () => number, work: () => P
 
 export type QueryParameter = readonly [name: string, value: string | number];
 
+export interface PostOptions {
+  /** Lower goes first when MaxConcurrency requests are in flight (default 0). */
+  priority?: number | undefined;
+  /** Fewer attempts than the retry policy's (never more): for requests that probe, where a failure is an answer. */
+  maxAttempts?: number | undefined;
+}
+
 export interface RetailTransport {
   /** POSTs `body` to `<base>/<path>?<query>&api-version=...` and returns the parsed JSON answer. */
-  /** `priority`: lower goes first when MaxConcurrency requests are in flight (default 0). */
-  post(endpoint: RetailEndpoint, path: string, query: readonly QueryParameter[], body: unknown, priority?: number): Promise<unknown>;
+  post(endpoint: RetailEndpoint, path: string, query: readonly QueryParameter[], body: unknown, options?: PostOptions): Promise<unknown>;
   stats(): RetailCallStats;
 }
 
@@ -164,7 +170,12 @@ export function createRetailTransport(options: RetailTransportOptions): RetailTr
     return response;
   }
 
-  function post(endpoint: RetailEndpoint, path: string, query: readonly QueryParameter[], body: unknown, priority = 0): Promise<unknown> {
+  function post(endpoint: RetailEndpoint, path: string, query: readonly QueryParameter[], body: unknown, postOptions: PostOptions = {}): Promise<unknown> {
+    const priority = postOptions.priority ?? 0;
+    const policy =
+      postOptions.maxAttempts === undefined
+        ? options.retry
+        : { ...options.retry, maxAttempts: Math.max(1, Math.min(options.retry.maxAttempts, postOptions.maxAttempts)) };
     const operation = `POST ${path}`;
     const url = buildRetailUrl(options.baseUrl, path, [...query, ['api-version', options.apiVersion]]);
     /**
@@ -206,7 +217,7 @@ export function createRetailTransport(options: RetailTransportOptions): RetailTr
     const remainingMs = callBudget.getStore();
     let outOfTime = false;
 
-    return withRetry(counted, decide, options.retry, {
+    return withRetry(counted, decide, policy, {
       sleep: options.sleep,
       random: options.random,
       giveUp: (delayMs) => {

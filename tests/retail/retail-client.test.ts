@@ -163,8 +163,8 @@ describe('the wire contract (SPEC 4)', () => {
   test('empty id lists make no call', async () => {
     const h = await start({ data: seeded() });
 
-    expect(await h.client.getCustomers(['', '  '])).toEqual({ customers: [], invalid: [] });
-    expect(await h.client.getProducts([], DEFAULT_CHANNEL_ID)).toEqual({ products: [], invalid: [] });
+    expect(await h.client.getCustomers(['', '  '])).toEqual({ customers: [], invalid: [], failed: [] });
+    expect(await h.client.getProducts([], DEFAULT_CHANNEL_ID)).toEqual({ products: [], invalid: [], failed: [] });
     expect(h.simulator.requests).toHaveLength(0);
   });
 });
@@ -399,6 +399,23 @@ describe('chunking and untrusted records', () => {
       [1006],
     ]);
     expect(result.products.map((p) => p.RecordId).sort()).toEqual(ids);
+  });
+
+  test('a customer Retail Server fails every request for is told from an outage by a probe of one it answered before (tried twice)', async () => {
+    const h = await start({ data: seeded() });
+    await h.client.getCustomers(['C001']);
+    // Every attempt for C002 fails: the whole chunk's attempts, then the probe of C001 answers.
+    h.simulator.failNext('customers', Array.from({ length: fastRetry.maxAttempts }, () => ({ status: 500 })));
+    const bad = await h.client.getCustomers(['C002']);
+    expect([bad.customers, bad.failed.map((failed) => failed.id)]).toEqual([[], ['C002']]);
+    expect(bad.failed[0]?.reason).toContain('HTTP 500');
+    expect(h.client.stats().calls.customers).toBe(1 + fastRetry.maxAttempts + 1);
+
+    // The probe fails as well, on both of its attempts: an outage, and the lookup fails.
+    h.simulator.failNext('customers', Array.from({ length: fastRetry.maxAttempts + 2 }, () => ({ status: 500 })));
+    const error = await failure(h.client.getCustomers(['C002']));
+    expect(error.statusCode).toBe(500);
+    expect(h.client.stats().calls.customers).toBe(1 + fastRetry.maxAttempts + 1 + fastRetry.maxAttempts + 2);
   });
 
   test('a bad product record is skipped and reported; the good ones come through', async () => {
