@@ -125,23 +125,34 @@ function newRecord(cart: Cart, id: string, context: PageContext, now: string, fi
 
 /**
  * A dry run's tallies: a reminder the ledger already settled becomes a skip, as the conflict of a
- * real run's claim would make it. One bulk read, no write.
+ * real run's claim would make it, and so does a cart whose lookup failed; the rest of those fail,
+ * as in a real run. One bulk read, no write.
  */
-async function tallyDryRun(ready: readonly Ready[], superseded: readonly Candidate[], context: PageContext): Promise<void> {
+async function tallyDryRun(ready: readonly Candidate[], superseded: readonly Candidate[], unanswered: readonly Unanswered[], context: PageContext): Promise<void> {
   const { counters } = context;
-  const ids = [...ready, ...superseded].map((candidate) => candidate.id);
+  const ids = [...ready, ...superseded, ...unanswered].map((candidate) => candidate.id);
   const existing = ids.length > 0 ? await context.ledger.getNotifications(ids, context.store) : new NotificationReads();
+  const verdictOn = (id: string) => {
+    const stored = existing.get(id);
+    if (existing.unreadable.has(id)) return { act: 'skip', reason: 'already-handled', final: true } as const;
+    return stored ? classifyExisting(stored, context) : undefined;
+  };
   for (const { id } of superseded) counters.skip(existing.get(id)?.record.status === 'sent' ? 'already-notified' : 'superseded');
   for (const { id } of ready) {
-    const stored = existing.get(id);
-    const verdict = existing.unreadable.has(id)
-      ? ({ act: 'skip', reason: 'already-handled', final: true } as const)
-      : stored
-        ? classifyExisting(stored, context)
-        : undefined;
+    const verdict = verdictOn(id);
     if (verdict?.act === 'skip') {
       counters.eligible--;
       counters.skip(verdict.reason);
+    }
+  }
+  for (const { id, reason } of unanswered) {
+    const verdict = verdictOn(id);
+    if (verdict?.act === 'skip') {
+      counters.eligible--;
+      counters.skip(verdict.reason);
+    } else {
+      counters.failed++;
+      counters.fail(reason, 'retail');
     }
   }
 }
@@ -294,13 +305,8 @@ export async function processPage(page: readonly PageCart[], pageContext: PageCo
   if (context.dryRun) {
     // A dry run reads what the ledger knows and writes nothing: no claims, no sends, no checkpoint.
     // Its observations only say how far it read (what a dry run stopped by its time limit left).
-    await tallyDryRun(ready, superseded, context);
-    for (const { cart, reason } of unanswered) {
-      counters.failed++;
-      counters.fail(reason, 'retail');
-      settle(cart, true);
-    }
-    for (const { cart } of [...ready, ...superseded]) settle(cart, true);
+    await tallyDryRun(ready, superseded, unanswered, context);
+    for (const { cart } of [...ready, ...superseded, ...unanswered]) settle(cart, true);
     return inTimeOrder(observations);
   }
 

@@ -12,8 +12,9 @@ import { RemoteServiceError } from '../shared/errors';
  * rest are answered as usual, and the failed ids are returned so that the job fails only their
  * carts (retryably, up to MaxSendAttempts). An outage must not be taken for a bad record (its
  * carts would use up their attempts), so a failure counts as a record's only when Retail Server
- * answered another request of the same endpoint meanwhile: a half of the split, or else a probe
- * for an id it answered before. Without that, the lookup fails as before.
+ * answered another request of the same endpoint (a half of the split, or a probe for an id it
+ * answered before) and the id, asked for alone once more after that, still fails. Without an
+ * answer, the lookup fails as before; with no id to probe, after two levels of the split at most.
  */
 
 export interface FailedId<Id> {
@@ -28,19 +29,22 @@ export interface IsolatedLookup<Id> {
 }
 
 export interface IsolationOptions<Id> {
-  /** One lookup request; `probing` for the requests of the split, which are tried fewer times. */
-  call(ids: Id[], probing: boolean): Promise<unknown[]>;
+  /** One lookup request; `splitting` for the requests of the split, which give up on a record's failure sooner. */
+  call(ids: Id[], splitting: boolean): Promise<unknown[]>;
   /** An id this endpoint answered before, asked for alone to tell a bad record from an outage. */
   knownGood(): Id | undefined;
-  /** The most requests the split may make; past it the lookup fails as it would have without one. */
-  maxRequests: number;
+  /**
+   * How many bad ids the split looks for: its requests are bounded by about twice this times the
+   * number of halvings. Ids it has not isolated by then fail together (their carts retryably).
+   */
+  isolatesUpTo: number;
 }
 
 /**
  * Statuses a request can get because of a record it names. Anything else (throttling, a gateway
  * error, a network failure, a refused token, a wrong URL) is about the service or the setup.
  */
-const RECORD_STATUSES = new Set([400, 422, 500]);
+export const RECORD_STATUSES: ReadonlySet<number> = new Set([400, 422, 500]);
 
 export function mayBeAboutARecord(error: unknown): error is RemoteServiceError {
   return error instanceof RemoteServiceError && error.service === 'RetailServer' && error.statusCode !== undefined && RECORD_STATUSES.has(error.statusCode);
@@ -50,6 +54,13 @@ function halves<Id>(ids: readonly Id[]): Id[][] {
   const middle = Math.ceil(ids.length / 2);
   return [ids.slice(0, middle), ids.slice(middle)];
 }
+
+interface Suspect<Id> {
+  ids: Id[];
+  error: RemoteServiceError;
+}
+
+type Attempt<Id> = { part: Suspect<Id>; found: unknown[]; error?: undefined } | { part: Suspect<Id>; found?: undefined; error: RemoteServiceError };
 
 /** `call(ids)`, and, when it fails in a way that may be about one of the ids, the split described above. */
 export async function lookupIsolatingFailures<Id>(ids: readonly Id[], options: IsolationOptions<Id>): Promise<IsolatedLookup<Id>> {
@@ -61,52 +72,70 @@ export async function lookupIsolatingFailures<Id>(ids: readonly Id[], options: I
     firstError = error;
   }
 
-  // A service that fails every request is not split: one probe says so (when there is an id to ask).
-  const probe = options.knownGood();
   let answered = false;
-  let requests = 0;
-  if (probe !== undefined && !ids.includes(probe)) {
-    requests++;
-    try {
-      await options.call([probe], true);
-      answered = true;
-    } catch {
-      throw firstError;
-    }
-  }
-
-  const records: unknown[] = [];
-  const failed: FailedId<Id>[] = [];
-  let suspects: { ids: Id[]; error: RemoteServiceError }[] = [{ ids: [...ids], error: firstError }];
-  while (suspects.length > 0) {
-    const level: { ids: Id[]; error: RemoteServiceError }[] = [];
-    for (const suspect of suspects) {
-      if (suspect.ids.length === 1) failed.push({ id: suspect.ids[0] as Id, reason: suspect.error.message });
-      else level.push(...halves(suspect.ids).map((part) => ({ ids: part, error: suspect.error })));
-    }
-    if (level.length === 0) break;
-    requests += level.length;
-    if (requests > options.maxRequests) throw firstError;
-    const outcomes = await Promise.all(
-      level.map(async (part) => {
+  /** Asks for each part alone; a failure that is not about a record ends the lookup with it. */
+  const ask = (parts: readonly Suspect<Id>[]): Promise<Attempt<Id>[]> =>
+    Promise.all(
+      parts.map(async (part): Promise<Attempt<Id>> => {
         try {
-          return { part, found: await options.call(part.ids, true), error: undefined };
+          const found = await options.call(part.ids, true);
+          answered = true;
+          return { part, found };
         } catch (error) {
           if (!mayBeAboutARecord(error)) throw error;
-          return { part, found: undefined, error };
+          return { part, error };
         }
       }),
     );
-    suspects = [];
-    for (const outcome of outcomes) {
-      if (outcome.error) suspects.push({ ids: outcome.part.ids, error: outcome.error });
-      else {
-        answered = true;
-        records.push(...outcome.found);
-      }
+
+  // A service that fails every request is not split: one probe says so (when there is an id to ask).
+  const probe = options.knownGood();
+  if (probe !== undefined) {
+    const [outcome] = await ask([{ ids: [probe], error: firstError }]);
+    if (outcome?.error) throw firstError;
+  }
+
+  const records: unknown[] = [];
+  const leaves: Suspect<Id>[] = [];
+  const unresolved: Suspect<Id>[] = [];
+  const budget = 2 * options.isolatesUpTo * Math.max(1, Math.ceil(Math.log2(ids.length)));
+  let requests = 0;
+  let depth = 0;
+  let suspects: Suspect<Id>[] = [{ ids: [...ids], error: firstError }];
+  while (suspects.length > 0) {
+    const level: Suspect<Id>[] = [];
+    for (const suspect of suspects) {
+      if (suspect.ids.length === 1) leaves.push(suspect);
+      else level.push(...halves(suspect.ids).map((part) => ({ ids: part, error: suspect.error })));
     }
+    if (level.length === 0) break;
+    // Nothing answered two levels down and nothing to probe with: an outage as likely as not.
+    if (!answered && depth >= 2) throw firstError;
+    if (requests + level.length > budget) {
+      unresolved.push(...suspects.filter((suspect) => suspect.ids.length > 1));
+      break;
+    }
+    requests += level.length;
+    depth++;
+    suspects = [];
+    for (const outcome of await ask(level)) {
+      if (outcome.error) suspects.push({ ids: outcome.part.ids, error: outcome.error });
+      else records.push(...outcome.found);
+    }
+  }
+
+  // Each id that failed alone is asked for once more, now that Retail Server has answered
+  // something: its failure may have come before (an outage that has just ended looks the same).
+  const failed: FailedId<Id>[] = [];
+  for (const outcome of await ask(leaves)) {
+    if (outcome.error) failed.push({ id: outcome.part.ids[0] as Id, reason: outcome.error.message });
+    else records.push(...outcome.found);
   }
   // Nothing was answered: as likely an outage of this endpoint as bad records, so not their carts' fault.
   if (!answered) throw firstError;
+  for (const { ids: group, error } of unresolved) {
+    const reason = `${error.message} (one of ${group.length} ids asked together; the lookup was not split further)`;
+    for (const id of group) failed.push({ id, reason });
+  }
   return { records, failed };
 }

@@ -92,10 +92,10 @@ export interface RetailServerClientOptions {
 
 export const DEFAULT_API_VERSION = '7.3';
 
-/** Attempts per request while a failed lookup is split: the whole chunk failed every retry already. */
-const PROBE_ATTEMPTS = 2;
-/** Requests a failed lookup chunk may be split into: about three bad records among a thousand ids. */
-const MAX_ISOLATION_REQUESTS = 64;
+/** Attempts at a record's failure (HTTP 500) per request of a lookup's split: the whole chunk had every retry already. */
+const SPLIT_RECORD_ERROR_ATTEMPTS = 2;
+/** Bad ids a failed lookup chunk is split to find, at most; past them the rest of the failing ids fail together. */
+const ISOLATES_UP_TO = 16;
 
 /**
  * The Commerce API base from what the user configured: a bare host gets `/Commerce` (the Retail
@@ -169,7 +169,11 @@ export function createRetailServerClient(options: RetailServerClientOptions): Re
     );
   }
 
-  /** The last id each lookup endpoint answered for: the probe that tells a bad record from an outage. */
+  /**
+   * The last id each lookup endpoint answered for: the probe that tells a bad record from an
+   * outage. Until there is one (a new process), an id no record has: Retail Server answers it with
+   * an empty collection when the endpoint works.
+   */
   const knownGood = new Map<RetailEndpoint, string | number>();
 
   /**
@@ -184,17 +188,19 @@ export function createRetailServerClient(options: RetailServerClientOptions): Re
     body: (ids: Id[]) => unknown;
     keyOfRecord: (record: unknown) => string | undefined;
     keyOfId: (id: Id) => string;
+    /** An id no record has, to probe with before the endpoint has answered this client. */
+    absentId: Id;
     lookup: LookupOptions | undefined;
   }): Promise<IsolatedLookup<Id>> {
     const operation = `POST ${spec.path}`;
-    const call = async (ids: Id[], probing: boolean): Promise<unknown[]> => {
+    const call = async (ids: Id[], splitting: boolean): Promise<unknown[]> => {
       const records = await untilAnswered(
         ids,
         async (asked) =>
           collectionItems(
             await transport.post(spec.endpoint, spec.path, [['$top', asked.length], ['$skip', 0]], spec.body(asked), {
               priority: spec.lookup?.priority,
-              maxAttempts: probing ? PROBE_ATTEMPTS : undefined,
+              recordErrorAttempts: splitting ? SPLIT_RECORD_ERROR_ATTEMPTS : undefined,
             }),
             operation,
           ),
@@ -208,8 +214,8 @@ export function createRetailServerClient(options: RetailServerClientOptions): Re
     const results = await mapWithConcurrency(chunk(spec.ids, spec.chunkSize), concurrency, (batch) =>
       lookupIsolatingFailures(batch, {
         call,
-        knownGood: () => knownGood.get(spec.endpoint) as Id | undefined,
-        maxRequests: MAX_ISOLATION_REQUESTS,
+        knownGood: () => (knownGood.get(spec.endpoint) as Id | undefined) ?? spec.absentId,
+        isolatesUpTo: ISOLATES_UP_TO,
       }),
     );
     return { records: results.flatMap((result) => result.records), failed: results.flatMap((result) => result.failed) };
@@ -268,6 +274,7 @@ export function createRetailServerClient(options: RetailServerClientOptions): Re
         body: (asked) => ({ accountNumbers: asked, searchLocationValue: 1 }),
         keyOfRecord: (record) => fieldOf(record, 'AccountNumber')?.toLowerCase(),
         keyOfId: (id) => id.toLowerCase(),
+        absentId: 'ABANDONED-CART-CONNECTOR-PROBE',
         lookup,
       });
       const { valid: customers, invalid } = parseEach(found.records, customerSchema, 'customer', 'AccountNumber');
@@ -293,6 +300,7 @@ export function createRetailServerClient(options: RetailServerClientOptions): Re
         }),
         keyOfRecord: (record) => fieldOf(record, 'RecordId'),
         keyOfId: (id) => String(id),
+        absentId: Number.MAX_SAFE_INTEGER,
         lookup,
       });
       const { valid: products, invalid } = parseEach(found.records, productSchema, 'product', 'RecordId');

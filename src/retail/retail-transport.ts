@@ -4,6 +4,7 @@ import { createLimiter, yieldToPendingIo } from '../shared/concurrency';
 import { RemoteServiceError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import { serverDelayFromHeaders, withRetry, type RetryDecision, type RetryPolicy } from '../shared/retry';
+import { mayBeAboutARecord } from './lookup-isolation';
 import type { RetailTokenProvider } from './token-provider';
 
 /**
@@ -62,8 +63,12 @@ export type QueryParameter = readonly [name: string, value: string | number];
 export interface PostOptions {
   /** Lower goes first when MaxConcurrency requests are in flight (default 0). */
   priority?: number | undefined;
-  /** Fewer attempts than the retry policy's (never more): for requests that probe, where a failure is an answer. */
-  maxAttempts?: number | undefined;
+  /**
+   * Attempts for a status a record can cause (HTTP 500, else retried like any server fault): fewer
+   * for the requests of a lookup's split, where that failure is an answer. Throttling, gateway and
+   * network failures keep the retry policy's attempts.
+   */
+  recordErrorAttempts?: number | undefined;
 }
 
 export interface RetailTransport {
@@ -172,10 +177,7 @@ export function createRetailTransport(options: RetailTransportOptions): RetailTr
 
   function post(endpoint: RetailEndpoint, path: string, query: readonly QueryParameter[], body: unknown, postOptions: PostOptions = {}): Promise<unknown> {
     const priority = postOptions.priority ?? 0;
-    const policy =
-      postOptions.maxAttempts === undefined
-        ? options.retry
-        : { ...options.retry, maxAttempts: Math.max(1, Math.min(options.retry.maxAttempts, postOptions.maxAttempts)) };
+    const recordErrorAttempts = postOptions.recordErrorAttempts;
     const operation = `POST ${path}`;
     const url = buildRetailUrl(options.baseUrl, path, [...query, ['api-version', options.apiVersion]]);
     /**
@@ -205,7 +207,7 @@ export function createRetailTransport(options: RetailTransportOptions): RetailTr
     };
 
     const decide = (error: unknown): RetryDecision =>
-      error instanceof RemoteServiceError && error.retryable
+      error instanceof RemoteServiceError && error.retryable && !(recordErrorAttempts !== undefined && attempts >= recordErrorAttempts && mayBeAboutARecord(error))
         ? { retry: true, serverDelayMs: serverDelays.get(error) }
         : { retry: false };
 
@@ -217,7 +219,7 @@ export function createRetailTransport(options: RetailTransportOptions): RetailTr
     const remainingMs = callBudget.getStore();
     let outOfTime = false;
 
-    return withRetry(counted, decide, policy, {
+    return withRetry(counted, decide, options.retry, {
       sleep: options.sleep,
       random: options.random,
       giveUp: (delayMs) => {

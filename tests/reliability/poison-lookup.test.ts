@@ -23,17 +23,12 @@ function minuteOf(i: number): number {
   return i < 10 ? i * 10 : 7 * 60 + (i - 10) * 5;
 }
 
-function data(count: number) {
+function data(count: number, linesOf: (i: number) => { productId: number }[] = (i) => (i === 4 ? [{ productId: 1 }, { productId: POISON_PRODUCT }] : [{ productId: 1 }]), productIds = [1, POISON_PRODUCT]) {
   return buildSimulatorData({
     customers: Array.from({ length: count }, (_, i) => customerRecord(`C${i}`)),
-    products: [productRecord(1), productRecord(POISON_PRODUCT)],
+    products: productIds.map((id) => productRecord(id)),
     carts: Array.from({ length: count }, (_, i) =>
-      cartRecord({
-        id: `cart-${i}`,
-        customerId: `C${i}`,
-        modifiedDateTime: at(minuteOf(i)).toISOString(),
-        lines: i === 4 ? [{ productId: 1 }, { productId: POISON_PRODUCT }] : [{ productId: 1 }],
-      }),
+      cartRecord({ id: `cart-${i}`, customerId: `C${i}`, modifiedDateTime: at(minuteOf(i)).toISOString(), lines: linesOf(i) }),
     ),
   });
 }
@@ -42,11 +37,11 @@ const criticalStorageError = JSON.stringify({
   error: { code: 'Microsoft_Dynamics_Commerce_Runtime_CriticalStorageError', message: 'An error occurred while loading the record.' },
 });
 
-/** Retail Server failing every customer call that includes account C9 (a record its runtime cannot load). */
-function poisonCustomer(h: FaultHarness, status: number): void {
+/** Retail Server failing every customer call that includes one of `accounts` (records its runtime cannot load). */
+function poisonCustomer(h: FaultHarness, status: number, accounts: ReadonlySet<string> = new Set(['C9'])): void {
   h.proxies.retail.inject({
     path: RETAIL_ENDPOINTS.customers,
-    match: (request) => (JSON.parse(request.text()) as { accountNumbers: string[] }).accountNumbers.includes('C9'),
+    match: (request) => (JSON.parse(request.text()) as { accountNumbers: string[] }).accountNumbers.some((account) => accounts.has(account)),
     fault: { kind: 'status', status, body: criticalStorageError },
   });
 }
@@ -150,5 +145,88 @@ describe('a customer or product Retail Server fails every lookup of', () => {
     expect([next.status, next.carts.notified, sentCarts(h).size]).toEqual(['completed', 10, 10]);
     const attempts = await Promise.all(Array.from({ length: 10 }, async (_, i) => (await recordOf(h, i))?.attempts));
     expect(attempts).toEqual(Array<number>(10).fill(1));
+  });
+
+  test('a brief outage met by a page with one customer is no bad record: the cart is not charged an attempt, and is reminded', async () => {
+    h = await startFaultHarness({ now: '2026-11-23T12:00:00Z', data: data(10), env: { EmarsysClientOptions__MaxSendAttempts: '1' } });
+    expect((await h.run()).carts.notified).toBe(10);
+    h.retail.data = data(11); // cart-10 (customer C10) arrives at 12:00, alone on its page
+    h.clock.advanceMinutes(30);
+    // Every customer request fails for as long as one request's attempts, then the endpoint is back.
+    h.proxies.retail.inject({ path: RETAIL_ENDPOINTS.customers, times: 4, fault: { kind: 'status', status: 500, body: criticalStorageError } });
+    const second = await h.run();
+    expect({ failed: second.carts.failed, record: (await recordOf(h, 10))?.status, sent: sentCarts(h).has('cart-10') }).toEqual({ failed: 0, record: 'sent', sent: true });
+  });
+
+  test('a dry run over carts already reminded tallies them as the real rerun does, not as failures', async () => {
+    h = await startFaultHarness({ now: '2026-11-23T12:00:00Z', data: data(10), env: { RetailServerClientOptions__PageSize: '4' } });
+    const first = await h.run();
+    expect(first.carts.notified).toBe(10);
+    poisonCustomer(h, 500);
+    const window = { from: new Date(first.window.from), to: new Date(first.window.to) };
+    const dry = await h.run({ ...window, dryRun: true });
+    const real = await h.run(window);
+    expect(real.carts).toMatchObject({ failed: 0, skippedByReason: { 'already-notified': 10 } });
+    expect({ failed: dry.carts.failed, skippedByReason: dry.carts.skippedByReason }).toEqual({ failed: 0, skippedByReason: real.carts.skippedByReason });
+  });
+
+  test('throttling during the split is retried as for any request: the run completes with only the bad cart failed', async () => {
+    h = await startFaultHarness({ now: '2026-11-23T12:00:00Z', data: data(10), env: { RetailServerClientOptions__PageSize: '4' } });
+    // Requests naming one good customer alone are only the split's (the probe, a half): throttled twice.
+    h.proxies.retail.inject({
+      path: RETAIL_ENDPOINTS.customers,
+      match: (request) => {
+        const asked = (JSON.parse(request.text()) as { accountNumbers: string[] }).accountNumbers;
+        return asked.length === 1 && asked[0] !== 'C9';
+      },
+      times: 2,
+      fault: { kind: 'status', status: 429, headers: { 'Retry-After': '1' } },
+    });
+    poisonCustomer(h, 500);
+    const report = await h.run();
+    expect({ status: report.status, failed: report.carts.failed, notSent: ALL(10).filter((id) => !sentCarts(h).has(id)) }).toEqual({
+      status: 'completed',
+      failed: 1,
+      notSent: ['cart-9'],
+    });
+  });
+
+  test('an outage of the product lookup met by a fresh process (no id to probe with) costs a few requests more, not dozens', async () => {
+    // 30 carts of 10 distinct products each: one page, 300 products, 3 chunks of 100.
+    h = await startFaultHarness({
+      now: '2026-11-23T12:00:00Z',
+      data: data(30, (i) => Array.from({ length: 10 }, (_, k) => ({ productId: i * 10 + k + 1 })), Array.from({ length: 300 }, (_, i) => i + 1)),
+    });
+    h.proxies.retail.inject({ path: RETAIL_ENDPOINTS.products, fault: { kind: 'status', status: 500, body: criticalStorageError } });
+    const report = await h.run();
+    expect(report.status).toBe('failed');
+    const productRequests = h.proxies.retail.requests().filter((request) => RETAIL_ENDPOINTS.products.test(request.path)).length;
+    // Per chunk: the retry policy's four attempts, then two levels of the split (six requests, two attempts each).
+    expect(productRequests).toBeLessThanOrEqual(3 * (4 + 6 * 2));
+  });
+
+  test('four bad customers on a page of 1,000: only their carts fail, the runs complete', async () => {
+    const bad = new Set(['C100', 'C350', 'C600', 'C850']);
+    h = await startFaultHarness({
+      now: '2026-11-23T12:00:00Z',
+      env: { RetailServerClientOptions__PageSize: '1000' },
+      data: buildSimulatorData({
+        customers: Array.from({ length: 1000 }, (_, i) => customerRecord(`C${i}`)),
+        products: [productRecord(1)],
+        carts: Array.from({ length: 1000 }, (_, i) =>
+          cartRecord({ id: `cart-${i}`, customerId: `C${i}`, modifiedDateTime: new Date(START + i * 20_000).toISOString(), lines: [{ productId: 1 }] }),
+        ),
+      }),
+    });
+    poisonCustomer(h, 500, bad);
+    const first = await h.run();
+    h.clock.advanceMinutes(30);
+    const second = await h.run();
+    const notSent = Array.from({ length: 1000 }, (_, i) => `cart-${i}`).filter((id) => !sentCarts(h).has(id));
+    expect({ statuses: [first.status, second.status], failed: [first.carts.failed, second.carts.failed], notSent }).toEqual({
+      statuses: ['completed', 'completed'],
+      failed: [4, 4],
+      notSent: ['cart-100', 'cart-350', 'cart-600', 'cart-850'],
+    });
   });
 });

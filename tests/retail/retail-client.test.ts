@@ -401,21 +401,41 @@ describe('chunking and untrusted records', () => {
     expect(result.products.map((p) => p.RecordId).sort()).toEqual(ids);
   });
 
-  test('a customer Retail Server fails every request for is told from an outage by a probe of one it answered before (tried twice)', async () => {
+  test('a customer Retail Server fails every request for is told from an outage by a probe of one it answered before', async () => {
     const h = await start({ data: seeded() });
     await h.client.getCustomers(['C001']);
-    // Every attempt for C002 fails: the whole chunk's attempts, then the probe of C001 answers.
-    h.simulator.failNext('customers', Array.from({ length: fastRetry.maxAttempts }, () => ({ status: 500 })));
+    const always500 = (count: number) => Array.from({ length: count }, () => ({ status: 500 }));
+    const c001 = { status: 200, body: JSON.stringify({ value: [customerRecord('C001')] }) };
+    // Every attempt for C002 fails: the chunk's (the retry policy's), the probe of C001 answers, and
+    // C002 asked for alone once more fails twice (a record's 500 is tried twice in the split).
+    h.simulator.failNext('customers', [...always500(fastRetry.maxAttempts), c001, ...always500(2)]);
     const bad = await h.client.getCustomers(['C002']);
     expect([bad.customers, bad.failed.map((failed) => failed.id)]).toEqual([[], ['C002']]);
     expect(bad.failed[0]?.reason).toContain('HTTP 500');
-    expect(h.client.stats().calls.customers).toBe(1 + fastRetry.maxAttempts + 1);
+    let calls = 1 + fastRetry.maxAttempts + 1 + 2;
+    expect(h.client.stats().calls.customers).toBe(calls);
+
+    // The chunk fails, then Retail Server answers again: an outage that ended, not a bad record.
+    h.simulator.failNext('customers', always500(fastRetry.maxAttempts));
+    const blip = await h.client.getCustomers(['C002']);
+    expect([blip.customers.map((customer) => customer.AccountNumber), blip.failed]).toEqual([['C002'], []]);
+    calls += fastRetry.maxAttempts + 1 + 1;
+    expect(h.client.stats().calls.customers).toBe(calls);
 
     // The probe fails as well, on both of its attempts: an outage, and the lookup fails.
-    h.simulator.failNext('customers', Array.from({ length: fastRetry.maxAttempts + 2 }, () => ({ status: 500 })));
-    const error = await failure(h.client.getCustomers(['C002']));
+    h.simulator.failNext('customers', always500(fastRetry.maxAttempts + 2));
+    const error = await failure(h.client.getCustomers(['C001']));
     expect(error.statusCode).toBe(500);
-    expect(h.client.stats().calls.customers).toBe(1 + fastRetry.maxAttempts + 1 + fastRetry.maxAttempts + 2);
+    expect(h.client.stats().calls.customers).toBe(calls + fastRetry.maxAttempts + 2);
+  });
+
+  test('a probe that is throttled is retried as any request is, not given up after two attempts', async () => {
+    const h = await start({ data: seeded() });
+    await h.client.getCustomers(['C001']);
+    const throttled = { status: 429, headers: { 'Retry-After': '1' } };
+    h.simulator.failNext('customers', [...Array.from({ length: fastRetry.maxAttempts }, () => ({ status: 500 })), throttled, throttled]);
+    const result = await h.client.getCustomers(['C002']);
+    expect([result.customers.map((customer) => customer.AccountNumber), result.failed]).toEqual([['C002'], []]);
   });
 
   test('a bad product record is skipped and reported; the good ones come through', async () => {
