@@ -12,9 +12,11 @@ import { RemoteServiceError } from '../shared/errors';
  * rest are answered as usual, and the failed ids are returned so that the job fails only their
  * carts (retryably, up to MaxSendAttempts). An outage must not be taken for a bad record (its
  * carts would use up their attempts), so a failure counts as a record's only when Retail Server
- * answered another request of the same endpoint (a half of the split, or a probe for an id it
- * answered before) and the id, asked for alone once more after that, still fails. Without an
- * answer, the lookup fails as before; with no id to probe, after two levels of the split at most.
+ * answers a probe of the same endpoint before the split and after it (an id it answered before,
+ * else an id no record has), and the id, asked for alone once more at the end, still fails. A
+ * level of the split that fails as a whole is probed after too. Otherwise the lookup fails as
+ * before. The split sends its requests `concurrency` at a time, stops once the run has no time
+ * left, and never leaves a request running when it fails.
  */
 
 export interface FailedId<Id> {
@@ -33,6 +35,15 @@ export interface IsolationOptions<Id> {
   call(ids: Id[], splitting: boolean): Promise<unknown[]>;
   /** An id this endpoint answered before, asked for alone to tell a bad record from an outage. */
   knownGood(): Id | undefined;
+  /**
+   * An id no record has, probed when the known-good id fails with a record's status (that record
+   * may have turned bad since it was answered): only when both fail is it an outage.
+   */
+  fallbackProbe?: Id | undefined;
+  /** True once the run has no time left for its Retail Server calls: the split sends no more requests. */
+  outOfTime?: (() => boolean) | undefined;
+  /** Requests of one level in flight at once (1 for the sequential strategy); default all. */
+  concurrency?: number | undefined;
   /**
    * How many bad ids the split looks for: its requests are bounded by about twice this times the
    * number of halvings. Ids it has not isolated by then fail together (their carts retryably).
@@ -73,27 +84,50 @@ export async function lookupIsolatingFailures<Id>(ids: readonly Id[], options: I
   }
 
   let answered = false;
-  /** Asks for each part alone; a failure that is not about a record ends the lookup with it. */
-  const ask = (parts: readonly Suspect<Id>[]): Promise<Attempt<Id>[]> =>
-    Promise.all(
-      parts.map(async (part): Promise<Attempt<Id>> => {
+  /**
+   * Asks for each part alone, at most `concurrency` at once; a failure that is not about a record
+   * ends the lookup with it, once the requests already sent have settled (none is left running).
+   */
+  const ask = async (parts: readonly Suspect<Id>[]): Promise<Attempt<Id>[]> => {
+    const outcomes: Attempt<Id>[] = new Array(parts.length);
+    let next = 0;
+    let failure: { error: unknown } | undefined;
+    const worker = async (): Promise<void> => {
+      while (next < parts.length && !failure) {
+        const index = next++;
+        const part = parts[index] as Suspect<Id>;
         try {
           const found = await options.call(part.ids, true);
           answered = true;
-          return { part, found };
+          outcomes[index] = { part, found };
         } catch (error) {
-          if (!mayBeAboutARecord(error)) throw error;
-          return { part, error };
+          if (!mayBeAboutARecord(error)) failure ??= { error };
+          else outcomes[index] = { part, error };
         }
-      }),
-    );
+      }
+    };
+    const width = Math.max(1, Math.min(options.concurrency ?? parts.length, parts.length));
+    await Promise.all(Array.from({ length: width }, worker));
+    if (failure) throw failure.error;
+    return outcomes;
+  };
+  const checkTime = (): void => {
+    if (options.outOfTime?.()) throw firstError;
+  };
+
+  /** Whether Retail Server answers this endpoint now: the known-good id alone, else an id no record has. */
+  const probes = [options.knownGood(), options.fallbackProbe].filter((id, index, all): id is Id => id !== undefined && all.indexOf(id) === index);
+  const answersNow = async (): Promise<boolean> => {
+    for (const id of probes) {
+      checkTime();
+      const [outcome] = await ask([{ ids: [id], error: firstError }]);
+      if (outcome && !outcome.error) return true;
+    }
+    return false;
+  };
 
   // A service that fails every request is not split: one probe says so (when there is an id to ask).
-  const probe = options.knownGood();
-  if (probe !== undefined) {
-    const [outcome] = await ask([{ ids: [probe], error: firstError }]);
-    if (outcome?.error) throw firstError;
-  }
+  if (probes.length > 0 && !(await answersNow())) throw firstError;
 
   const records: unknown[] = [];
   const leaves: Suspect<Id>[] = [];
@@ -115,24 +149,35 @@ export async function lookupIsolatingFailures<Id>(ids: readonly Id[], options: I
       unresolved.push(...suspects.filter((suspect) => suspect.ids.length > 1));
       break;
     }
+    checkTime();
     requests += level.length;
     depth++;
     suspects = [];
+    let levelAnswered = false;
     for (const outcome of await ask(level)) {
       if (outcome.error) suspects.push({ ids: outcome.part.ids, error: outcome.error });
-      else records.push(...outcome.found);
+      else {
+        levelAnswered = true;
+        records.push(...outcome.found);
+      }
     }
+    // Every part of the level failed: an outage that began after the probe looks the same.
+    if (!levelAnswered && probes.length > 0 && !(await answersNow())) throw firstError;
   }
 
   // Each id that failed alone is asked for once more, now that Retail Server has answered
   // something: its failure may have come before (an outage that has just ended looks the same).
   const failed: FailedId<Id>[] = [];
+  if (leaves.length > 0) checkTime();
   for (const outcome of await ask(leaves)) {
     if (outcome.error) failed.push({ id: outcome.part.ids[0] as Id, reason: outcome.error.message });
     else records.push(...outcome.found);
   }
   // Nothing was answered: as likely an outage of this endpoint as bad records, so not their carts' fault.
   if (!answered) throw firstError;
+  // A failure is a record's only if Retail Server answers the endpoint after it ("meanwhile"), not
+  // just before it (the probe before the split): an outage that began during the split looks the same.
+  if ((failed.length > 0 || unresolved.length > 0) && probes.length > 0 && !(await answersNow())) throw firstError;
   for (const { ids: group, error } of unresolved) {
     const reason = `${error.message} (one of ${group.length} ids asked together; the lookup was not split further)`;
     for (const id of group) failed.push({ id, reason });

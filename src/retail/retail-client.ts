@@ -14,7 +14,7 @@ import {
   type RecordSchema,
 } from './models';
 import { lookupIsolatingFailures, type FailedId, type IsolatedLookup } from './lookup-isolation';
-import { createRetailTransport, type RetailCallStats, type RetailEndpoint, type RetailTransport } from './retail-transport';
+import { createRetailTransport, retailCallTimeLeft, type RetailCallStats, type RetailEndpoint, type RetailTransport } from './retail-transport';
 import type { RetailTokenProvider } from './token-provider';
 
 /**
@@ -215,6 +215,9 @@ export function createRetailServerClient(options: RetailServerClientOptions): Re
       lookupIsolatingFailures(batch, {
         call,
         knownGood: () => (knownGood.get(spec.endpoint) as Id | undefined) ?? spec.absentId,
+        fallbackProbe: spec.absentId,
+        outOfTime: () => (retailCallTimeLeft() ?? Number.POSITIVE_INFINITY) <= 0,
+        concurrency: spec.lookup?.concurrency,
         isolatesUpTo: ISOLATES_UP_TO,
       }),
     );

@@ -58,6 +58,11 @@ export function withRetailCallBudget<T>(remainingMs: () => number, work: () => P
   return callBudget.run(remainingMs, work);
 }
 
+/** The time the current run has left for its Retail Server calls, in ms (undefined outside a run). */
+export function retailCallTimeLeft(): number | undefined {
+  return callBudget.getStore()?.();
+}
+
 export type QueryParameter = readonly [name: string, value: string | number];
 
 export interface PostOptions {

@@ -42,10 +42,12 @@ describe('lookupIsolatingFailures', () => {
     const result = await lookupIsolatingFailures(ids(1000), { call: e.call, knownGood: () => 5000, isolatesUpTo: 16 });
     expect(result.failed).toEqual([{ id: 617, reason: 'POST Customers/GetByAccountNumbers failed with HTTP 500.' }]);
     expect(result.records).toHaveLength(999);
-    // The whole chunk, the probe, two halves per level for ten levels (1000 -> 1), the bad id once more.
-    expect(e.requests).toHaveLength(1 + 1 + 2 * 10 + 1);
+    // The whole chunk, the probe, two halves per level for ten levels (1000 -> 1), the bad id once
+    // more, and the probe once more after it (an answer after the failure, not only before).
+    expect(e.requests).toHaveLength(1 + 1 + 2 * 10 + 1 + 1);
     expect(e.requests[1]).toEqual({ ids: [5000], probing: true });
-    expect(e.requests.at(-1)).toEqual({ ids: [617], probing: true });
+    expect(e.requests.at(-2)).toEqual({ ids: [617], probing: true });
+    expect(e.requests.at(-1)).toEqual({ ids: [5000], probing: true });
     expect(e.requests.slice(1).every((request) => request.probing)).toBe(true);
     expect(e.requests[0]?.probing).toBe(false);
   });
