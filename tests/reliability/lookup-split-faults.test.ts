@@ -156,13 +156,7 @@ describe('the split and the run time limit', () => {
     const count = 64;
     h = await startFaultHarness({
       now: '2026-11-23T12:00:00Z',
-      data: buildSimulatorData({
-        customers: Array.from({ length: count }, (_, i) => customerRecord(`C${i}`)),
-        products: [productRecord(1)],
-        carts: Array.from({ length: count }, (_, i) =>
-          cartRecord({ id: `cart-${i}`, customerId: `C${i}`, modifiedDateTime: new Date(START + i * 20_000).toISOString(), lines: [{ productId: 1 }] }),
-        ),
-      }),
+      data: data(count),
     });
     // Every request naming C40 takes Retail Server 15 s to fail with 500.
     const namesBad = (text: string) => (JSON.parse(text) as { accountNumbers: string[] }).accountNumbers.includes('C40');
@@ -194,13 +188,7 @@ describe('a split level that fails with a service error', () => {
   test('the run reports every Retail Server request it made, and makes none after it has ended', async () => {
     h = await startFaultHarness({
       now: '2026-11-23T12:00:00Z',
-      data: buildSimulatorData({
-        customers: Array.from({ length: 4 }, (_, i) => customerRecord(`C${i}`)),
-        products: [productRecord(1)],
-        carts: Array.from({ length: 4 }, (_, i) =>
-          cartRecord({ id: `cart-${i}`, customerId: `C${i}`, modifiedDateTime: new Date(START + i * 20_000).toISOString(), lines: [{ productId: 1 }] }),
-        ),
-      }),
+      data: data(4),
     });
     // The half [C0, C1] meets an overloaded gateway: 503 on every attempt, at once.
     h.proxies.retail.inject({
@@ -253,13 +241,7 @@ describe('the sequential strategy and the split', () => {
   test('a split customer lookup still sends one Retail Server request at a time', async () => {
     h = await startFaultHarness({
       now: '2026-11-23T12:00:00Z',
-      data: buildSimulatorData({
-        customers: Array.from({ length: 8 }, (_, i) => customerRecord(`C${i}`)),
-        products: [productRecord(1)],
-        carts: Array.from({ length: 8 }, (_, i) =>
-          cartRecord({ id: `cart-${i}`, customerId: `C${i}`, modifiedDateTime: new Date(START + i * 20_000).toISOString(), lines: [{ productId: 1 }] }),
-        ),
-      }),
+      data: data(8),
     });
     let inFlight = 0;
     let most = 0;
