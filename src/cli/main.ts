@@ -124,7 +124,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return EXIT.usage;
     }
     try {
-      return await previewCart({ cartId: values.cart, outDir: values.out, settingsPath: values.settings, env: io.env, write: io.stdout });
+      return await previewCart({
+        cartId: values.cart,
+        outDir: values.out,
+        settingsPath: values.settings,
+        env: io.env,
+        write: io.stdout,
+        client: { retryPolicy: io.runtime?.retryPolicy, sleep: io.runtime?.sleep },
+      });
     } catch (error) {
       if (error instanceof ConfigurationError) {
         io.stderr(`${error.message}\n`);

@@ -5,7 +5,7 @@ import { activeLines, buildNotificationData } from '../enrich/payload';
 import { checkCart } from '../job/eligibility';
 import { createPreviewProvider } from '../providers/preview';
 import { parseCart } from '../retail/models';
-import { retailClientFor, secretRequests } from '../runtime/create-dependencies';
+import { retailClientFor, secretRequests, type ClientExtras } from '../runtime/create-dependencies';
 import { notificationId } from '../store/ledger';
 import { silentLogger } from '../shared/logger';
 
@@ -20,12 +20,14 @@ export interface PreviewCartOptions {
   settingsPath?: string | undefined;
   env: NodeJS.ProcessEnv;
   write: (text: string) => void;
+  /** The Retail Server client's retry policy and sleep (tests give quick ones). */
+  client?: Pick<ClientExtras, 'retryPolicy' | 'sleep'> | undefined;
 }
 
 export async function previewCart(options: PreviewCartOptions): Promise<number> {
   const settings = loadSettings({ settingsPath: options.settingsPath, env: options.env });
   const secrets = await createSecretResolver({ vaultUrl: settings.keyVault.uri, env: options.env }).resolveAll(secretRequests(settings).retail);
-  const retail = retailClientFor(settings, secrets);
+  const retail = retailClientFor(settings, secrets, options.client);
   const [channel, raw] = await Promise.all([retail.getChannelConfiguration(), retail.findCart(options.cartId)]);
   if (raw === undefined) {
     options.write(`No shopping cart ${options.cartId} on Retail Server (OUN ${settings.retail.operatingUnitNumber}).\n`);

@@ -110,6 +110,17 @@ describe('abandoned-carts CLI', () => {
     expect((await cli(['preview'])).code).toBe(EXIT.usage);
   });
 
+  test('preview of a cart whose product Retail Server fails every lookup of says so, and that a run would fail it for now', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'cli-preview-'));
+    const fail500 = { status: 500, body: JSON.stringify({ error: { code: 'CriticalStorageError', message: 'An error occurred while loading the product.' } }) };
+    // The lookup's attempts fail, a probe of an id no record has is answered, product 1 alone fails twice more.
+    h.retail.failNext('products', [...Array.from({ length: fastRetry.maxAttempts }, () => fail500), { status: 200, body: JSON.stringify({ value: [] }) }, fail500, fail500]);
+    const { code, stdout } = await cli(['preview', '--cart', 'cart-1', '--out', out]);
+    expect(code).toBe(EXIT.failed);
+    expect(stdout).toMatch(/^Retail Server fails to look up product 1: .*An error occurred while loading the product\./m);
+    expect(stdout).toMatch(/^A run would fail cart cart-1 for now and try it again in later runs\.$/m);
+  });
+
   test('doctor checks every dependency in turn and hides the secrets', async () => {
     const { code, stdout } = await cli(['doctor']);
     expect(code).toBe(EXIT.ok);
