@@ -41,7 +41,8 @@ export class RunCounters {
         skippedByReason,
       },
       lines: { dropped: [...this.droppedLines.values()].reduce((sum, n) => sum + n, 0), droppedByReason },
-      failures: [...this.failures].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count),
+      // Most frequent first; equal counts by reason, so pages finishing in another order give the same report.
+      failures: [...this.failures].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0)),
       failuresByDependency: Object.fromEntries(this.failuresByDependency),
       invalidRecords: { customers: this.invalidCustomers, products: this.invalidProducts },
     };

@@ -86,7 +86,8 @@ export interface NotificationCallOptions {
 /**
  * What `getNotifications` found: the records by id, and apart from them the ids whose stored
  * document is not a record this version can read (written by a newer version, or edited by hand).
- * Such a cart was handled by someone: a run neither sends it nor waits for it.
+ * Such a cart was handled by someone: a run neither sends it nor waits for it. An id is in one of
+ * the two at most, never both.
  */
 export class NotificationReads extends Map<string, StoredNotification> {
   readonly unreadable = new Set<string>();
