@@ -171,8 +171,8 @@ export function createRetailServerClient(options: RetailServerClientOptions): Re
 
   /**
    * The last id each lookup endpoint answered for: the probe that tells a bad record from an
-   * outage. Until there is one (a new process), an id no record has: Retail Server answers it with
-   * an empty collection when the endpoint works.
+   * outage. Without one (a new process), or when it fails, the probe is an id no record has, which
+   * Retail Server answers with an empty collection when the endpoint works.
    */
   const knownGood = new Map<RetailEndpoint, string | number>();
 
@@ -188,7 +188,7 @@ export function createRetailServerClient(options: RetailServerClientOptions): Re
     body: (ids: Id[]) => unknown;
     keyOfRecord: (record: unknown) => string | undefined;
     keyOfId: (id: Id) => string;
-    /** An id no record has, to probe with before the endpoint has answered this client. */
+    /** An id no record has, to probe with when there is no known-good id or it fails. */
     absentId: Id;
     lookup: LookupOptions | undefined;
   }): Promise<IsolatedLookup<Id>> {
@@ -214,7 +214,7 @@ export function createRetailServerClient(options: RetailServerClientOptions): Re
     const results = await mapWithConcurrency(chunk(spec.ids, spec.chunkSize), concurrency, (batch) =>
       lookupIsolatingFailures(batch, {
         call,
-        knownGood: () => (knownGood.get(spec.endpoint) as Id | undefined) ?? spec.absentId,
+        knownGood: () => knownGood.get(spec.endpoint) as Id | undefined,
         fallbackProbe: spec.absentId,
         outOfTime: () => (retailCallTimeLeft() ?? Number.POSITIVE_INFINITY) <= 0,
         concurrency: spec.lookup?.concurrency,
