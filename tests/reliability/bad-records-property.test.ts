@@ -7,11 +7,12 @@ import { RETAIL_ENDPOINTS } from './faults/retail';
 
 /**
  * Random stores with random bad records: customers and products that Retail Server fails every
- * lookup of (HTTP 500 or 400), in pages of random size, over as many runs as MaxSendAttempts and
- * one more. For every generated store:
+ * lookup of (HTTP 500 or 400), customers with several carts, in pages of random size, over as many
+ * runs as MaxSendAttempts and one more. For every generated store:
  * - every run completes, and every cart seen ends in exactly one tally (seen = eligible + skipped,
  *   eligible = notified + failed);
- * - every cart whose customer and products are good is reminded exactly once;
+ * - every customer's latest cart whose customer and products are good is reminded exactly once,
+ *   and the older carts never (recorded superseded);
  * - no cart holding a bad record is reminded; each is recorded failed, retryable, with one attempt
  *   per run until MaxSendAttempts, and then given up: the last run no longer sees it.
  * Seeded and bounded (BAD_RECORD_RUNS, BAD_RECORD_SEED), so it is deterministic.
@@ -26,8 +27,11 @@ const criticalStorageError = JSON.stringify({
 });
 
 interface Store {
-  /** Each cart's product ids (cart i belongs to customer C<i>). */
+  /** Each cart's product ids. */
   carts: number[][];
+  /** Each cart's customer: C<n>. Customers with several carts have their older ones superseded. */
+  customerOf: number[];
+  customers: number;
   products: number;
   badCustomers: number[];
   badProducts: number[];
@@ -37,12 +41,14 @@ interface Store {
 }
 
 const storeArbitrary: fc.Arbitrary<Store> = fc
-  .record({ cartCount: fc.integer({ min: 1, max: 40 }), products: fc.integer({ min: 1, max: 12 }) })
-  .chain(({ cartCount, products }) =>
+  .record({ cartCount: fc.integer({ min: 1, max: 40 }), customers: fc.integer({ min: 1, max: 40 }), products: fc.integer({ min: 1, max: 12 }) })
+  .chain(({ cartCount, customers, products }) =>
     fc.record({
       carts: fc.array(fc.uniqueArray(fc.integer({ min: 1, max: products }), { minLength: 1, maxLength: 4 }), { minLength: cartCount, maxLength: cartCount }),
+      customerOf: fc.array(fc.integer({ min: 0, max: customers - 1 }), { minLength: cartCount, maxLength: cartCount }),
+      customers: fc.constant(customers),
       products: fc.constant(products),
-      badCustomers: fc.uniqueArray(fc.integer({ min: 0, max: cartCount - 1 }), { maxLength: 5 }),
+      badCustomers: fc.uniqueArray(fc.integer({ min: 0, max: customers - 1 }), { maxLength: 5 }),
       badProducts: fc.uniqueArray(fc.integer({ min: 1, max: products }), { maxLength: 2 }),
       customerStatus: fc.constantFrom(400 as const, 500 as const),
       pageSize: fc.integer({ min: 2, max: 12 }),
@@ -65,9 +71,11 @@ async function problemsWith(store: Store): Promise<string[]> {
   const h = await startFaultHarness({
     now: '2026-11-23T12:00:00Z',
     data: buildSimulatorData({
-      customers: store.carts.map((_, i) => customerRecord(`C${i}`)),
+      customers: Array.from({ length: store.customers }, (_, i) => customerRecord(`C${i}`)),
       products: Array.from({ length: store.products }, (_, i) => productRecord(i + 1)),
-      carts: store.carts.map((lines, i) => cartRecord({ id: `cart-${i}`, customerId: `C${i}`, modifiedDateTime: at(i).toISOString(), lines: lines.map((productId) => ({ productId })) })),
+      carts: store.carts.map((lines, i) =>
+        cartRecord({ id: `cart-${i}`, customerId: `C${store.customerOf[i] ?? 0}`, modifiedDateTime: at(i).toISOString(), lines: lines.map((productId) => ({ productId })) }),
+      ),
     }),
     env: { RetailServerClientOptions__PageSize: String(store.pageSize), EmarsysClientOptions__MaxSendAttempts: String(store.maxSendAttempts) },
   });
@@ -94,7 +102,9 @@ async function problemsWith(store: Store): Promise<string[]> {
       problems.push(...tallyProblems(report).map((problem) => `run ${run + 1}: ${problem}`));
     }
 
-    const isBad = (i: number) => badAccounts.has(`C${i}`) || (store.carts[i] ?? []).some((id) => badProducts.has(id));
+    const isBad = (i: number) => badAccounts.has(`C${store.customerOf[i] ?? 0}`) || (store.carts[i] ?? []).some((id) => badProducts.has(id));
+    // A customer's newer cart supersedes the older ones (carts are a minute apart, in index order).
+    const isSuperseded = (i: number) => store.customerOf.some((customer, j) => j > i && customer === store.customerOf[i]);
     const deliveries = new Map<string, number>();
     for (const delivery of h.emarsys.deliveries) deliveries.set(String(delivery.data.cartId), (deliveries.get(String(delivery.data.cartId)) ?? 0) + 1);
     const ids = store.carts.map((_, i) => notificationId(`cart-${i}`, at(i)));
@@ -102,6 +112,10 @@ async function problemsWith(store: Store): Promise<string[]> {
     store.carts.forEach((_, i) => {
       const sent = deliveries.get(`cart-${i}`) ?? 0;
       const record = records.get(ids[i] as string)?.record;
+      if (isSuperseded(i)) {
+        if (sent !== 0 || record?.status !== 'skipped') problems.push(`cart-${i} (superseded) delivered ${sent} times, recorded ${record?.status ?? 'nothing'}`);
+        return;
+      }
       if (!isBad(i) && sent !== 1) problems.push(`cart-${i} (good) delivered ${sent} times`);
       if (isBad(i) && sent !== 0) problems.push(`cart-${i} (bad record) delivered ${sent} times`);
       if (isBad(i) && !(record?.status === 'failed' && record.retryable === true && record.attempts === store.maxSendAttempts)) {
