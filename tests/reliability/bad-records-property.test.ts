@@ -7,8 +7,8 @@ import { RETAIL_ENDPOINTS } from './faults/retail';
 
 /**
  * Random stores with random bad records: customers and products that Retail Server fails every
- * lookup of (HTTP 500 or 400), customers with several carts, in pages of random size, over as many
- * runs as MaxSendAttempts and one more. For every generated store:
+ * lookup of (HTTP 500 or 400), customers with several carts, anonymous carts, in pages of random
+ * size, over as many runs as MaxSendAttempts and one more. For every generated store:
  * - every run completes, and every cart seen ends in exactly one tally (seen = eligible + skipped,
  *   eligible = notified + failed);
  * - every customer's latest cart whose customer and products are good is reminded exactly once,
@@ -29,7 +29,10 @@ const criticalStorageError = JSON.stringify({
 interface Store {
   /** Each cart's product ids. */
   carts: number[][];
-  /** Each cart's customer: C<n>. Customers with several carts have their older ones superseded. */
+  /**
+   * Each cart's customer: C<n>, or -1 for an anonymous cart (a receipt email of its own). A
+   * customer's older carts are superseded by the newest.
+   */
   customerOf: number[];
   customers: number;
   products: number;
@@ -45,7 +48,7 @@ const storeArbitrary: fc.Arbitrary<Store> = fc
   .chain(({ cartCount, customers, products }) =>
     fc.record({
       carts: fc.array(fc.uniqueArray(fc.integer({ min: 1, max: products }), { minLength: 1, maxLength: 4 }), { minLength: cartCount, maxLength: cartCount }),
-      customerOf: fc.array(fc.integer({ min: 0, max: customers - 1 }), { minLength: cartCount, maxLength: cartCount }),
+      customerOf: fc.array(fc.integer({ min: -1, max: customers - 1 }), { minLength: cartCount, maxLength: cartCount }),
       customers: fc.constant(customers),
       products: fc.constant(products),
       badCustomers: fc.uniqueArray(fc.integer({ min: 0, max: customers - 1 }), { maxLength: 5 }),
@@ -73,11 +76,17 @@ async function problemsWith(store: Store): Promise<string[]> {
     data: buildSimulatorData({
       customers: Array.from({ length: store.customers }, (_, i) => customerRecord(`C${i}`)),
       products: Array.from({ length: store.products }, (_, i) => productRecord(i + 1)),
-      carts: store.carts.map((lines, i) =>
-        cartRecord({ id: `cart-${i}`, customerId: `C${store.customerOf[i] ?? 0}`, modifiedDateTime: at(i).toISOString(), lines: lines.map((productId) => ({ productId })) }),
-      ),
+      carts: store.carts.map((lines, i) => {
+        const customer = store.customerOf[i] ?? -1;
+        const who = customer < 0 ? { receiptEmail: `guest-${i}@example.com` } : { customerId: `C${customer}` };
+        return cartRecord({ id: `cart-${i}`, ...who, modifiedDateTime: at(i).toISOString(), lines: lines.map((productId) => ({ productId })) });
+      }),
     }),
-    env: { RetailServerClientOptions__PageSize: String(store.pageSize), EmarsysClientOptions__MaxSendAttempts: String(store.maxSendAttempts) },
+    env: {
+      RetailServerClientOptions__PageSize: String(store.pageSize),
+      RetailServerClientOptions__IncludeAnonymous: 'true',
+      EmarsysClientOptions__MaxSendAttempts: String(store.maxSendAttempts),
+    },
   });
   try {
     const badAccounts = new Set(store.badCustomers.map((i) => `C${i}`));
@@ -104,7 +113,7 @@ async function problemsWith(store: Store): Promise<string[]> {
 
     const isBad = (i: number) => badAccounts.has(`C${store.customerOf[i] ?? 0}`) || (store.carts[i] ?? []).some((id) => badProducts.has(id));
     // A customer's newer cart supersedes the older ones (carts are a minute apart, in index order).
-    const isSuperseded = (i: number) => store.customerOf.some((customer, j) => j > i && customer === store.customerOf[i]);
+    const isSuperseded = (i: number) => (store.customerOf[i] ?? -1) >= 0 && store.customerOf.some((customer, j) => j > i && customer === store.customerOf[i]);
     const deliveries = new Map<string, number>();
     for (const delivery of h.emarsys.deliveries) deliveries.set(String(delivery.data.cartId), (deliveries.get(String(delivery.data.cartId)) ?? 0) + 1);
     const ids = store.carts.map((_, i) => notificationId(`cart-${i}`, at(i)));
