@@ -112,7 +112,12 @@ export async function lookupIsolatingFailures<Id>(ids: readonly Id[], options: I
     return outcomes;
   };
   const checkTime = (): void => {
-    if (options.outOfTime?.()) throw firstError;
+    if (!options.outOfTime?.()) return;
+    throw new RemoteServiceError(
+      `${firstError.message} Not split further to find the record it fails for: the run had no time left (MaxRunMinutes); ` +
+        'the next run looks this page up again.',
+      { service: firstError.service, operation: firstError.operation, statusCode: firstError.statusCode, code: firstError.code, retryable: true, cause: firstError },
+    );
   };
 
   /** Whether Retail Server answers this endpoint now: the known-good id alone, else an id no record has. */

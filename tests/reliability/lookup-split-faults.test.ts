@@ -172,6 +172,9 @@ describe('the split and the run time limit', () => {
       durationWithinLimit: true,
       customerRequests: expect.any(Number),
     });
+    // The run fails at that page, as a lookup that fails does, and says why it stopped splitting.
+    expect(report.status).toBe('failed');
+    expect(report.error).toMatch(/HTTP 500.*Not split further to find the record it fails for: the run had no time left \(MaxRunMinutes\)/);
   });
 });
 
