@@ -21,6 +21,12 @@ export interface PipelineOptions {
   waitingCommits?: number;
   /** Asked before each page after the first is worked; true ends the pipeline there, cleanly. */
   shouldStop?: () => boolean;
+  /**
+   * Whether a page's failure is the time limit's (its calls had no time left): the pipeline then
+   * ends before that page as `shouldStop` would, committing the pages before it, unless it is the
+   * first page (so that a run that makes no progress still fails).
+   */
+  isTimeUp?: (error: unknown) => boolean;
 }
 
 export interface PipelineResult {
@@ -145,6 +151,9 @@ export async function runPagePipeline<T, R>(
     await Promise.allSettled(buffered);
     await iterator.return?.(undefined).catch(() => undefined);
   }
-  if (failure) throw failure.error;
+  if (failure) {
+    if (failure.index > 0 && options.isTimeUp?.(failure.error)) return { stoppedEarly: true };
+    throw failure.error;
+  }
   return { stoppedEarly };
 }

@@ -8,7 +8,7 @@ import { withRetailCallBudget } from '../retail/retail-transport';
 import type { Lease, NotificationLedger } from '../store/ledger';
 import { LeaseLostError } from '../store/ledger';
 import type { Clock } from '../shared/clock';
-import { toError } from '../shared/errors';
+import { RemoteServiceError, toError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import { cartPages, takeParsed, type PageCart } from './cart-pages';
 import { CheckpointTracker } from './checkpoint-tracker';
@@ -306,6 +306,12 @@ async function runJob(deps: JobDependencies, request: JobRequest, setRetailBudge
       {
         ...(sequential ? { concurrency: 1, lookahead: 0 } : { concurrency: pageConcurrency, lookahead: 0, waitingCommits: 2 * pageConcurrency }),
         shouldStop: () => clock.now().getTime() >= deadline,
+        isTimeUp: (error) => {
+          // Set only when a call gave up because its wait would not fit in the time the run had left.
+          const timeUp = error instanceof RemoteServiceError && error.outOfTime;
+          if (timeUp) logger.warn('A page ran out of time for its Retail Server calls; the run ends before it', { ...log, reason: toError(error).message });
+          return timeUp;
+        },
       },
       async (readRange, index) => {
         const context: PageContext = {

@@ -116,7 +116,15 @@ export async function lookupIsolatingFailures<Id>(ids: readonly Id[], options: I
     throw new RemoteServiceError(
       `${firstError.message} Not split further to find the record it fails for: the run had no time left (MaxRunMinutes); ` +
         'the next run looks this page up again.',
-      { service: firstError.service, operation: firstError.operation, statusCode: firstError.statusCode, code: firstError.code, retryable: true, cause: firstError },
+      {
+        service: firstError.service,
+        operation: firstError.operation,
+        statusCode: firstError.statusCode,
+        code: firstError.code,
+        retryable: true,
+        outOfTime: true,
+        cause: firstError,
+      },
     );
   };
 

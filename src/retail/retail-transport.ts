@@ -322,6 +322,7 @@ function withAttempts(error: unknown, attempts: number, outOfTime: boolean): unk
     statusCode: error.statusCode,
     code: error.code,
     retryable: error.retryable,
+    outOfTime,
     cause: error.cause,
   });
 }

@@ -30,6 +30,8 @@ export interface RemoteServiceErrorDetails {
   code?: string;
   /** Whether trying again later may succeed. */
   retryable: boolean;
+  /** The call stopped trying because the run had no time left for it (MaxRunMinutes). */
+  outOfTime?: boolean | undefined;
   cause?: unknown;
 }
 
@@ -41,8 +43,10 @@ export class RemoteServiceError extends Error {
   readonly statusCode: number | undefined;
   readonly code: string | undefined;
   readonly retryable: boolean;
+  readonly outOfTime: boolean;
   constructor(message: string, details: RemoteServiceErrorDetails) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.outOfTime = details.outOfTime ?? false;
     this.service = details.service;
     this.operation = details.operation;
     this.statusCode = details.statusCode;

@@ -70,6 +70,28 @@ describe('runPagePipeline', () => {
     expect(committed).toEqual([0, 1]);
   });
 
+  test('a page that failed for the time limit ends the pipeline cleanly before it, unless it is the first', async () => {
+    const timeUp = new Error('no time left');
+    const run = (failing: number, committed: number[]) =>
+      runPagePipeline(
+        pages(10, []),
+        { concurrency: 3, lookahead: 1, isTimeUp: (error) => error === timeUp },
+        async (page) => {
+          await delay(page === failing ? 1 : 10);
+          if (page === failing) throw timeUp;
+          return page;
+        },
+        async (page) => {
+          committed.push(page);
+        },
+      );
+    const committed: number[] = [];
+    await expect(run(2, committed)).resolves.toEqual({ stoppedEarly: true });
+    expect(committed).toEqual([0, 1]);
+    // The first page: no progress at all, so the run fails rather than end as if it had worked.
+    await expect(run(0, [])).rejects.toThrow('no time left');
+  });
+
   test('a failed read stops the pipeline after committing the pages read before it', async () => {
     const committed: number[] = [];
     await expect(

@@ -178,6 +178,59 @@ describe('the split and the run time limit', () => {
   });
 });
 
+describe('the split out of time on a later page', () => {
+  let h: FaultHarness;
+  afterEach(() => h.close());
+
+  test('the run ends as at its time limit: the pages before it recorded, `remaining` from there, and the next run finishes', async () => {
+    // Pages of 16: C40's cart is on the third page.
+    h = await startFaultHarness({ now: '2026-11-23T12:00:00Z', data: data(64), env: { RetailServerClientOptions__PageSize: '16' } });
+    h.proxies.retail.inject({
+      path: RETAIL_ENDPOINTS.customers,
+      match: (request) => accountsOf(request.text()).includes('C40'),
+      before: () => h.clock.advanceMinutes(15 / 60),
+      fault: { kind: 'status', status: 500, body: criticalStorageError },
+    });
+    const first = await h.run({ maxRunMinutes: 1 });
+    expect({ status: first.status, error: first.error, remaining: first.remaining !== undefined }).toEqual({ status: 'completed', error: undefined, remaining: true });
+    expect(Date.parse(first.remaining?.from ?? '')).toBeLessThanOrEqual(START + 40 * 20_000);
+    expect(h.logs.some((log) => log.message === 'A page ran out of time for its Retail Server calls; the run ends before it')).toBe(true);
+
+    h.proxies.retail.clear();
+    h.clock.advanceMinutes(30);
+    const second = await h.run();
+    const sent = new Set(h.emarsys.deliveries.map((delivery) => String(delivery.data.cartId)));
+    expect({ status: second.status, notSent: Array.from({ length: 64 }, (_, i) => `cart-${i}`).filter((id) => !sent.has(id)) }).toEqual({ status: 'completed', notSent: [] });
+  });
+});
+
+describe('Retail Server throttling a later page past the time limit', () => {
+  let h: FaultHarness;
+  afterEach(() => h.close());
+
+  test('the run ends as at its time limit, not failed: the retry that no longer fits stops the page, not the run', async () => {
+    h = await startFaultHarness({ now: '2026-11-23T12:00:00Z', data: data(64), env: { RetailServerClientOptions__PageSize: '16' } });
+    // Customer lookups naming C40 (third page) are throttled with Retry-After 60 s.
+    h.proxies.retail.inject({
+      path: RETAIL_ENDPOINTS.customers,
+      match: (request) => accountsOf(request.text()).includes('C40'),
+      fault: { kind: 'status', status: 429, headers: { 'Retry-After': '60' } },
+    });
+    const deps = await createJobDependencies({
+      settings: h.settings(),
+      env: h.secretsEnv,
+      logger: createLogger(() => undefined, 'error'),
+      clock: h.clock,
+      retryPolicy: { ...fastRetry, maxServerDelayMs: 60_000 },
+      // Waiting moves the run's clock, as real waiting would.
+      sleep: async (ms) => h.clock.advanceMinutes(ms / 60_000),
+    });
+    const report = await runAbandonedCartJob(deps, { trigger: 'cli', maxRunMinutes: 1 });
+    expect({ status: report.status, remaining: report.remaining !== undefined, error: report.error }).toEqual({ status: 'completed', remaining: true, error: undefined });
+    expect(Date.parse(report.remaining?.from ?? '')).toBeLessThanOrEqual(START + 40 * 20_000);
+  });
+});
+
 /**
  * One half of a level fails with a service error (503 after its retries) while the other half's
  * request is still on its way. The lookup fails, but only once that request has settled: a run must
