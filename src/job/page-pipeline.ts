@@ -24,14 +24,17 @@ export interface PipelineOptions {
   /**
    * Whether a page's failure is the time limit's (its calls had no time left): the pipeline then
    * ends before that page as `shouldStop` would, committing the pages before it, unless it is the
-   * first page (so that a run that makes no progress still fails).
+   * first page (so that a run that makes no progress still fails) or another page in flight failed
+   * for any other reason (that failure is thrown).
    */
   isTimeUp?: (error: unknown) => boolean;
 }
 
 export interface PipelineResult {
-  /** `shouldStop` ended it while the source still had pages. */
+  /** `shouldStop` ended it while the source still had pages, or a page's time ran out (`timeUp`). */
   stoppedEarly: boolean;
+  /** The error of the page whose calls ran out of time, when that is what ended it. */
+  timeUp?: unknown;
 }
 
 export async function runPagePipeline<T, R>(
@@ -57,6 +60,8 @@ export async function runPagePipeline<T, R>(
   const results = new Map<number, R>();
   let nextToCommit = 0;
   let failure: { error: unknown; index: number } | undefined;
+  /** The first failure that is not the time limit's, whatever its page: a time-up must not hide it. */
+  let realFailure: { error: unknown } | undefined;
   // Pages waiting to be committed (or for the pipeline to stop), by index.
   const waiters = new Map<number, () => void>();
   const wakeWaiters = () => {
@@ -71,6 +76,7 @@ export async function runPagePipeline<T, R>(
     index < nextToCommit || failure ? Promise.resolve() : new Promise((resolve) => waiters.set(index, resolve));
   const fail = (error: unknown, index: number) => {
     if (!failure || index < failure.index) failure = { error, index };
+    if (!realFailure && !options.isTimeUp?.(error)) realFailure = { error };
     wakeWaiters();
   };
 
@@ -152,7 +158,8 @@ export async function runPagePipeline<T, R>(
     await iterator.return?.(undefined).catch(() => undefined);
   }
   if (failure) {
-    if (failure.index > 0 && options.isTimeUp?.(failure.error)) return { stoppedEarly: true };
+    if (realFailure) throw realFailure.error;
+    if (failure.index > 0) return { stoppedEarly: true, timeUp: failure.error };
     throw failure.error;
   }
   return { stoppedEarly };

@@ -301,17 +301,13 @@ async function runJob(deps: JobDependencies, request: JobRequest, setRetailBudge
     const activeTracker = tracker;
     const activeWindow = worked;
     const activeChannel = channel;
-    const { stoppedEarly } = await runPagePipeline(
+    const { stoppedEarly, timeUp } = await runPagePipeline(
       ranges,
       {
         ...(sequential ? { concurrency: 1, lookahead: 0 } : { concurrency: pageConcurrency, lookahead: 0, waitingCommits: 2 * pageConcurrency }),
         shouldStop: () => clock.now().getTime() >= deadline,
-        isTimeUp: (error) => {
-          // Set only when a call gave up because its wait would not fit in the time the run had left.
-          const timeUp = error instanceof RemoteServiceError && error.outOfTime;
-          if (timeUp) logger.warn('A page ran out of time for its Retail Server calls; the run ends before it', { ...log, reason: toError(error).message });
-          return timeUp;
-        },
+        // Set only when a call gave up because its wait would not fit in the time the run had left.
+        isTimeUp: (error) => error instanceof RemoteServiceError && error.outOfTime,
       },
       async (readRange, index) => {
         const context: PageContext = {
@@ -360,7 +356,9 @@ async function runJob(deps: JobDependencies, request: JobRequest, setRetailBudge
         }
       },
     );
-    if (stoppedEarly) {
+    if (timeUp !== undefined) {
+      logger.warn('A page ran out of time for its Retail Server calls; the run ends before it', { ...log, limitMinutes, reason: toError(timeUp).message });
+    } else if (stoppedEarly) {
       logger.info('Abandoned cart run reached its time limit; it started no new page', { ...log, limitMinutes });
     } else {
       tracker.finish(worked.to);

@@ -86,10 +86,44 @@ describe('runPagePipeline', () => {
         },
       );
     const committed: number[] = [];
-    await expect(run(2, committed)).resolves.toEqual({ stoppedEarly: true });
+    await expect(run(2, committed)).resolves.toEqual({ stoppedEarly: true, timeUp });
     expect(committed).toEqual([0, 1]);
     // The first page: no progress at all, so the run fails rather than end as if it had worked.
     await expect(run(0, [])).rejects.toThrow('no time left');
+  });
+
+  test('a time-up does not hide a later page that failed for another reason', async () => {
+    const timeUp = new Error('no time left');
+    const committed: number[] = [];
+    let page3Start = () => undefined as void;
+    let timeUpThrown = () => undefined as void;
+    const page3Started = new Promise<void>((resolve) => (page3Start = resolve));
+    const page2Failed = new Promise<void>((resolve) => (timeUpThrown = resolve));
+    await expect(
+      runPagePipeline(
+        pages(10, []),
+        { concurrency: 4, lookahead: 1, isTimeUp: (error) => error === timeUp },
+        async (page) => {
+          // Pages 0-3 in flight; page 2 runs out of time once page 3 has started, page 3 fails after it.
+          if (page === 2) {
+            await page3Started;
+            timeUpThrown();
+            throw timeUp;
+          }
+          if (page === 3) {
+            page3Start();
+            await page2Failed;
+            throw new Error('page 3 refused');
+          }
+          await delay(10);
+          return page;
+        },
+        async (page) => {
+          committed.push(page);
+        },
+      ),
+    ).rejects.toThrow('page 3 refused');
+    expect(committed).toEqual([0, 1]);
   });
 
   test('a failed read stops the pipeline after committing the pages read before it', async () => {

@@ -228,6 +228,12 @@ describe('Retail Server throttling a later page past the time limit', () => {
     const report = await runAbandonedCartJob(deps, { trigger: 'cli', maxRunMinutes: 1 });
     expect({ status: report.status, remaining: report.remaining !== undefined, error: report.error }).toEqual({ status: 'completed', remaining: true, error: undefined });
     expect(Date.parse(report.remaining?.from ?? '')).toBeLessThanOrEqual(START + 40 * 20_000);
+
+    // A page after it failing for a reason of its own (a 403) still fails the run: the time-up hides nothing.
+    h.proxies.retail.inject({ path: RETAIL_ENDPOINTS.customers, match: (request) => accountsOf(request.text()).includes('C50'), fault: { kind: 'status', status: 403 } });
+    h.clock.advanceMinutes(30);
+    const second = await runAbandonedCartJob(deps, { trigger: 'cli', maxRunMinutes: 1 });
+    expect({ status: second.status, refused: /HTTP 403/.test(second.error ?? '') }).toEqual({ status: 'failed', refused: true });
   });
 });
 
