@@ -10,7 +10,7 @@ export type Verdict = { act: 'take-over' } | { act: 'skip'; reason: SkipReason; 
 type Limits = Pick<PageContext, 'now' | 'claimTimeoutMs' | 'maxSendAttempts'>;
 
 /** What the ledger says about a cart already recorded, and whether this run should act on it. */
-export function classifyExisting(stored: StoredNotification, context: Limits): Verdict {
+function classifyExisting(stored: StoredNotification, context: Limits): Verdict {
   const { record } = stored;
   switch (record.status) {
     case 'sent':

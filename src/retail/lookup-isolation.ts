@@ -55,7 +55,7 @@ export interface IsolationOptions<Id> {
  * Statuses a request can get because of a record it names. Anything else (throttling, a gateway
  * error, a network failure, a refused token, a wrong URL) is about the service or the setup.
  */
-export const RECORD_STATUSES: ReadonlySet<number> = new Set([400, 422, 500]);
+const RECORD_STATUSES: ReadonlySet<number> = new Set([400, 422, 500]);
 
 export function mayBeAboutARecord(error: unknown): error is RemoteServiceError {
   return error instanceof RemoteServiceError && error.service === 'RetailServer' && error.statusCode !== undefined && RECORD_STATUSES.has(error.statusCode);
