@@ -3,6 +3,7 @@ import { createJobDependencies } from '../../src/runtime/create-dependencies';
 import { createLogger } from '../../src/shared/logger';
 import { buildSimulatorData, cartRecord, customerRecord, productRecord } from '../../src/simulators/retail-server';
 import { fastRetry } from '../support/harness';
+import type { FaultRule } from '../../src/simulators/fault-proxy';
 import { startFaultHarness, type FaultHarness } from '../support/fault-harness';
 import { RETAIL_ENDPOINTS } from './faults/retail';
 
@@ -19,6 +20,11 @@ const criticalStorageError = JSON.stringify({
 const START = Date.parse('2026-11-23T05:00:00Z');
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const accountsOf = (text: string) => (JSON.parse(text) as { accountNumbers: string[] }).accountNumbers;
+
+/** `fault` (after `before`, when given) for every customer lookup that names `account`. */
+function onLookupsNaming(h: FaultHarness, account: string, fault: FaultRule['fault'], before?: FaultRule['before']): void {
+  h.proxies.retail.inject({ path: RETAIL_ENDPOINTS.customers, match: (request) => accountsOf(request.text()).includes(account), fault, ...(before ? { before } : {}) });
+}
 
 /** `count` carts, one per customer C0.., twenty seconds apart from 05:00. */
 function data(count: number) {
@@ -63,11 +69,7 @@ describe('a known-good probe id that has since become bad', () => {
       { id: 'cart-11', customer: 'C11', at: '2026-11-23T12:06:00Z' },
     ];
     h.retail.data = cartsOf([...first, ...later]);
-    h.proxies.retail.inject({
-      path: RETAIL_ENDPOINTS.customers,
-      match: (request) => (JSON.parse(request.text()) as { accountNumbers: string[] }).accountNumbers.includes('C0'),
-      fault: { kind: 'status', status: 500, body: criticalStorageError },
-    });
+    onLookupsNaming(h, 'C0', { kind: 'status', status: 500, body: criticalStorageError });
     const reports = [];
     for (let i = 0; i < 3; i++) {
       h.clock.advanceMinutes(30);
@@ -159,13 +161,7 @@ describe('the split and the run time limit', () => {
       data: data(count),
     });
     // Every request naming C40 takes Retail Server 15 s to fail with 500.
-    const namesBad = (text: string) => (JSON.parse(text) as { accountNumbers: string[] }).accountNumbers.includes('C40');
-    h.proxies.retail.inject({
-      path: RETAIL_ENDPOINTS.customers,
-      match: (request) => namesBad(request.text()),
-      before: () => h.clock.advanceMinutes(15 / 60),
-      fault: { kind: 'status', status: 500, body: criticalStorageError },
-    });
+    onLookupsNaming(h, 'C40', { kind: 'status', status: 500, body: criticalStorageError }, () => h.clock.advanceMinutes(15 / 60));
     const report = await h.run({ maxRunMinutes: 1 });
     const customerRequests = h.proxies.retail.requests().filter((request) => RETAIL_ENDPOINTS.customers.test(request.path)).length;
     expect({ durationWithinLimit: report.durationMs <= 60_000 + GRACE_MS ? true : report.durationMs, customerRequests }).toEqual({
@@ -185,12 +181,7 @@ describe('the split out of time on a later page', () => {
   test('the run ends as at its time limit: the pages before it recorded, `remaining` from there, and the next run finishes', async () => {
     // Pages of 16: C40's cart is on the third page.
     h = await startFaultHarness({ now: '2026-11-23T12:00:00Z', data: data(64), env: { RetailServerClientOptions__PageSize: '16' } });
-    h.proxies.retail.inject({
-      path: RETAIL_ENDPOINTS.customers,
-      match: (request) => accountsOf(request.text()).includes('C40'),
-      before: () => h.clock.advanceMinutes(15 / 60),
-      fault: { kind: 'status', status: 500, body: criticalStorageError },
-    });
+    onLookupsNaming(h, 'C40', { kind: 'status', status: 500, body: criticalStorageError }, () => h.clock.advanceMinutes(15 / 60));
     const first = await h.run({ maxRunMinutes: 1 });
     expect({ status: first.status, error: first.error, remaining: first.remaining !== undefined }).toEqual({ status: 'completed', error: undefined, remaining: true });
     expect(Date.parse(first.remaining?.from ?? '')).toBeLessThanOrEqual(START + 40 * 20_000);
@@ -211,11 +202,7 @@ describe('Retail Server throttling a later page past the time limit', () => {
   test('the run ends as at its time limit, not failed: the retry that no longer fits stops the page, not the run', async () => {
     h = await startFaultHarness({ now: '2026-11-23T12:00:00Z', data: data(64), env: { RetailServerClientOptions__PageSize: '16' } });
     // Customer lookups naming C40 (third page) are throttled with Retry-After 60 s.
-    h.proxies.retail.inject({
-      path: RETAIL_ENDPOINTS.customers,
-      match: (request) => accountsOf(request.text()).includes('C40'),
-      fault: { kind: 'status', status: 429, headers: { 'Retry-After': '60' } },
-    });
+    onLookupsNaming(h, 'C40', { kind: 'status', status: 429, headers: { 'Retry-After': '60' } });
     const deps = await createJobDependencies({
       settings: h.settings(),
       env: h.secretsEnv,
@@ -230,7 +217,7 @@ describe('Retail Server throttling a later page past the time limit', () => {
     expect(Date.parse(report.remaining?.from ?? '')).toBeLessThanOrEqual(START + 40 * 20_000);
 
     // A page after it failing for a reason of its own (a 403) still fails the run: the time-up hides nothing.
-    h.proxies.retail.inject({ path: RETAIL_ENDPOINTS.customers, match: (request) => accountsOf(request.text()).includes('C50'), fault: { kind: 'status', status: 403 } });
+    onLookupsNaming(h, 'C50', { kind: 'status', status: 403 });
     h.clock.advanceMinutes(30);
     const second = await runAbandonedCartJob(deps, { trigger: 'cli', maxRunMinutes: 1 });
     expect({ status: second.status, refused: /HTTP 403/.test(second.error ?? '') }).toEqual({ status: 'failed', refused: true });
