@@ -61,6 +61,23 @@ export function mayBeAboutARecord(error: unknown): error is RemoteServiceError {
   return error instanceof RemoteServiceError && error.service === 'RetailServer' && error.statusCode !== undefined && RECORD_STATUSES.has(error.statusCode);
 }
 
+/**
+ * `cause`, the failure a split or narrowing set out to explain, as it ends the run's page when the
+ * run has no time left for more requests: retryable, and marked `outOfTime` (the run then ends
+ * before that page as at its time limit).
+ */
+export function cutShort(cause: RemoteServiceError, what: string, next: string): RemoteServiceError {
+  return new RemoteServiceError(`${cause.message} ${what}: the run had no time left (MaxRunMinutes); ${next}`, {
+    service: cause.service,
+    operation: cause.operation,
+    statusCode: cause.statusCode,
+    code: cause.code,
+    retryable: true,
+    outOfTime: true,
+    cause,
+  });
+}
+
 function halves<Id>(ids: readonly Id[]): Id[][] {
   const middle = Math.ceil(ids.length / 2);
   return [ids.slice(0, middle), ids.slice(middle)];
@@ -112,20 +129,7 @@ export async function lookupIsolatingFailures<Id>(ids: readonly Id[], options: I
     return outcomes;
   };
   const checkTime = (): void => {
-    if (!options.outOfTime?.()) return;
-    throw new RemoteServiceError(
-      `${firstError.message} Not split further to find the record it fails for: the run had no time left (MaxRunMinutes); ` +
-        'the next run looks this page up again.',
-      {
-        service: firstError.service,
-        operation: firstError.operation,
-        statusCode: firstError.statusCode,
-        code: firstError.code,
-        retryable: true,
-        outOfTime: true,
-        cause: firstError,
-      },
-    );
+    if (options.outOfTime?.()) throw cutShort(firstError, 'Not split further to find the record it fails for', 'the next run looks this page up again.');
   };
 
   /** Whether Retail Server answers this endpoint now: the known-good id alone, else an id no record has. */

@@ -32,6 +32,8 @@ export interface CartSearchQuery {
   skip: number;
   /** Lower goes first when MaxConcurrency requests are in flight (default 0). */
   priority?: number | undefined;
+  /** A request of the narrowing that finds a cart Retail Server cannot load: a record's failure (HTTP 500) is tried twice, not the retry policy's attempts. */
+  narrowing?: boolean | undefined;
 }
 
 /** A record that did not parse, and why. */
@@ -92,7 +94,7 @@ export interface RetailServerClientOptions {
 
 export const DEFAULT_API_VERSION = '7.3';
 
-/** Attempts at a record's failure (HTTP 500) per request of a lookup's split: the whole chunk had every retry already. */
+/** Attempts at a record's failure (HTTP 500) per request of a lookup's split or a search's narrowing: the whole request had every retry already. */
 const SPLIT_RECORD_ERROR_ATTEMPTS = 2;
 /** Bad ids a failed lookup chunk is split to find, at most; past them the rest of the failing ids fail together. */
 const ISOLATES_UP_TO = 16;
@@ -255,7 +257,7 @@ export function createRetailServerClient(options: RetailServerClientOptions): Re
             IncludeAnonymous: query.includeAnonymous,
           },
         },
-        { priority: query.priority },
+        { priority: query.priority, recordErrorAttempts: query.narrowing ? SPLIT_RECORD_ERROR_ATTEMPTS : undefined },
       );
       return collectionItems(answer, 'POST Carts/Search');
     },
