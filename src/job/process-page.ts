@@ -58,8 +58,13 @@ function screen(page: readonly PageCart[], context: PageContext, tally: PageTall
   const superseded: Candidate[] = [];
   const seenIds = new Set<string>();
   const checks = { ...context.window, includeAnonymous: context.includeAnonymous };
-  for (const { key, cart: parsed } of page) {
+  for (const { key, cart: parsed, unreadable } of page) {
     counters.seen++;
+    if (unreadable) {
+      counters.skip('unreadable-record');
+      logger.warn('Skipped a cart that Retail Server cannot load', { reason: parsed.ok ? undefined : parsed.reason });
+      continue;
+    }
     if (!parsed.ok) {
       counters.skip('invalid-record');
       logger.warn('Skipped a cart record that does not parse', { cartId: key?.id, reason: parsed.reason });

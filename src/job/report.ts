@@ -5,6 +5,7 @@ export type RunStatus = 'completed' | 'failed' | 'unit-busy';
 /** Why a cart was not reminded; every skipped cart is counted under exactly one. */
 export const SKIP_REASONS = [
   'invalid-record',
+  'unreadable-record',
   'duplicate-record',
   'outside-window',
   'not-a-shopping-cart',
