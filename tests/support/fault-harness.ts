@@ -1,4 +1,3 @@
-import type { JobRequest } from '../../src/job/run-abandoned-cart-job';
 import { runAbandonedCartJob } from '../../src/job/run-abandoned-cart-job';
 import type { RunReport } from '../../src/job/report';
 import { createJobDependencies, disposeRuntimes } from '../../src/runtime/create-dependencies';
@@ -61,8 +60,8 @@ export async function startFaultHarness(options: FaultHarnessOptions = {}): Prom
   const logger = createLogger((record) => h.logs.push(record), 'debug');
 
   /** With a client timeout, the composition root builds every client with it (hang scenarios). */
-  const run = async (request: Partial<JobRequest> = {}, extraEnv: Record<string, string> = {}): Promise<RunReport> => {
-    if (options.clientTimeoutMs === undefined) return h.run(request, extraEnv);
+  const run: Harness['run'] = async (request = {}, extraEnv = {}, job = {}, extraDeps = {}): Promise<RunReport> => {
+    if (options.clientTimeoutMs === undefined) return h.run(request, extraEnv, job, extraDeps);
     const deps = await createJobDependencies({
       settings: h.settings(extraEnv),
       env: h.secretsEnv,
@@ -72,7 +71,8 @@ export async function startFaultHarness(options: FaultHarnessOptions = {}): Prom
       sleep: async () => undefined,
       timeoutMs: options.clientTimeoutMs,
     });
-    return runAbandonedCartJob(deps, { trigger: 'cli', ...request });
+    const replaced = typeof extraDeps === 'function' ? extraDeps(deps) : extraDeps;
+    return runAbandonedCartJob({ ...deps, ...replaced, settings: { ...deps.settings, ...job } }, { trigger: 'cli', ...request });
   };
 
   return {
