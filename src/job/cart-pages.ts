@@ -1,7 +1,9 @@
 import { cartKeySchema, cartTimeSchema, parseCart, type Cart, type ParseResult } from '../retail/models';
 import type { RetailServerClient } from '../retail/retail-client';
 import { retailCallTimeLeft } from '../retail/retail-transport';
-import { searchPastUnreadableCart, type UnreadableCart } from '../retail/unreadable-cart';
+import { cutShort } from '../retail/lookup-isolation';
+import { isCartFailure, searchPastUnreadableCart, type UnreadableCart } from '../retail/unreadable-cart';
+import { RemoteServiceError } from '../shared/errors';
 
 export interface RawCart {
   raw: unknown;
@@ -83,16 +85,24 @@ export interface PageCursor {
   from: Date;
   /** Carts at exactly `from` already read. */
   seenAtFrom: Set<string>;
-  /** Non-zero only inside a run of more carts at `from` than a page holds, or past an unreadable cart. */
+  /**
+   * Positions at exactly `from` already read (a cart Retail Server could not load counts): non-zero
+   * only inside a run of more carts at `from` than a page holds, or past such a cart.
+   */
   skip: number;
   /** The range's pages before this one ended at `from`: what they read there is not read again. */
   continued?: boolean | undefined;
   /**
-   * The page before ended at a cart Retail Server could not load, whose instant is not known: it
-   * may share the next page's first instant, so keyset paging resumes only past that instant
-   * (a search from it would meet the cart again); until then `$skip` steps on from `from`.
+   * Past a cart Retail Server could not load, whose instant is known only to lie between `from`
+   * and the first instant after it: a keyset search from an instant no later than that could meet
+   * it again, so `$skip` steps on at `from` until a page reaches a later instant.
    */
   pastUnreadable?: boolean | undefined;
+  /**
+   * The cart the next page must start with (the one found right after a cart Retail Server could
+   * not load): if it does not, a cart before it changed meanwhile and `$skip` lands elsewhere.
+   */
+  expectFirst?: string | undefined;
 }
 
 export interface PageRead {
@@ -108,18 +118,22 @@ export function firstCursor(range: TimeRange): PageCursor {
 /** A window no cart is in: searching it tells an outage from a cart Retail Server cannot load. */
 const EMPTY_WINDOW = new Date(0);
 
+const noTimeLeft = () => (retailCallTimeLeft() ?? Number.POSITIVE_INFINITY) <= 0;
+
 /** One keyset page of the range from `cursor`: its carts not read before, and where the next page starts. */
 export async function readCartPage(retail: Pick<RetailServerClient, 'searchCarts'>, query: CartPageQuery, cursor: PageCursor): Promise<PageRead> {
   const { from, seenAtFrom, skip, continued } = cursor;
   const { includeAnonymous, priority } = query;
-  const search = (offset: number, top: number, narrowing: boolean) =>
-    retail.searchCarts({ from, to: query.to, includeAnonymous, top, skip: skip + offset, priority, narrowing });
   const found = await searchPastUnreadableCart(query.pageSize, {
-    search,
+    search: (offset, top, narrowing) => retail.searchCarts({ from, to: query.to, includeAnonymous, top, skip: skip + offset, priority, narrowing }),
     probe: () => retail.searchCarts({ from: EMPTY_WINDOW, to: EMPTY_WINDOW, includeAnonymous, top: 1, skip: 0, priority, narrowing: true }),
-    outOfTime: () => (retailCallTimeLeft() ?? Number.POSITIVE_INFINITY) <= 0,
+    outOfTime: noTimeLeft,
   });
   const records = found.records;
+  if (cursor.expectFirst !== undefined) {
+    const first = found.unreadable?.index === 0 ? undefined : records[0];
+    if (first === undefined || keyOf(first)?.id !== cursor.expectFirst) throw shifted(query, cursor);
+  }
   const carts = records.map((raw) => ({ raw, key: keyOf(raw) }));
   const before = query.before ?? Number.POSITIVE_INFINITY;
   const to = query.to.getTime();
@@ -140,24 +154,59 @@ export async function readCartPage(retail: Pick<RetailServerClient, 'searchCarts
     return inWindow(time) && (time > start || (time === start && (!continued || skip > 0)));
   });
   const newest = carts.reduce((max, { key }) => (key && key.modifiedAt.getTime() > max && key.modifiedAt.getTime() <= to ? key.modifiedAt.getTime() : max), start);
-  if (found.unreadable) return pastUnreadableCart(retail, query, cursor, fresh, newest, found.unreadable);
+  if (found.unreadable) return pastUnreadableCart(retail, query, cursor, { records, fresh, newest }, found.unreadable);
   // Oldest first: once a page reaches `before`, every cart of this range has been seen.
   if (records.length < query.pageSize || newest >= before) return { fresh, next: undefined };
-  // Past an unreadable cart, a search from an instant no later than this page's first could meet it again.
-  const keysetFrom = cursor.pastUnreadable ? Math.max(start, timeOf(records.find((raw) => timeOf(raw) !== undefined)) ?? newest) : start;
-  if (newest > keysetFrom) {
-    const idsAtNewest = carts.filter(({ key }) => key?.modifiedAt.getTime() === newest).map(({ key }) => (key as { id: string }).id);
-    return { fresh, next: { from: new Date(newest), seenAtFrom: new Set(idsAtNewest), skip: 0, continued: true } };
+  const idsAt = (t: number) => new Set(carts.filter(({ key }) => key?.modifiedAt.getTime() === t).map(({ key }) => (key as { id: string }).id));
+  const firstAt = timeOf(records.find((raw) => timeOf(raw) !== undefined)) ?? newest;
+  // Past an unreadable cart, a keyset search is safe only from an instant later than this page's first.
+  if (newest > (cursor.pastUnreadable ? firstAt : start)) {
+    return { fresh, next: { from: new Date(newest), seenAtFrom: idsAt(newest), skip: 0, continued: true } };
   }
-  // The whole page sits at one timestamp (or just past an unreadable cart): step over it with
-  // $skip, still dropping known ids.
+  if (cursor.pastUnreadable && firstAt > start) {
+    // The whole page sits at one instant past `from`, and the unreadable cart lies between the two.
+    const atFirst = await unreadableFirstAt(retail, query, cursor, firstAt);
+    return { fresh, next: { from: new Date(firstAt), seenAtFrom: idsAt(firstAt), skip: records.length + (atFirst ? 1 : 0), continued: true, pastUnreadable: atFirst || undefined } };
+  }
+  // The whole page sits at `from`: step over it with $skip, still dropping known ids.
   for (const { key } of carts) if (key) seenAtFrom.add(key.id);
   return { fresh, next: { from, seenAtFrom, skip: skip + records.length, continued: true, pastUnreadable: cursor.pastUnreadable } };
+}
+
+/**
+ * Whether the cart Retail Server could not load, which the cursor is past, was modified at `instant`
+ * (a later one than the cursor's `from`): it then comes first at that instant, since what follows
+ * it was read from there on. One search from that instant, for one cart, tells.
+ */
+function unreadableFirstAt(retail: Pick<RetailServerClient, 'searchCarts'>, query: CartPageQuery, cursor: PageCursor, instant: number): Promise<boolean> {
+  return retail.searchCarts({ from: new Date(instant), to: query.to, includeAnonymous: query.includeAnonymous, top: 1, skip: 0, priority: query.priority, narrowing: true }).then(
+    () => false,
+    (error: unknown) => {
+      if (isCartFailure(error)) return true;
+      throw timeUpOr(error, query, cursor);
+    },
+  );
 }
 
 function timeOf(raw: unknown): number | undefined {
   const time = cartTimeSchema.safeParse(raw);
   return time.success ? time.data.getTime() : undefined;
+}
+
+/** The error a cart search ran out of time with, as the narrowing reports it; any other error as it is. */
+function timeUpOr(error: unknown, query: CartPageQuery, cursor: PageCursor): unknown {
+  if (!(error instanceof RemoteServiceError) || !error.outOfTime) return error;
+  return cutShort(error, `Not read past a cart Retail Server cannot load (carts from ${cursor.from.toISOString()} to ${query.to.toISOString()})`, 'the next run searches these carts again.');
+}
+
+/** Carts before the place `$skip` counts from changed while the range was read past an unreadable cart. */
+function shifted(query: CartPageQuery, cursor: PageCursor): RemoteServiceError {
+  return new RemoteServiceError(
+    `Carts modified at ${cursor.from.toISOString()} changed while the run read past a cart Retail Server cannot load, so the cart search ` +
+      `(from ${cursor.from.toISOString()} to ${query.to.toISOString()}, $skip=${cursor.skip}) no longer starts where it must. ` +
+      'The next run reads these carts again.',
+    { service: 'RetailServer', operation: 'POST Carts/Search', code: 'CartsShifted', retryable: true },
+  );
 }
 
 /**
@@ -168,10 +217,10 @@ async function pastUnreadableCart(
   retail: Pick<RetailServerClient, 'searchCarts'>,
   query: CartPageQuery,
   cursor: PageCursor,
-  fresh: RawCart[],
-  newest: number,
+  page: { records: unknown[]; fresh: RawCart[]; newest: number },
   unreadable: UnreadableCart,
 ): Promise<PageRead> {
+  const { records, fresh, newest } = page;
   const before = query.before ?? Number.POSITIVE_INFINITY;
   const next = unreadable.after?.[0];
   const after = next === undefined ? undefined : timeOf(next);
@@ -180,26 +229,50 @@ async function pastUnreadableCart(
   if (newest >= before) return { fresh, next: undefined };
   if ((after === undefined || after >= before) && Number.isFinite(before)) {
     // Either side of `before`: a search that stops short of it fails only if the cart is before it.
-    // (Any failure counts it here: at worst the next range counts it too.)
     const ours = await retail
       .searchCarts({ from: cursor.from, to: new Date(before - 1), includeAnonymous: query.includeAnonymous, top: 1, skip: cursor.skip + unreadable.index, priority: query.priority, narrowing: true })
       .then(
         () => false,
-        () => true,
+        (error: unknown) => {
+          if (isCartFailure(error)) return true;
+          throw timeUpOr(error, query, cursor);
+        },
       );
     if (!ours) return { fresh, next: undefined };
   }
-  const between =
-    after !== undefined ? `between ${new Date(newest).toISOString()} and ${new Date(after).toISOString()}` : `at or after ${new Date(newest).toISOString()}`;
+  const between = after !== undefined ? `between ${new Date(newest).toISOString()} and ${new Date(after).toISOString()}` : `at or after ${new Date(newest).toISOString()}`;
   const marker: RawCart = {
     raw: undefined,
     key: undefined,
     unreadable: `Retail Server fails every cart search that includes one cart modified ${between}, so it was not read: ${unreadable.reason}`,
   };
   // The range ends with it when the search after it found nothing.
-  const ended = unreadable.after !== undefined && unreadable.after.length === 0;
+  if (unreadable.after !== undefined && unreadable.after.length === 0) return { fresh: [...fresh, marker], next: undefined };
+  // On from the newest instant before it, `$skip` counting the positions at that instant up to
+  // and including it (records whose time does not parse are taken to be at it), so that only a
+  // change to a cart at that very instant could shift where the next page starts.
+  let atNewest = 0;
+  while (atNewest < records.length && [newest, undefined].includes(timeOf(records[records.length - 1 - atNewest]))) atNewest++;
+  const sameInstant = newest === cursor.from.getTime();
+  // Past an earlier unreadable cart, that one may have been modified at this newer instant too.
+  const earlierAtNewest = !sameInstant && cursor.pastUnreadable && (await unreadableFirstAt(retail, query, cursor, newest)) ? 1 : 0;
+  const positionsBefore = atNewest + earlierAtNewest + (sameInstant && atNewest === records.length ? cursor.skip : 0);
+  const seenAtNewest = new Set(
+    records.flatMap((raw) => {
+      const key = keyOf(raw);
+      return key && key.modifiedAt.getTime() === newest ? [key.id] : [];
+    }),
+  );
+  if (sameInstant) for (const id of cursor.seenAtFrom) seenAtNewest.add(id);
   return {
     fresh: [...fresh, marker],
-    next: ended ? undefined : { from: cursor.from, seenAtFrom: cursor.seenAtFrom, skip: cursor.skip + unreadable.index + 1, continued: true, pastUnreadable: true },
+    next: {
+      from: new Date(newest),
+      seenAtFrom: seenAtNewest,
+      skip: positionsBefore + 1,
+      continued: true,
+      pastUnreadable: true,
+      expectFirst: next === undefined ? undefined : keyOf(next)?.id,
+    },
   };
 }

@@ -14,10 +14,11 @@ import { cutShort, mayBeAboutARecord } from './lookup-isolation';
  * either, so a reminder would lead nowhere); the caller counts it and goes on past it with
  * `$skip`. An outage must not be taken for such a cart, so a cart counts as unreadable only when
  * Retail Server answered a search of an empty window before the narrowing, the cart fails alone
- * again with every retry, and the search is answered for a cart next to it (before it on the
- * page, or right after it). A cart answered alone means the failures were brief: the page is read
- * again whole. Otherwise the page fails as before. The narrowing stops once the run has no time
- * left.
+ * again with every retry, then the search is answered for a cart next to it (right after it, else
+ * right before it), and then the cart fails alone once more. A cart answered alone means the
+ * failures were brief: the page is read again whole. Otherwise the page fails as before. The
+ * narrowing stops once the run has no time left, and a request its retries ran out of time for is
+ * no verdict on a cart: the page then ends as at the time limit.
  */
 
 export interface UnreadableCart {
@@ -50,40 +51,55 @@ export interface NarrowingOptions {
   outOfTime?: (() => boolean) | undefined;
 }
 
+/**
+ * A failure one cart may cause: a record's status, and not a call the run's time limit cut short
+ * (the transport ends such a call with its last error, marked `outOfTime`: that is no verdict).
+ */
+export function isCartFailure(error: unknown): error is RemoteServiceError {
+  return mayBeAboutARecord(error) && !error.outOfTime;
+}
+
 /** A page of `top` carts; when Retail Server fails it because of one cart, the page up to that cart. */
 export async function searchPastUnreadableCart(top: number, options: NarrowingOptions): Promise<CartSearchPage> {
   let firstError: RemoteServiceError;
   try {
     return { records: await options.search(0, top, false) };
   } catch (error) {
-    if (!mayBeAboutARecord(error)) throw error;
+    if (!isCartFailure(error)) throw error;
     firstError = error;
   }
 
-  const checkTime = (): void => {
-    if (options.outOfTime?.()) throw cutShort(firstError, 'Not narrowed to find the cart it fails for', 'the next run searches this page again.');
-  };
-  /** The search's answer, or undefined when it fails in a way a cart may cause. */
-  const attempt = async (request: () => Promise<unknown[]>): Promise<unknown[] | undefined> => {
-    checkTime();
+  const timeUp = () => cutShort(firstError, 'Not narrowed to find the cart it fails for', 'the next run searches this page again.');
+  /** The search's answer, or the failure when it is one a cart may cause. */
+  const ask = async (offset: number, count: number, narrowing: boolean): Promise<unknown[] | RemoteServiceError> => {
+    if (options.outOfTime?.()) throw timeUp();
     try {
-      return await request();
+      return await options.search(offset, count, narrowing);
     } catch (error) {
-      if (mayBeAboutARecord(error)) return undefined;
-      throw error;
+      if (isCartFailure(error)) return error;
+      throw mayBeAboutARecord(error) ? timeUp() : error;
     }
   };
+  const answers = (outcome: unknown[] | RemoteServiceError): outcome is unknown[] => !(outcome instanceof RemoteServiceError);
 
   // A service that fails every search is not narrowed.
-  if ((await attempt(async () => [await options.probe()])) === undefined) throw firstError;
+  if (options.outOfTime?.()) throw timeUp();
+  const probed = await options.probe().then(
+    () => true,
+    (error: unknown) => {
+      if (isCartFailure(error)) return false;
+      throw mayBeAboutARecord(error) ? timeUp() : error;
+    },
+  );
+  if (!probed) throw firstError;
 
   // The longest prefix answered: `answered` carts load, the first `failing` do not.
   let answered: unknown[] = [];
   let failing = top;
   while (failing - answered.length > 1) {
     const middle = Math.floor((answered.length + failing) / 2);
-    const records = await attempt(() => options.search(0, middle, true));
-    if (records === undefined) failing = middle;
+    const records = await ask(0, middle, true);
+    if (!answers(records)) failing = middle;
     // A shorter answer than asked: the page has no cart at the position that failed it, so the
     // failure is not one cart's (or the range changed meanwhile); the page fails as before.
     else if (records.length < middle) throw firstError;
@@ -91,20 +107,18 @@ export async function searchPastUnreadableCart(top: number, options: NarrowingOp
   }
   const index = answered.length;
   // The cart alone, with every retry: a failure that was brief must not cost a cart its reminder.
-  checkTime();
-  const alone = await options.search(index, 1, false).then(
-    () => undefined,
-    (error: unknown) => {
-      if (mayBeAboutARecord(error)) return error;
-      throw error;
-    },
-  );
+  const alone = await ask(index, 1, false);
   // Answered alone: the failures were brief after all (or the range changed), so the page is read again whole.
-  if (alone === undefined) return { records: await options.search(0, top, false) };
-  // Past it, the search must be answered, or carts before it must have been: a search that fails
-  // for every cart (an extension that throws on any cart, a failure of the cart store) is no one
-  // cart's fault, and would otherwise skip the window one cart at a time.
-  const after = await attempt(() => options.search(index + 1, 1, true));
-  if (after === undefined && answered.length === 0) throw firstError;
+  if (answers(alone)) return { records: await options.search(0, top, false) };
+  // Then a cart next to it must be answered (the one after it, else the one before it): a search
+  // that fails for every cart (an extension that throws on any cart, an outage of the cart store,
+  // perhaps one that began during the halving) is no one cart's fault, and would otherwise skip
+  // the window one cart at a time.
+  const next = await ask(index + 1, 1, true);
+  const after = answers(next) ? next : undefined;
+  if (!after && (index === 0 || !answers(await ask(index - 1, 1, true)))) throw firstError;
+  // And, with Retail Server answering that, the cart fails once more: a failure between two answers.
+  const again = await ask(index, 1, true);
+  if (answers(again)) return { records: await options.search(0, top, false) };
   return { records: answered, unreadable: { index, reason: alone.message, after } };
 }

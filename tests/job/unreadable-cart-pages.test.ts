@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { cartPages } from '../../src/job/cart-pages';
 import { surveyLatestCarts } from '../../src/job/survey';
-import type { CartSearchQuery } from '../../src/retail/retail-client';
+import type { CartSearchQuery, RetailServerClient } from '../../src/retail/retail-client';
 import { RemoteServiceError } from '../../src/shared/errors';
 import { buildSimulatorData, cartRecord } from '../../src/simulators/retail-server';
 import { directCartSearch } from '../support/direct-cart-search';
@@ -17,20 +17,22 @@ const from = new Date('2026-11-23T00:00:00Z');
 const to = new Date('2026-11-23T04:00:00Z');
 const id = (i: number) => `cart-${String(i).padStart(2, '0')}`;
 
-function searchWithUnreadable(minutes: readonly number[], unreadable: ReadonlySet<string>) {
+/**
+ * The simulator's search over carts at these minutes, failing (HTTP 500) any page that would hold
+ * one of `unreadable`; `extra` may fail a request first. The data is returned too, so that a test
+ * can change a cart between pages.
+ */
+function changeable(minutes: readonly number[], unreadable: ReadonlySet<string>, extra?: (query: CartSearchQuery) => RemoteServiceError | undefined) {
   const data = buildSimulatorData({
     carts: minutes.map((minute, i) =>
       cartRecord({ id: id(i), customerId: `C${i}`, modifiedDateTime: new Date(from.getTime() + minute * 60_000).toISOString(), lines: [{ productId: 1 }] }),
     ),
   });
   const direct = directCartSearch(data);
-  let requests = 0;
-  return {
-    get requests() {
-      return requests;
-    },
+  const retail = {
     async searchCarts(query: CartSearchQuery): Promise<unknown[]> {
-      requests++;
+      const injected = extra?.(query);
+      if (injected) throw injected;
       const records = (await direct.searchCarts(query)) as { Id: string }[];
       if (records.some((record) => unreadable.has(record.Id))) {
         throw new RemoteServiceError('POST Carts/Search failed with HTTP 500.', { service: 'RetailServer', operation: 'POST Carts/Search', statusCode: 500, retryable: true });
@@ -38,10 +40,17 @@ function searchWithUnreadable(minutes: readonly number[], unreadable: ReadonlySe
       return records;
     },
   };
+  return { retail, data };
+}
+
+/** A cart's customer changes it: it moves past the window, as any cart changed now does. */
+function moveOut(data: ReturnType<typeof buildSimulatorData>, cartId: string): void {
+  const cart = data.carts.find((record) => record.Id === cartId) as { ModifiedDateTime: string };
+  cart.ModifiedDateTime = new Date(to.getTime() + 3_600_000).toISOString();
 }
 
 /** Ids read in order; an unreadable cart as '!'. */
-async function readAll(retail: ReturnType<typeof searchWithUnreadable>, range: { from: Date; to: Date; before?: number | undefined; cartIdsDoneAtFrom: readonly string[] }, pageSize: number) {
+async function readAll(retail: Pick<RetailServerClient, 'searchCarts'>, range: { from: Date; to: Date; before?: number | undefined; cartIdsDoneAtFrom: readonly string[] }, pageSize: number) {
   const ids: string[] = [];
   for await (const page of cartPages(retail, { ...range, pageSize, includeAnonymous: false })) ids.push(...page.map((cart) => (cart.unreadable ? '!' : (cart.key?.id ?? '?'))));
   return ids;
@@ -50,18 +59,54 @@ async function readAll(retail: ReturnType<typeof searchWithUnreadable>, range: {
 describe('cart pages past a cart Retail Server cannot load', () => {
   test('the first of a run of carts at one instant, with a page of them after it: read past once, not met again', async () => {
     // cart-01 is first at minute 10, and more than a page of carts share that minute after it.
-    const retail = searchWithUnreadable([0, 10, 10, 10, 10, 10, 20], new Set([id(1)]));
+    const { retail } = changeable([0, 10, 10, 10, 10, 10, 20], new Set([id(1)]));
     const ids = await readAll(retail, { from, to, cartIdsDoneAtFrom: [] }, 2);
     expect(ids).toEqual([id(0), '!', id(2), id(3), id(4), id(5), id(6)]);
   });
 
   test('the unreadable cart shows where it sits in its message', async () => {
-    const retail = searchWithUnreadable([0, 10, 20], new Set([id(1)]));
+    const { retail } = changeable([0, 10, 20], new Set([id(1)]));
     const pages = [];
     for await (const page of cartPages(retail, { from, to, cartIdsDoneAtFrom: [], pageSize: 5, includeAnonymous: false })) pages.push(...page);
     expect(pages.find((cart) => cart.unreadable)?.unreadable).toBe(
       'Retail Server fails every cart search that includes one cart modified between 2026-11-23T00:00:00.000Z and 2026-11-23T00:20:00.000Z, so it was not read: POST Carts/Search failed with HTTP 500.',
     );
+  });
+
+  test('a cart changed during the read at an earlier instant than the last read before the unreadable one shifts nothing', async () => {
+    const { retail, data } = changeable([0, 10, 20, 30, 40, 50, 60], new Set([id(2)]));
+    const read: string[] = [];
+    let pages = 0;
+    for await (const page of cartPages(retail, { from, to, cartIdsDoneAtFrom: [], pageSize: 4, includeAnonymous: false })) {
+      read.push(...page.map((cart) => (cart.unreadable ? '!' : (cart.key?.id ?? '?'))));
+      // After the first page ([00, 01] and the unreadable cart), cart-00 changes: it leaves the range.
+      if (pages++ === 0) moveOut(data, id(0));
+    }
+    expect(read).toEqual([id(0), id(1), '!', id(3), id(4), id(5), id(6)]);
+  });
+
+  test('a cart changed during the read at the instant $skip counts from: the read fails rather than miss the cart after the unreadable one', async () => {
+    const { retail, data } = changeable([0, 10, 20, 30, 40, 50, 60], new Set([id(2)]));
+    const read = async () => {
+      let pages = 0;
+      for await (const _page of cartPages(retail, { from, to, cartIdsDoneAtFrom: [], pageSize: 4, includeAnonymous: false })) {
+        // $skip now counts from cart-01's instant; cart-01 changes and leaves the range.
+        if (pages++ === 0) moveOut(data, id(1));
+      }
+    };
+    await expect(read()).rejects.toThrow(/changed while the run read past a cart Retail Server cannot load/);
+  });
+
+  test('an unreadable cart where two ranges meet: when the search that tells whose it is fails otherwise (throttled), the read fails, it does not count the cart twice', async () => {
+    const boundary = from.getTime() + 20 * 60_000;
+    const { retail } = changeable([0, 10, 20, 30], new Set([id(2)]), (query) =>
+      query.to.getTime() === boundary - 1 ? new RemoteServiceError('POST Carts/Search failed with HTTP 429.', { service: 'RetailServer', operation: 'POST Carts/Search', statusCode: 429, retryable: true }) : undefined,
+    );
+    await expect(readAll(retail, { from, to: new Date(boundary), before: boundary, cartIdsDoneAtFrom: [] }, 4)).rejects.toThrow('HTTP 429');
+    // Without the fault, the first range leaves it to the second, which counts it.
+    const { retail: calm } = changeable([0, 10, 20, 30], new Set([id(2)]));
+    expect(await readAll(calm, { from, to: new Date(boundary), before: boundary, cartIdsDoneAtFrom: [] }, 4)).toEqual([id(0), id(1)]);
+    expect(await readAll(calm, { from: new Date(boundary), to, cartIdsDoneAtFrom: [] }, 4)).toEqual(['!', id(3)]);
   });
 
   test('random ties, unreadable carts and page sizes: one range and the survey ranges each read every cart once', async () => {
@@ -82,7 +127,7 @@ describe('cart pages past a cart Retail Server cannot load', () => {
         const expected = minutes.map((_, i) => (bad.has(id(i)) ? '!' : id(i)));
         const sorted = (ids: string[]) => [...ids].sort();
 
-        const retail = searchWithUnreadable(minutes, bad);
+        const { retail } = changeable(minutes, bad);
         expect(sorted(await readAll(retail, { from, to, cartIdsDoneAtFrom: [] }, pageSize))).toEqual(sorted(expected));
 
         const survey = await surveyLatestCarts(retail, { from, to, source: 'include-minutes', cartIdsDoneAtFrom: [] }, { pageSize, includeAnonymous: false, slices, keepCarts: 0 }, async () => undefined);

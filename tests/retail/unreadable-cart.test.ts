@@ -59,15 +59,17 @@ describe('searchPastUnreadableCart', () => {
     const page = await searchPastUnreadableCart(1000, r);
     expect(positions(page.records)).toEqual(Array.from({ length: at }, (_, i) => i));
     expect(page.unreadable).toEqual({ index: at, reason: 'POST Carts/Search failed with HTTP 500.', after: [{ position: at + 1 }] });
-    // The page, a probe, nine or ten halvings (ceil(log2 1000)), the cart alone (every retry), the cart after it.
+    // The page, a probe, nine or ten halvings (ceil(log2 1000)), the cart alone (every retry), the
+    // cart after it, and the cart alone once more.
     expect(r.probes()).toBe(1);
-    expect(r.requests.length).toBeGreaterThanOrEqual(12);
-    expect(r.requests.length).toBeLessThanOrEqual(13);
-    expect(r.requests.slice(-2)).toEqual([
+    expect(r.requests.length).toBeGreaterThanOrEqual(13);
+    expect(r.requests.length).toBeLessThanOrEqual(14);
+    expect(r.requests.slice(-3)).toEqual([
       { offset: at, top: 1, narrowing: false },
       { offset: at + 1, top: 1, narrowing: true },
+      { offset: at, top: 1, narrowing: true },
     ]);
-    expect(r.requests.slice(1, -2).every((request) => request.narrowing && request.offset === 0)).toBe(true);
+    expect(r.requests.slice(1, -3).every((request) => request.narrowing && request.offset === 0)).toBe(true);
   });
 
   test('the last cart of the range: nothing after it', async () => {
@@ -131,6 +133,57 @@ describe('searchPastUnreadableCart', () => {
       },
     });
     await expect(page).rejects.toThrow('HTTP 500');
+  });
+
+  test('an outage that begins during the halving: no readable cart is taken for the unreadable one, the page fails', async () => {
+    // Cart 600 cannot be loaded. The page fails (cart 600), the probe and $top=500 are answered,
+    // $top=750 fails (cart 600), and from the fifth request on the search is down for a while.
+    let requests = 0;
+    const r = range(5000, new Set([600]));
+    const outcome = await searchPastUnreadableCart(1000, {
+      probe: async () => {
+        requests++;
+        return r.probe();
+      },
+      search: async (offset, top, narrowing) => {
+        requests++;
+        if (requests >= 5 && requests <= 30) throw status(500);
+        return r.search(offset, top, narrowing);
+      },
+    }).catch((error: unknown) => error);
+    expect(outcome).toBeInstanceOf(RemoteServiceError);
+  });
+
+  test('a cart that fails alone, then is answered once its neighbour is: the failures were brief, and the page is read again whole', async () => {
+    // Every request fails until the cart after the one found is asked for; from then on all answer.
+    let down = true;
+    const r = range(5000, new Set());
+    const page = await searchPastUnreadableCart(1000, {
+      probe: r.probe,
+      search: async (offset, top, narrowing) => {
+        if (down && !(top === 1 && narrowing && offset === 1)) throw status(500);
+        down = false;
+        return r.search(offset, top, narrowing);
+      },
+    });
+    expect([page.records.length, page.unreadable]).toEqual([1000, undefined]);
+  });
+
+  test('a request of the narrowing that ran out of time for its retries is no verdict on a cart: the page ends as at the time limit', async () => {
+    // The transport ends a call whose next wait would not fit with its last error, marked outOfTime.
+    const r = range(4, new Set([3]));
+    const outcome = await searchPastUnreadableCart(4, {
+      ...r,
+      search: async (offset, top, narrowing) => {
+        const records = await r.search(offset, top, narrowing).catch((error: unknown) => {
+          // The first request (the page) had every attempt; the narrowing's ran out of time.
+          throw r.requests.length === 1 ? error : new RemoteServiceError((error as Error).message, { ...(error as RemoteServiceError), outOfTime: true });
+        });
+        return records;
+      },
+    }).catch((error: unknown) => error);
+    expect(outcome).toMatchObject({ outOfTime: true, retryable: true });
+    expect((outcome as Error).message).toMatch(/no time left \(MaxRunMinutes\)/);
   });
 
   test('out of time: no narrowing request is sent, and the error says so (retryable, outOfTime)', async () => {
