@@ -154,7 +154,7 @@ export async function readCartPage(retail: Pick<RetailServerClient, 'searchCarts
     return inWindow(time) && (time > start || (time === start && (!continued || skip > 0)));
   });
   const newest = carts.reduce((max, { key }) => (key && key.modifiedAt.getTime() > max && key.modifiedAt.getTime() <= to ? key.modifiedAt.getTime() : max), start);
-  if (found.unreadable) return pastUnreadableCart(retail, query, cursor, { records, fresh, newest }, found.unreadable);
+  if (found.unreadable) return pastUnreadableCart(retail, query, cursor, { records, fresh }, found.unreadable);
   // Oldest first: once a page reaches `before`, every cart of this range has been seen.
   if (records.length < query.pageSize || newest >= before) return { fresh, next: undefined };
   const idsAt = (t: number) => new Set(carts.filter(({ key }) => key?.modifiedAt.getTime() === t).map(({ key }) => (key as { id: string }).id));
@@ -165,7 +165,7 @@ export async function readCartPage(retail: Pick<RetailServerClient, 'searchCarts
   }
   if (cursor.pastUnreadable && firstAt > start) {
     // The whole page sits at one instant past `from`, and the unreadable cart lies between the two.
-    const atFirst = await unreadableFirstAt(retail, query, cursor, firstAt);
+    const atFirst = await unreadableFirstAt(retail, query, cursor, firstAt, records[0]);
     return { fresh, next: { from: new Date(firstAt), seenAtFrom: idsAt(firstAt), skip: records.length + (atFirst ? 1 : 0), continued: true, pastUnreadable: atFirst || undefined } };
   }
   // The whole page sits at `from`: step over it with $skip, still dropping known ids.
@@ -175,16 +175,45 @@ export async function readCartPage(retail: Pick<RetailServerClient, 'searchCarts
 
 /**
  * Whether the cart Retail Server could not load, which the cursor is past, was modified at `instant`
- * (a later one than the cursor's `from`): it then comes first at that instant, since what follows
- * it was read from there on. One search from that instant, for one cart, tells.
+ * (a later one than the cursor's `from`): it then comes first at that instant, before `expected`
+ * (the first cart read at it, since what follows the unreadable cart was read from there on). Told
+ * from answers, never from a failure alone, which may be brief: the search from that instant
+ * answers with `expected` first (it is not there), or, failing, answers with `expected` one cart
+ * later (it is); a failure tried with every retry settles it only when nothing else does.
  */
-function unreadableFirstAt(retail: Pick<RetailServerClient, 'searchCarts'>, query: CartPageQuery, cursor: PageCursor, instant: number): Promise<boolean> {
-  return retail.searchCarts({ from: new Date(instant), to: query.to, includeAnonymous: query.includeAnonymous, top: 1, skip: 0, priority: query.priority, narrowing: true }).then(
-    () => false,
-    (error: unknown) => {
-      if (isCartFailure(error)) return true;
-      throw timeUpOr(error, query, cursor);
-    },
+async function unreadableFirstAt(retail: Pick<RetailServerClient, 'searchCarts'>, query: CartPageQuery, cursor: PageCursor, instant: number, expected: unknown): Promise<boolean> {
+  const firstAt = (skip: number, narrowing: boolean) =>
+    retail.searchCarts({ from: new Date(instant), to: query.to, includeAnonymous: query.includeAnonymous, top: 1, skip, priority: query.priority, narrowing }).then(
+      (records) => sameRecord(records[0], expected),
+      (error: unknown) => {
+        if (isCartFailure(error)) return undefined;
+        throw timeUpOr(error, query, cursor);
+      },
+    );
+  const first = await firstAt(0, true);
+  if (first !== undefined) {
+    if (first) return false;
+    throw undecided(query, cursor, instant);
+  }
+  if (await firstAt(1, true)) return true;
+  const again = await firstAt(0, false);
+  if (again === true) return false;
+  throw undecided(query, cursor, instant);
+}
+
+/** The same record, by its id (or, for one without a usable id, by its whole text). */
+function sameRecord(a: unknown, b: unknown): boolean {
+  if (a === undefined || b === undefined) return false;
+  const [keyA, keyB] = [keyOf(a), keyOf(b)];
+  return keyA && keyB ? keyA.id === keyB.id : JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Retail Server's answers did not say where a cart it cannot load lies: the page is read again by the next run. */
+function undecided(query: CartPageQuery, cursor: PageCursor, instant: number): RemoteServiceError {
+  return new RemoteServiceError(
+    `Retail Server's cart searches from ${new Date(instant).toISOString()} did not show whether the cart it cannot load (after ${cursor.from.toISOString()}) ` +
+      `was modified then, so the run cannot tell where the next page starts (carts to ${query.to.toISOString()}). The next run reads these carts again.`,
+    { service: 'RetailServer', operation: 'POST Carts/Search', code: 'UnreadableCartNotPlaced', retryable: true },
   );
 }
 
@@ -217,28 +246,24 @@ async function pastUnreadableCart(
   retail: Pick<RetailServerClient, 'searchCarts'>,
   query: CartPageQuery,
   cursor: PageCursor,
-  page: { records: unknown[]; fresh: RawCart[]; newest: number },
+  page: { records: unknown[]; fresh: RawCart[] },
   unreadable: UnreadableCart,
 ): Promise<PageRead> {
-  const { records, fresh, newest } = page;
+  const { records, fresh } = page;
+  const to = query.to.getTime();
   const before = query.before ?? Number.POSITIVE_INFINITY;
+  // The newest instant before it (records without a usable id count: they hold positions too).
+  const newest = records.reduce<number>((max, raw) => {
+    const t = timeOf(raw);
+    return t !== undefined && t > max && t <= to ? t : max;
+  }, cursor.from.getTime());
   const next = unreadable.after?.[0];
   const after = next === undefined ? undefined : timeOf(next);
   // It was modified no earlier than the last cart before it and no later than the one after it.
   // A range ends where the next begins (`before`): a cart at or past it is the next range's.
   if (newest >= before) return { fresh, next: undefined };
-  if ((after === undefined || after >= before) && Number.isFinite(before)) {
-    // Either side of `before`: a search that stops short of it fails only if the cart is before it.
-    const ours = await retail
-      .searchCarts({ from: cursor.from, to: new Date(before - 1), includeAnonymous: query.includeAnonymous, top: 1, skip: cursor.skip + unreadable.index, priority: query.priority, narrowing: true })
-      .then(
-        () => false,
-        (error: unknown) => {
-          if (isCartFailure(error)) return true;
-          throw timeUpOr(error, query, cursor);
-        },
-      );
-    if (!ours) return { fresh, next: undefined };
+  if ((after === undefined || after >= before) && Number.isFinite(before) && !(await beforeTheNextRange(retail, query, cursor, unreadable.index))) {
+    return { fresh, next: undefined };
   }
   const between = after !== undefined ? `between ${new Date(newest).toISOString()} and ${new Date(after).toISOString()}` : `at or after ${new Date(newest).toISOString()}`;
   const marker: RawCart = {
@@ -248,15 +273,22 @@ async function pastUnreadableCart(
   };
   // The range ends with it when the search after it found nothing.
   if (unreadable.after !== undefined && unreadable.after.length === 0) return { fresh: [...fresh, marker], next: undefined };
-  // On from the newest instant before it, `$skip` counting the positions at that instant up to
-  // and including it (records whose time does not parse are taken to be at it), so that only a
-  // change to a cart at that very instant could shift where the next page starts.
-  let atNewest = 0;
-  while (atNewest < records.length && [newest, undefined].includes(timeOf(records[records.length - 1 - atNewest]))) atNewest++;
+  // On from the newest instant before it, `$skip` counting the positions from that instant up to
+  // and including it, so that only a change to a cart at that very instant could shift where the
+  // next page starts. Records whose time does not parse, after the last one at that instant, hold
+  // positions between it and the unreadable cart.
   const sameInstant = newest === cursor.from.getTime();
-  // Past an earlier unreadable cart, that one may have been modified at this newer instant too.
-  const earlierAtNewest = !sameInstant && cursor.pastUnreadable && (await unreadableFirstAt(retail, query, cursor, newest)) ? 1 : 0;
-  const positionsBefore = atNewest + earlierAtNewest + (sameInstant && atNewest === records.length ? cursor.skip : 0);
+  let positionsBefore: number;
+  if (sameInstant) {
+    positionsBefore = cursor.skip + records.length;
+  } else {
+    let tail = 0;
+    while (tail < records.length && [newest, undefined].includes(timeOf(records[records.length - 1 - tail]))) tail++;
+    const firstAtNewest = records.find((raw) => timeOf(raw) === newest);
+    // Past an earlier unreadable cart, that one may have been modified at this newer instant too.
+    const earlierAtNewest = cursor.pastUnreadable && (await unreadableFirstAt(retail, query, cursor, newest, firstAtNewest)) ? 1 : 0;
+    positionsBefore = tail + earlierAtNewest;
+  }
   const seenAtNewest = new Set(
     records.flatMap((raw) => {
       const key = keyOf(raw);
@@ -275,4 +307,28 @@ async function pastUnreadableCart(
       expectFirst: next === undefined ? undefined : keyOf(next)?.id,
     },
   };
+}
+
+/**
+ * Whether the unreadable cart at `index` of the page lies before the next range's start (so this
+ * range counts it). A search of this range stopping short of that start, at the cart's position,
+ * answers with nothing if the cart lies past it, and fails if it is there. Told from an answer, or
+ * from a failure tried with every retry; anything else (the range changed) fails the page.
+ */
+async function beforeTheNextRange(retail: Pick<RetailServerClient, 'searchCarts'>, query: CartPageQuery, cursor: PageCursor, index: number): Promise<boolean> {
+  const before = query.before as number;
+  const atIt = (narrowing: boolean) =>
+    retail
+      .searchCarts({ from: cursor.from, to: new Date(before - 1), includeAnonymous: query.includeAnonymous, top: 1, skip: cursor.skip + index, priority: query.priority, narrowing })
+      .then(
+        (records) => {
+          if (records.length === 0) return false;
+          throw undecided(query, cursor, before);
+        },
+        (error: unknown) => {
+          if (isCartFailure(error)) return undefined;
+          throw timeUpOr(error, query, cursor);
+        },
+      );
+  return (await atIt(true)) ?? (await atIt(false)) ?? true;
 }

@@ -1,10 +1,9 @@
 import fc from 'fast-check';
 import { cartPages } from '../../src/job/cart-pages';
 import { surveyLatestCarts } from '../../src/job/survey';
-import type { CartSearchQuery, RetailServerClient } from '../../src/retail/retail-client';
 import { RemoteServiceError } from '../../src/shared/errors';
 import { buildSimulatorData, cartRecord } from '../../src/simulators/retail-server';
-import { directCartSearch } from '../support/direct-cart-search';
+import { at, changeable, from, http500, id, readAll, to } from '../support/unreadable-paging';
 
 /**
  * The keyset paging around carts Retail Server cannot load, without HTTP: the simulator's own
@@ -13,47 +12,10 @@ import { directCartSearch } from '../support/direct-cart-search';
  * counted once, and the survey's ranges, read all at once, together do the same.
  */
 
-const from = new Date('2026-11-23T00:00:00Z');
-const to = new Date('2026-11-23T04:00:00Z');
-const id = (i: number) => `cart-${String(i).padStart(2, '0')}`;
-
-/**
- * The simulator's search over carts at these minutes, failing (HTTP 500) any page that would hold
- * one of `unreadable`; `extra` may fail a request first. The data is returned too, so that a test
- * can change a cart between pages.
- */
-function changeable(minutes: readonly number[], unreadable: ReadonlySet<string>, extra?: (query: CartSearchQuery) => RemoteServiceError | undefined) {
-  const data = buildSimulatorData({
-    carts: minutes.map((minute, i) =>
-      cartRecord({ id: id(i), customerId: `C${i}`, modifiedDateTime: new Date(from.getTime() + minute * 60_000).toISOString(), lines: [{ productId: 1 }] }),
-    ),
-  });
-  const direct = directCartSearch(data);
-  const retail = {
-    async searchCarts(query: CartSearchQuery): Promise<unknown[]> {
-      const injected = extra?.(query);
-      if (injected) throw injected;
-      const records = (await direct.searchCarts(query)) as { Id: string }[];
-      if (records.some((record) => unreadable.has(record.Id))) {
-        throw new RemoteServiceError('POST Carts/Search failed with HTTP 500.', { service: 'RetailServer', operation: 'POST Carts/Search', statusCode: 500, retryable: true });
-      }
-      return records;
-    },
-  };
-  return { retail, data };
-}
-
 /** A cart's customer changes it: it moves past the window, as any cart changed now does. */
 function moveOut(data: ReturnType<typeof buildSimulatorData>, cartId: string): void {
   const cart = data.carts.find((record) => record.Id === cartId) as { ModifiedDateTime: string };
   cart.ModifiedDateTime = new Date(to.getTime() + 3_600_000).toISOString();
-}
-
-/** Ids read in order; an unreadable cart as '!'. */
-async function readAll(retail: Pick<RetailServerClient, 'searchCarts'>, range: { from: Date; to: Date; before?: number | undefined; cartIdsDoneAtFrom: readonly string[] }, pageSize: number) {
-  const ids: string[] = [];
-  for await (const page of cartPages(retail, { ...range, pageSize, includeAnonymous: false })) ids.push(...page.map((cart) => (cart.unreadable ? '!' : (cart.key?.id ?? '?'))));
-  return ids;
 }
 
 describe('cart pages past a cart Retail Server cannot load', () => {
@@ -136,5 +98,115 @@ describe('cart pages past a cart Retail Server cannot load', () => {
       },
     );
     await fc.assert(property, { seed: Number(process.env.UNREADABLE_PAGES_SEED ?? 7), numRuns: Number(process.env.UNREADABLE_PAGES_RUNS ?? 300) });
+  });
+});
+
+describe('a brief failure of a follow-up search past an unreadable cart is no verdict on where it lies', () => {
+  test('whole page at one later instant past an unreadable cart: a brief 500 of the search that tells whether the unreadable cart is at that instant skips no cart', async () => {
+    // cart-01 unreadable. Pages of 2: [00] + '!' (after: cart-02), then from minute 0 $skip 2:
+    // [02, 03], both at minute 20 (> from): one search from 20 for one cart tells whether cart-01 is first there.
+    let failures = 1;
+    const { retail } = changeable([0, 10, 20, 20, 20, 30], new Set([id(1)]), (query) =>
+      query.from.getTime() === at(20).getTime() && query.top === 1 && query.skip === 0 && query.narrowing && failures-- > 0 ? http500() : undefined,
+    );
+    expect(await readAll(retail, { from, to, cartIdsDoneAtFrom: [] }, 2)).toEqual([id(0), '!', id(2), id(3), id(4), id(5)]);
+  });
+
+  test('a second unreadable cart past the first: a brief 500 of the search that tells whether the first one shares the newer instant fails nothing', async () => {
+    // cart-01 and cart-03 unreadable. [00] + '!' (after 02); from 0 $skip 2: [02, 03!] narrowed to
+    // [02] + '!' (after 04): past an unreadable cart, newest (20) != from (0), so one search from 20 asks
+    // whether cart-01 is first there: a brief 500 must not be taken for a yes.
+    let failures = 1;
+    const { retail } = changeable([0, 10, 20, 30, 40, 50], new Set([id(1), id(3)]), (query) =>
+      query.from.getTime() === at(20).getTime() && query.top === 1 && query.skip === 0 && query.narrowing && failures-- > 0 ? http500() : undefined,
+    );
+    expect(await readAll(retail, { from, to, cartIdsDoneAtFrom: [] }, 2)).toEqual([id(0), '!', id(2), '!', id(4), id(5)]);
+  });
+
+  test('an unreadable cart where two ranges meet: a brief 500 of the search that tells whose it is does not count it twice', async () => {
+    // cart-02 sits at the boundary (minute 20): it belongs to the second range.
+    const boundary = at(20).getTime();
+    let failures = 1;
+    const { retail } = changeable([0, 10, 20, 30], new Set([id(2)]), (query) => (query.to.getTime() === boundary - 1 && failures-- > 0 ? http500() : undefined));
+    const first = await readAll(retail, { from, to: new Date(boundary), before: boundary, cartIdsDoneAtFrom: [] }, 4);
+    const second = await readAll(retail, { from: new Date(boundary), to, cartIdsDoneAtFrom: [] }, 4);
+    expect([...first, ...second].filter((cart) => cart === '!')).toHaveLength(1);
+  });
+});
+
+/** A record whose Id is null (hostile data): it cannot be worked, but it holds a position in the search's order. */
+const keyless = (minute: number) => cartRecord({ id: 'keyless', customerId: 'CK', modifiedDateTime: at(minute).toISOString(), lines: [{ productId: 1 }], overrides: { Id: null } });
+
+describe('a record without a usable id, with a time, right before an unreadable cart', () => {
+  test.each([
+    // newest == from: the page's keyed carts all sit at the range's start
+    ['newest is the cursor\'s from', [0, 20, 30], 4],
+    // newest > from
+    ['newest is later than the cursor\'s from', [0, 3, 20, 30], 5],
+  ] as const)('%s: the range is read (that record once, the unreadable cart once)', async (_label, minutes, pageSize) => {
+    const poison = id(minutes.length - 2); // the cart at minute 20, right after the keyless one at minute 5
+    const { retail: control } = changeable(minutes, new Set(), undefined, [keyless(5)]);
+    const readable = await readAll(control, { from, to, cartIdsDoneAtFrom: [] }, pageSize);
+    // Without the unreadable cart the same data reads fine (the keyless record as '?').
+    expect(readable).toEqual([...minutes.slice(0, -2).map((_, i) => id(i)), '?', poison, id(minutes.length - 1)]);
+
+    const { retail } = changeable(minutes, new Set([poison]), undefined, [keyless(5)]);
+    await expect(readAll(retail, { from, to, cartIdsDoneAtFrom: [] }, pageSize)).resolves.toEqual(readable.map((cart) => (cart === poison ? '!' : cart)));
+  });
+});
+
+/**
+ * The paging property above, extended: carts done at the
+ * window's start (`cartIdsDoneAtFrom`, as from a checkpoint), and the window cut into several
+ * ranges that meet at arbitrary instants (`before`, as the survey's slices and cuts do), a cut
+ * often on an unreadable cart's own instant. Every readable cart not done must be read once and
+ * every unreadable cart counted once, over all ranges together.
+ */
+describe('paging property with carts done at the start and several ranges', () => {
+  test('random ties, unreadable carts, done carts and range cuts', async () => {
+    const property = fc.asyncProperty(
+      fc.integer({ min: 1, max: 30 }).chain((count) =>
+        fc.record({
+          gaps: fc.array(fc.constantFrom(0, 0, 0, 1, 7), { minLength: count, maxLength: count }),
+          unreadable: fc.uniqueArray(fc.integer({ min: 0, max: count - 1 }), { maxLength: 5 }),
+          done: fc.integer({ min: 0, max: count }),
+          cuts: fc.uniqueArray(fc.integer({ min: 0, max: count - 1 }), { maxLength: 4 }),
+          pageSize: fc.integer({ min: 1, max: 6 }),
+        }),
+      ),
+      async ({ gaps, unreadable, done, cuts, pageSize }) => {
+        let minute = 0;
+        const minutes = gaps.map((gap) => (minute += gap));
+        // Never two in a row (a pair with nothing read before it on its page fails the page, by design).
+        const bad = new Set(unreadable.filter((i) => !unreadable.includes(i - 1)).map(id));
+        const first = minutes[0] as number;
+        // Done at the window's start: the first `done` readable carts at its first instant.
+        const doneIds = minutes
+          .map((m, i) => ({ m, cart: id(i) }))
+          .filter(({ m, cart }) => m === first && !bad.has(cart))
+          .slice(0, done)
+          .map(({ cart }) => cart);
+        // Cuts on a cart's instant, or half a minute after it.
+        const boundaries = [...new Set(cuts.map((i) => (minutes[i] as number) + (i % 3 === 2 ? 0.5 : 0)).filter((m) => m > first))].sort((a, b) => a - b);
+        const starts = [first, ...boundaries];
+        const ranges = starts.map((start, i) => {
+          const end = starts[i + 1];
+          return {
+            from: at(start),
+            to: end === undefined ? to : at(end),
+            before: end === undefined ? undefined : at(end).getTime(),
+            cartIdsDoneAtFrom: i === 0 ? doneIds : [],
+          };
+        });
+        const expected = minutes.map((_, i) => (bad.has(id(i)) ? '!' : id(i))).filter((cart) => !doneIds.includes(cart));
+        const sorted = (ids: string[]) => [...ids].sort();
+        const { retail } = changeable(minutes, bad);
+        const perRange = await Promise.all(ranges.map((range) => readAll(retail, range, pageSize)));
+        expect(sorted(perRange.flat())).toEqual(sorted(expected));
+        // One range over the whole window, with the done carts, too.
+        expect(sorted(await readAll(retail, { from: at(first), to, cartIdsDoneAtFrom: doneIds }, pageSize))).toEqual(sorted(expected));
+      },
+    );
+    await fc.assert(property, { seed: Number(process.env.UNREADABLE_PAGES_SEED ?? 11), numRuns: Number(process.env.UNREADABLE_PAGES_RUNS ?? 300) });
   });
 });

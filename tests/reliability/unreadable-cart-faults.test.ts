@@ -8,9 +8,10 @@ import { failSearchesHolding } from '../support/unreadable-carts';
 /**
  * Faults around a cart Retail Server cannot load, through the job and the fault proxy: a cart
  * changed while the run pages past it, the run's time limit during the narrowing, an outage that
- * begins during it. Each was found by a review with a failing test: a good cart was skipped for
- * good as unreadable, or missed. Now no readable cart is lost: the run reads past the unreadable
- * one, or fails (or ends at its time limit) before it so that the next run reads it again.
+ * begins during it, a brief failure of a search that places it, a record without a usable id next
+ * to it. Each was found by a review with a failing test (a good cart skipped for good as
+ * unreadable or missed, or every run failing). Now no readable cart is lost: the run reads past
+ * the unreadable one, or fails (or ends at its time limit) before it so that the next run reads it.
  */
 
 const START = Date.parse('2026-11-23T05:00:00Z');
@@ -32,6 +33,21 @@ function sent(h: FaultHarness): string[] {
 }
 function summary(report: RunReport) {
   return { status: report.status, seen: report.carts.seen, notified: report.carts.notified, unreadable: report.carts.skippedByReason['unreadable-record'] ?? 0 };
+}
+
+/** cart-00, a record whose Id is null (hostile data) five minutes on, cart-01 (unreadable in the tests) and cart-02. */
+function storeWithKeyless() {
+  const minute = (m: number) => new Date(START + m * 60_000).toISOString();
+  return buildSimulatorData({
+    customers: [0, 1, 2].map((i) => customerRecord(`C${i}`)),
+    products: [productRecord(1)],
+    carts: [
+      cartRecord({ id: id(0), customerId: 'C0', modifiedDateTime: minute(0), lines: [{ productId: 1 }] }),
+      cartRecord({ id: 'keyless', customerId: 'C0', modifiedDateTime: minute(5), lines: [{ productId: 1 }], overrides: { Id: null } }),
+      cartRecord({ id: id(1), customerId: 'C1', modifiedDateTime: minute(20), lines: [{ productId: 1 }] }),
+      cartRecord({ id: id(2), customerId: 'C2', modifiedDateTime: minute(30), lines: [{ productId: 1 }] }),
+    ],
+  });
 }
 
 /** The search's $top, $skip and window start. */
@@ -166,6 +182,44 @@ describe('faults around a cart Retail Server cannot load', () => {
     expect({ second: summary(second), sent: sent(h) }).toEqual({
       second: { status: 'completed', seen: 10, notified: 9, unreadable: 1 },
       sent: [0, 1, 2, 3, 4, 5, 7, 8, 9].map(id),
+    });
+  });
+
+  test('sequential: a brief failure (HTTP 500, twice) of the one-cart search that places the unreadable cart costs no readable cart', async () => {
+    // Pages of 2: [00] + unreadable cart-01 (after 02); from 05:00 $skip 2: [02, 03] both at 05:20;
+    // one search from 05:20 for one cart asks whether cart-01 is first there (survey, then pass).
+    h = await startFaultHarness({ now: '2026-11-23T12:00:00Z', data: store([0, 10, 20, 20, 20, 30]), env: { RetailServerClientOptions__PageSize: '2' } });
+    failSearchesHolding(h, new Set([id(1)]));
+    const brief = h.proxies.retail.inject({
+      name: 'brief-500',
+      path: /\/Carts\/Search/,
+      match: (request) => {
+        const search = searchOf(request);
+        return search.top === 1 && search.skip === 0 && Date.parse(search.from ?? '') === START + 20 * 60_000;
+      },
+      skip: 1, // the survey's is answered; the pass's fails twice (the narrowing's two attempts)
+      times: 2,
+      fault: { kind: 'status', status: 500 },
+    });
+    const first = await h.run({}, {}, { strategy: 'sequential' });
+    expect(brief.fired).toBe(2);
+    h.clock.advanceMinutes(30);
+    await h.run({}, {}, { strategy: 'sequential' });
+    expect({ first: summary(first), sent: sent(h) }).toEqual({
+      first: { status: 'completed', seen: 6, notified: 5, unreadable: 1 },
+      sent: [0, 2, 3, 4, 5].map(id),
+    });
+  });
+
+  test.each([{ label: 'pipelined', job: {} }, { label: 'sequential', job: { strategy: 'sequential' as const } }])('$label: a record without a usable id right before an unreadable cart: both runs complete', async ({ job }) => {
+    h = await startFaultHarness({ now: '2026-11-23T12:00:00Z', data: storeWithKeyless(), env: { RetailServerClientOptions__PageSize: '4' } });
+    failSearchesHolding(h, new Set([id(1)]));
+    const first = await h.run({}, {}, job);
+    h.clock.advanceMinutes(30);
+    const second = await h.run({}, {}, job);
+    expect({ first: summary(first), second: summary(second) }).toEqual({
+      first: { status: 'completed', seen: 4, notified: 2, unreadable: 1 },
+      second: { status: 'completed', seen: 0, notified: 0, unreadable: 0 },
     });
   });
 
