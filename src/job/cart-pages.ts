@@ -2,7 +2,7 @@ import { parseCart, type Cart, type ParseResult } from '../retail/models';
 import type { RetailServerClient } from '../retail/retail-client';
 import { retailCallTimeLeft } from '../retail/retail-transport';
 import { searchPastUnreadableCart } from '../retail/unreadable-cart';
-import { keyOf, timeOf, type CartKey } from './cart-keys';
+import { keyOf, sameRecord, timeOf, type CartKey } from './cart-keys';
 import { pastUnreadableCart, shifted, unreadableFirstAt } from './past-unreadable-cart';
 
 export interface RawCart {
@@ -95,10 +95,11 @@ export interface PageCursor {
    */
   pastUnreadable?: boolean | undefined;
   /**
-   * The cart the next page must start with (the one found right after a cart Retail Server could
-   * not load): if it does not, a cart before it changed meanwhile and `$skip` lands elsewhere.
+   * What the next page must start with: the record found right after a cart Retail Server could
+   * not load, or (when the search after it failed too) another such cart. If it does not, a cart
+   * before it changed meanwhile and `$skip` lands elsewhere.
    */
-  expectFirst?: string | undefined;
+  expectFirst?: { record: unknown } | { unreadable: true } | undefined;
 }
 
 export interface PageRead {
@@ -124,11 +125,13 @@ export async function readCartPage(retail: Pick<RetailServerClient, 'searchCarts
     search: (offset, top, narrowing) => retail.searchCarts({ from, to: query.to, includeAnonymous, top, skip: skip + offset, priority, narrowing }),
     probe: () => retail.searchCarts({ from: EMPTY_WINDOW, to: EMPTY_WINDOW, includeAnonymous, top: 1, skip: 0, priority, narrowing: true }),
     outOfTime: noTimeLeft,
+    sameRecord,
   });
   const records = found.records;
-  if (cursor.expectFirst !== undefined) {
-    const first = found.unreadable?.index === 0 ? undefined : records[0];
-    if (first === undefined || keyOf(first)?.id !== cursor.expectFirst) throw shifted(query, cursor);
+  const expected = cursor.expectFirst;
+  if (expected) {
+    const startsAsExpected = 'record' in expected ? found.unreadable?.index !== 0 && sameRecord(records[0], expected.record) : found.unreadable?.index === 0;
+    if (!startsAsExpected) throw shifted(query, cursor);
   }
   const carts = records.map((raw) => ({ raw, key: keyOf(raw) }));
   const before = query.before ?? Number.POSITIVE_INFINITY;
@@ -149,7 +152,11 @@ export async function readCartPage(retail: Pick<RetailServerClient, 'searchCarts
     if (time === undefined) return true;
     return inWindow(time) && (time > start || (time === start && (!continued || skip > 0)));
   });
-  const newest = carts.reduce((max, { key }) => (key && key.modifiedAt.getTime() > max && key.modifiedAt.getTime() <= to ? key.modifiedAt.getTime() : max), start);
+  // Records without a usable id count too: they hold positions in the order like any other.
+  const newest = records.reduce<number>((max, raw) => {
+    const t = timeOf(raw);
+    return t !== undefined && t > max && t <= to ? t : max;
+  }, start);
   if (found.unreadable) return pastUnreadableCart(retail, query, cursor, { records, fresh }, found.unreadable);
   // Oldest first: once a page reaches `before`, every cart of this range has been seen.
   if (records.length < query.pageSize || newest >= before) return { fresh, next: undefined };

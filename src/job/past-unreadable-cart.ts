@@ -2,7 +2,7 @@ import { cutShort } from '../retail/lookup-isolation';
 import type { RetailServerClient } from '../retail/retail-client';
 import { isCartFailure, type UnreadableCart } from '../retail/unreadable-cart';
 import { RemoteServiceError } from '../shared/errors';
-import { keyOf, timeOf } from './cart-keys';
+import { keyOf, sameRecord, timeOf } from './cart-keys';
 import type { CartPageQuery, PageCursor, PageRead, RawCart } from './cart-pages';
 
 /**
@@ -40,12 +40,6 @@ export async function unreadableFirstAt(retail: Pick<RetailServerClient, 'search
   throw undecided(query, cursor, instant);
 }
 
-/** The same record, by its id (or, for one without a usable id, by its whole text). */
-function sameRecord(a: unknown, b: unknown): boolean {
-  if (a === undefined || b === undefined) return false;
-  const [keyA, keyB] = [keyOf(a), keyOf(b)];
-  return keyA && keyB ? keyA.id === keyB.id : JSON.stringify(a) === JSON.stringify(b);
-}
 
 /** Retail Server's answers did not say where a cart it cannot load lies: the page is read again by the next run. */
 function undecided(query: CartPageQuery, cursor: PageCursor, instant: number): RemoteServiceError {
@@ -139,7 +133,8 @@ export async function pastUnreadableCart(
       skip: positionsBefore + 1,
       continued: true,
       pastUnreadable: true,
-      expectFirst: next === undefined ? undefined : keyOf(next)?.id,
+      // The search after it answered (with `next`), or failed: then another unreadable cart follows.
+      expectFirst: next !== undefined ? { record: next } : { unreadable: true },
     },
   };
 }

@@ -49,6 +49,8 @@ export interface NarrowingOptions {
   probe(): Promise<unknown>;
   /** True once the run has no time left for its Retail Server calls. */
   outOfTime?: (() => boolean) | undefined;
+  /** Whether two answers hold the same record (by its id, say); default: the same JSON. */
+  sameRecord?: ((a: unknown, b: unknown) => boolean) | undefined;
 }
 
 /**
@@ -120,5 +122,14 @@ export async function searchPastUnreadableCart(top: number, options: NarrowingOp
   // And, with Retail Server answering that, the cart fails once more: a failure between two answers.
   const again = await ask(index, 1, true);
   if (answers(again)) return { records: await options.search(0, top, false) };
+  // The answers came at different moments: a cart before it that changed meanwhile (it leaves the
+  // window) would have moved every position after it. The carts before it, asked for once more,
+  // must be the ones the halving found, or the page fails as before (the next run reads it again).
+  if (index > 0) {
+    const before = await ask(0, index, true);
+    const same = options.sameRecord ?? ((a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b));
+    if (!answers(before) || before.length !== answered.length || !before.every((record, i) => same(record, answered[i]))) throw firstError;
+  }
   return { records: answered, unreadable: { index, reason: alone.message, after } };
 }
+
