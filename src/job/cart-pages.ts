@@ -3,7 +3,7 @@ import type { RetailServerClient } from '../retail/retail-client';
 import { retailCallTimeLeft } from '../retail/retail-transport';
 import { searchPastUnreadableCart } from '../retail/unreadable-cart';
 import { keyOf, sameRecord, timeOf, type CartKey } from './cart-keys';
-import { pastUnreadableCart, shifted, unreadableFirstAt } from './past-unreadable-cart';
+import { pastUnreadableCart, shifted } from './past-unreadable-cart';
 
 export interface RawCart {
   raw: unknown;
@@ -91,7 +91,8 @@ export interface PageCursor {
   /**
    * Past a cart Retail Server could not load, whose instant is known only to lie between `from`
    * and the first instant after it: a keyset search from an instant no later than that could meet
-   * it again, so `$skip` steps on at `from` until a page reaches a later instant.
+   * it again, so `$skip` steps on from `from` (counting every position since, the cart's included)
+   * until a page reaches a later instant than its first.
    */
   pastUnreadable?: boolean | undefined;
   /**
@@ -152,11 +153,7 @@ export async function readCartPage(retail: Pick<RetailServerClient, 'searchCarts
     if (time === undefined) return true;
     return inWindow(time) && (time > start || (time === start && (!continued || skip > 0)));
   });
-  // Records without a usable id count too: they hold positions in the order like any other.
-  const newest = records.reduce<number>((max, raw) => {
-    const t = timeOf(raw);
-    return t !== undefined && t > max && t <= to ? t : max;
-  }, start);
+  const newest = carts.reduce((max, { key }) => (key && key.modifiedAt.getTime() > max && key.modifiedAt.getTime() <= to ? key.modifiedAt.getTime() : max), start);
   if (found.unreadable) return pastUnreadableCart(retail, query, cursor, { records, fresh }, found.unreadable);
   // Oldest first: once a page reaches `before`, every cart of this range has been seen.
   if (records.length < query.pageSize || newest >= before) return { fresh, next: undefined };
@@ -166,12 +163,8 @@ export async function readCartPage(retail: Pick<RetailServerClient, 'searchCarts
   if (newest > (cursor.pastUnreadable ? firstAt : start)) {
     return { fresh, next: { from: new Date(newest), seenAtFrom: idsAt(newest), skip: 0, continued: true } };
   }
-  if (cursor.pastUnreadable && firstAt > start) {
-    // The whole page sits at one instant past `from`, and the unreadable cart lies between the two.
-    const atFirst = await unreadableFirstAt(retail, query, cursor, firstAt, records[0]);
-    return { fresh, next: { from: new Date(firstAt), seenAtFrom: idsAt(firstAt), skip: records.length + (atFirst ? 1 : 0), continued: true, pastUnreadable: atFirst || undefined } };
-  }
-  // The whole page sits at `from`: step over it with $skip, still dropping known ids.
+  // The whole page sits at `from` (or, past an unreadable cart, at its first instant): step over it
+  // with $skip, still dropping known ids.
   for (const { key } of carts) if (key) seenAtFrom.add(key.id);
   return { fresh, next: { from, seenAtFrom, skip: skip + records.length, continued: true, pastUnreadable: cursor.pastUnreadable } };
 }

@@ -2,54 +2,26 @@ import { cutShort } from '../retail/lookup-isolation';
 import type { RetailServerClient } from '../retail/retail-client';
 import { isCartFailure, type UnreadableCart } from '../retail/unreadable-cart';
 import { RemoteServiceError } from '../shared/errors';
-import { keyOf, sameRecord, timeOf } from './cart-keys';
+import { keyOf, timeOf } from './cart-keys';
 import type { CartPageQuery, PageCursor, PageRead, RawCart } from './cart-pages';
 
 /**
  * Where a range goes on past a cart Retail Server could not load (`searchPastUnreadableCart`): the
  * cart's instant is known only to lie between the last cart before it and the first after it, so
- * the cursor past it counts positions with `$skip` from the newest instant before it, and the few
- * searches that tell where exactly it lies are decided from Retail Server's answers.
+ * the cursor past it counts positions with `$skip` (from the newest instant before it, or from where
+ * a `$skip` run began), checks that the next page starts where it must, and resumes keyset paging
+ * only past the first instant after it. Whether a cart where two ranges meet is this range's is
+ * decided from Retail Server's answers, never from a failure alone.
  */
 
-/**
- * Whether the cart Retail Server could not load, which the cursor is past, was modified at `instant`
- * (a later one than the cursor's `from`): it then comes first at that instant, before `expected`
- * (the first cart read at it, since what follows the unreadable cart was read from there on). Told
- * from answers, never from a failure alone, which may be brief: the search from that instant
- * answers with `expected` first (it is not there), or, failing, answers with `expected` one cart
- * later (it is); a failure tried with every retry settles it only when nothing else does.
- */
-export async function unreadableFirstAt(retail: Pick<RetailServerClient, 'searchCarts'>, query: CartPageQuery, cursor: PageCursor, instant: number, expected: unknown): Promise<boolean> {
-  const firstAt = (skip: number, narrowing: boolean) =>
-    retail.searchCarts({ from: new Date(instant), to: query.to, includeAnonymous: query.includeAnonymous, top: 1, skip, priority: query.priority, narrowing }).then(
-      (records) => sameRecord(records[0], expected),
-      (error: unknown) => {
-        if (isCartFailure(error)) return undefined;
-        throw timeUpOr(error, query, cursor);
-      },
-    );
-  const first = await firstAt(0, true);
-  if (first !== undefined) {
-    if (first) return false;
-    throw undecided(query, cursor, instant);
-  }
-  if (await firstAt(1, true)) return true;
-  const again = await firstAt(0, false);
-  if (again === true) return false;
-  throw undecided(query, cursor, instant);
-}
-
-
-/** Retail Server's answers did not say where a cart it cannot load lies: the page is read again by the next run. */
+/** Retail Server's answers did not say which range a cart it cannot load belongs to: the page is read again by the next run. */
 function undecided(query: CartPageQuery, cursor: PageCursor, instant: number): RemoteServiceError {
   return new RemoteServiceError(
-    `Retail Server's cart searches from ${new Date(instant).toISOString()} did not show whether the cart it cannot load (after ${cursor.from.toISOString()}) ` +
-      `was modified then, so the run cannot tell where the next page starts (carts to ${query.to.toISOString()}). The next run reads these carts again.`,
+    `Retail Server's cart searches did not show whether the cart it cannot load (after ${cursor.from.toISOString()}) was modified before ${new Date(instant).toISOString()}, ` +
+      `where the next range of carts starts, so the run cannot tell which range counts it (carts to ${query.to.toISOString()}). The next run reads these carts again.`,
     { service: 'RetailServer', operation: 'POST Carts/Search', code: 'UnreadableCartNotPlaced', retryable: true },
   );
 }
-
 
 /** The error a cart search ran out of time with, as the narrowing reports it; any other error as it is. */
 function timeUpOr(error: unknown, query: CartPageQuery, cursor: PageCursor): unknown {
@@ -102,34 +74,35 @@ export async function pastUnreadableCart(
   };
   // The range ends with it when the search after it found nothing.
   if (unreadable.after !== undefined && unreadable.after.length === 0) return { fresh: [...fresh, marker], next: undefined };
-  // On from the newest instant before it, `$skip` counting the positions from that instant up to
-  // and including it, so that only a change to a cart at that very instant could shift where the
-  // next page starts. Records whose time does not parse, after the last one at that instant, hold
-  // positions between it and the unreadable cart.
-  const sameInstant = newest === cursor.from.getTime();
+  // On past it with `$skip`. Inside a `$skip` run already, every position since `from` is counted
+  // (the cart's included). Otherwise the page began at `from` with every cart since, so `$skip`
+  // counts from the newest instant before the cart, and only a change to a cart at that very instant
+  // could shift where the next page starts. Records whose time does not parse, after the last one
+  // at that instant, hold positions between it and the cart.
+  let from = newest;
   let positionsBefore: number;
-  if (sameInstant) {
+  if (cursor.skip > 0) {
+    from = cursor.from.getTime();
     positionsBefore = cursor.skip + records.length;
+  } else if (newest === cursor.from.getTime()) {
+    positionsBefore = records.length;
   } else {
-    let tail = 0;
-    while (tail < records.length && [newest, undefined].includes(timeOf(records[records.length - 1 - tail]))) tail++;
-    const firstAtNewest = records.find((raw) => timeOf(raw) === newest);
-    // Past an earlier unreadable cart, that one may have been modified at this newer instant too.
-    const earlierAtNewest = cursor.pastUnreadable && (await unreadableFirstAt(retail, query, cursor, newest, firstAtNewest)) ? 1 : 0;
-    positionsBefore = tail + earlierAtNewest;
+    positionsBefore = 0;
+    while (positionsBefore < records.length && [newest, undefined].includes(timeOf(records[records.length - 1 - positionsBefore]))) positionsBefore++;
   }
-  const seenAtNewest = new Set(
+  const sameInstant = from === cursor.from.getTime();
+  const seenAtFrom = new Set(
     records.flatMap((raw) => {
       const key = keyOf(raw);
-      return key && key.modifiedAt.getTime() === newest ? [key.id] : [];
+      return key && key.modifiedAt.getTime() === from ? [key.id] : [];
     }),
   );
-  if (sameInstant) for (const id of cursor.seenAtFrom) seenAtNewest.add(id);
+  if (sameInstant) for (const id of cursor.seenAtFrom) seenAtFrom.add(id);
   return {
     fresh: [...fresh, marker],
     next: {
-      from: new Date(newest),
-      seenAtFrom: seenAtNewest,
+      from: new Date(from),
+      seenAtFrom,
       skip: positionsBefore + 1,
       continued: true,
       pastUnreadable: true,

@@ -101,8 +101,8 @@ describe('cart pages past a cart Retail Server cannot load', () => {
   });
 });
 
-describe('a brief failure of a follow-up search past an unreadable cart is no verdict on where it lies', () => {
-  test('whole page at one later instant past an unreadable cart: a brief 500 of the search that tells whether the unreadable cart is at that instant skips no cart', async () => {
+describe('brief failures of the searches past an unreadable cart are no verdict on where it lies', () => {
+  test('a whole page at one later instant past an unreadable cart, with a brief 500 from there: no cart skipped', async () => {
     // cart-01 unreadable. Pages of 2: [00] + '!' (after: cart-02), then from minute 0 $skip 2:
     // [02, 03], both at minute 20 (> from): one search from 20 for one cart tells whether cart-01 is first there.
     let failures = 1;
@@ -112,7 +112,7 @@ describe('a brief failure of a follow-up search past an unreadable cart is no ve
     expect(await readAll(retail, { from, to, cartIdsDoneAtFrom: [] }, 2)).toEqual([id(0), '!', id(2), id(3), id(4), id(5)]);
   });
 
-  test('a second unreadable cart past the first: a brief 500 of the search that tells whether the first one shares the newer instant fails nothing', async () => {
+  test('a second unreadable cart past the first, with a brief 500 at the newer instant: both counted, no cart skipped', async () => {
     // cart-01 and cart-03 unreadable. [00] + '!' (after 02); from 0 $skip 2: [02, 03!] narrowed to
     // [02] + '!' (after 04): past an unreadable cart, newest (20) != from (0), so one search from 20 asks
     // whether cart-01 is first there: a brief 500 must not be taken for a yes.
