@@ -77,8 +77,7 @@ export async function pastUnreadableCart(
   // On past it with `$skip`. Inside a `$skip` run already, every position since `from` is counted
   // (the cart's included). Otherwise the page began at `from` with every cart since, so `$skip`
   // counts from the newest instant before the cart, and only a change to a cart at that very instant
-  // could shift where the next page starts. Records whose time does not parse, after the last one
-  // at that instant, hold positions between it and the cart.
+  // could shift where the next page starts.
   let from = newest;
   let positionsBefore: number;
   if (cursor.skip > 0) {
@@ -87,8 +86,9 @@ export async function pastUnreadableCart(
   } else if (newest === cursor.from.getTime()) {
     positionsBefore = records.length;
   } else {
-    positionsBefore = 0;
-    while (positionsBefore < records.length && [newest, undefined].includes(timeOf(records[records.length - 1 - positionsBefore]))) positionsBefore++;
+    // From the first record at that instant on: a record whose time does not parse before it lies
+    // at an earlier instant (the search orders by time), one after it at or after that instant.
+    positionsBefore = records.length - records.findIndex((raw) => timeOf(raw) === newest);
   }
   const sameInstant = from === cursor.from.getTime();
   const seenAtFrom = new Set(

@@ -1,3 +1,4 @@
+import type { CartSearchQuery } from '../../src/retail/retail-client';
 import { RemoteServiceError } from '../../src/shared/errors';
 import { cartRecord } from '../../src/simulators/retail-server';
 import { at, changeable, from, id, readAll, to } from '../support/unreadable-paging';
@@ -98,5 +99,23 @@ describe('a cart changed while its page is narrowed', () => {
     // narrowing's end, are not those it found) or it holds cart-02: never a completed read without it.
     if (read instanceof RemoteServiceError) expect(read.retryable).toBe(true);
     else expect(read).toContain(id(2));
+  });
+});
+
+describe('a record whose time does not parse before the unreadable cart', () => {
+  test('a record whose ModifiedDateTime does not parse, BEFORE the newest instant on the page, is not counted at that instant', async () => {
+    // Order: cart-00@0, cart-01@0, k0 (real time 0, sent unparseable), cart-02@1, cart-03@1 (unreadable), cart-04..07@1.
+    const raw = [cartRecord({ id: 'k0', customerId: 'CK', modifiedDateTime: at(0).toISOString(), lines: [{ productId: 1 }], overrides: { Garble: true } })];
+    const sim = changeable([0, 0, 1, 1, 1, 1, 1, 1], new Set([id(3)]), undefined, raw);
+    // A server that orders by the real time but sends this record's ModifiedDateTime in a form that does not parse.
+    const retail = {
+      async searchCarts(q: CartSearchQuery) {
+        const records = (await sim.retail.searchCarts(q)) as Record<string, unknown>[];
+        return records.map((r) => (r.Garble ? { ...r, ModifiedDateTime: 'not a time' } : r));
+      },
+    };
+    // Page 1 (5): [cart-00, cart-01, k0, cart-02] then cart-03 fails: on from minute 1 with $skip 2
+    // (cart-02 and the unreadable cart), not 3 (k0 lies at minute 0).
+    await expect(readAll(retail, { from, to, cartIdsDoneAtFrom: [] }, 5)).resolves.toEqual([id(0), id(1), '?', id(2), '!', id(4), id(5), id(6), id(7)]);
   });
 });
