@@ -28,10 +28,10 @@ describe('a record without a usable id at the unreadable cart\'s instant, on an 
     await expect(readAll(retail, { from, to, cartIdsDoneAtFrom: [] }, 6)).resolves.toEqual([id(0), id(1), id(2), id(3), id(4), '?', id(5), id(6), '!', id(8)]);
   });
 
-  test('the search that tells whether the unreadable cart is first at a later instant meets the keyless record there: the read places it', async () => {
+  test('a whole page at a later instant past the unreadable cart, with the keyless record first at that instant: the read goes on', async () => {
     // Order: 00 @0, keyless @8, 01! @8, 02 @8, 03 @8. Pages of 2: [00, keyless] ($skip 2 from 0);
     // [01!, ..] narrowed to '!' (after: 02); from 0 $skip 3: [02, 03], a whole page at 8 past the
-    // unreadable cart, so one search from 8 asks whether 02 is first there: the keyless record is.
+    // unreadable cart: $skip steps on from 0 (the keyless record is first at 8, read a page before).
     const minutes = [0, 8, 8, 8];
     const { retail } = changeable(minutes, new Set([id(1)]), undefined, [keyless(8)]);
     await expect(readAll(retail, { from, to, cartIdsDoneAtFrom: [] }, 2)).resolves.toEqual([id(0), '?', '!', id(2), id(3)]);
