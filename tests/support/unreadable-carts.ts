@@ -1,4 +1,4 @@
-import type { RuleHandle } from '../../src/simulators/fault-rules';
+import type { ProxiedRequest, RuleHandle } from '../../src/simulators/fault-rules';
 import { parseODataOptions, searchCarts } from '../../src/simulators/retail-server/queries';
 import type { FaultHarness } from './fault-harness';
 
@@ -16,14 +16,17 @@ export function failSearchesHolding(h: FaultHarness, cartIds: ReadonlySet<string
   return h.proxies.retail.inject({
     name: 'unreadable-carts',
     path: /\/Carts\/Search/,
-    match: (request) => {
-      const options = parseODataOptions(new URL(request.url, 'https://proxy').searchParams);
-      if (typeof options === 'string') return false;
-      const outcome = searchCarts(h.retail.data, JSON.parse(request.text()) as unknown, options);
-      if (!outcome.ok) return false;
-      const answer = ('json' in outcome ? JSON.parse(outcome.json) : outcome.body) as { value: { Id: string }[] };
-      return answer.value.some((cart) => cartIds.has(cart.Id));
-    },
+    match: (request) => answerHolds(h, request, cartIds),
     fault: { kind: 'status', status, body: criticalStorageError },
   });
+}
+
+/** Whether the simulator's answer to this cart search, over its current data, would hold one of `cartIds`. */
+export function answerHolds(h: FaultHarness, request: ProxiedRequest, cartIds: ReadonlySet<string>): boolean {
+  const options = parseODataOptions(new URL(request.url, 'https://proxy').searchParams);
+  if (typeof options === 'string') return false;
+  const outcome = searchCarts(h.retail.data, JSON.parse(request.text()) as unknown, options);
+  if (!outcome.ok) return false;
+  const answer = ('json' in outcome ? JSON.parse(outcome.json) : outcome.body) as { value: { Id: string }[] };
+  return answer.value.some((cart) => cartIds.has(cart.Id));
 }
