@@ -12,19 +12,27 @@ export interface ViewPort {
 const RESIZER_SUFFIX = 'q=80&m=6&f=jpg';
 
 /**
+ * A server URL whose query ends in the parameter that names the file, with no value or a folder
+ * for one: `.../search?fileName=`, or `.../search?fileName=/` as Commerce's media base URL is
+ * usually written. The path goes after it.
+ */
+const FILE_NAME_QUERY = /[?&][^?&#=]+=(\/(?:[^?&#]*\/)?)?$/;
+
+/**
  * Joins a product image path to the image server. An absolute URL is kept as it is (one without a
  * scheme, `//host/...`, gets https); a relative path is joined with exactly one slash, or appended
- * as the query value when the server URL ends in `=` (e.g. `.../search?fileName=`), as Commerce's
- * image server expects. Retail Server gives paths as they are named (`Products/Tee #2.png`), so
- * each part is percent-encoded: a `#`, `&`, `+` or space would otherwise cut or change the URL.
- * A server URL with a query of its own (a signed CDN URL) keeps it after the path.
+ * to the query value when the server URL ends in one that names the file (`.../search?fileName=`
+ * or `...?fileName=/`), as Commerce's image server expects. Retail Server gives paths as they are
+ * named (`Products/Tee #2.png`), so each part is percent-encoded: a `#`, `&`, `+` or space would
+ * otherwise cut or change the URL. A server URL with another query of its own (a signed CDN URL)
+ * keeps it after the path.
  */
 export function absoluteImageUrl(imageServerUrl: string, imagePath: string): string {
   const path = imagePath.trim();
   if (/^https?:\/\//i.test(path)) return path;
   if (path.startsWith('//')) return `https:${path}`;
   const relative = path.replace(/^\/+/, '');
-  if (imageServerUrl.endsWith('=')) return imageServerUrl + relative.split('/').map(encodePart).join('/');
+  if (FILE_NAME_QUERY.test(imageServerUrl)) return imageServerUrl + relative.split('/').map(encodePart).join('/');
   const queryAt = imageServerUrl.indexOf('?');
   const base = queryAt < 0 ? imageServerUrl : imageServerUrl.slice(0, queryAt);
   const query = queryAt < 0 ? '' : imageServerUrl.slice(queryAt);

@@ -33,6 +33,15 @@ describe('image URLs', () => {
       'https://img.example.com/search?fileName=Products/A.png',
     );
   });
+  test('a server URL ending in fileName=/ (Commerce media base URLs are written so) gets the path after the slash', () => {
+    const base = 'https://images-us-prod.cms.commerce.dynamics.com/cms/api/abcdefghij/imageFileData/search?fileName=/';
+    expect(absoluteImageUrl(base, 'Products/91008_000_001.png')).toBe(`${base}Products/91008_000_001.png`);
+    expect(absoluteImageUrl(base, '/Products/A.png')).toBe(`${base}Products/A.png`);
+    expect(absoluteImageUrl('https://img.example.com/search?channel=5&fileName=/media/', 'A.png')).toBe('https://img.example.com/search?channel=5&fileName=/media/A.png');
+    expect(viewPortImages(base, 'Products/A.png', [{ media: '(min-width: 0px)', width: 300, height: 300, useForDefaultImageTag: true }])[0]?.url).toBe(
+      `${base}Products/A.png&w=300&h=300&q=80&m=6&f=jpg`,
+    );
+  });
   test('each part of a relative path is percent-encoded, once: a #, & or + cannot cut the URL', () => {
     expect(absoluteImageUrl('https://img.example.com/search?fileName=', 'Products/Tee #2 & C++.png')).toBe(
       'https://img.example.com/search?fileName=Products/Tee%20%232%20%26%20C%2B%2B.png',
