@@ -10,7 +10,6 @@ import { accountNumberOf, checkCart } from './eligibility';
 import { verdictOnConflict, withOutcome } from './notification-records';
 import type { Candidate, PageContext, PageObservation, Ready, Unanswered } from './page-context';
 import { PageTally } from './page-tally';
-import type { ProductCache } from './product-cache';
 
 export type { PageContext, PageObservation } from './page-context';
 
@@ -96,6 +95,8 @@ interface Found {
   /** Account numbers (lower case) Retail Server failed every lookup of, and why. */
   customerFailures: Map<string, string>;
   products: Map<number, Product>;
+  /** Product ids Retail Server failed every lookup of in this run, and why. */
+  productFailures: ReadonlyMap<number, string>;
 }
 
 function distinct<T>(values: Iterable<T>): T[] {
@@ -122,20 +123,17 @@ async function lookUp(candidates: readonly Candidate[], context: PageContext): P
       for (const { id, reason } of read.failed) logger.warn('Retail Server fails every lookup of this product; its carts fail for now', { productId: id, reason });
       return read;
     });
-  const [customerResult] = context.sequential ? [await readCustomers(), await readProducts()] : await Promise.all([readCustomers(), readProducts()]);
+  const [customerResult, productResult] = context.sequential ? [await readCustomers(), await readProducts()] : await Promise.all([readCustomers(), readProducts()]);
 
   counters.invalidCustomers += customerResult.invalid.length;
   for (const { reason } of customerResult.invalid) logger.warn('Skipped a customer record that does not parse', { reason });
   for (const { id, reason } of customerResult.failed) logger.warn('Retail Server fails every lookup of this customer; their cart fails for now', { accountNumber: id, reason });
   return {
-    customers: new Map(customerResult.customers.map((customer) => [customer.AccountNumber.toLowerCase(), customer])),
-    customerFailures: new Map(customerResult.failed.map(({ id, reason }) => [id.toLowerCase(), reason])),
-    products: new Map(
-      productIds.flatMap((id) => {
-        const product = context.productCache.get(id);
-        return product ? [[id, product] as const] : [];
-      }),
-    ),
+    // Keyed as `accountNumberOf` gives a cart's account number (trimmed), ignoring case as the lookup does.
+    customers: new Map(customerResult.customers.map((customer) => [customer.AccountNumber.trim().toLowerCase(), customer])),
+    customerFailures: new Map(customerResult.failed.map(({ id, reason }) => [id.trim().toLowerCase(), reason])),
+    products: productResult.products,
+    productFailures: productResult.failures,
   };
 }
 
@@ -143,11 +141,11 @@ async function lookUp(candidates: readonly Candidate[], context: PageContext): P
  * Why the cart cannot be built because Retail Server failed to look up its customer or one of its
  * products (and only those: the lookup found the rest), if it cannot.
  */
-function lookupFailureOf(cart: Cart, account: string | undefined, customerFailures: ReadonlyMap<string, string>, productCache: ProductCache): string | undefined {
-  const customerFailure = account === undefined ? undefined : customerFailures.get(account.toLowerCase());
+function lookupFailureOf(cart: Cart, account: string | undefined, found: Found): string | undefined {
+  const customerFailure = account === undefined ? undefined : found.customerFailures.get(account.toLowerCase());
   if (customerFailure !== undefined) return `Retail Server: the customer lookup fails for this customer (${customerFailure})`;
   for (const line of activeLines(cart)) {
-    const productFailure = productCache.failure(line.ProductId);
+    const productFailure = found.productFailures.get(line.ProductId);
     if (productFailure !== undefined) return `Retail Server: the product lookup fails for product ${line.ProductId} (${productFailure})`;
   }
   return undefined;
@@ -162,7 +160,7 @@ function build(candidates: readonly Candidate[], found: Found, context: PageCont
     let customer: Customer | undefined;
     let email: string | undefined;
     const account = accountNumberOf(cart);
-    const lookupFailure = lookupFailureOf(cart, account, found.customerFailures, context.productCache);
+    const lookupFailure = lookupFailureOf(cart, account, found);
     if (lookupFailure) {
       unanswered.push({ ...candidate, reason: lookupFailure });
       continue;

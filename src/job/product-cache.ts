@@ -6,26 +6,47 @@ export interface ProductRead {
   failed: readonly { id: number; reason: string }[];
 }
 
+/** What a page gets for the product ids it asked: each found product, and why each failed one failed. */
+export interface ProductLookup {
+  products: Map<number, Product>;
+  /** Ids Retail Server failed every lookup of in this run, and why. */
+  failures: Map<number, string>;
+}
+
+/** One read's answer, by id: a product, `null` when Retail Server has no such product, or why the lookup failed. */
+type Answer = Map<number, Product | null | { failed: string }>;
+
 /**
  * Products repeat from page to page (a store has far fewer products than carts), so a run reads
  * each product once, and pages worked at the same time share one lookup of the products they
  * have in common instead of each asking for them. A product Retail Server fails to look up is
  * remembered as such for the run, so that each page does not split its lookup again to find it.
- * Bounded, oldest dropped first, so memory does not follow the window.
+ * Bounded, oldest dropped first, so memory does not follow the window; what a page asked for is
+ * handed to it, so that products other pages read meanwhile cannot push its own out before it
+ * uses them.
  */
 export class ProductCache {
   private readonly entries = new Map<number, Product | null>();
   private readonly failures = new Map<number, string>();
-  private readonly pending = new Map<number, Promise<void>>();
+  private readonly pending = new Map<number, Promise<Answer>>();
   constructor(private readonly capacity = 10_000) {}
 
-  /** Reads the ids neither known nor being read (one `read` for them all) and waits for those another page is reading. */
-  async load(ids: readonly number[], read: (ids: number[]) => Promise<ProductRead>): Promise<void> {
-    const missing = ids.filter((id) => !this.entries.has(id) && !this.failures.has(id) && !this.pending.has(id));
-    const waits = new Set<Promise<void>>();
-    for (const id of ids) {
+  /**
+   * The products `ids` name: those known at once, those being read by another page when that read
+   * ends, and the rest in one `read`. A failed `read` fails every page waiting on it, and its ids
+   * may be asked again.
+   */
+  async load(ids: readonly number[], read: (ids: number[]) => Promise<ProductRead>): Promise<ProductLookup> {
+    const lookup: ProductLookup = { products: new Map(), failures: new Map() };
+    const missing: number[] = [];
+    const waits = new Map<Promise<Answer>, number[]>();
+    for (const id of new Set(ids)) {
+      const failure = this.failures.get(id);
       const reading = this.pending.get(id);
-      if (reading) waits.add(reading);
+      if (failure !== undefined) lookup.failures.set(id, failure);
+      else if (this.entries.has(id)) take(lookup, id, this.entries.get(id));
+      else if (reading) waits.set(reading, [...(waits.get(reading) ?? []), id]);
+      else missing.push(id);
     }
     if (missing.length > 0) {
       const reading = read(missing)
@@ -34,31 +55,37 @@ export class ProductCache {
           for (const id of missing) this.pending.delete(id);
         });
       for (const id of missing) this.pending.set(id, reading);
-      waits.add(reading);
+      waits.set(reading, missing);
     }
-    await Promise.all(waits);
+    await Promise.all(
+      [...waits].map(async ([reading, asked]) => {
+        const answer = await reading;
+        for (const id of asked) take(lookup, id, answer.get(id));
+      }),
+    );
+    return lookup;
   }
 
-  private remember(asked: readonly number[], found: ProductRead): void {
-    const byId = new Map(found.products.map((product) => [product.RecordId, product]));
+  private remember(asked: readonly number[], found: ProductRead): Answer {
+    const answer: Answer = new Map(asked.map((id) => [id, null]));
+    for (const product of found.products) if (answer.has(product.RecordId)) answer.set(product.RecordId, product);
     for (const { id, reason } of found.failed) {
+      answer.set(id, { failed: reason });
       this.failures.set(id, reason);
       if (this.failures.size > this.capacity) this.failures.delete(this.failures.keys().next().value as number);
     }
-    for (const id of asked) {
-      if (this.failures.has(id)) continue;
+    for (const [id, value] of answer) {
+      if (value !== null && 'failed' in value) continue;
       this.entries.delete(id);
-      this.entries.set(id, byId.get(id) ?? null);
+      this.entries.set(id, value);
       if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as number);
     }
+    return answer;
   }
+}
 
-  get(id: number): Product | undefined {
-    return this.entries.get(id) ?? undefined;
-  }
-
-  /** Why Retail Server could not look this product up in this run, if it could not. */
-  failure(id: number): string | undefined {
-    return this.failures.get(id);
-  }
+function take(lookup: ProductLookup, id: number, value: Product | null | { failed: string } | undefined): void {
+  if (value === null || value === undefined) return;
+  if ('failed' in value) lookup.failures.set(id, value.failed);
+  else lookup.products.set(id, value);
 }

@@ -1,7 +1,8 @@
-import { ProductCache } from '../../src/job/product-cache';
+import { ProductCache, type ProductRead } from '../../src/job/product-cache';
 import type { Product } from '../../src/retail/models';
 
 const product = (id: number): Product => ({ RecordId: id, ProductName: `Product ${id}` }) as Product;
+const found = (lookup: { products: Map<number, Product> }) => [...lookup.products.keys()].sort((a, b) => a - b);
 
 describe('ProductCache', () => {
   test('pages working at once share one lookup of the products they have in common', async () => {
@@ -19,28 +20,28 @@ describe('ProductCache', () => {
     const first = cache.load([1, 2, 3, 404], read);
     const second = cache.load([2, 3, 4], read);
     release();
-    await Promise.all([first, second]);
+    const [one, two] = await Promise.all([first, second]);
     expect(asked).toEqual([[1, 2, 3, 404], [4]]);
-    expect(cache.get(2)?.RecordId).toBe(2);
-    expect(cache.get(4)?.RecordId).toBe(4);
-    expect(cache.get(404)).toBeUndefined();
+    expect([found(one), found(two)]).toEqual([[1, 2, 3], [2, 3, 4]]);
+    expect(two.products.get(2)?.RecordId).toBe(2);
 
     // Known ids, found or not, are never asked again.
-    await cache.load([1, 404, 4], read);
+    const again = await cache.load([1, 404, 4, 4], read);
     expect(asked).toHaveLength(2);
+    expect(found(again)).toEqual([1, 4]);
   });
 
   test('a failed lookup fails every page waiting on it, and the ids may be asked again', async () => {
     const cache = new ProductCache();
     let calls = 0;
-    const failing = async () => {
+    const failing = async (): Promise<ProductRead> => {
       calls++;
       throw new Error('Retail Server down');
     };
     await expect(Promise.all([cache.load([7, 8], failing), cache.load([8], failing)])).rejects.toThrow('Retail Server down');
     expect(calls).toBe(1);
-    await cache.load([7, 8], async (ids) => ({ products: ids.map(product), failed: [] }));
-    expect(cache.get(8)?.RecordId).toBe(8);
+    const lookup = await cache.load([7, 8], async (ids) => ({ products: ids.map(product), failed: [] }));
+    expect(found(lookup)).toEqual([7, 8]);
   });
 
   test('a product Retail Server could not look up is remembered as failed for the run, not as missing', async () => {
@@ -50,17 +51,44 @@ describe('ProductCache', () => {
       asked.push(ids);
       return { products: ids.filter((id) => id !== 13).map(product), failed: ids.includes(13) ? [{ id: 13, reason: 'HTTP 500' }] : [] };
     };
-    await cache.load([12, 13], read);
-    expect([cache.get(12)?.RecordId, cache.get(13), cache.failure(13), cache.failure(12)]).toEqual([12, undefined, 'HTTP 500', undefined]);
+    const first = await cache.load([12, 13], read);
+    expect([found(first), [...first.failures]]).toEqual([[12], [[13, 'HTTP 500']]]);
     // The next page does not ask for it again (each ask would split a lookup to find it).
-    await cache.load([13, 14], read);
+    const next = await cache.load([13, 14], read);
     expect(asked).toEqual([[12, 13], [14]]);
+    expect([found(next), [...next.failures]]).toEqual([[14], [[13, 'HTTP 500']]]);
   });
 
   test('stays within its capacity, dropping the oldest first', async () => {
     const cache = new ProductCache(3);
-    await cache.load([1, 2, 3, 4], async (ids) => ({ products: ids.map(product), failed: [] }));
-    expect(cache.get(1)).toBeUndefined();
-    expect(cache.get(4)?.RecordId).toBe(4);
+    const asked: number[][] = [];
+    const read = async (ids: number[]) => {
+      asked.push(ids);
+      return { products: ids.map(product), failed: [] };
+    };
+    await cache.load([1, 2, 3, 4], read);
+    await cache.load([1, 4], read);
+    expect(asked).toEqual([[1, 2, 3, 4], [1]]);
+  });
+
+  test('a page gets every product it asked for, even when more than the capacity is read meanwhile', async () => {
+    const cache = new ProductCache(3);
+    const read = async (ids: number[]) => ({ products: ids.map(product), failed: [] });
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // One page's read is still out while another page's read pushes the cache past its capacity.
+    const slow = cache.load([1, 2], async (ids) => {
+      await gate;
+      return read(ids);
+    });
+    const waiting = cache.load([2, 9], read);
+    await cache.load([10, 11, 12, 13], read);
+    release();
+    const [first, second] = await Promise.all([slow, waiting]);
+    expect([found(first), found(second)]).toEqual([[1, 2], [2, 9]]);
+    // One read of more ids than the cache holds hands the page all of them.
+    expect(found(await cache.load([20, 21, 22, 23, 24], read))).toEqual([20, 21, 22, 23, 24]);
   });
 });
