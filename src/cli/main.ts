@@ -173,7 +173,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stderr(`${error.message}\n`);
     return EXIT.usage;
   }
-  const request = parseRerunRequest(rerun, new Date(), { excludeMinutes: settings.retail.excludeMinutes, recordTtlDays: settings.cosmos.ttlDays });
+  const request = parseRerunRequest(rerun, new Date(), { excludeMinutes: settings.retail.excludeMinutes, includeMinutes: settings.retail.includeMinutes, recordTtlDays: settings.cosmos.ttlDays });
   if (!request.ok) return invalidArguments(request.problems);
   const progress = io.isTTY && !values.json && !values.verbose ? progressLine(io.stderr) : undefined;
   const logger = jsonLineLogger(

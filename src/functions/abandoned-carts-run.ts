@@ -35,7 +35,7 @@ export async function abandonedCartsRun(request: HttpRequest, context: Invocatio
     logger.error('The rerun could not start', { error: error instanceof Error ? error.message : String(error) });
     return errorResponse(error);
   }
-  const parsed = parseRerunRequest(body, new Date(), { excludeMinutes: settings.retail.excludeMinutes, recordTtlDays: settings.cosmos.ttlDays });
+  const parsed = parseRerunRequest(body, new Date(), { excludeMinutes: settings.retail.excludeMinutes, includeMinutes: settings.retail.includeMinutes, recordTtlDays: settings.cosmos.ttlDays });
   if (!parsed.ok) return json(400, { error: 'The rerun request is not valid.', problems: parsed.problems });
   try {
     const report = await runJobFromSettings({ trigger: 'http', ...parsed.value, maxRunMinutes: HTTP_RERUN_MAX_MINUTES }, { logger, settings });

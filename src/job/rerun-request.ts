@@ -8,10 +8,27 @@ import { z } from 'zod';
 export const MAX_RERUN_SPAN_DAYS = 31;
 const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})$/i;
 
+/**
+ * Whether the date and time written are a real calendar date and time of day: `Date.parse` rolls
+ * 2025-11-31 over to December 1 and takes hour 24, so a typo would move the window unnoticed.
+ */
+function isCalendarDateTime(value: string): boolean {
+  const [, year, month, day, hour, minute, second] = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?/.exec(value) ?? [];
+  const date = new Date(Date.UTC(Number(year), Number(month) - 1, Number(day)));
+  return (
+    date.getUTCFullYear() === Number(year) &&
+    date.getUTCMonth() === Number(month) - 1 &&
+    date.getUTCDate() === Number(day) &&
+    Number(hour) < 24 &&
+    Number(minute) < 60 &&
+    Number(second ?? 0) < 60
+  );
+}
+
 const isoDateTime = z
   .string({ error: 'must be an ISO-8601 date-time string' })
   .regex(ISO_WITH_ZONE, 'must be an ISO-8601 date-time with a time zone, e.g. 2026-11-23T08:00:00Z')
-  .refine((value) => !Number.isNaN(Date.parse(value)), 'is not a valid date-time')
+  .refine((value) => isCalendarDateTime(value) && !Number.isNaN(Date.parse(value)), 'is not a real date and time of day')
   .transform((value) => new Date(value));
 
 export const rerunRequestSchema = z.strictObject(
@@ -35,6 +52,11 @@ export type RerunParseResult = { ok: true; value: RerunRequest } | { ok: false; 
 export interface RerunLimits {
   /** ExcludeAbandonedCartsModifiedSinceLastMinutes: a rerun without `to` ends that long ago. */
   excludeMinutes?: number | undefined;
+  /**
+   * IncludeAbandonedCartsModifiedSinceLastMinutes: a rerun without `from` starts Include minus
+   * Exclude minutes before its `to`, as `computeWindow` makes it.
+   */
+  includeMinutes?: number | undefined;
   /** AzureCosmosOptions.TimeToLiveDays: the ledger forgets a reminder after that long. */
   recordTtlDays?: number | undefined;
 }
@@ -68,11 +90,18 @@ export function parseRerunRequest(input: unknown, now: Date, limits: RerunLimits
     problems.push(`the window may span at most ${MAX_RERUN_SPAN_DAYS} days; split a longer rerun into several`);
   }
   const oldest = limits.recordTtlDays === undefined ? undefined : new Date(now.getTime() - limits.recordTtlDays * 86_400_000);
+  const forgotten = `more than AzureCosmosOptions.TimeToLiveDays (${limits.recordTtlDays}) days ago: the ledger no longer knows which of those carts were reminded, so they would be reminded again`;
   if (from && oldest && from.getTime() < oldest.getTime()) {
-    problems.push(
-      `from is more than AzureCosmosOptions.TimeToLiveDays (${limits.recordTtlDays}) days ago: the ledger no longer knows ` +
-        `which of those carts were reminded, so they would be reminded again; give a from after ${oldest.toISOString()}`,
-    );
+    problems.push(`from is ${forgotten}; give a from after ${oldest?.toISOString()}`);
+  } else if (!from && to && oldest && limits.includeMinutes !== undefined) {
+    // The window the job would work out: the Include window's length, ending at `to`.
+    const start = new Date(to.getTime() - (limits.includeMinutes - excludeMinutes) * 60_000);
+    if (start.getTime() < oldest.getTime()) {
+      problems.push(
+        `without from, the window starts ${start.toISOString()} (to minus Include minus Exclude minutes), ${forgotten}; ` +
+          `give a from after ${oldest.toISOString()}, or a later to`,
+      );
+    }
   }
   return problems.length > 0 ? { ok: false, problems } : { ok: true, value: { from, to, dryRun: dryRun ?? false } };
 }
