@@ -101,18 +101,20 @@ function boolean(defaultValue: boolean) {
   );
 }
 
+function isHttpUrl(value: string, httpsOnly = false): boolean {
+  try {
+    const parsed = new URL(value);
+    return httpsOnly ? parsed.protocol === 'https:' : ['http:', 'https:'].includes(parsed.protocol);
+  } catch {
+    return false;
+  }
+}
+
 function urlCheck(expected: string, httpsOnly: boolean) {
   return z
     .string({ error: `is required: ${expected}` })
     .trim()
-    .refine((value) => {
-      try {
-        const parsed = new URL(value);
-        return httpsOnly ? parsed.protocol === 'https:' : ['http:', 'https:'].includes(parsed.protocol);
-      } catch {
-        return false;
-      }
-    }, `must be an absolute ${httpsOnly ? 'https' : 'http(s)'} URL: ${expected}`);
+    .refine((value) => isHttpUrl(value, httpsOnly), `must be an absolute ${httpsOnly ? 'https' : 'http(s)'} URL: ${expected}`);
 }
 
 function url(expected: string, options: { defaultValue?: string; httpsOnly?: boolean } = {}) {
@@ -136,7 +138,10 @@ export const retailServerSchema = z
     AppIdKeyVaultSecretName: requiredText('the name of the secret that holds the app registration client id'),
     AppSecretKeyVaultSecretName: requiredText('the name of the secret that holds the app registration client secret'),
     RetailServerUrl: url('the Commerce Scale Unit URL, e.g. https://<csu-host>/Commerce', {}),
-    OperatingUnitNumber: requiredText('the operating unit number of the online channel, e.g. 128'),
+    OperatingUnitNumber: requiredText('the operating unit number of the online channel, e.g. 128').refine(
+      (value) => /^[A-Za-z0-9_-]+$/.test(value.trim()),
+      "must be the online channel's operating unit number, e.g. 128 (letters, digits, - and _)",
+    ),
     IncludeAbandonedCartsModifiedSinceLastMinutes: integer(500, 1, 60 * 24 * 90),
     ExcludeAbandonedCartsModifiedSinceLastMinutes: integer(10, 0, 60 * 24 * 90),
     ReturnToCartUrl: url('the storefront cart page; may contain {cartId} and {customerId}', {}),
@@ -212,6 +217,8 @@ export const emarsysSchema = z
     const apiUrl: unknown = value.ApiUrl;
     if (typeof apiUrl === 'string' && !apiUrl.includes('{0}')) {
       ctx.addIssue({ code: 'custom', path: ['ApiUrl'], message: 'must contain {0}, where the external event id goes' });
+    } else if (typeof apiUrl === 'string' && !isHttpUrl(apiUrl.trim().replace('{0}', 'event'))) {
+      ctx.addIssue({ code: 'custom', path: ['ApiUrl'], message: 'must be an absolute http(s) URL, e.g. https://api.emarsys.net/api/v2/event/{0}/trigger' });
     }
   }, ALSO_WHEN_OTHERS_FAIL);
 

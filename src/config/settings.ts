@@ -104,7 +104,8 @@ export function loadSettings(options: LoadSettingsOptions = {}): Settings {
     }
   }
   try {
-    return parseSettings(applyEnvironmentOverrides(raw, env));
+    const aliases = Object.fromEntries(SECTION_NAMES.map((name) => [name, sectionSchemas[name].aliases]));
+    return parseSettings(applyEnvironmentOverrides(raw, env, aliases));
   } catch (error) {
     if (!(error instanceof ConfigurationError)) throw error;
     const hint = `${source} Set a property in appSettings.json, or as an environment variable (app setting) named Section__Property, e.g. RetailServerClientOptions__TenantId.`;

@@ -50,9 +50,21 @@ function matchingKey(target: Record<string, unknown>, name: string): string {
   return Object.keys(target).find((key) => key.toLowerCase() === name.toLowerCase()) ?? name;
 }
 
-/** Applies `Section__Property` variables on top of `base` (which is not modified). */
-export function applyEnvironmentOverrides(base: RawSettings, env: NodeJS.ProcessEnv): RawSettings {
+/**
+ * Applies `Section__Property` variables on top of `base` (which is not modified). `aliases` maps,
+ * per section, another accepted spelling of a property to its canonical one: a variable that sets a
+ * property under one spelling replaces the file's value under any other (an app setting in the
+ * sample's spelling overrides the file's documented one, and the other way round).
+ */
+export function applyEnvironmentOverrides(base: RawSettings, env: NodeJS.ProcessEnv, aliases: Partial<Record<SectionName, Record<string, string>>> = {}): RawSettings {
   const result = structuredClone(base) as RawSettings;
+  /** The lower-case names that spell the same property of a section as `name`. */
+  const spellingsOf = (section: SectionName, name: string): string[] => {
+    const pairs = Object.entries(aliases[section] ?? {}).map(([alias, canonical]) => [alias.toLowerCase(), canonical.toLowerCase()] as const);
+    const canonical = pairs.find(([alias]) => alias === name.toLowerCase())?.[1] ?? name.toLowerCase();
+    return [canonical, ...pairs.filter(([, of]) => of === canonical).map(([alias]) => alias)];
+  };
+  const setByEnvironment = new Set<string>();
   const sections = new Map(SECTION_NAMES.map((name) => [name.toLowerCase(), name]));
   for (const [variable, value] of Object.entries(env)) {
     if (value === undefined || !variable.includes('__')) continue;
@@ -68,6 +80,15 @@ export function applyEnvironmentOverrides(base: RawSettings, env: NodeJS.Process
       const isLast = i === path.length - 1;
       const key = Array.isArray(node) ? segment : matchingKey(node, segment);
       if (isLast) {
+        if (i === 1 && !isBlank(value)) {
+          // The file's value under another spelling would otherwise be read beside this one (and
+          // of two set spellings, the documented one wins): it goes. Another variable's stays.
+          const spellings = spellingsOf(section, segment);
+          for (const other of Object.keys(node)) {
+            if (other !== key && spellings.includes(other.toLowerCase()) && !setByEnvironment.has(`${section}.${other.toLowerCase()}`)) delete node[other];
+          }
+        }
+        if (i === 1) setByEnvironment.add(`${section}.${key.toLowerCase()}`);
         node[key] = value;
       } else {
         if (!isRecord(node[key])) node[key] = /^\d+$/.test(path[i + 1] as string) ? [] : {};

@@ -132,6 +132,46 @@ describe('loadSettings', () => {
     expect(overridden.keyVault.uri).toBe('https://other.vault.azure.net');
   });
 
+  test("an app setting in either spelling overrides the file's value in the other", () => {
+    const shipped = JSON.parse(readFileSync(shippedSettings, 'utf8')) as Record<string, Record<string, unknown>>;
+    const documented = writeSettings({
+      ...shipped,
+      KeyVaultOptions: { KeyVaultURI: 'https://dev.vault.azure.net' },
+      RetailServerClientOptions: { ...shipped.RetailServerClientOptions, RetailServerUrl: 'https://dev-csu.example.com/Commerce' },
+    });
+    const sampleSpelling = { RetailServerClientOptions__RetailServerUri: 'https://prod-csu.example.com/Commerce', KeyVaultOptions__KeyVaultUrl: 'https://prod.vault.azure.net' };
+    const fromSample = loadSettings({ settingsPath: documented, env: { ...completeEnv, RetailServerClientOptions__RetailServerUrl: undefined, ...sampleSpelling } });
+    expect([fromSample.keyVault.uri, fromSample.retail.baseUrl]).toEqual(['https://prod.vault.azure.net', 'https://prod-csu.example.com/Commerce']);
+
+    const { RetailServerUrl: _documentedSpelling, ...retail } = shipped.RetailServerClientOptions ?? {};
+    const sample = writeSettings({
+      ...shipped,
+      KeyVaultOptions: { KeyVaultUrl: 'https://dev.vault.azure.net' },
+      RetailServerClientOptions: { ...retail, RetailServerUri: 'https://dev-csu.example.com' },
+    });
+    const fromDocumented = loadSettings({ settingsPath: sample, env: { ...completeEnv, KeyVaultOptions__KeyVaultURI: 'https://prod.vault.azure.net' } });
+    expect([fromDocumented.keyVault.uri, fromDocumented.retail.baseUrl]).toEqual(['https://prod.vault.azure.net', 'https://contoso.commerce.dynamics.com/Commerce']);
+
+    // Of two app settings, the documented spelling's wins, as in one file.
+    const both = loadSettings({ settingsPath: documented, env: { ...completeEnv, ...sampleSpelling } });
+    expect(both.retail.baseUrl).toBe('https://contoso.commerce.dynamics.com/Commerce');
+  });
+
+  test('an operating unit number or an Emarsys ApiUrl that cannot be one is reported with the other problems', () => {
+    // The placeholder local.settings.sample.json ships, beside another problem: both are listed at once.
+    const problems = configurationProblems(() =>
+      loadSettings({
+        settingsPath: shippedSettings,
+        env: { ...completeEnv, RetailServerClientOptions__OperatingUnitNumber: '<your-oun>', RetailServerClientOptions__TenantId: '', EmarsysClientOptions__ApiUrl: 'api.emarsys.net/api/v2/event/{0}/trigger' },
+      }),
+    );
+    expect(problems).toEqual([
+      expect.stringMatching(/^RetailServerClientOptions\.TenantId/),
+      "RetailServerClientOptions.OperatingUnitNumber must be the online channel's operating unit number, e.g. 128 (letters, digits, - and _)",
+      'EmarsysClientOptions.ApiUrl must be an absolute http(s) URL, e.g. https://api.emarsys.net/api/v2/event/{0}/trigger',
+    ]);
+  });
+
   test('environment variables override the file, arrays included, and coerce numbers and booleans', () => {
     const settings = loadSettings({
       settingsPath: shippedSettings,
