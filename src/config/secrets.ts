@@ -40,6 +40,9 @@ export function environmentVariableNames(secretName: string): string[] {
 
 type Lookup = { found: true; value: string } | { found: false; problem: string };
 
+/** What Key Vault takes as a secret's name; it answers 400 BadParameter for any other. */
+const KEY_VAULT_SECRET_NAME = /^[0-9A-Za-z-]{1,127}$/;
+
 export function createSecretResolver(options: SecretResolverOptions = {}): SecretResolver {
   const cache = new Map<string, Promise<Lookup>>();
   const env = options.env ?? process.env;
@@ -51,6 +54,12 @@ export function createSecretResolver(options: SecretResolverOptions = {}): Secre
     source = `Key Vault ${vaultUrl}`;
     const client = new SecretClient(vaultUrl, options.credential ?? new DefaultAzureCredential(), options.keyVaultClientOptions);
     lookup = async (name) => {
+      if (!KEY_VAULT_SECRET_NAME.test(name)) {
+        return {
+          found: false,
+          problem: `"${name}" cannot name a secret in Key Vault (1-127 letters, digits and -): rename the secret and this setting to match`,
+        };
+      }
       try {
         const secret = await client.getSecret(name);
         if (secret.value === undefined || secret.value === '') {
@@ -60,6 +69,7 @@ export function createSecretResolver(options: SecretResolverOptions = {}): Secre
       } catch (error) {
         const status = (error as { statusCode?: number }).statusCode;
         if (status === 404) return { found: false, problem: `secret "${name}" was not found in ${source}` };
+        if (status === 400) return { found: false, problem: `${source} refused to read secret "${name}" (HTTP 400: ${(error as Error).message})` };
         if (status === 401 || status === 403) {
           return {
             found: false,

@@ -102,4 +102,16 @@ describe('secrets from Key Vault', () => {
       `EmarsysClientOptions.ApiUserNameKeyVaultSecretName: secret "emarsys-user" was not found in Key Vault ${vault.vaultUrl}`,
     ]);
   });
+
+  test('a name Key Vault cannot hold (the underscores of an environment variable) is a configuration error naming the setting', async () => {
+    const error = await resolver()
+      .resolveAll([{ name: 'retail_app_id', setting: 'RetailServerClientOptions.AppIdKeyVaultSecretName' }])
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as ConfigurationError).problems).toEqual([
+      'RetailServerClientOptions.AppIdKeyVaultSecretName: "retail_app_id" cannot name a secret in Key Vault (1-127 letters, digits and -): rename the secret and this setting to match',
+    ]);
+    // Not asked: Key Vault would answer 400, once taken for the vault being out of reach.
+    expect(vault.reads).toEqual([]);
+  });
 });
