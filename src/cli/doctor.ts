@@ -1,5 +1,5 @@
 import { dirname } from 'node:path';
-import { readFunctionTimeout } from '../config/function-timeout';
+import { CONSUMPTION_DEFAULT_TIMEOUT_MINUTES, readFunctionTimeout } from '../config/function-timeout';
 import { createSecretResolver } from '../config/secrets';
 import { loadSettings, type Settings } from '../config/settings';
 import { emarsysProviderFor, retailClientFor, retailTokenProviderFor, secretRequests } from '../runtime/create-dependencies';
@@ -49,6 +49,14 @@ function timeLimitAgainstHost(settings: Settings, options: DoctorOptions): strin
   const mine = `RetailServerClientOptions.MaxRunMinutes ${limit}`;
   if (timeout === undefined) return `${mine}; no host.json beside the settings to compare it with: keep it under the Function App's functionTimeout`;
   if ('problem' in timeout) throw new Error(timeout.problem);
+  if ('planDefault' in timeout) {
+    const defaults = `${timeout.source} sets no functionTimeout, so the plan's default applies: ${CONSUMPTION_DEFAULT_TIMEOUT_MINUTES} minutes on the Consumption plan, 30 on the others`;
+    if (limit < CONSUMPTION_DEFAULT_TIMEOUT_MINUTES) return `${mine}; ${defaults}, and it is under both`;
+    throw new Error(
+      `${mine} is not under the Consumption plan's default functionTimeout: ${defaults}. Set functionTimeout in host.json ` +
+        `(the shipped one has 00:10:00, the Consumption plan's most), or MaxRunMinutes under ${CONSUMPTION_DEFAULT_TIMEOUT_MINUTES}.`,
+    );
+  }
   if (timeout.minutes === undefined) return `${mine}; functionTimeout ${timeout.value} (${timeout.source}) sets no limit of its own`;
   if (limit >= timeout.minutes) {
     throw new Error(

@@ -30,8 +30,20 @@ export function parseTimeSpanMinutes(value: string): { minutes: number | undefin
   return { minutes: Number(days ?? 0) * 1440 + Number(hours) * 60 + Number(minutes) + Number(seconds) / 60 };
 }
 
-/** Undefined when neither the app setting nor a host.json with `functionTimeout` is there. */
-export function readFunctionTimeout(options: { directory: string; env: NodeJS.ProcessEnv }): FunctionTimeout | { problem: string } | undefined {
+/**
+ * A host.json that sets no `functionTimeout`: the plan's default applies, 5 minutes on the
+ * Consumption plan and 30 on the others (Flex Consumption, Premium, Dedicated).
+ */
+export interface PlanDefaultTimeout {
+  planDefault: true;
+  source: string;
+}
+
+/** The Consumption plan's default functionTimeout, the shortest of the plans' defaults. */
+export const CONSUMPTION_DEFAULT_TIMEOUT_MINUTES = 5;
+
+/** Undefined when neither the app setting nor a host.json is there. */
+export function readFunctionTimeout(options: { directory: string; env: NodeJS.ProcessEnv }): FunctionTimeout | PlanDefaultTimeout | { problem: string } | undefined {
   const fromEnv = options.env[ENV_NAME];
   if (fromEnv !== undefined && fromEnv.trim() !== '') return described(fromEnv, `app setting ${ENV_NAME}`);
   const path = join(options.directory, 'host.json');
@@ -47,7 +59,7 @@ export function readFunctionTimeout(options: { directory: string; env: NodeJS.Pr
   } catch {
     return { problem: `${path} is not JSON with a string functionTimeout` };
   }
-  return parsed.functionTimeout === undefined ? undefined : described(parsed.functionTimeout, path);
+  return parsed.functionTimeout === undefined ? { planDefault: true, source: path } : described(parsed.functionTimeout, path);
 }
 
 function described(value: string, source: string): FunctionTimeout | { problem: string } {

@@ -175,6 +175,18 @@ describe('abandoned-carts CLI', () => {
       /^✗ Time limit: RetailServerClientOptions\.MaxRunMinutes 8 is not under functionTimeout 00:05:00 \(app setting AzureFunctionsJobHost__functionTimeout\): .* Set MaxRunMinutes a few minutes under it\.$/m,
     );
     expect(shortHost.stdout).toMatch(/^✓ Emarsys/m);
+
+    // A host.json without functionTimeout: the Consumption plan's default, 5 minutes, applies.
+    const dir = mkdtempSync(join(tmpdir(), 'doctor-host-'));
+    writeFileSync(join(dir, 'appSettings.json'), readFileSync(join(__dirname, '..', '..', 'appSettings.json')));
+    writeFileSync(join(dir, 'host.json'), JSON.stringify({ version: '2.0' }));
+    const planDefault = await cli(['doctor', '--settings', join(dir, 'appSettings.json')]);
+    expect(planDefault.code).toBe(EXIT.failed);
+    expect(planDefault.stdout).toMatch(
+      /^✗ Time limit: RetailServerClientOptions\.MaxRunMinutes 8 is not under the Consumption plan's default functionTimeout: .*host\.json sets no functionTimeout, so the plan's default applies: 5 minutes on the Consumption plan, 30 on the others\. Set functionTimeout in host\.json/m,
+    );
+    const shortRuns = await cli(['doctor', '--settings', join(dir, 'appSettings.json')], { ...h.env, ...h.secretsEnv, RetailServerClientOptions__MaxRunMinutes: '4' });
+    expect(shortRuns.stdout).toMatch(/^✓ Time limit: RetailServerClientOptions\.MaxRunMinutes 4; .*host\.json sets no functionTimeout, so the plan's default applies: .*, and it is under both$/m);
   });
 
   test('a bad argument is reported even when the configuration is missing too', async () => {

@@ -29,10 +29,10 @@ describe('functionTimeout', () => {
       });
     });
 
-    test('nothing to compare with when there is no host.json or it sets no functionTimeout', () => {
+    test("nothing to compare with when there is no host.json; the plan's default when it sets no functionTimeout", () => {
       expect(readFunctionTimeout({ directory: dir, env: {} })).toBeUndefined();
       writeFileSync(join(dir, 'host.json'), '{ "version": "2.0" }');
-      expect(readFunctionTimeout({ directory: dir, env: {} })).toBeUndefined();
+      expect(readFunctionTimeout({ directory: dir, env: {} })).toEqual({ planDefault: true, source: join(dir, 'host.json') });
     });
 
     test('a host.json that does not parse, or a timeout that is not hh:mm:ss, is named', () => {
