@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isUnresolvedKeyVaultReference, UNRESOLVED_REFERENCE_HINT } from './key-vault-reference';
 
 /**
  * Pages the pipelined run works at once (`RetailServerClientOptions.PageConcurrency`). A page
@@ -172,7 +173,10 @@ export const retailServerSchema = z
 
 export const cosmosSchema = z.object({
   EndPointUri: url('the Cosmos DB account endpoint', { defaultValue: 'https://localhost:8081' }),
-  PrimaryKey: optionalText,
+  PrimaryKey: optionalText.refine(
+    (value) => typeof value !== 'string' || !isUnresolvedKeyVaultReference(value),
+    `still holds its Key Vault reference, which App Service could not resolve: ${UNRESOLVED_REFERENCE_HINT}`,
+  ),
   DatabaseId: textWithDefault('AbandonedCartDB'),
   ContainerId: textWithDefault('AbandonedCarts'),
   TimeToLiveDays: integer(90, 1, 3650),

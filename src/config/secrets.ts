@@ -2,6 +2,7 @@ import type { TokenCredential } from '@azure/identity';
 import { DefaultAzureCredential } from '@azure/identity';
 import { SecretClient, type SecretClientOptions } from '@azure/keyvault-secrets';
 import { ConfigurationError, RemoteServiceError } from '../shared/errors';
+import { isUnresolvedKeyVaultReference, UNRESOLVED_REFERENCE_HINT } from './key-vault-reference';
 
 /**
  * Secrets (the Retail Server app's client id and secret, the Emarsys credentials) are found by
@@ -98,8 +99,7 @@ export function createSecretResolver(options: SecretResolverOptions = {}): Secre
             found: false,
             problem:
               `secret "${name}": the app setting ${variable} still holds its Key Vault reference, which App Service could ` +
-              `not resolve: check the reference's SecretUri and that the app's identity may read the vault (the portal shows ` +
-              `why under the app's Environment variables)`,
+              `not resolve: ${UNRESOLVED_REFERENCE_HINT}`,
           };
         }
         if (value !== undefined && value !== '') return { found: true, value };
@@ -141,13 +141,4 @@ export function createSecretResolver(options: SecretResolverOptions = {}): Secre
       return values;
     },
   };
-}
-
-/**
- * App Service puts a Key Vault reference's secret in the app setting when it can resolve it, and
- * leaves the reference itself there when it cannot; used as a secret, it would fail later as a
- * wrong password.
- */
-function isUnresolvedKeyVaultReference(value: string): boolean {
-  return /^\s*@Microsoft\.KeyVault\(/i.test(value);
 }

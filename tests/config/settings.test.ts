@@ -157,6 +157,13 @@ describe('loadSettings', () => {
     expect(both.retail.baseUrl).toBe('https://contoso.commerce.dynamics.com/Commerce');
   });
 
+  test('a Cosmos DB key app setting still holding its unresolved Key Vault reference is a configuration problem', () => {
+    const problems = configurationProblems(() =>
+      loadSettings({ settingsPath: shippedSettings, env: { ...completeEnv, AzureCosmosOptions__PrimaryKey: '@Microsoft.KeyVault(SecretUri=https://v.vault.azure.net/secrets/cosmos-key/)' } }),
+    );
+    expect(problems).toEqual([expect.stringMatching(/^AzureCosmosOptions\.PrimaryKey still holds its Key Vault reference, which App Service could not resolve: check the reference's SecretUri/)]);
+  });
+
   test('an operating unit number or an Emarsys ApiUrl that cannot be one is reported with the other problems', () => {
     // The placeholder local.settings.sample.json ships, beside another problem: both are listed at once.
     const problems = configurationProblems(() =>
