@@ -105,6 +105,18 @@ describe('interpretTriggerReply', () => {
     expect(reply.contactErrors.get('c@d.com')).toEqual({ codes: ['2010'], reason: 'Emarsys 2010: Bad thing for <contact>' });
   });
 
+  test('a 200 whose connectedTo says the event started nothing fails the whole request; one that started something is accepted', () => {
+    // Accounts with Interactions advanced features get this where others get HTTP 400 "No program or campaign is triggered".
+    for (const connectedTo of ['false', '{"email":false,"acProgram":false,"interactionsProgram":false}', '{}']) {
+      expect(interpretTriggerReply(200, `{"replyCode":0,"replyText":"OK","data":{"ids":[],"errors":[],"connectedTo":${connectedTo}}}`)).toEqual({
+        kind: 'rejected',
+        replyCode: 0,
+        reason: `Emarsys took the trigger but the external event starts no executable program or email campaign (connectedTo ${connectedTo}): launch the program or campaign the external event starts, and a later run tries again`,
+      });
+    }
+    expect(interpretTriggerReply(200, '{"replyCode":0,"replyText":"OK","data":{"connectedTo":{"email":false,"acProgram":true}}}')).toMatchObject({ kind: 'accepted' });
+  });
+
   test('a non-zero replyCode fails the whole request', () => {
     expect(interpretTriggerReply(400, '{"replyCode":6003,"replyText":"Invalid event id"}')).toEqual({
       kind: 'rejected',

@@ -18,7 +18,14 @@ const contactErrorsSchema = z.union([z.record(z.string(), z.unknown()), z.string
  */
 const dataSchema = z
   .union([
-    z.object({ errors: z.union([z.record(z.string(), contactErrorsSchema), z.array(z.unknown()), z.null()]).optional() }),
+    z.object({
+      errors: z.union([z.record(z.string(), contactErrorsSchema), z.array(z.unknown()), z.null()]).optional(),
+      /**
+       * Accounts with Interactions advanced features: what the event started, `{ email, acProgram,
+       * interactionsProgram }` (executable ones only), or `false` when it started nothing.
+       */
+      connectedTo: z.unknown().optional(),
+    }),
     z.array(z.unknown()),
     z.string(),
     z.null(),
@@ -110,6 +117,12 @@ export function describeReply(status: number, text: string): string {
   return parsed.success ? describe(status, parsed.data.replyCode, parsed.data.replyText) : `HTTP ${status}`;
 }
 
+/** Whether `connectedTo` says the event started nothing: `false`, or an object with no flag true. */
+function startsNothing(connectedTo: unknown): boolean {
+  if (connectedTo === false) return true;
+  return connectedTo !== null && typeof connectedTo === 'object' && !Array.isArray(connectedTo) && !Object.values(connectedTo).includes(true);
+}
+
 /**
  * Classifies a non-transient answer (the caller retries 429 and 5xx before it gets here).
  * Success is a 2xx with replyCode 0; anything else fails the whole request.
@@ -126,9 +139,20 @@ export function interpretTriggerReply(status: number, text: string): TriggerRepl
     if (reply.replyCode !== 0) {
       return { kind: 'rejected', replyCode: reply.replyCode, reason: `Emarsys rejected the request: ${describe(status, reply.replyCode, reply.replyText)}` };
     }
+    const data = reply.data;
+    if (data && typeof data === 'object' && !Array.isArray(data) && startsNothing(data.connectedTo)) {
+      // What accounts without Interactions advanced features get as HTTP 400 "No program or
+      // campaign is triggered": nothing was sent. Retryable as that is, once the program runs.
+      return {
+        kind: 'rejected',
+        replyCode: 0,
+        reason:
+          'Emarsys took the trigger but the external event starts no executable program or email campaign (connectedTo ' +
+          `${redactEmails(JSON.stringify(data.connectedTo))}): launch the program or campaign the external event starts, and a later run tries again`,
+      };
+    }
     const contactErrors = new Map<string, ContactError>();
     const unattributed: ContactError[] = [];
-    const data = reply.data;
     if (data && typeof data === 'object' && !Array.isArray(data) && data.errors) {
       if (!Array.isArray(data.errors)) {
         for (const [externalId, errors] of Object.entries(data.errors)) contactErrors.set(externalId, contactError(externalId, errors));
