@@ -165,6 +165,8 @@ export interface ClientExtras {
   timeoutMs?: number;
   /** Called when Microsoft Entra refuses the Retail Server app's credentials for good. */
   onRetailCredentialsRefused?: () => void;
+  /** Called when Emarsys (or its token endpoint) refuses the credentials for good. */
+  onEmarsysCredentialsRefused?: () => void;
 }
 
 /** The MSAL token provider for Retail Server, for these settings and resolved secrets. */
@@ -219,6 +221,7 @@ export function emarsysProviderFor(settings: Settings, secrets: ReadonlyMap<stri
     retry: extras.retryPolicy,
     sleep: extras.sleep,
     timeoutMs: extras.timeoutMs,
+    onCredentialsRefused: extras.onEmarsysCredentialsRefused,
   });
 }
 
@@ -228,20 +231,22 @@ async function buildClients(options: RuntimeOptions, cached: CachedRuntime): Pro
   const resolver = cached.secrets;
   const secrets = await resolver.resolveAll([...requests.retail, ...(options.provider ? [] : requests.emarsys)]);
   const building = cached.job;
+  // Entra or Emarsys refused credentials (expired, or rotated in Key Vault since they were read):
+  // the next invocation reads the secrets again and builds new clients, instead of failing with
+  // the old ones until the Function App restarts.
+  const readSecretsAgain = () => {
+    if (cached.job !== building) return;
+    cached.job = undefined;
+    if (cached.secrets === resolver) cached.secrets = cached.newSecretResolver();
+  };
   const extras: ClientExtras = {
     logger: cached.logger,
     clock: options.clock,
     retryPolicy: options.retryPolicy,
     sleep: options.sleep,
     timeoutMs: options.timeoutMs,
-    // Entra refused the app id or secret (expired, or rotated in Key Vault since they were read):
-    // the next invocation reads the secrets again and builds new clients, instead of failing with
-    // the old ones until the Function App restarts.
-    onRetailCredentialsRefused: () => {
-      if (cached.job !== building) return;
-      cached.job = undefined;
-      if (cached.secrets === resolver) cached.secrets = cached.newSecretResolver();
-    },
+    onRetailCredentialsRefused: readSecretsAgain,
+    onEmarsysCredentialsRefused: readSecretsAgain,
   };
   return {
     retail: retailClientFor(settings, secrets, extras),

@@ -44,12 +44,12 @@ describe('the composition root wires settings to real clients', () => {
   });
 
   /** A Key Vault stand-in holding `retailSecret` (and the other secrets), and the runtime options that read from it. */
-  async function vaultRuntime(retailSecret: string) {
+  async function vaultRuntime(retailSecret: string, emarsysSecret = EMARSYS_SECRET) {
     const vault = await startKeyVaultStandIn({
       tls: testTls(),
       authorityUrl: `${h.tokens.authorityHost}/${TENANT_ID}`,
       isValidToken: (token) => h.tokens.isValidToken(token, 'https://vault.azure.net'),
-      secrets: { 'retail-app-id': RETAIL_CLIENT_ID, 'retail-app-secret': retailSecret, 'emarsys-user': EMARSYS_USER, 'emarsys-secret': EMARSYS_SECRET },
+      secrets: { 'retail-app-id': RETAIL_CLIENT_ID, 'retail-app-secret': retailSecret, 'emarsys-user': EMARSYS_USER, 'emarsys-secret': emarsysSecret },
     });
     const options = {
       settings: h.settings({ KeyVaultOptions__KeyVaultURI: vault.vaultUrl }),
@@ -100,6 +100,28 @@ describe('the composition root wires settings to real clients', () => {
       const next = await runAbandonedCartJob(await createJobDependencies(options), { trigger: 'timer' });
       expect({ status: next.status, error: next.error }).toEqual({ status: 'completed', error: undefined });
       expect(next.carts.notified).toBe(2);
+    } finally {
+      await vault.close();
+    }
+  });
+  // The same for Emarsys: its reminders failed retryably so that a later run would send them once
+  // the secret was fixed, but the provider kept the old secret until the app restarted, and after
+  // MaxSendAttempts runs they failed for good.
+  test('after Emarsys refuses the API secret, the next invocation reads it again and sends', async () => {
+    h = await startHarness({ now: NOW, data: data() });
+    // The API secret in the vault is not the one Emarsys has (it was regenerated there).
+    const { vault, options } = await vaultRuntime(RETAIL_CLIENT_SECRET, 'the-old-secret');
+    const refused = () => h.emarsys.requests.filter((r) => r.kind === 'trigger' && r.status === 401).length;
+    try {
+      const first = await runAbandonedCartJob(await createJobDependencies(options), { trigger: 'timer' });
+      expect([first.carts.notified, first.carts.failed, refused() > 0]).toEqual([0, 2, true]);
+
+      vault.secrets.set('emarsys-secret', EMARSYS_SECRET);
+      h.clock.advanceMinutes(30);
+      const refusedBefore = refused();
+      const next = await runAbandonedCartJob(await createJobDependencies(options), { trigger: 'timer' });
+      expect({ notified: next.carts.notified, refusedAgain: refused() - refusedBefore }).toEqual({ notified: 2, refusedAgain: 0 });
+      expect(h.emarsys.deliveries).toHaveLength(2);
     } finally {
       await vault.close();
     }

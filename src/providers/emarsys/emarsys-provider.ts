@@ -98,6 +98,7 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
     clock,
     logger,
     ...retryHooks,
+    onCredentialsRefused: options.onCredentialsRefused,
   });
 
   /** Sends the notifications at `indices` in one request and records an outcome for each. */

@@ -55,6 +55,11 @@ export interface EmarsysProviderOptions {
   /** Requests in flight at once when a batch needs several. Default 1, which is kindest to rate limits. */
   concurrency?: number | undefined;
   logger: Logger;
+  /**
+   * Called when Emarsys (or its token endpoint) refuses the credentials for good: whoever built the
+   * provider may read the secrets again for the next run (a secret rotated since they were read).
+   */
+  onCredentialsRefused?: (() => void) | undefined;
 }
 
 /** The options after defaults and checks. */

@@ -57,6 +57,8 @@ export interface TriggerClientOptions {
   logger: Logger;
   sleep?: ((ms: number) => Promise<void>) | undefined;
   random?: (() => number) | undefined;
+  /** Emarsys or its token endpoint refused the credentials, after the one renewal. */
+  onCredentialsRefused?: (() => void) | undefined;
 }
 
 /** The JSON of one contact of a trigger request; the provider serialises each once (and checks its size). */
@@ -120,6 +122,7 @@ export function createTriggerClient(options: TriggerClientOptions): (contacts: r
         return { kind: 'failed', retryable: true, stopSend: outOfTime, reason: `no answer from Emarsys after ${attempts} attempts${stopped} (${describeTransportError(error)})` };
       }
       if (error instanceof RemoteServiceError) {
+        if (!error.retryable) options.onCredentialsRefused?.();
         // The token endpoint failed; it was retried there already when that could help, so the
         // send's other requests are not tried (each would repeat those retries, and their timeouts).
         // Refused credentials are retryable too: once the secret is fixed, a later run sends the
@@ -167,6 +170,7 @@ export function createTriggerClient(options: TriggerClientOptions): (contacts: r
             logger.warn('emarsys refused the access token; fetching a new one', { eventId });
             continue;
           }
+          options.onCredentialsRefused?.();
           const code = verdict.replyCode === undefined ? '' : `, replyCode ${verdict.replyCode}`;
           const text = verdict.replyText ? ` "${verdict.replyText}"` : '';
           return {
