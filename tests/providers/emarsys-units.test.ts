@@ -117,6 +117,11 @@ describe('interpretTriggerReply', () => {
     expect(interpretTriggerReply(200, '{"replyCode":0,"replyText":"OK","data":{"connectedTo":{"email":false,"acProgram":true}}}')).toMatchObject({ kind: 'accepted' });
   });
 
+  test('an errors array entry keyed by an address (the shape of contact list results) puts no address in the reason', () => {
+    const reply = interpretTriggerReply(200, JSON.stringify({ replyCode: 0, data: { errors: [{ 'jane@example.com': { '2008': 'No contact found' } }, { '2010': 'for jane@example.com' }] } }));
+    expect(reply).toMatchObject({ kind: 'accepted', unattributed: [{ codes: ['<email>'], reason: 'Emarsys <email>' }, { codes: ['2010'], reason: 'Emarsys 2010: for <email>' }] });
+  });
+
   test('a non-zero replyCode fails the whole request', () => {
     expect(interpretTriggerReply(400, '{"replyCode":6003,"replyText":"Invalid event id"}')).toEqual({
       kind: 'rejected',

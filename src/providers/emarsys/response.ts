@@ -86,9 +86,13 @@ const contactCodeHints: Record<string, string> = {
 
 function contactError(externalId: string, value: Record<string, unknown> | string): ContactError {
   const errors: Record<string, unknown> = typeof value === 'string' ? { unknown: value } : value;
-  const codes = Object.keys(errors);
-  const parts = codes.map((code) => {
-    const message = errors[code];
+  // Keys are codes, but an entry keyed by the address (as Emarsys' contact list results are) must
+  // not put it in a reason or a log: such a key is redacted like any text.
+  const keys = Object.keys(errors);
+  const codes = keys.map((key) => redactEmails(key));
+  const parts = keys.map((key, index) => {
+    const code = codes[index] as string;
+    const message = errors[key];
     const text = typeof message === 'string' ? (externalId === '' ? message : message.split(externalId).join('<contact>')) : '';
     return text === '' ? code : `${code}: ${redactEmails(text)}`;
   });
