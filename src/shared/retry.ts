@@ -31,15 +31,20 @@ export interface RetryHooks {
   giveUp?: (delayMs: number) => boolean;
 }
 
-/** The wait before attempt `attempt + 1`: the server's hint when it gave one, else jittered backoff. */
+/**
+ * The wait before attempt `attempt + 1`: the server's hint when it gave one, else jittered backoff.
+ * A hint of no wait at all (`Retry-After: 0`, or a reset instant already past by this host's clock,
+ * which may run ahead of the server's) gets the backoff: every retry at once would spend them all
+ * on a server that is still throttling.
+ */
 export function retryDelayMs(
   attempt: number,
   policy: RetryPolicy,
   decision: RetryDecision,
   random: () => number = Math.random,
 ): number {
-  if (decision.serverDelayMs !== undefined && Number.isFinite(decision.serverDelayMs)) {
-    return Math.min(Math.max(0, decision.serverDelayMs), policy.maxServerDelayMs);
+  if (decision.serverDelayMs !== undefined && Number.isFinite(decision.serverDelayMs) && decision.serverDelayMs > 0) {
+    return Math.min(decision.serverDelayMs, policy.maxServerDelayMs);
   }
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
@@ -86,7 +91,10 @@ function header(headers: HeaderBag, name: string): string | undefined {
 
 /**
  * The wait a throttled response asks for: `Retry-After` (seconds or an HTTP date), else
- * `X-RateLimit-Reset` (seconds to wait, or a Unix time in seconds when it is that large).
+ * `X-RateLimit-Reset` (seconds to wait, or a Unix time in seconds when it is that large) unless
+ * `X-RateLimit-Remaining` says requests are left: then the limit is not why the request failed
+ * (Emarsys sends the three headers on every answer, a 500 too), and waiting for the window would
+ * only delay the retry.
  */
 export function serverDelayFromHeaders(headers: HeaderBag, now: Date): number | undefined {
   const retryAfter = header(headers, 'retry-after');
@@ -97,7 +105,8 @@ export function serverDelayFromHeaders(headers: HeaderBag, now: Date): number | 
     if (!Number.isNaN(at)) return Math.max(0, at - now.getTime());
   }
   const reset = header(headers, 'x-ratelimit-reset');
-  if (reset !== undefined) {
+  const remaining = Number(header(headers, 'x-ratelimit-remaining') ?? Number.NaN);
+  if (reset !== undefined && !(remaining > 0)) {
     const value = Number(reset);
     if (Number.isFinite(value)) {
       return value > 1_000_000_000 ? Math.max(0, value * 1000 - now.getTime()) : Math.max(0, value * 1000);

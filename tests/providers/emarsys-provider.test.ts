@@ -154,6 +154,24 @@ test('429 with X-RateLimit-Reset: waits the hinted time, retries once with the s
   expect(standIn.duplicatesDropped).toBe(0);
 });
 
+test('a 500 carrying the rate-limit headers with requests left is retried after the backoff, not at the end of the window', async () => {
+  await start();
+  // Emarsys sends the three headers on every answer; 998 of 1000 left: the limit is not the reason.
+  const resetAt = Math.floor(clock.now().getTime() / 1000) + 50;
+  standIn.failNext([{ status: 500, headers: { 'X-RateLimit-Limit': '1000', 'X-Ratelimit-Remaining': '998', 'X-RateLimit-Reset': String(resetAt) } }]);
+  const outcomes = await provider().send(notifications(2));
+  expect(outcomes.map((o) => o.status)).toEqual(['sent', 'sent']);
+  expect(sleeper.waits).toEqual([375]);
+});
+
+test('a 429 whose reset instant has passed by this host\'s clock (ahead of Emarsys\') waits the backoff, not nothing', async () => {
+  await start();
+  const past = String(Math.floor(clock.now().getTime() / 1000) - 1);
+  standIn.failNext(Array.from({ length: 5 }, () => ({ status: 429, headers: { 'X-Ratelimit-Remaining': '0', 'X-RateLimit-Reset': past } })));
+  await provider().send(notifications(1));
+  expect(sleeper.waits).toEqual([375, 750, 1500, 3000]);
+});
+
 test('honours Retry-After in seconds', async () => {
   await start();
   standIn.failNext([{ status: 429, replyCode: 7003, headers: { 'Retry-After': '2' } }]);
