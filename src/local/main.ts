@@ -117,8 +117,15 @@ async function main(argv: string[]): Promise<number> {
       if (report.carts.notified === 0 && report.status === 'completed') {
         out.write('Nothing new to send: every cart in the window was handled by an earlier run (npm run local -- --reset starts over).\n');
       }
+      if (report.status === 'unit-busy') {
+        // Only a Cosmos DB of the user's keeps a lease between runs (the embedded one is saved after a run ends).
+        out.write(
+          'A local run that was stopped before it ended left its lease in that Cosmos DB; the local clock replays the seeded moment, ' +
+            'so the lease never runs out: npm run local -- --reset (with the same --cosmos-endpoint) starts over.\n',
+        );
+      }
     }
-    return report.status === 'failed' ? 1 : 0;
+    return report.status === 'failed' ? 1 : report.status === 'unit-busy' ? 3 : 0;
   } catch (error) {
     if (error instanceof ConfigurationError) {
       process.stderr.write(`${error.message}\n`);

@@ -12,6 +12,7 @@ import { runAbandonedCartJob, type JobDependencies } from '../job/run-abandoned-
 import type { RunReport } from '../job/report';
 import { createPreviewProvider, writePreviewIndex } from '../providers/preview';
 import { localImageCopier } from './image-copies';
+import { forgetLocalUnit, forgetPreviews } from './reset';
 import type { IEmailProvider } from '../providers/email-provider';
 import { createCosmosContainer } from '../store/cosmos-client';
 import { createJobDependencies, disposeRuntimes } from '../runtime/create-dependencies';
@@ -139,7 +140,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   if (options.reset) {
     rmSync(join(stateDir, 'store.json'), { force: true });
     rmSync(snapshotPath, { force: true });
-    rmSync(outDir, { recursive: true, force: true });
+    forgetPreviews(outDir);
   }
   mkdirSync(stateDir, { recursive: true });
   const { seededAt, seed } = loadOrCreateSeed(stateDir, new Date());
@@ -178,6 +179,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       logger: options.logger,
     });
     closers.push(async () => container.database.client.dispose());
+    if (options.reset && !embedded) await forgetLocalUnit(container, OPERATING_UNIT, Number(data.channel.RecordId));
     const restored = embedded ? await restoreLedgerSnapshot(container, snapshotPath) : 0;
 
     const c = describeLocalStore(data, seededAt);
