@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path';
 import { createSecretResolver } from '../config/secrets';
 import { loadSettings } from '../config/settings';
 import { activeLines, buildNotificationData } from '../enrich/payload';
-import { checkCart } from '../job/eligibility';
+import { accountNumberOf, checkCart } from '../job/eligibility';
 import { createPreviewProvider } from '../providers/preview';
 import { parseCart } from '../retail/models';
 import { retailClientFor, secretRequests, type ClientExtras } from '../runtime/create-dependencies';
@@ -45,8 +45,10 @@ export async function previewCart(options: PreviewCartOptions): Promise<number> 
     options.write(`A run would skip cart ${cart.Id}: ${skip}.\n`);
     return 1;
   }
+  // As a run tells a customer's cart from a guest's: by the account number, trimmed.
+  const account = accountNumberOf(cart);
   const [customerResult, productResult] = await Promise.all([
-    cart.CustomerId ? retail.getCustomers([cart.CustomerId]) : Promise.resolve({ customers: [], invalid: [], failed: [] }),
+    account ? retail.getCustomers([account]) : Promise.resolve({ customers: [], invalid: [], failed: [] }),
     retail.getProducts(
       activeLines(cart).map((line) => line.ProductId),
       channel.RecordId,
@@ -61,9 +63,9 @@ export async function previewCart(options: PreviewCartOptions): Promise<number> 
     return 1;
   }
   const customer = customerResult.customers[0];
-  const email = cart.CustomerId ? customer?.Email : cart.ReceiptEmail;
+  const email = (account ? customer?.Email : cart.ReceiptEmail)?.trim();
   if (!email) {
-    options.write(`A run would skip cart ${cart.Id}: ${cart.CustomerId ? (customer ? 'customer-without-email' : 'customer-not-found') : 'anonymous-without-email'}.\n`);
+    options.write(`A run would skip cart ${cart.Id}: ${account ? (customer ? 'customer-without-email' : 'customer-not-found') : 'anonymous-without-email'}.\n`);
     return 1;
   }
   const result = buildNotificationData({
@@ -85,7 +87,9 @@ export async function previewCart(options: PreviewCartOptions): Promise<number> 
     options.write(`The preview could not be written to ${outDir}: ${outcome?.status === 'failed' ? outcome.reason : 'no outcome'}\n`);
     return 1;
   }
-  const dropped = result.droppedLines.length > 0 ? ` (${result.droppedLines.length} line(s) dropped: ${result.droppedLines.join(', ')})` : '';
+  // Counted as a run's report counts them: lines that do not parse too.
+  const droppedLines = [...Array<string>(cart.invalidLineCount).fill('invalid-line'), ...result.droppedLines];
+  const dropped = droppedLines.length > 0 ? ` (${droppedLines.length} line(s) dropped: ${droppedLines.join(', ')})` : '';
   options.write(`Cart ${cart.Id}: ${result.data.orderDetails.length} product(s)${dropped}\nPreview: ${join(outDir, `${outcome.providerMessageId ?? triggerId}`)}\n`);
   return 0;
 }
