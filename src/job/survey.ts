@@ -235,11 +235,21 @@ export async function surveyLatestCarts(
     let kept: KeyedCart[] | undefined = [];
     let firstCartAt: number | undefined;
     const offer = latest.reader(); // the slice's carts come oldest first
-    let cursor: PageCursor | undefined = firstCursor(slice);
+    // Carts at the window's start that an earlier run finished are not worked again, but one may
+    // still be its customer's latest: a cart beside it, at that instant, that the earlier run could
+    // not settle (its superseded record not written) must not become the latest. So the survey
+    // reads them too, and only counts them for the customers.
+    const done = new Set(slice.cartIdsDoneAtFrom);
+    let cursor: PageCursor | undefined = firstCursor({ ...slice, cartIdsDoneAtFrom: [] });
     for (let read = 0; cursor; read++) {
       const page: PageRead = await readCartPage(retail, { ...slice, ...query }, cursor);
       cursor = page.next;
       await onPage(++pages);
+      if (done.size > 0) {
+        offerDone(page, slice.from.getTime(), done, (cart) => {
+          if (!checkCart(cart, checks)) offer(cart);
+        });
+      }
       const times = page.fresh.map(({ key }) => key?.modifiedAt.getTime());
       firstCartAt ??= times.find((time) => time !== undefined);
       cuts.addPage(times);
@@ -314,6 +324,17 @@ export async function surveyLatestCarts(
   const headRanges = mergeRanges(head.ranges, options.pageSize);
   // Carts at `end` itself belong to the part not read; the window's `to` is inclusive.
   return { latest, onlyPage: undefined, ranges: [...headRanges, ...restRanges], pages, end: end === undefined ? undefined : new Date(end - 1) };
+}
+
+/** Takes the carts at `from` that an earlier run finished out of the page, and offers each that parses. */
+function offerDone(page: PageRead, from: number, done: ReadonlySet<string>, offer: (cart: Cart) => void): void {
+  const isDone = ({ key }: RawCart) => key !== undefined && key.modifiedAt.getTime() === from && done.has(key.id);
+  for (const { raw } of page.fresh.filter(isDone)) {
+    const parsed = parseCartForChecks(raw);
+    if (parsed.ok) offer(parsed.value);
+  }
+  const rest = page.fresh.filter((cart) => !isDone(cart));
+  page.fresh.splice(0, page.fresh.length, ...rest);
 }
 
 interface SliceRead {
