@@ -295,6 +295,7 @@ async function runJob(deps: JobDependencies, request: JobRequest, setRetailBudge
     if (survey.end) logger.info('Abandoned cart run cut its window: the survey ran out of time', { ...log, limitMinutes, to: survey.end.toISOString() });
     const ranges = passRanges(retail, survey, worked, settings, sequential);
 
+    const isTimeUp = (error: unknown) => error instanceof RemoteServiceError && error.outOfTime;
     const productCache = new ProductCache();
     const images = new ViewPortImageCache(settings.imageServerUrl, settings.viewPorts);
     // Narrowed copies for the closures below (TypeScript does not carry narrowing into them).
@@ -307,7 +308,7 @@ async function runJob(deps: JobDependencies, request: JobRequest, setRetailBudge
         ...(sequential ? { concurrency: 1, lookahead: 0 } : { concurrency: pageConcurrency, lookahead: 0, waitingCommits: 2 * pageConcurrency }),
         shouldStop: () => clock.now().getTime() >= deadline,
         // Set only when a call gave up because its wait would not fit in the time the run had left.
-        isTimeUp: (error) => error instanceof RemoteServiceError && error.outOfTime,
+        isTimeUp,
       },
       async (readRange, index) => {
         const context: PageContext = {
@@ -339,8 +340,17 @@ async function runJob(deps: JobDependencies, request: JobRequest, setRetailBudge
         };
         const observations: PageObservation[] = [];
         for await (const page of readRange(index)) {
-          counters.pages++;
-          observations.push(...(await processPage(page, { ...context, now: clock.now(), priority: index })));
+          // A page's tallies join the run's when it ends: a page whose Retail Server calls ran out
+          // of time is the next run's, its carts counted there, not as seen here without an outcome.
+          const tallies = new RunCounters();
+          tallies.pages++;
+          try {
+            observations.push(...(await processPage(page, { ...context, counters: tallies, now: clock.now(), priority: index })));
+          } catch (error) {
+            if (!isTimeUp(error)) counters.add(tallies);
+            throw error;
+          }
+          counters.add(tallies);
           logger.debug('Page done', { ...log, carts: page.length, notified: counters.notified });
         }
         return observations;

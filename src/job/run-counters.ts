@@ -27,6 +27,21 @@ export class RunCounters {
     this.failuresByDependency.set(dependency, (this.failuresByDependency.get(dependency) ?? 0) + 1);
   }
 
+  /** Adds what `other` counted (a range of pages that ended, into the run's tallies). */
+  add(other: RunCounters): void {
+    this.pages += other.pages;
+    this.seen += other.seen;
+    this.eligible += other.eligible;
+    this.notified += other.notified;
+    this.failed += other.failed;
+    this.invalidCustomers += other.invalidCustomers;
+    this.invalidProducts += other.invalidProducts;
+    for (const [reason, count] of other.skipped) this.skip(reason, count);
+    for (const [reason, count] of other.droppedLines) this.droppedLines.set(reason, (this.droppedLines.get(reason) ?? 0) + count);
+    for (const [reason, count] of other.failures) this.failures.set(reason, (this.failures.get(reason) ?? 0) + count);
+    for (const [dependency, count] of other.failuresByDependency) this.failuresByDependency.set(dependency, (this.failuresByDependency.get(dependency) ?? 0) + count);
+  }
+
   summary(): Pick<RunReport, 'pages' | 'carts' | 'lines' | 'failures' | 'failuresByDependency' | 'invalidRecords'> {
     const skippedByReason = Object.fromEntries([...this.skipped].sort(([a], [b]) => a.localeCompare(b))) as RunReport['carts']['skippedByReason'];
     const droppedByReason = Object.fromEntries([...this.droppedLines].sort(([a], [b]) => a.localeCompare(b)));
