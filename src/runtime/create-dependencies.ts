@@ -10,10 +10,12 @@ import type { IEmailProvider } from '../providers/email-provider';
 import { createRetailServerClient, type RetailServerClient } from '../retail/retail-client';
 import { createRetailTokenProvider, type RetailTokenProvider } from '../retail/token-provider';
 import { systemClock, type Clock } from '../shared/clock';
+import { RemoteServiceError } from '../shared/errors';
 import { silentLogger, type Logger, type LogFields } from '../shared/logger';
 import type { RetryPolicy } from '../shared/retry';
 import { createCosmosContainer } from '../store/cosmos-client';
 import { CosmosLedger } from '../store/cosmos-ledger';
+import { ModeledLedger } from '../store/modeled-ledger';
 import type { NotificationLedger } from '../store/ledger';
 
 /**
@@ -41,6 +43,11 @@ export interface RuntimeOptions {
    * then not read. Not part of the cache key: pass the same provider for the same settings.
    */
   provider?: IEmailProvider;
+  /**
+   * A dry run's: the ledger's database and container are not created when missing; without them
+   * the run reads an empty ledger (nothing was ever reminded there).
+   */
+  readOnly?: boolean;
 }
 
 /**
@@ -77,7 +84,7 @@ class ForwardingLogger implements Logger {
 interface CachedRuntime {
   logger: ForwardingLogger;
   container: Promise<Container>;
-  ledger: Promise<CosmosLedger>;
+  ledger: Promise<NotificationLedger>;
   job: Promise<Omit<JobDependencies, 'clock' | 'logger' | 'ledger' | 'settings'>> | undefined;
   secrets: SecretResolver;
   newSecretResolver: () => SecretResolver;
@@ -86,7 +93,7 @@ interface CachedRuntime {
 const cache = new Map<string, CachedRuntime>();
 
 function cacheKey(options: RuntimeOptions): string {
-  return JSON.stringify([options.settings, options.credential ? 'custom-credential' : 'default', options.provider?.name ?? 'emarsys', options.timeoutMs ?? 0]);
+  return JSON.stringify([options.settings, options.credential ? 'custom-credential' : 'default', options.provider?.name ?? 'emarsys', options.timeoutMs ?? 0, options.readOnly === true]);
 }
 
 function entry(options: RuntimeOptions): CachedRuntime {
@@ -102,8 +109,9 @@ function entry(options: RuntimeOptions): CachedRuntime {
     containerId: settings.cosmos.containerId,
     credential: options.credential,
     logger,
+    createIfMissing: options.readOnly !== true,
   });
-  const ledger = container.then(
+  const ledger: Promise<NotificationLedger> = container.then(
     (created) =>
       new CosmosLedger({
         container: created,
@@ -113,6 +121,16 @@ function entry(options: RuntimeOptions): CachedRuntime {
         retryPolicy: options.retryPolicy,
         retryHooks: options.sleep ? { sleep: options.sleep } : undefined,
       }),
+    (error: unknown) => {
+      if (!(options.readOnly === true && isMissingLedger(error))) throw error;
+      // Not kept: once a run has created the container, the next dry run reads it.
+      cache.delete(key);
+      logger.info('The ledger does not exist yet; this dry run reads it as empty and creates nothing', {
+        databaseId: settings.cosmos.databaseId,
+        containerId: settings.cosmos.containerId,
+      });
+      return new ModeledLedger({ latencyMs: 0 });
+    },
   );
   // A failed start (wrong endpoint, no permission) is not kept: the next invocation tries again.
   ledger.catch(() => cache.delete(key));
@@ -201,6 +219,11 @@ export function retailClientFor(
     ...(extras.sleep ? { sleep: extras.sleep } : {}),
     ...(extras.timeoutMs ? { timeoutMs: extras.timeoutMs } : {}),
   });
+}
+
+/** Whether creating the container failed because the ledger's database or container does not exist. */
+function isMissingLedger(error: unknown): boolean {
+  return error instanceof RemoteServiceError && error.service === 'CosmosDB' && error.operation === 'read container' && error.statusCode === 404;
 }
 
 /** The Emarsys provider for these settings and resolved secrets. */

@@ -154,6 +154,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         clock,
         retryPolicy: fastRetry,
         sleep: async () => undefined,
+        // As the entry points do (run-from-settings.ts).
+        readOnly: (request as Partial<JobRequest>).dryRun === true,
       });
       const replaced = typeof extraDeps === 'function' ? extraDeps(deps) : extraDeps;
       return runAbandonedCartJob({ ...deps, ...replaced, settings: { ...deps.settings, ...job } }, { trigger: 'cli', ...request });
