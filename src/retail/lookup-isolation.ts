@@ -118,7 +118,8 @@ export async function lookupIsolatingFailures<Id>(ids: readonly Id[], options: I
           answered = true;
           outcomes[index] = { part, found };
         } catch (error) {
-          if (!mayBeAboutARecord(error)) failure ??= { error };
+          // A request whose retries the run's time limit cut short is no verdict on its records.
+          if (!mayBeAboutARecord(error) || error.outOfTime) failure ??= { error };
           else outcomes[index] = { part, error };
         }
       }

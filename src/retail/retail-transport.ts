@@ -142,11 +142,24 @@ export function createRetailTransport(options: RetailTransportOptions): RetailTr
    */
   async function send(endpoint: RetailEndpoint, operation: string, url: string, accessToken: () => Promise<string>, body: unknown, priority: number): Promise<AxiosResponse<string>> {
     const response = await limit(async () => {
+      // The run's time bounds its requests too, not only the waits between them: a call whose
+      // turn comes after the run's time is up is not sent, and none waits past it for an answer.
+      const left = retailCallTimeLeft();
+      if (left !== undefined && left <= 0) {
+        throw new RemoteServiceError(`${operation} was not sent: the run had no time left for Retail Server calls (MaxRunMinutes).`, {
+          service: 'RetailServer',
+          operation,
+          code: 'OutOfTime',
+          retryable: false,
+          outOfTime: true,
+        });
+      }
+      const timeoutMs = left === undefined ? options.timeoutMs : Math.max(1, Math.min(options.timeoutMs, Math.ceil(left)));
       const bearer = await accessToken();
       bump(calls, endpoint);
       const started = Date.now();
       const controller = new AbortController();
-      const timer = setTimeout(() => controller.abort(), options.timeoutMs);
+      const timer = setTimeout(() => controller.abort(), timeoutMs);
       try {
         const answer = await axios.post<string>(url, JSON.stringify(body ?? {}), {
           headers: {
@@ -155,7 +168,7 @@ export function createRetailTransport(options: RetailTransportOptions): RetailTr
             'Content-Type': 'application/json',
             Accept: 'application/json',
           },
-          timeout: options.timeoutMs,
+          timeout: timeoutMs,
           signal: controller.signal,
           // Status handling, JSON parsing and redirects are decided here, not by axios.
           validateStatus: () => true,
@@ -168,7 +181,7 @@ export function createRetailTransport(options: RetailTransportOptions): RetailTr
         logger.debug('Retail Server answered', { operation, status: answer.status, durationMs: Date.now() - started });
         return answer;
       } catch (error) {
-        throw networkFailure(controller.signal.aborted ? wholeRequestTimeout(options.timeoutMs) : error, operation, url);
+        throw networkFailure(controller.signal.aborted ? wholeRequestTimeout(timeoutMs) : error, operation, url);
       } finally {
         clearTimeout(timer);
       }
@@ -243,7 +256,7 @@ export function createRetailTransport(options: RetailTransportOptions): RetailTr
         });
       },
     }).catch((error: unknown) => {
-      throw withAttempts(error, attempts, outOfTime);
+      throw withAttempts(error, attempts, outOfTime || (error instanceof RemoteServiceError && error.outOfTime));
     });
   }
 
@@ -315,7 +328,7 @@ function wholeRequestTimeout(timeoutMs: number): Error & { code: string } {
 function withAttempts(error: unknown, attempts: number, outOfTime: boolean): unknown {
   if (!(error instanceof RemoteServiceError) || (attempts <= 1 && !outOfTime)) return error;
   const tries = attempts > 1 ? ` (${attempts} attempts)` : '';
-  const stopped = outOfTime ? ' Not tried again: the run had no time left for the wait (MaxRunMinutes); the next run goes on from here.' : '';
+  const stopped = outOfTime && error.code !== 'OutOfTime' ? ' Not tried again: the run had no time left for the wait (MaxRunMinutes); the next run goes on from here.' : '';
   return new RemoteServiceError(`${error.message}${tries}${stopped}`, {
     service: error.service,
     operation: error.operation,
