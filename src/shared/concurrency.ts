@@ -14,7 +14,11 @@ export function yieldToPendingIo(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-/** Maps with at most `limit` calls in flight; results keep the input order. */
+/**
+ * Maps with at most `limit` calls in flight; results keep the input order. After a call fails, no
+ * new one starts, and the failure is thrown once the calls in flight have settled: nothing is left
+ * running (a request to a service that is failing) after the caller has moved on.
+ */
 export async function mapWithConcurrency<T, R>(
   items: readonly T[],
   limit: number,
@@ -22,13 +26,19 @@ export async function mapWithConcurrency<T, R>(
 ): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
+  let failure: { error: unknown } | undefined;
   const worker = async (): Promise<void> => {
-    while (next < items.length) {
+    while (next < items.length && !failure) {
       const index = next++;
-      results[index] = await fn(items[index] as T, index);
+      try {
+        results[index] = await fn(items[index] as T, index);
+      } catch (error) {
+        failure ??= { error };
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
+  if (failure) throw failure.error;
   return results;
 }
 
@@ -40,9 +50,12 @@ export async function mapWithConcurrency<T, R>(
 export function createLimiter(limit: number): <T>(fn: () => Promise<T>, priority?: number) => Promise<T> {
   let active = 0;
   const waiting: { priority: number; start: () => void }[] = [];
+  // A slot that ends goes straight to the first waiting call: were it freed first, a call arriving
+  // before that one has started would take it too, and one more than `limit` would run.
   const release = () => {
-    active--;
-    waiting.shift()?.start();
+    const next = waiting.shift();
+    if (next) next.start();
+    else active--;
   };
   return async <T>(fn: () => Promise<T>, priority = 0): Promise<T> => {
     if (active >= limit) {
@@ -52,8 +65,9 @@ export function createLimiter(limit: number): <T>(fn: () => Promise<T>, priority
         while (at > 0 && (waiting[at - 1] as { priority: number }).priority > priority) at--;
         waiting.splice(at, 0, { priority, start });
       });
+    } else {
+      active++;
     }
-    active++;
     try {
       return await fn();
     } finally {
