@@ -198,14 +198,13 @@ export function createRetailServerClient(options: RetailServerClientOptions): Re
     const call = async (ids: Id[], splitting: boolean): Promise<unknown[]> => {
       const records = await untilAnswered(
         ids,
-        async (asked) =>
-          collectionItems(
-            await transport.post(spec.endpoint, spec.path, [['$top', asked.length], ['$skip', 0]], spec.body(asked), {
-              priority: spec.lookup?.priority,
-              recordErrorAttempts: splitting ? SPLIT_RECORD_ERROR_ATTEMPTS : undefined,
-            }),
-            operation,
-          ),
+        async (asked) => {
+          const answer = await transport.post(spec.endpoint, spec.path, [['$top', asked.length], ['$skip', 0]], spec.body(asked), {
+            priority: spec.lookup?.priority,
+            recordErrorAttempts: splitting ? SPLIT_RECORD_ERROR_ATTEMPTS : undefined,
+          });
+          return { records: collectionItems(answer, operation), more: hasNextLink(answer) };
+        },
         spec.keyOfRecord,
         spec.keyOfId,
       );
@@ -316,25 +315,32 @@ export function createRetailServerClient(options: RetailServerClientOptions): Re
   };
 }
 
+/** Whether an OData collection says it holds more than it brought (server-driven paging). */
+function hasNextLink(answer: unknown): boolean {
+  return answer !== null && typeof answer === 'object' && typeof (answer as Record<string, unknown>)['@odata.nextLink'] === 'string';
+}
+
 /**
  * A lookup by ids whose `$top` is the number of ids asked for, as the sample does. A server that
  * answers one id with several records (duplicates) fills that page before every id is answered,
  * and the ids it crowded out would silently read as "not found" (a cart skipped for good). So
- * when a page comes back full, the ids it did not answer are asked for again. Each further call
- * answers at least one more id, or the loop stops; a normal answer costs no extra call.
+ * when a page comes back full, or says it holds more (`@odata.nextLink`: a server, or a gateway
+ * before it, that caps its pages below `$top`), the ids it did not answer are asked for again.
+ * Each further call answers at least one more id, or the loop stops; a normal answer costs no
+ * extra call.
  */
 async function untilAnswered<Id>(
   ids: readonly Id[],
-  call: (ids: Id[]) => Promise<unknown[]>,
+  call: (ids: Id[]) => Promise<{ records: unknown[]; more: boolean }>,
   keyOfRecord: (record: unknown) => string | undefined,
   keyOfId: (id: Id) => string,
 ): Promise<unknown[]> {
   const records: unknown[] = [];
   let asked = [...ids];
   while (asked.length > 0) {
-    const page = await call(asked);
+    const { records: page, more } = await call(asked);
     records.push(...page);
-    if (page.length < asked.length) break;
+    if (page.length < asked.length && !more) break;
     const answered = new Set(page.map(keyOfRecord));
     const unanswered = asked.filter((id) => !answered.has(keyOfId(id)));
     if (unanswered.length === asked.length) break;
