@@ -258,7 +258,17 @@ export function createRetailServerClient(options: RetailServerClientOptions): Re
         },
         { priority: query.priority, recordErrorAttempts: query.narrowing ? SPLIT_RECORD_ERROR_ATTEMPTS : undefined },
       );
-      return collectionItems(answer, 'POST Carts/Search');
+      const records = collectionItems(answer, 'POST Carts/Search');
+      // A page shorter than $top ends a range of the window. One that says it holds more is a
+      // server (or a gateway) paging below $top: read as the end, the carts after it would be missed.
+      if (records.length < query.top && hasNextLink(answer)) {
+        throw new RemoteServiceError(
+          `POST Carts/Search answered ${records.length} carts for $top=${query.top} with an @odata.nextLink: Retail Server (or a ` +
+            `gateway before it) pages its answers below $top. Set RetailServerClientOptions.PageSize to at most ${Math.max(1, records.length)}.`,
+          { service: 'RetailServer', operation: 'POST Carts/Search', code: 'PagedBelowTop', retryable: false },
+        );
+      }
+      return records;
     },
 
     async findCart(cartId) {

@@ -49,3 +49,26 @@ test('customers answered in pages of 100 with @odata.nextLink: every one is foun
   const result = await client.getCustomers(ids);
   expect({ found: result.customers.length, failed: result.failed.length, asked }).toEqual({ found: 250, failed: 0, asked: [250, 150, 50] });
 });
+
+test('a cart search answered below $top with @odata.nextLink fails, naming the PageSize to set, instead of ending the range there', async () => {
+  harness = await startHarness();
+  server = createServer((request, response) => {
+    request.resume();
+    request.on('end', () => {
+      const value = Array.from({ length: 500 }, (_, i) => ({ Id: `cart-${i}`, ModifiedDateTime: new Date(Date.UTC(2026, 10, 23, 9, 0, i)).toISOString(), CartLines: [] }));
+      response.writeHead(200, { 'Content-Type': 'application/json' });
+      response.end(JSON.stringify({ value, '@odata.nextLink': 'Carts/Search?$skip=500' }));
+    });
+  });
+  await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
+  const client = createRetailServerClient({
+    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/Commerce`,
+    operatingUnitNumber: '128',
+    tokenProvider: harness.tokenProvider,
+    retry: fastRetry,
+  });
+  const error = await client
+    .searchCarts({ from: new Date('2026-11-23T08:00:00Z'), to: new Date('2026-11-23T12:00:00Z'), includeAnonymous: false, top: 1000, skip: 0 })
+    .catch((e: unknown) => e);
+  expect(error).toMatchObject({ retryable: false, message: expect.stringMatching(/answered 500 carts for \$top=1000 with an @odata\.nextLink.*Set RetailServerClientOptions\.PageSize to at most 500\.$/) });
+});
