@@ -277,7 +277,9 @@ export function createRetailTransport(options: RetailTransportOptions): RetailTr
     if (status === 401 || status === 403) {
       throw fail(
         `${operation} was refused with HTTP ${status}${status === 401 ? ', also with a freshly acquired token' : ''}. ` +
-          'Check RetailServerClientOptions.TenantId; the app (client) id and secret; that the app (client id) is registered in ' +
+          'Microsoft Entra issued the token, so check what Retail Server makes of it: RetailServerClientOptions.TenantId (the ' +
+          "Commerce environment's tenant); RetailServerAudienceId (the token's audience, https://commerce.dynamics.com unless " +
+          'your environment says otherwise); that the app (client id) is registered in ' +
           'Commerce headquarters under System administration > Setup > Microsoft Entra applications, mapped to the user ' +
           'RetailServiceAccount, and that distribution schedule job 1110 (Global configuration) has run since; and that ' +
           `OperatingUnitNumber '${options.operatingUnitNumber}' is the operating unit number of an online channel.`,

@@ -211,7 +211,7 @@ describe('tokens', () => {
     expect(error.retryable).toBe(false);
     expect(error.message).toContain('POST Carts/Search');
     expect(error.message).toContain('RetailServerClientOptions.TenantId');
-    expect(error.message).toContain('client) id and secret');
+    expect(error.message).toContain('RetailServerAudienceId');
     expect(error.message).toContain('System administration > Setup > Microsoft Entra applications');
     expect(error.message).toContain('RetailServiceAccount');
     expect(error.message).toContain('1110');
