@@ -153,6 +153,15 @@ export function parseSettings(raw: RawSettings): Settings {
       problems.push(...(error instanceof ConfigurationError ? error.problems : [String(error)]));
     }
   }
+  // A run without a checkpoint reads Include minutes back; carts reminded before the ledger's
+  // records expired would be reminded again.
+  if (retail && cosmos && retail.IncludeAbandonedCartsModifiedSinceLastMinutes >= cosmos.TimeToLiveDays * 24 * 60) {
+    problems.push(
+      `RetailServerClientOptions.IncludeAbandonedCartsModifiedSinceLastMinutes (${retail.IncludeAbandonedCartsModifiedSinceLastMinutes}) must be less than ` +
+        `AzureCosmosOptions.TimeToLiveDays (${cosmos.TimeToLiveDays} days, ${cosmos.TimeToLiveDays * 24 * 60} minutes): a run without a checkpoint ` +
+        'would read carts whose reminders the ledger no longer remembers, and remind them again',
+    );
+  }
   if (problems.length > 0 || !keyVault || !retail || !cosmos || !emarsys || !media) throw new ConfigurationError(problems);
 
   return {

@@ -157,6 +157,17 @@ describe('loadSettings', () => {
     expect(both.retail.baseUrl).toBe('https://contoso.commerce.dynamics.com/Commerce');
   });
 
+  test('an Include window reaching past the ledger\'s time to live is a configuration problem', () => {
+    const problems = configurationProblems(() =>
+      loadSettings({
+        settingsPath: shippedSettings,
+        env: { ...completeEnv, AzureCosmosOptions__TimeToLiveDays: '2', RetailServerClientOptions__IncludeAbandonedCartsModifiedSinceLastMinutes: '2880' },
+      }),
+    );
+    expect(problems).toEqual([expect.stringMatching(/^RetailServerClientOptions\.IncludeAbandonedCartsModifiedSinceLastMinutes \(2880\) must be less than AzureCosmosOptions\.TimeToLiveDays \(2 days, 2880 minutes\)/)]);
+    expect(loadSettings({ settingsPath: shippedSettings, env: { ...completeEnv, AzureCosmosOptions__TimeToLiveDays: '2', RetailServerClientOptions__IncludeAbandonedCartsModifiedSinceLastMinutes: '2879' } }).retail.includeMinutes).toBe(2879);
+  });
+
   test('a Cosmos DB key app setting still holding its unresolved Key Vault reference is a configuration problem', () => {
     const problems = configurationProblems(() =>
       loadSettings({ settingsPath: shippedSettings, env: { ...completeEnv, AzureCosmosOptions__PrimaryKey: '@Microsoft.KeyVault(SecretUri=https://v.vault.azure.net/secrets/cosmos-key/)' } }),
