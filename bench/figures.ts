@@ -1,5 +1,6 @@
 import { lowerBound, type Bound } from './bound';
 import type { ScenarioOutcome, StandInsSummary, StoreCapacity } from './types';
+import { CHUNK_CONCURRENCY } from '../src/store/cosmos-bulk';
 
 /**
  * The figures of one scenario, derived from what the processes measured. Everything the table and
@@ -107,9 +108,13 @@ export function figuresOf(outcome: ScenarioOutcome, cpuReferenceMs?: number): Fi
   // Operations a limited store refused were sent again: they count once, as the writes that ran.
   const refused = standIns.storeRefused ?? 0;
   const writes = job.store.writes - refused;
+  // What the job can have in flight at once: the sequential strategy works one page at a time.
+  const pagesAtOnce = config.strategy === 'sequential' ? 1 : config.pageConcurrency;
   const bound = lowerBound({
     latencyMs: config.latencyMs,
     concurrency: config.concurrency,
+    emarsysConcurrency: pagesAtOnce,
+    storeConcurrency: pagesAtOnce * CHUNK_CONCURRENCY,
     calls: { channel: call('channel'), cartSearch: call('cartSearch'), customers: call('customers'), products: call('products'), provider: call('provider') },
     searchChain: job.searchChain.survey + job.searchChain.pass,
     store:

@@ -5,13 +5,14 @@ describe('lowerBound', () => {
   const calls = { channel: 1, cartSearch: 23, customers: 98, products: 51, provider: 11 };
 
   test('each term by its formula; the largest one is the bound', () => {
-    const bound = lowerBound({ latencyMs: 100, concurrency: 4, calls, searchChain: 14, store: { kind: 'modeled', latencyMs: 10, requests: 325 } });
+    const bound = lowerBound({ latencyMs: 100, concurrency: 4, emarsysConcurrency: 2, storeConcurrency: 5, calls, searchChain: 14, store: { kind: 'modeled', latencyMs: 10, requests: 325 } });
     expect(bound.terms).toEqual({
-      // channel + checkpoint read, 14 searches, last page (lookups, claim, send, record), checkpoint + run report
-      chain: 100 + 10 + 14 * 100 + (100 + 10 + 100 + 10) + (10 + 10),
+      // channel + lease + checkpoint read, 14 searches, last page (lookups, claim, send, record),
+      // the page's checkpoint + the last checkpoint + the lease's release + the run report
+      chain: 100 + 10 + 10 + 14 * 100 + (100 + 10 + 100 + 10) + (10 + 10 + 10 + 10),
       retail: ((1 + 23 + 98 + 51) * 100) / 4,
-      emarsys: (11 * 100) / 4,
-      storeRequests: (325 * 10) / 4,
+      emarsys: (11 * 100) / 2,
+      storeRequests: (325 * 10) / 5,
     });
     expect(bound).toMatchObject({ ms: 4325, limitedBy: 'retail' });
   });
@@ -20,6 +21,8 @@ describe('lowerBound', () => {
     const bound = lowerBound({
       latencyMs: 100,
       concurrency: 32,
+      emarsysConcurrency: 10,
+      storeConcurrency: 100,
       calls: { ...calls, customers: 2, products: 2 },
       searchChain: 40,
       store: { kind: 'modeled', latencyMs: 10, requests: 50 },
@@ -31,6 +34,8 @@ describe('lowerBound', () => {
     const bound = lowerBound({
       latencyMs: 0,
       concurrency: 4,
+      emarsysConcurrency: 10,
+      storeConcurrency: 100,
       calls,
       searchChain: 14,
       store: { kind: 'embedded', requestMs: 2, operations: 28_000, operationsPerSecond: 7000 },
