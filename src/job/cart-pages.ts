@@ -101,6 +101,13 @@ export interface PageCursor {
    * before it changed meanwhile and `$skip` lands elsewhere.
    */
   expectFirst?: { record: unknown } | { unreadable: true } | undefined;
+  /**
+   * Inside a run of more carts at `from` than a page holds, the id of the cart at position
+   * `skip - 1`, the last one read. Before the next `$skip` search it must still be there: if a
+   * cart read before it has changed meanwhile (it left the instant), every later position moved
+   * up by one and `$skip` would step over a cart nobody has read.
+   */
+  lastAtSkip?: string | undefined;
 }
 
 export interface PageRead {
@@ -118,8 +125,23 @@ const EMPTY_WINDOW = new Date(0);
 
 const noTimeLeft = () => (retailCallTimeLeft() ?? Number.POSITIVE_INFINITY) <= 0;
 
+/**
+ * Whether the last cart a `$skip` step read is still at its position. One search of one cart; a
+ * page in a run of carts at one instant costs it, no other page does.
+ */
+async function stillInPlace(retail: Pick<RetailServerClient, 'searchCarts'>, query: CartPageQuery, cursor: PageCursor): Promise<boolean> {
+  const [record] = await retail.searchCarts({ from: cursor.from, to: query.to, includeAnonymous: query.includeAnonymous, top: 1, skip: cursor.skip - 1, priority: query.priority });
+  return keyOf(record)?.id === cursor.lastAtSkip;
+}
+
 /** One keyset page of the range from `cursor`: its carts not read before, and where the next page starts. */
-export async function readCartPage(retail: Pick<RetailServerClient, 'searchCarts'>, query: CartPageQuery, cursor: PageCursor): Promise<PageRead> {
+export async function readCartPage(retail: Pick<RetailServerClient, 'searchCarts'>, query: CartPageQuery, at: PageCursor): Promise<PageRead> {
+  let cursor = at;
+  if (cursor.lastAtSkip !== undefined && cursor.skip > 0 && !(await stillInPlace(retail, query, cursor))) {
+    // A cart read before changed and left the instant: read the instant again from its first
+    // position; what was read is dropped by id, and nothing is stepped over.
+    cursor = { from: cursor.from, seenAtFrom: cursor.seenAtFrom, skip: 0, continued: cursor.continued };
+  }
   const { from, seenAtFrom, skip, continued } = cursor;
   const { includeAnonymous, priority } = query;
   const found = await searchPastUnreadableCart(query.pageSize, {
@@ -166,5 +188,6 @@ export async function readCartPage(retail: Pick<RetailServerClient, 'searchCarts
   // The whole page sits at `from` (or, past an unreadable cart, at its first instant): step over it
   // with $skip, still dropping known ids.
   for (const { key } of carts) if (key) seenAtFrom.add(key.id);
-  return { fresh, next: { from, seenAtFrom, skip: skip + records.length, continued: true, pastUnreadable: cursor.pastUnreadable } };
+  const lastAtSkip = cursor.pastUnreadable ? undefined : carts[carts.length - 1]?.key?.id;
+  return { fresh, next: { from, seenAtFrom, skip: skip + records.length, continued: true, pastUnreadable: cursor.pastUnreadable, lastAtSkip } };
 }
