@@ -93,6 +93,11 @@ export interface BulkOutcome {
   body?: JSONObject | undefined;
   /** A failed try of this write may have been applied (timeout, 503, lost connection). */
   uncertain: boolean;
+  /**
+   * For an operation still failing when the retries ended: the rounds it was sent in, and why no
+   * more (the attempts used up, rounds in which others got through but not it, the run's time).
+   */
+  gaveUp?: { rounds: number; because: 'attempts' | 'starved' | 'out-of-time' } | undefined;
 }
 
 export interface BulkExecutorOptions {
@@ -173,6 +178,10 @@ export class BulkExecutor {
           if (isTransientStatus(result.statusCode)) {
             outcome.uncertain ||= kind === 'writes' && mayHaveBeenApplied(result.statusCode);
             again.push(index);
+            // A throttled operation says how long to wait (the answer carries it per operation,
+            // untyped in the SDK's legacy bulk results): the retry waits at least that long.
+            const hint = (result as { retryAfterMilliseconds?: unknown }).retryAfterMilliseconds;
+            if (result.statusCode === 429 && typeof hint === 'number' && Number.isFinite(hint) && hint > 0) serverDelayMs = Math.max(serverDelayMs ?? 0, hint);
           } else {
             taken++;
           }
@@ -186,7 +195,7 @@ export class BulkExecutor {
     // throttling, and every round in which the container took nothing at all.
     let attempts = 0;
     let starved = 0;
-    for (let first = true; ; first = false) {
+    for (let first = true, rounds = 1; ; first = false, rounds++) {
       const settledBefore = this.settled;
       const { again, taken, serverDelayMs } = await round(first);
       pending = again;
@@ -197,7 +206,11 @@ export class BulkExecutor {
       else if (othersTaken > 0) starved++;
       else attempts++;
       // Out of attempts, starved, or the run out of time: the operations still pending keep their transient status.
-      if (attempts >= retryPolicy.maxAttempts || starved >= MAX_STARVED_ROUNDS || options.outOfTime?.()) break;
+      const because = attempts >= retryPolicy.maxAttempts ? 'attempts' : starved >= MAX_STARVED_ROUNDS ? 'starved' : options.outOfTime?.() ? 'out-of-time' : undefined;
+      if (because) {
+        for (const index of pending) (outcomes[index] as BulkOutcome).gaveUp = { rounds, because };
+        break;
+      }
       const delayMs = retryDelayMs(Math.max(1, attempts), retryPolicy, { retry: true, serverDelayMs }, retryHooks.random);
       await (retryHooks.sleep ?? realSleep)(delayMs);
     }

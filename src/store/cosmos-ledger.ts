@@ -254,9 +254,18 @@ export class CosmosLedger implements NotificationLedger {
     const status = outcome.statusCode === 0 ? 'no response' : `HTTP ${outcome.statusCode}`;
     // Status 0: the request got no response, which may pass like any transient failure.
     if (outcome.statusCode === 0 || isTransientStatus(outcome.statusCode)) {
-      // Throttled past every retry: the container's throughput, not the data, is at fault.
+      // Throttled past its retries: the container's throughput, not the data, is at fault.
       const advice = outcome.statusCode === 429 ? ': the container needs more throughput (RU/s), or autoscale' : '';
-      return { reason: `cosmos ${status} after ${this.retryPolicy.maxAttempts} attempts${advice}`, retryable: true };
+      const gaveUp = outcome.gaveUp;
+      const tried = gaveUp?.rounds ?? this.retryPolicy.maxAttempts;
+      const sent = `sent ${tried} time${tried === 1 ? '' : 's'}`;
+      if (gaveUp?.because === 'out-of-time') {
+        return { reason: `cosmos ${status}, ${sent}, not tried again: the run reached its time limit (MaxRunMinutes)${advice ? `; if it recurs${advice}` : ''}`, retryable: true };
+      }
+      if (gaveUp?.because === 'starved') {
+        return { reason: `cosmos ${status}, ${sent} while the container took other writes but not this one${advice}`, retryable: true };
+      }
+      return { reason: `cosmos ${status} after ${tried} attempts${advice}`, retryable: true };
     }
     return { reason: `cosmos ${status}`, retryable: false };
   }

@@ -1,0 +1,62 @@
+/**
+ * A per-operation 429 inside a bulk answer carries the wait Cosmos DB asks for
+ * (`retryAfterMilliseconds`, as the SDK's own BulkResponse reads it): the retry waits at least that
+ * long (once, only a request that failed as a whole had its wait honoured, and a hot partition
+ * asking for seconds used up every attempt in a few).
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { createCosmosContainer } from '../../src/store/cosmos-client';
+import { CosmosLedger } from '../../src/store/cosmos-ledger';
+import { startTwoRangeServer } from '../support/partitioned-cosmos-server';
+import { claim } from './fixture';
+
+let server: Awaited<ReturnType<typeof startTwoRangeServer>>;
+beforeAll(async () => {
+  server = await startTwoRangeServer();
+});
+afterAll(async () => {
+  await server.close();
+});
+afterEach(() => server.setFault(undefined));
+
+function body(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+test('a per-operation 429 with retryAfterMilliseconds is retried no sooner than the service asked', async () => {
+  const container = await createCosmosContainer({ endpoint: server.endpoint, key: server.key, databaseId: `db-${randomUUID()}` });
+  const sleeps: number[] = [];
+  const ledger = new CosmosLedger({
+    container,
+    // Short backoff of its own, but a server's hint honoured up to a minute (as production: 60 s).
+    retryPolicy: { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 4, maxServerDelayMs: 60_000 },
+    retryHooks: { sleep: async (ms) => void sleeps.push(ms) },
+  });
+  await ledger.getNotifications([claim().id]); // metadata first
+  let throttled = 0;
+  server.setFault((_rangeId, req, res) => {
+    if (throttled >= 2) return false;
+    throttled++;
+    void body(req).then((text) => {
+      const operations = JSON.parse(text) as unknown[];
+      res.statusCode = 207;
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(operations.map(() => ({ statusCode: 429, subStatusCode: 3200, requestCharge: 0, retryAfterMilliseconds: 3000 }))));
+    });
+    return true;
+  });
+  const record = claim();
+  const [result] = await ledger.createNotifications([record]);
+  expect(result?.status).toBe('ok');
+  expect(throttled).toBe(2);
+  // Two waits before the two retries; the service asked for 3 s each time.
+  expect(sleeps).toHaveLength(2);
+  for (const ms of sleeps) expect(ms).toBeGreaterThanOrEqual(3000);
+  container.database.client.dispose();
+});
