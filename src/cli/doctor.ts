@@ -75,7 +75,7 @@ export async function runDoctor(options: DoctorOptions): Promise<number> {
     settings = loadSettings({ settingsPath: options.settingsPath, env: options.env });
   } catch (error) {
     if (error instanceof ConfigurationError) {
-      write(`✗ Configuration\n${error.problems.map((p) => `    ${p}`).join('\n')}\n`);
+      write(`✗ Configuration\n${error.problems.map((p) => `    ${p}`).join('\n')}\n${error.hint ? `    ${error.hint}\n` : ''}`);
       return 2;
     }
     throw error;

@@ -158,7 +158,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
   const rerun = { ...(values.from !== undefined ? { from: values.from } : {}), ...(values.to !== undefined ? { to: values.to } : {}), dryRun: values['dry-run'] };
   const invalidArguments = (problems: readonly string[]) => {
-    io.stderr(`Invalid arguments:\n${problems.map((p) => `  - --${p}`).join('\n')}\n`);
+    // A problem of one field names it (`from ...`): shown as the option; one of the window as it is.
+    io.stderr(`Invalid arguments:\n${problems.map((p) => `  - ${/^(from|to|dryRun) /.test(p) ? `--${p.replace(/^dryRun/, 'dry-run')}` : p}`).join('\n')}\n`);
     return EXIT.usage;
   };
   // The arguments first, so that a bad --from is reported with or without settings; then the

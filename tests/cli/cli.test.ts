@@ -78,6 +78,8 @@ describe('abandoned-carts CLI', () => {
     [['run', '--from', 'yesterday'], /--from must be an ISO-8601 date-time/],
     [['run', '--from', new Date(Date.now() - 3 * 60_000).toISOString()], /--from must be before .*give an earlier from, or a to/],
     [['run', '--frm', '2026-01-01T00:00:00Z'], /Unknown option '--frm'/],
+    // A problem of the window, not of one option, is shown as it is.
+    [['run', '--from', '2026-01-01T00:00:00Z', '--to', '2026-03-01T00:00:00Z'], /^ {2}- the window may span at most 31 days/m],
     [['send'], /Unknown command: send/],
     [[], /Missing command/],
   ])('bad arguments %j exit 2 with the reason and the usage', async (args, message) => {
@@ -201,6 +203,11 @@ describe('abandoned-carts CLI', () => {
     expect(stderr).toMatch(/RetailServerClientOptions\.TenantId is required/);
     expect(stderr).toMatch(/RetailServerClientOptions\.PageSize must be at least 1/);
     expect(stderr).toMatch(/EmarsysClientOptions\.ExternalEventId is required/);
+    // doctor says so too, and which appSettings.json it read (here: none in the working folder).
+    const doctor = await cli(['doctor'], { ...h.secretsEnv, RetailServerClientOptions__PageSize: '0' });
+    expect(doctor.code).toBe(EXIT.usage);
+    expect(doctor.stdout).toMatch(/^✗ Configuration\n/);
+    expect(doctor.stdout).toMatch(/^ {4}(Read .*appSettings\.json|No appSettings\.json in) .*Section__Property/m);
   });
 
   test('a failed run exits 1 and still prints the report', async () => {
