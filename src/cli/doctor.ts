@@ -81,6 +81,10 @@ export async function runDoctor(options: DoctorOptions): Promise<number> {
     throw error;
   }
   write(`✓ Configuration\n${describeSettings(settings).join('\n')}\n`);
+  if (settings.ignoredProperties.length > 0) {
+    // Not a failure: a file written for the sample may hold properties of its own. A misspelt name, though, leaves the default.
+    write(`    Ignored, the connector has no such property (a misspelling?): ${settings.ignoredProperties.join(', ')}\n`);
+  }
 
   let failures = 0;
   const check = async (name: string, run: () => Promise<string>): Promise<boolean> => {

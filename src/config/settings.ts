@@ -54,6 +54,11 @@ export interface Settings {
     imageServerUrl: string;
     viewPorts: { media: string; width: number; height: number; useForDefaultImageTag: boolean }[];
   };
+  /**
+   * Properties of the connector's sections that it does not read, as `Section.Property`: ignored
+   * (a file written for the sample may hold others), but a misspelt one leaves its default in place.
+   */
+  ignoredProperties: string[];
 }
 
 export interface LoadSettingsOptions {
@@ -116,16 +121,19 @@ export function loadSettings(options: LoadSettingsOptions = {}): Settings {
 /** Validates raw settings (file and environment already merged). */
 export function parseSettings(raw: RawSettings): Settings {
   const problems: string[] = [];
+  const ignoredProperties: string[] = [];
   const sectionOf = (name: (typeof SECTION_NAMES)[number]) => {
     const key = Object.keys(raw).find((k) => k.toLowerCase() === name.toLowerCase());
     return key === undefined ? undefined : raw[key];
   };
   const parseSection = <S extends z.ZodType>(name: (typeof SECTION_NAMES)[number], schema: S, aliases: Record<string, string>) => {
     const shape = (schema as unknown as { shape: Record<string, unknown> }).shape;
-    const canonical = canonicalizeKeys(sectionOf(name), Object.keys(shape), aliases);
+    const canonical = canonicalizeKeys(sectionOf(name), Object.keys(shape), aliases, (key) => ignoredProperties.push(`${name}.${key}`));
     if (name === 'MediaOptions' && canonical.ImageViewPorts && typeof canonical.ImageViewPorts === 'object') {
       const entries = Array.isArray(canonical.ImageViewPorts) ? canonical.ImageViewPorts : Object.values(canonical.ImageViewPorts);
-      canonical.ImageViewPorts = entries.map((entry) => canonicalizeKeys(entry, Object.keys(viewPortSchema.shape)));
+      canonical.ImageViewPorts = entries.map((entry, index) =>
+        canonicalizeKeys(entry, Object.keys(viewPortSchema.shape), {}, (key) => ignoredProperties.push(`${name}.ImageViewPorts[${index}].${key}`)),
+      );
     }
     const result = schema.safeParse(canonical);
     if (!result.success) {
@@ -165,6 +173,7 @@ export function parseSettings(raw: RawSettings): Settings {
   if (problems.length > 0 || !keyVault || !retail || !cosmos || !emarsys || !media) throw new ConfigurationError(problems);
 
   return {
+    ignoredProperties,
     keyVault: { uri: keyVault.KeyVaultURI },
     retail: {
       tenantId: retail.TenantId,

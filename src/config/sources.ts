@@ -107,6 +107,8 @@ export function canonicalizeKeys(
   section: unknown,
   canonicalNames: readonly string[],
   aliases: Record<string, string> = {},
+  /** Collects the names no property has (a misspelling reads as the default otherwise, unnoticed). */
+  unknown?: (name: string) => void,
 ): Record<string, unknown> {
   if (!isRecord(section) || Array.isArray(section)) return {};
   const byLowerName = new Map<string, string>();
@@ -115,7 +117,10 @@ export function canonicalizeKeys(
   const result: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(section)) {
     const canonical = byLowerName.get(key.toLowerCase());
-    if (canonical === undefined) continue;
+    if (canonical === undefined) {
+      unknown?.(key);
+      continue;
+    }
     // A set value wins over a blank one whichever spelling each came in and in whatever order
     // (the sample lists every setting blank, so a blank KeyVaultURI beside a file's KeyVaultUrl must
     // not turn Key Vault off); of two set values, the canonical spelling's wins.

@@ -26,6 +26,11 @@ export function settingsFor(options: EntryPointOptions): Settings {
 
 export async function runJobFromSettings(request: JobRequest, options: EntryPointOptions): Promise<RunReport> {
   const settings = settingsFor(options);
+  if (settings.ignoredProperties.length > 0) {
+    options.logger.warn('Settings name properties the connector does not have; they are ignored (a misspelling leaves the default)', {
+      properties: settings.ignoredProperties,
+    });
+  }
   // A dry run records nothing, and creates nothing either: not even the ledger's container.
   const deps = await createJobDependencies({ ...options.runtime, settings, logger: options.logger, env: options.env ?? process.env, readOnly: request.dryRun === true });
   return withInvocationLogger(options.logger, () => runAbandonedCartJob({ ...deps, onProgress: options.onProgress }, request));

@@ -188,6 +188,10 @@ describe('abandoned-carts CLI', () => {
       /^✗ Time limit: RetailServerClientOptions\.MaxRunMinutes 8 is not under the Consumption plan's default functionTimeout: .*host\.json sets no functionTimeout, so the plan's default applies: 5 minutes on the Consumption plan, 30 on the others\. Set functionTimeout in host\.json/m,
     );
     const shortRuns = await cli(['doctor', '--settings', join(dir, 'appSettings.json')], { ...h.env, ...h.secretsEnv, RetailServerClientOptions__MaxRunMinutes: '4' });
+    expect(shortRuns.stdout).not.toMatch(/Ignored/);
+    // A misspelt property is not an error (a file written for the sample may hold others), but it is said.
+    const misspelt = await cli(['doctor'], { ...h.env, ...h.secretsEnv, RetailServerClientOptions__PageSise: '50' });
+    expect(misspelt.stdout).toMatch(/^ {4}Ignored, the connector has no such property \(a misspelling\?\): RetailServerClientOptions\.PageSise$/m);
     expect(shortRuns.stdout).toMatch(/^✓ Time limit: RetailServerClientOptions\.MaxRunMinutes 4; .*host\.json sets no functionTimeout, so the plan's default applies: .*, and it is under both$/m);
   });
 
