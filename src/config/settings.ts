@@ -162,10 +162,11 @@ export function parseSettings(raw: RawSettings): Settings {
     }
   }
   // A run without a checkpoint reads Include minutes back; carts reminded before the ledger's
-  // records expired would be reminded again.
-  if (retail && cosmos && retail.IncludeAbandonedCartsModifiedSinceLastMinutes >= cosmos.TimeToLiveDays * 24 * 60) {
+  // records expired would be reminded again. A record is written after its cart was modified, so
+  // an Include window as long as the time to live is safe; a longer one is not.
+  if (retail && cosmos && retail.IncludeAbandonedCartsModifiedSinceLastMinutes > cosmos.TimeToLiveDays * 24 * 60) {
     problems.push(
-      `RetailServerClientOptions.IncludeAbandonedCartsModifiedSinceLastMinutes (${retail.IncludeAbandonedCartsModifiedSinceLastMinutes}) must be less than ` +
+      `RetailServerClientOptions.IncludeAbandonedCartsModifiedSinceLastMinutes (${retail.IncludeAbandonedCartsModifiedSinceLastMinutes}) must be at most ` +
         `AzureCosmosOptions.TimeToLiveDays (${cosmos.TimeToLiveDays} days, ${cosmos.TimeToLiveDays * 24 * 60} minutes): a run without a checkpoint ` +
         'would read carts whose reminders the ledger no longer remembers, and remind them again',
     );

@@ -1,7 +1,7 @@
 import { parseCart, type Cart, type ParseResult } from '../retail/models';
 import type { RetailServerClient } from '../retail/retail-client';
 import { retailCallTimeLeft } from '../retail/retail-transport';
-import { searchPastUnreadableCart } from '../retail/unreadable-cart';
+import { isCartFailure, searchPastUnreadableCart } from '../retail/unreadable-cart';
 import { keyOf, sameRecord, timeOf, type CartKey } from './cart-keys';
 import { pastUnreadableCart, shifted } from './past-unreadable-cart';
 
@@ -108,6 +108,8 @@ export interface PageCursor {
    * up by one and `$skip` would step over a cart nobody has read.
    */
   lastAtSkip?: string | undefined;
+  /** How often this instant has been read again from its start because a cart was not in place. */
+  rereads?: number | undefined;
 }
 
 export interface PageRead {
@@ -127,20 +129,35 @@ const noTimeLeft = () => (retailCallTimeLeft() ?? Number.POSITIVE_INFINITY) <= 0
 
 /**
  * Whether the last cart a `$skip` step read is still at its position. One search of one cart; a
- * page in a run of carts at one instant costs it, no other page does.
+ * page in a run of carts at one instant costs it, no other page does. When that search fails the
+ * way a cart Retail Server cannot load makes it fail, the cart there is another one: not in place
+ * (reading the instant again narrows to that cart and reads past it).
  */
 async function stillInPlace(retail: Pick<RetailServerClient, 'searchCarts'>, query: CartPageQuery, cursor: PageCursor): Promise<boolean> {
-  const [record] = await retail.searchCarts({ from: cursor.from, to: query.to, includeAnonymous: query.includeAnonymous, top: 1, skip: cursor.skip - 1, priority: query.priority });
-  return keyOf(record)?.id === cursor.lastAtSkip;
+  try {
+    const [record] = await retail.searchCarts({ from: cursor.from, to: query.to, includeAnonymous: query.includeAnonymous, top: 1, skip: cursor.skip - 1, priority: query.priority, narrowing: true });
+    return keyOf(record)?.id === cursor.lastAtSkip;
+  } catch (error) {
+    if (isCartFailure(error)) return false;
+    throw error;
+  }
 }
+
+/**
+ * How often one instant is read again from its start. Were Retail Server to order the carts of an
+ * instant differently from one search to the next (it orders by ModifiedDateTime only), every
+ * check would fail; past this the steps go on without it, as they did before it.
+ */
+const MAX_REREADS = 3;
 
 /** One keyset page of the range from `cursor`: its carts not read before, and where the next page starts. */
 export async function readCartPage(retail: Pick<RetailServerClient, 'searchCarts'>, query: CartPageQuery, at: PageCursor): Promise<PageRead> {
   let cursor = at;
-  if (cursor.lastAtSkip !== undefined && cursor.skip > 0 && !(await stillInPlace(retail, query, cursor))) {
+  const rereads = cursor.rereads ?? 0;
+  if (cursor.lastAtSkip !== undefined && cursor.skip > 0 && rereads < MAX_REREADS && !(await stillInPlace(retail, query, cursor))) {
     // A cart read before changed and left the instant: read the instant again from its first
     // position; what was read is dropped by id, and nothing is stepped over.
-    cursor = { from: cursor.from, seenAtFrom: cursor.seenAtFrom, skip: 0, continued: cursor.continued };
+    cursor = { from: cursor.from, seenAtFrom: cursor.seenAtFrom, skip: 0, continued: cursor.continued, rereads: rereads + 1 };
   }
   const { from, seenAtFrom, skip, continued } = cursor;
   const { includeAnonymous, priority } = query;
@@ -189,5 +206,5 @@ export async function readCartPage(retail: Pick<RetailServerClient, 'searchCarts
   // with $skip, still dropping known ids.
   for (const { key } of carts) if (key) seenAtFrom.add(key.id);
   const lastAtSkip = cursor.pastUnreadable ? undefined : carts[carts.length - 1]?.key?.id;
-  return { fresh, next: { from, seenAtFrom, skip: skip + records.length, continued: true, pastUnreadable: cursor.pastUnreadable, lastAtSkip } };
+  return { fresh, next: { from, seenAtFrom, skip: skip + records.length, continued: true, pastUnreadable: cursor.pastUnreadable, lastAtSkip, rereads: cursor.rereads } };
 }
