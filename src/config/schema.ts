@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OPERATING_UNIT_NUMBER } from '../retail/retail-client';
 import { isUnresolvedKeyVaultReference, UNRESOLVED_REFERENCE_HINT } from './key-vault-reference';
 
 /**
@@ -140,7 +141,7 @@ export const retailServerSchema = z
     AppSecretKeyVaultSecretName: requiredText('the name of the secret that holds the app registration client secret'),
     RetailServerUrl: url('the Commerce Scale Unit URL, e.g. https://<csu-host>/Commerce', {}),
     OperatingUnitNumber: requiredText('the operating unit number of the online channel, e.g. 128').refine(
-      (value) => /^[A-Za-z0-9_-]+$/.test(value.trim()),
+      (value) => OPERATING_UNIT_NUMBER.test(value.trim()),
       "must be the online channel's operating unit number, e.g. 128 (letters, digits, - and _)",
     ),
     IncludeAbandonedCartsModifiedSinceLastMinutes: integer(500, 1, 60 * 24 * 90),

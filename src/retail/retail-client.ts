@@ -138,9 +138,12 @@ function positiveInteger(value: number | undefined, fallback: number, name: stri
   return result;
 }
 
+/** What Retail Server takes in the `OUN` header: an operating unit number such as 128. */
+export const OPERATING_UNIT_NUMBER = /^[A-Za-z0-9_-]+$/;
+
 export function createRetailServerClient(options: RetailServerClientOptions): RetailServerClient {
   const operatingUnitNumber = String(options.operatingUnitNumber).trim();
-  if (!/^[A-Za-z0-9_-]+$/.test(operatingUnitNumber)) {
+  if (!OPERATING_UNIT_NUMBER.test(operatingUnitNumber)) {
     throw new ConfigurationError([
       `RetailServerClientOptions.OperatingUnitNumber must be the channel's operating unit number (e.g. 128), got '${operatingUnitNumber}'.`,
     ]);
