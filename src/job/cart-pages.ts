@@ -50,6 +50,11 @@ export interface CartPageQuery extends TimeRange {
   includeAnonymous: boolean;
   /** Of the searches, when Retail Server requests wait for MaxConcurrency: lower goes first. */
   priority?: number | undefined;
+  /**
+   * The run's window end: how far past `to` a search may look for any cart Retail Server answers,
+   * to tell carts it cannot load, side by side at a range's end, from a search that fails for every cart.
+   */
+  horizon?: Date | undefined;
 }
 
 /** A bound that no real window reaches, so a server that never ends a page cannot loop us forever. */
@@ -125,6 +130,8 @@ export function firstCursor(range: TimeRange): PageCursor {
 /** A window no cart is in: searching it tells an outage from a cart Retail Server cannot load. */
 const EMPTY_WINDOW = new Date(0);
 
+const laterOf = (a: Date, b: Date | undefined) => (b !== undefined && b.getTime() > a.getTime() ? b : a);
+
 const noTimeLeft = () => (retailCallTimeLeft() ?? Number.POSITIVE_INFINITY) <= 0;
 
 /**
@@ -163,6 +170,7 @@ export async function readCartPage(retail: Pick<RetailServerClient, 'searchCarts
   const { includeAnonymous, priority } = query;
   const found = await searchPastUnreadableCart(query.pageSize, {
     search: (offset, top, narrowing) => retail.searchCarts({ from, to: query.to, includeAnonymous, top, skip: skip + offset, priority, narrowing }),
+    searchFurther: (offset) => retail.searchCarts({ from, to: laterOf(query.to, query.horizon), includeAnonymous, top: 1, skip: skip + offset, priority, narrowing: true }),
     probe: () => retail.searchCarts({ from: EMPTY_WINDOW, to: EMPTY_WINDOW, includeAnonymous, top: 1, skip: 0, priority, narrowing: true }),
     outOfTime: noTimeLeft,
     sameRecord,

@@ -140,7 +140,7 @@ type PassRange = (priority: number) => AsyncIterable<PageCart[]>;
  * `priority`), so the oldest page in flight finishes first.
  */
 function passRanges(retail: RetailServerClient, survey: Survey, window: RunWindow, settings: JobSettings, sequential: boolean): AsyncIterable<PassRange> {
-  const search = { pageSize: settings.pageSize, includeAnonymous: settings.includeAnonymous };
+  const search = { pageSize: settings.pageSize, includeAnonymous: settings.includeAnonymous, horizon: window.to };
   const { onlyPage } = survey;
   if (onlyPage !== undefined) return arrayPages(onlyPage.length > 0 ? [() => arrayPages([onlyPage])] : []);
   if (sequential) return mapPages(cartPages(retail, { ...window, ...search }), (page) => () => arrayPages([takeParsed(page)]));

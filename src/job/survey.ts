@@ -218,7 +218,7 @@ export async function surveyLatestCarts(
 ): Promise<Survey> {
   const latest = new LatestCarts(window.from);
   let pages = 0;
-  const query = { pageSize: options.pageSize, includeAnonymous: options.includeAnonymous };
+  const query = { pageSize: options.pageSize, includeAnonymous: options.includeAnonymous, horizon: window.to };
   const checks = { ...window, includeAnonymous: options.includeAnonymous };
   const budget = new KeepBudget(options.keepCarts ?? 0);
 

@@ -14,8 +14,8 @@ import { cutShort, mayBeAboutARecord } from './lookup-isolation';
  * either, so a reminder would lead nowhere); the caller counts it and goes on past it with
  * `$skip`. An outage must not be taken for such a cart, so a cart counts as unreadable only when
  * Retail Server answered a search of an empty window before the narrowing, the cart fails alone
- * again with every retry, then the search is answered for a cart next to it (right after it, else
- * right before it), and then the cart fails alone once more. A cart answered alone means the
+ * again with every retry, then the search is answered for a cart near it (right after it, else
+ * right before it, else one of the few after those), and then the cart fails alone once more. A cart answered alone means the
  * failures were brief: the page is read again whole. Otherwise the page fails as before. The
  * narrowing stops once the run has no time left, and a request its retries ran out of time for is
  * no verdict on a cart: the page then ends as at the time limit.
@@ -45,6 +45,11 @@ export interface NarrowingOptions {
    * `narrowing` for the requests that look for the cart, which give up on a record's failure sooner.
    */
   search(offset: number, top: number, narrowing: boolean): Promise<unknown[]>;
+  /**
+   * The cart at `offset`, searched up to a later end than the page's (the run's window end, say),
+   * where a search for any cart Retail Server answers may look. Default: `search(offset, 1, true)`.
+   */
+  searchFurther?: ((offset: number) => Promise<unknown[]>) | undefined;
   /** A search that no cart can fail (an empty window): tells an outage from a cart. */
   probe(): Promise<unknown>;
   /** True once the run has no time left for its Retail Server calls. */
@@ -61,6 +66,26 @@ export function isCartFailure(error: unknown): error is RemoteServiceError {
   return mayBeAboutARecord(error) && !error.outOfTime;
 }
 
+/**
+ * How many carts past the one after an unreadable cart are asked for, one at a time, when neither
+ * neighbour of it was answered. So up to this many plus one unreadable carts side by side are read
+ * past (one per page); a longer run of them fails the page, as a search that fails for every cart does.
+ */
+export const LOOK_FURTHER = 8;
+
+/**
+ * Whether Retail Server answers a search for a cart among the `LOOK_FURTHER` from `offset` on
+ * (asked one by one, stopping at the first answer): an answer with a cart in it; an empty one ends
+ * the range, and tells nothing (a search that holds no cart is answered in an outage of carts too).
+ */
+async function aCartFurtherOn(offset: number, ask: (offset: number) => Promise<unknown[] | RemoteServiceError>): Promise<boolean> {
+  for (let position = offset; position < offset + LOOK_FURTHER; position++) {
+    const found = await ask(position);
+    if (!(found instanceof RemoteServiceError)) return found.length > 0;
+  }
+  return false;
+}
+
 /** A page of `top` carts; when Retail Server fails it because of one cart, the page up to that cart. */
 export async function searchPastUnreadableCart(top: number, options: NarrowingOptions): Promise<CartSearchPage> {
   let firstError: RemoteServiceError;
@@ -72,16 +97,19 @@ export async function searchPastUnreadableCart(top: number, options: NarrowingOp
   }
 
   const timeUp = () => cutShort(firstError, 'Not narrowed to find the cart it fails for', 'the next run searches this page again.');
-  /** The search's answer, or the failure when it is one a cart may cause. */
-  const ask = async (offset: number, count: number, narrowing: boolean): Promise<unknown[] | RemoteServiceError> => {
+  /** The request's answer, or the failure when it is one a cart may cause. */
+  async function settled(request: () => Promise<unknown[]>): Promise<unknown[] | RemoteServiceError> {
     if (options.outOfTime?.()) throw timeUp();
     try {
-      return await options.search(offset, count, narrowing);
+      return await request();
     } catch (error) {
       if (isCartFailure(error)) return error;
       throw mayBeAboutARecord(error) ? timeUp() : error;
     }
-  };
+  }
+  const ask = (offset: number, count: number, narrowing: boolean) => settled(() => options.search(offset, count, narrowing));
+  const searchFurther = options.searchFurther ?? ((offset: number) => options.search(offset, 1, true));
+  const askFurther = (offset: number) => settled(() => searchFurther(offset));
   const answers = (outcome: unknown[] | RemoteServiceError): outcome is unknown[] => !(outcome instanceof RemoteServiceError);
 
   // A service that fails every search is not narrowed.
@@ -112,13 +140,13 @@ export async function searchPastUnreadableCart(top: number, options: NarrowingOp
   const alone = await ask(index, 1, false);
   // Answered alone: the failures were brief after all (or the range changed), so the page is read again whole.
   if (answers(alone)) return { records: await options.search(0, top, false) };
-  // Then a cart next to it must be answered (the one after it, else the one before it): a search
-  // that fails for every cart (an extension that throws on any cart, an outage of the cart store,
-  // perhaps one that began during the halving) is no one cart's fault, and would otherwise skip
-  // the window one cart at a time.
+  // Then a cart near it must be answered (the one after it, else the one before it, else one of
+  // the few after those): a search that fails for every cart (an extension that throws on any
+  // cart, an outage of the cart store, perhaps one that began during the halving) is no one cart's
+  // fault, and would otherwise skip the window one cart at a time.
   const next = await ask(index + 1, 1, true);
   const after = answers(next) ? next : undefined;
-  if (!after && (index === 0 || !answers(await ask(index - 1, 1, true)))) throw firstError;
+  if (!after && (index === 0 || !answers(await ask(index - 1, 1, true))) && !(await aCartFurtherOn(index + 2, askFurther))) throw firstError;
   // And, with Retail Server answering that, the cart fails once more: a failure between two answers.
   const again = await ask(index, 1, true);
   if (answers(again)) return { records: await options.search(0, top, false) };

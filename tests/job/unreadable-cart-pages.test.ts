@@ -3,7 +3,7 @@ import { cartPages } from '../../src/job/cart-pages';
 import { surveyLatestCarts } from '../../src/job/survey';
 import { RemoteServiceError } from '../../src/shared/errors';
 import { buildSimulatorData, cartRecord } from '../../src/simulators/retail-server';
-import { at, changeable, from, http500, id, readAll, to } from '../support/unreadable-paging';
+import { at, changeable, from, http500, id, readAll, to, unreadableIds } from '../support/unreadable-paging';
 
 /**
  * The keyset paging around carts Retail Server cannot load, without HTTP: the simulator's own
@@ -77,15 +77,16 @@ describe('cart pages past a cart Retail Server cannot load', () => {
         fc.record({
           gaps: fc.array(fc.constantFrom(0, 0, 0, 1, 7), { minLength: count, maxLength: count }),
           unreadable: fc.uniqueArray(fc.integer({ min: 0, max: count - 1 }), { maxLength: 5 }),
+          run: fc.record({ start: fc.integer({ min: 0, max: count - 1 }), length: fc.integer({ min: 0, max: 3 }) }),
           pageSize: fc.integer({ min: 1, max: 6 }),
           slices: fc.integer({ min: 1, max: 4 }),
         }),
       ),
-      async ({ gaps, unreadable, pageSize, slices }) => {
+      async ({ gaps, unreadable, run, pageSize, slices }) => {
         let minute = 0;
         const minutes = gaps.map((gap) => (minute += gap));
-        // Never two in a row (a pair with nothing read before it on its page fails the page, by design).
-        const bad = new Set(unreadable.filter((i) => !unreadable.includes(i - 1)).map(id));
+        // Runs of them side by side too, each with a readable cart somewhere after it.
+        const bad = unreadableIds(gaps.length, unreadable, run);
         const expected = minutes.map((_, i) => (bad.has(id(i)) ? '!' : id(i)));
         const sorted = (ids: string[]) => [...ids].sort();
 
@@ -153,6 +154,7 @@ describe('a record without a usable id, with a time, right before an unreadable 
     const { retail } = changeable(minutes, new Set([poison]), undefined, [keyless(5)]);
     await expect(readAll(retail, { from, to, cartIdsDoneAtFrom: [] }, pageSize)).resolves.toEqual(readable.map((cart) => (cart === poison ? '!' : cart)));
   });
+
 });
 
 /**
@@ -169,16 +171,17 @@ describe('paging property with carts done at the start and several ranges', () =
         fc.record({
           gaps: fc.array(fc.constantFrom(0, 0, 0, 1, 7), { minLength: count, maxLength: count }),
           unreadable: fc.uniqueArray(fc.integer({ min: 0, max: count - 1 }), { maxLength: 5 }),
+          run: fc.record({ start: fc.integer({ min: 0, max: count - 1 }), length: fc.integer({ min: 0, max: 3 }) }),
           done: fc.integer({ min: 0, max: count }),
           cuts: fc.uniqueArray(fc.integer({ min: 0, max: count - 1 }), { maxLength: 4 }),
           pageSize: fc.integer({ min: 1, max: 6 }),
         }),
       ),
-      async ({ gaps, unreadable, done, cuts, pageSize }) => {
+      async ({ gaps, unreadable, run, done, cuts, pageSize }) => {
         let minute = 0;
         const minutes = gaps.map((gap) => (minute += gap));
-        // Never two in a row (a pair with nothing read before it on its page fails the page, by design).
-        const bad = new Set(unreadable.filter((i) => !unreadable.includes(i - 1)).map(id));
+        // Runs of them side by side too, each with a readable cart somewhere after it.
+        const bad = unreadableIds(gaps.length, unreadable, run);
         const first = minutes[0] as number;
         // Done at the window's start: the first `done` readable carts at its first instant.
         const doneIds = minutes

@@ -4,6 +4,7 @@ import type { JobSettings } from '../../src/job/run-abandoned-cart-job';
 import { buildSimulatorData, cartRecord, customerRecord, productRecord } from '../../src/simulators/retail-server';
 import { startFaultHarness, type FaultHarness } from '../support/fault-harness';
 import { failSearchesHolding } from '../support/unreadable-carts';
+import { unreadableIds } from '../support/unreadable-paging';
 
 /**
  * A cart Retail Server cannot load: every cart search whose page holds it fails with HTTP 500.
@@ -110,11 +111,24 @@ describe('a cart Retail Server cannot load', () => {
     expect({ ...summary(report), sent: sentTimes(h).size }).toEqual({ status: 'completed', seen: 10, notified: 8, unreadable: 2, sent: 8 });
   });
 
-  test('two in a row with no cart read before them on the page: the run fails as before, since a search that fails for every cart looks the same', async () => {
+  test.each(STRATEGIES)('$label: three in a row with no cart read before them on the page: found once a cart after them is answered', async ({ job }) => {
     h = await startFaultHarness({ now: '2026-11-23T12:00:00Z', data: store(tenMinutesApart(10)), env: { RetailServerClientOptions__PageSize: '4' } });
-    // The window's first two carts: its first page starts with them. (A keyset page starts with the
-    // carts the page before ended at, already read, so inside the window this is rarer still.)
-    failSearchesHolding(h, new Set(['cart-00', 'cart-01']));
+    // The window's first three carts: its first page starts with them, and each page after one of
+    // them starts with the next.
+    failSearchesHolding(h, new Set(['cart-00', 'cart-01', 'cart-02']));
+    const report = await h.run({}, {}, job);
+    expect({ ...summary(report), sent: [...sentTimes(h).keys()].sort() }).toEqual({
+      status: 'completed',
+      seen: 10,
+      notified: 7,
+      unreadable: 3,
+      sent: ['cart-03', 'cart-04', 'cart-05', 'cart-06', 'cart-07', 'cart-08', 'cart-09'],
+    });
+  });
+
+  test('every cart of the window unreadable, as a search that fails for every cart looks: the run fails, and skips no cart', async () => {
+    h = await startFaultHarness({ now: '2026-11-23T12:00:00Z', data: store(tenMinutesApart(4)), env: { RetailServerClientOptions__PageSize: '4' } });
+    failSearchesHolding(h, new Set(['cart-00', 'cart-01', 'cart-02', 'cart-03']));
     const report = await h.run({}, {}, { strategy: 'sequential' });
     expect(summary(report)).toMatchObject({ status: 'failed', unreadable: 0 });
     expect(report.error).toMatch(/Carts\/Search failed with HTTP 500/);
@@ -165,6 +179,7 @@ const storeArbitrary = fc
       gaps: fc.array(fc.constantFrom(0, 0, 0, 1, 5), { minLength: count, maxLength: count }),
       customerOf: fc.array(fc.integer({ min: 0, max: 24 }), { minLength: count, maxLength: count }),
       unreadable: fc.uniqueArray(fc.integer({ min: 0, max: count - 1 }), { maxLength: 4 }),
+      run: fc.record({ start: fc.integer({ min: 0, max: count - 1 }), length: fc.integer({ min: 0, max: 3 }) }),
       pageSize: fc.integer({ min: 2, max: 8 }),
       sequential: fc.boolean(),
     }),
@@ -173,14 +188,14 @@ const storeArbitrary = fc
 describe('random stores with unreadable carts', () => {
   test('every run completes; unreadable carts are counted once and never reminded; every other latest cart is reminded once', async () => {
     const details = await fc.check(
-      fc.asyncProperty(storeArbitrary, async ({ gaps, customerOf, unreadable, pageSize, sequential }) => {
+      fc.asyncProperty(storeArbitrary, async ({ gaps, customerOf, unreadable, run, pageSize, sequential }) => {
         let minute = 0;
         const minutes = gaps.map((gap) => (minute += gap));
         const customer = (i: number) => `C${customerOf[i] ?? 0}`;
         const h = await startFaultHarness({ now: '2026-11-23T12:00:00Z', data: store(minutes, customer), env: { RetailServerClientOptions__PageSize: String(pageSize) } });
         try {
-          // Never two in a row (a pair at a page's start fails the run by design; tested above).
-          const bad = new Set(unreadable.filter((i) => !unreadable.includes(i - 1)).map(id));
+          // Runs of them side by side too, each with a readable cart somewhere after it.
+          const bad = unreadableIds(gaps.length, unreadable, run);
           failSearchesHolding(h, bad);
           const job: Partial<JobSettings> = sequential ? { strategy: 'sequential' } : { surveySlices: 3 };
           const report = await h.run({}, {}, job);

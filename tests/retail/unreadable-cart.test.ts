@@ -1,4 +1,4 @@
-import { searchPastUnreadableCart, type NarrowingOptions } from '../../src/retail/unreadable-cart';
+import { LOOK_FURTHER, searchPastUnreadableCart, type NarrowingOptions } from '../../src/retail/unreadable-cart';
 import { RemoteServiceError } from '../../src/shared/errors';
 
 /**
@@ -94,9 +94,38 @@ describe('searchPastUnreadableCart', () => {
     expect([page.records.length, page.unreadable?.index, page.unreadable?.after]).toEqual([10, 10, undefined]);
   });
 
-  test('a cart that fails with the one after it and none before it answered is no one cart\'s fault: the page fails', async () => {
-    // As a search that fails for every cart looks, from where the page starts.
+  test('two carts side by side at the page\'s start: the first is found once a cart further on is answered', async () => {
     const r = range(5000, new Set([0, 1]));
+    const page = await searchPastUnreadableCart(1000, r);
+    expect([page.records.length, page.unreadable?.index, page.unreadable?.after]).toEqual([0, 0, undefined]);
+    // After the cart alone and the one after it (both failing): the one after that, answered, then the cart once more.
+    expect(r.requests.slice(-4)).toEqual([
+      { offset: 0, top: 1, narrowing: false },
+      { offset: 1, top: 1, narrowing: true },
+      { offset: 2, top: 1, narrowing: true },
+      { offset: 0, top: 1, narrowing: true },
+    ]);
+  });
+
+  test.each([2, LOOK_FURTHER + 1])('%i carts side by side at the page\'s start: each page after meets the next, and each is found', async (run) => {
+    const poison = new Set(Array.from({ length: run }, (_, i) => 40 + i));
+    const r = range(5000, poison);
+    for (let i = 0; i < run; i++) {
+      const page = await searchPastUnreadableCart(1000, { ...r, search: (offset, top, narrowing) => r.search(offset + 40 + i, top, narrowing) });
+      expect([page.records.length, page.unreadable?.index, page.unreadable?.after]).toEqual([0, 0, i === run - 1 ? [{ position: 40 + run }] : undefined]);
+    }
+  });
+
+  test('a cart that fails with every cart after it that is asked for, and none before it answered, is no one cart\'s fault: the page fails', async () => {
+    // As a search that fails for every cart looks, from where the page starts.
+    const r = range(5000, new Set(Array.from({ length: LOOK_FURTHER + 2 }, (_, i) => i)));
+    await expect(searchPastUnreadableCart(1000, r)).rejects.toThrow('HTTP 500');
+    // The cart alone, the one after it, then the next LOOK_FURTHER, one at a time; no more.
+    expect(r.requests.slice(-(LOOK_FURTHER + 2)).map((request) => request.offset)).toEqual(Array.from({ length: LOOK_FURTHER + 2 }, (_, i) => i));
+  });
+
+  test('carts side by side at the end of the range, none answered after them: the page fails (an empty answer holds no cart, so it tells nothing)', async () => {
+    const r = range(3, new Set([0, 1, 2]));
     await expect(searchPastUnreadableCart(1000, r)).rejects.toThrow('HTTP 500');
   });
 

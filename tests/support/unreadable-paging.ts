@@ -44,9 +44,20 @@ export function changeable(
   return { retail, data, searches };
 }
 
-/** Ids read in order; an unreadable cart as '!', a record without a usable key as '?'. */
+/** Ids read in order (the window ends at `to`); an unreadable cart as '!', a record without a usable key as '?'. */
 export async function readAll(retail: Pick<RetailServerClient, 'searchCarts'>, range: { from: Date; to: Date; before?: number | undefined; cartIdsDoneAtFrom: readonly string[] }, pageSize: number) {
   const ids: string[] = [];
-  for await (const page of cartPages(retail, { ...range, pageSize, includeAnonymous: false })) ids.push(...page.map((cart) => (cart.unreadable ? '!' : (cart.key?.id ?? '?'))));
+  for await (const page of cartPages(retail, { ...range, pageSize, includeAnonymous: false, horizon: to })) ids.push(...page.map((cart) => (cart.unreadable ? '!' : (cart.key?.id ?? '?'))));
   return ids;
+}
+
+/**
+ * Which of `count` carts (by index, in search order) Retail Server cannot load: the picks, plus a
+ * run of carts side by side. Carts side by side are read past when a readable cart follows them in
+ * the window, so a run of two or more that would reach the last cart ends one short of it.
+ */
+export function unreadableIds(count: number, picks: readonly number[], run: { start: number; length: number } = { start: 0, length: 0 }): Set<string> {
+  const bad = new Set([...picks, ...Array.from({ length: run.length }, (_, i) => run.start + i)].filter((i) => i < count));
+  if (bad.has(count - 1) && bad.has(count - 2)) bad.delete(count - 1);
+  return new Set([...bad].map(id));
 }
