@@ -18,9 +18,15 @@ export function timeOf(raw: unknown): number | undefined {
   return time.success ? time.data.getTime() : undefined;
 }
 
+/** What tells a record from the others: its id, or for one without a usable id, its whole text. */
+export function identityOf(raw: unknown): string | undefined {
+  if (raw === undefined) return undefined;
+  const key = keyOf(raw);
+  return key ? `id ${key.id}` : `text ${JSON.stringify(raw)}`;
+}
+
 /** The same record, by its id (or, for one without a usable id, by its whole text). */
 export function sameRecord(a: unknown, b: unknown): boolean {
-  if (a === undefined || b === undefined) return false;
-  const [keyA, keyB] = [keyOf(a), keyOf(b)];
-  return keyA && keyB ? keyA.id === keyB.id : JSON.stringify(a) === JSON.stringify(b);
+  const identity = identityOf(a);
+  return identity !== undefined && identity === identityOf(b);
 }

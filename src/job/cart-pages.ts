@@ -2,7 +2,7 @@ import { parseCart, type Cart, type ParseResult } from '../retail/models';
 import type { RetailServerClient } from '../retail/retail-client';
 import { retailCallTimeLeft } from '../retail/retail-transport';
 import { isCartFailure, searchPastUnreadableCart } from '../retail/unreadable-cart';
-import { keyOf, sameRecord, timeOf, type CartKey } from './cart-keys';
+import { identityOf, keyOf, sameRecord, timeOf, type CartKey } from './cart-keys';
 import { pastUnreadableCart, shifted } from './past-unreadable-cart';
 
 export interface RawCart {
@@ -107,10 +107,11 @@ export interface PageCursor {
    */
   expectFirst?: { record: unknown } | { unreadable: true } | undefined;
   /**
-   * Inside a run of more carts at `from` than a page holds, the id of the cart at position
-   * `skip - 1`, the last one read. Before the next `$skip` search it must still be there: if a
-   * cart read before it has changed meanwhile (it left the instant), every later position moved
-   * up by one and `$skip` would step over a cart nobody has read.
+   * Inside a run of more carts at `from` than a page holds, or past an unreadable cart, what tells
+   * the record at position `skip - 1` (the last one read) from others (`identityOf`). Once the next
+   * `$skip` search is answered it must still be there: if a cart read before it has changed
+   * meanwhile (it left the instant), every later position moved up by one and `$skip` stepped over
+   * a cart nobody has read.
    */
   lastAtSkip?: string | undefined;
   /** How often this instant has been read again from its start because a cart was not in place. */
@@ -143,7 +144,7 @@ const noTimeLeft = () => (retailCallTimeLeft() ?? Number.POSITIVE_INFINITY) <= 0
 async function stillInPlace(retail: Pick<RetailServerClient, 'searchCarts'>, query: CartPageQuery, cursor: PageCursor): Promise<boolean> {
   try {
     const [record] = await retail.searchCarts({ from: cursor.from, to: query.to, includeAnonymous: query.includeAnonymous, top: 1, skip: cursor.skip - 1, priority: query.priority, narrowing: true });
-    return keyOf(record)?.id === cursor.lastAtSkip;
+    return identityOf(record) === cursor.lastAtSkip;
   } catch (error) {
     if (isCartFailure(error)) return false;
     throw error;
@@ -157,15 +158,25 @@ async function stillInPlace(retail: Pick<RetailServerClient, 'searchCarts'>, que
  */
 const MAX_REREADS = 3;
 
-/** One keyset page of the range from `cursor`: its carts not read before, and where the next page starts. */
-export async function readCartPage(retail: Pick<RetailServerClient, 'searchCarts'>, query: CartPageQuery, at: PageCursor): Promise<PageRead> {
-  let cursor = at;
+/**
+ * One keyset page of the range from `cursor`: its carts not read before, and where the next page
+ * starts. A `$skip` step checks its place after its search: carts only ever leave an instant (a
+ * changed cart moves to now), so the last cart read still in place once the page has been read
+ * means no position before the page moved before the search either.
+ */
+export async function readCartPage(retail: Pick<RetailServerClient, 'searchCarts'>, query: CartPageQuery, cursor: PageCursor): Promise<PageRead> {
+  const read = await readPageAt(retail, query, cursor);
   const rereads = cursor.rereads ?? 0;
-  if (cursor.lastAtSkip !== undefined && cursor.skip > 0 && rereads < MAX_REREADS && !(await stillInPlace(retail, query, cursor))) {
-    // A cart read before changed and left the instant: read the instant again from its first
-    // position; what was read is dropped by id, and nothing is stepped over.
-    cursor = { from: cursor.from, seenAtFrom: cursor.seenAtFrom, skip: 0, continued: cursor.continued, rereads: rereads + 1 };
-  }
+  if (cursor.lastAtSkip === undefined || cursor.skip === 0 || rereads >= MAX_REREADS || (await stillInPlace(retail, query, cursor))) return read;
+  // Past an unreadable cart, the positions `$skip` counts span several instants, and what was
+  // read there cannot all be dropped by id: the read fails, and the next run reads them again.
+  if (cursor.pastUnreadable) throw shifted(query, cursor);
+  // A cart read before changed and left the instant: the page is dropped and the instant read
+  // again from its first position; what was read is dropped by id, and nothing is stepped over.
+  return readCartPage(retail, query, { from: cursor.from, seenAtFrom: cursor.seenAtFrom, skip: 0, continued: cursor.continued, rereads: rereads + 1 });
+}
+
+async function readPageAt(retail: Pick<RetailServerClient, 'searchCarts'>, query: CartPageQuery, cursor: PageCursor): Promise<PageRead> {
   const { from, seenAtFrom, skip, continued } = cursor;
   const { includeAnonymous, priority } = query;
   const found = await searchPastUnreadableCart(query.pageSize, {
@@ -212,7 +223,9 @@ export async function readCartPage(retail: Pick<RetailServerClient, 'searchCarts
   }
   // The whole page sits at `from` (or, past an unreadable cart, at its first instant): step over it
   // with $skip, still dropping known ids.
-  for (const { key } of carts) if (key) seenAtFrom.add(key.id);
-  const lastAtSkip = cursor.pastUnreadable ? undefined : carts[carts.length - 1]?.key?.id;
-  return { fresh, next: { from, seenAtFrom, skip: skip + records.length, continued: true, pastUnreadable: cursor.pastUnreadable, lastAtSkip, rereads: cursor.rereads } };
+  // (A copy: the page may yet be dropped, when the check of its place fails.)
+  const seen = new Set(seenAtFrom);
+  for (const { key } of carts) if (key) seen.add(key.id);
+  const lastAtSkip = identityOf(records[records.length - 1]);
+  return { fresh, next: { from, seenAtFrom: seen, skip: skip + records.length, continued: true, pastUnreadable: cursor.pastUnreadable, lastAtSkip, rereads: cursor.rereads } };
 }

@@ -59,6 +59,31 @@ describe('cart pages past a cart Retail Server cannot load', () => {
     await expect(read()).rejects.toThrow(/changed while the run read past a cart Retail Server cannot load/);
   });
 
+  test('a cart changed during the $skip steps past an unreadable cart, through a run at one instant: the read fails rather than step over a cart', async () => {
+    // cart-01 unreadable; cart-02..06 share minute 20. Pages of 2: [00] + '!', then from minute 0
+    // with $skip: [02, 03], [04, 05], ... After [02, 03], cart-00 changes and leaves the range:
+    // every position moves up one, and the next step would land on [05, 06], stepping over cart-04.
+    const { retail, data } = changeable([0, 10, 20, 20, 20, 20, 20, 30], new Set([id(1)]));
+    const read: string[] = [];
+    const pages = async () => {
+      for await (const page of cartPages(retail, { from, to, cartIdsDoneAtFrom: [], pageSize: 2, includeAnonymous: false })) {
+        read.push(...page.map((cart) => (cart.unreadable ? '!' : (cart.key?.id ?? '?'))));
+        if (read.includes(id(3)) && !read.includes(id(4))) moveOut(data, id(0));
+      }
+    };
+    await expect(pages()).rejects.toThrow(/changed while the run read past a cart Retail Server cannot load/);
+    expect(read).toEqual([id(0), '!', id(2), id(3)]);
+  });
+
+  test('the $skip steps past an unreadable cart through a run at one instant, nothing changed: each step checks its place with one search of one cart', async () => {
+    const { retail, searches } = changeable([0, 10, 20, 20, 20, 20, 20, 30], new Set([id(1)]));
+    const before = searches.length;
+    expect(await readAll(retail, { from, to, cartIdsDoneAtFrom: [] }, 2)).toEqual([id(0), '!', id(2), id(3), id(4), id(5), id(6), id(7)]);
+    // The checks: one cart at the last position read, from where $skip counts (minute 0).
+    const checks = searches.slice(before).filter((query) => query.top === 1 && query.narrowing && query.from.getTime() === from.getTime() && query.skip > 0);
+    expect(checks.map((query) => query.skip)).toEqual(expect.arrayContaining([3, 5]));
+  });
+
   test('an unreadable cart where two ranges meet: when the search that tells whose it is fails otherwise (throttled), the read fails, it does not count the cart twice', async () => {
     const boundary = from.getTime() + 20 * 60_000;
     const { retail } = changeable([0, 10, 20, 30], new Set([id(2)]), (query) =>
@@ -155,6 +180,20 @@ describe('a record without a usable id, with a time, right before an unreadable 
     await expect(readAll(retail, { from, to, cartIdsDoneAtFrom: [] }, pageSize)).resolves.toEqual(readable.map((cart) => (cart === poison ? '!' : cart)));
   });
 
+  test('the last record a $skip step past an unreadable cart read has no id: a cart changed before it still fails the read, and no cart is stepped over', async () => {
+    // cart-00 (minute 0) unreadable, the keyless record at minute 1, cart-01 at 7, cart-02..04 at 14.
+    // Pages of 1: '!', then $skip from minute 0 reads the keyless record, then cart-00 changes.
+    const { retail, data } = changeable([0, 7, 14, 14, 14], new Set([id(0)]), undefined, [keyless(1)]);
+    const read: string[] = [];
+    const pages = async () => {
+      for await (const page of cartPages(retail, { from, to, cartIdsDoneAtFrom: [], pageSize: 1, includeAnonymous: false })) {
+        read.push(...page.map((cart) => (cart.unreadable ? '!' : (cart.key?.id ?? '?'))));
+        if (read.join() === '!,?') moveOut(data, id(0));
+      }
+    };
+    await expect(pages()).rejects.toThrow(/changed while the run read past a cart Retail Server cannot load/);
+    expect(read).toEqual(['!', '?']);
+  });
 });
 
 /**
