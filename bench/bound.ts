@@ -7,8 +7,8 @@
  *   starts the window), the survey's longest chain of keyset searches, then the processing pass's
  *   (nothing may be claimed before the survey has read the whole window), then for the last page:
  *   its customer and product lookups (which may overlap each other), the claim, the send, the
- *   outcome write, the page's checkpoint, then the run's last checkpoint, the lease's release and
- *   the run report. The search chains are measured from the searches the run made
+ *   outcome write, the page's checkpoint (a run that worked no page writes none), then the run's
+ *   last checkpoint, the lease's release and the run report. The search chains are measured from the searches the run made
  *   (search-chain.ts), so slicing the window, or searching ranges at once, shortens them.
  * - retail: every Retail Server call x latency / MaxConcurrency. The Retail Server client lets
  *   no more than MaxConcurrency (`--concurrency`) requests be in flight at once, searches included.
@@ -37,6 +37,8 @@ export interface BoundInput {
   calls: { channel: number; cartSearch: number; customers: number; products: number; provider: number };
   /** Cart searches that had to follow one another: the survey's longest chain, then the processing pass's. */
   searchChain: number;
+  /** Pages the run worked (each ends with its checkpoint; a run with none writes only its last). */
+  pages: number;
   store:
     | { kind: 'modeled'; latencyMs: number; requests: number }
     | { kind: 'embedded'; requestMs: number; operations: number; operationsPerSecond: number };
@@ -58,8 +60,8 @@ export function lowerBound(input: BoundInput): Bound {
   const head = (calls.channel > 0 ? latency : 0) + 2 * storeRequest;
   const searches = input.searchChain * latency;
   const lastPage = (lookups > 0 ? latency : 0) + (calls.provider > 0 ? storeRequest + latency + storeRequest : 0);
-  // The page's checkpoint, the run's last one, the lease's release, the run report.
-  const end = 4 * storeRequest;
+  // The last page's checkpoint (when a page was worked), the run's last one, the lease's release, the run report.
+  const end = (input.pages > 0 ? 4 : 3) * storeRequest;
 
   const terms: Partial<Record<BoundTerm, number>> = {
     chain: head + searches + lastPage + end,

@@ -117,6 +117,7 @@ export function figuresOf(outcome: ScenarioOutcome, cpuReferenceMs?: number): Fi
     storeConcurrency: pagesAtOnce * CHUNK_CONCURRENCY,
     calls: { channel: call('channel'), cartSearch: call('cartSearch'), customers: call('customers'), products: call('products'), provider: call('provider') },
     searchChain: job.searchChain.survey + job.searchChain.pass,
+    pages: job.report.pages,
     store:
       config.store === 'modeled'
         ? { kind: 'modeled', latencyMs: config.storeLatencyMs, requests }

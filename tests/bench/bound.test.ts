@@ -5,7 +5,7 @@ describe('lowerBound', () => {
   const calls = { channel: 1, cartSearch: 23, customers: 98, products: 51, provider: 11 };
 
   test('each term by its formula; the largest one is the bound', () => {
-    const bound = lowerBound({ latencyMs: 100, concurrency: 4, emarsysConcurrency: 2, storeConcurrency: 5, calls, searchChain: 14, store: { kind: 'modeled', latencyMs: 10, requests: 325 } });
+    const bound = lowerBound({ latencyMs: 100, concurrency: 4, emarsysConcurrency: 2, storeConcurrency: 5, calls, searchChain: 14, pages: 10, store: { kind: 'modeled', latencyMs: 10, requests: 325 } });
     expect(bound.terms).toEqual({
       // channel + lease + checkpoint read, 14 searches, last page (lookups, claim, send, record),
       // the page's checkpoint + the last checkpoint + the lease's release + the run report
@@ -17,6 +17,13 @@ describe('lowerBound', () => {
     expect(bound).toMatchObject({ ms: 4325, limitedBy: 'retail' });
   });
 
+  test('a window with no carts: no page, so no page checkpoint in the chain', () => {
+    const none = { channel: 1, cartSearch: 1, customers: 0, products: 0, provider: 0 };
+    const bound = lowerBound({ latencyMs: 100, concurrency: 4, emarsysConcurrency: 2, storeConcurrency: 5, calls: none, searchChain: 1, pages: 0, store: { kind: 'modeled', latencyMs: 10, requests: 5 } });
+    // channel + lease + checkpoint read, one search, then the last checkpoint, the release and the report.
+    expect(bound.terms.chain).toBe(100 + 10 + 10 + 100 + (10 + 10 + 10));
+  });
+
   test('a long chain with little else to do is bound by the chain', () => {
     const bound = lowerBound({
       latencyMs: 100,
@@ -25,6 +32,7 @@ describe('lowerBound', () => {
       storeConcurrency: 100,
       calls: { ...calls, customers: 2, products: 2 },
       searchChain: 40,
+      pages: 2,
       store: { kind: 'modeled', latencyMs: 10, requests: 50 },
     });
     expect(bound.limitedBy).toBe('chain');
@@ -38,6 +46,7 @@ describe('lowerBound', () => {
       storeConcurrency: 100,
       calls,
       searchChain: 14,
+      pages: 10,
       store: { kind: 'embedded', requestMs: 2, operations: 28_000, operationsPerSecond: 7000 },
     });
     expect(bound.terms.storeCapacity).toBe(4000);
