@@ -15,10 +15,10 @@ import { cutShort, mayBeAboutARecord } from './lookup-isolation';
  * `$skip`. An outage must not be taken for such a cart, so a cart counts as unreadable only when
  * Retail Server answered a search of an empty window before the narrowing, the cart fails alone
  * again with every retry, then the search is answered for a cart near it (right after it, else
- * right before it, else one of the few after those), and then the cart fails alone once more. A cart answered alone means the
- * failures were brief: the page is read again whole. Otherwise the page fails as before. The
- * narrowing stops once the run has no time left, and a request its retries ran out of time for is
- * no verdict on a cart: the page then ends as at the time limit.
+ * right before it, else one of the few after those), and then the cart fails alone once more. A
+ * cart answered alone means the failures were brief: the page is read again whole. Otherwise the
+ * page fails as before. The narrowing stops once the run has no time left, and a request its
+ * retries ran out of time for is no verdict on a cart: the page then ends as at the time limit.
  */
 
 export interface UnreadableCart {
