@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { IEmailProvider } from '../../src/providers/email-provider';
 import { createEmarsysProvider, type EmarsysProviderOptions } from '../../src/providers/emarsys';
+import { MAX_REQUEST_BYTES } from '../../src/providers/emarsys/emarsys-provider';
 import { redactEmails } from '../../src/providers/emarsys/response';
 import { startEmarsysStandIn, type EmarsysStandIn } from '../../src/simulators/emarsys';
 import { captureLog, manualClock, midRandom, notification, notifications, recordingSleep, type CapturedLog, type ManualClock } from './emarsys-fixtures';
@@ -66,7 +67,12 @@ test('a contact error Emarsys reports under the NFC form of an NFD address is ma
  * `errorKeyFor` gives (as Emarsys may normalise the external_id), and refuses bodies over
  * `maxBodyBytes` with HTTP 413. Trigger ids are delivered once. No authentication.
  */
-async function fakeEmarsys(options: { errorKeyFor?: (externalId: string) => string | undefined; maxBodyBytes?: number }) {
+async function fakeEmarsys(options: {
+  errorKeyFor?: (externalId: string) => string | undefined;
+  maxBodyBytes?: number;
+  /** How a body over `maxBodyBytes` is refused (default HTTP 413). */
+  tooLarge?: { status: number; replyCode: number; replyText: string };
+}) {
   const delivered = new Set<string>();
   const bodies: number[] = [];
   const server = createServer((request, response) => {
@@ -76,8 +82,9 @@ async function fakeEmarsys(options: { errorKeyFor?: (externalId: string) => stri
       const text = Buffer.concat(parts).toString('utf8');
       bodies.push(text.length);
       if (options.maxBodyBytes !== undefined && Buffer.byteLength(text) > options.maxBodyBytes) {
-        response.writeHead(413, { 'Content-Type': 'application/json' });
-        response.end(JSON.stringify({ replyCode: 1, replyText: 'Request Entity Too Large', data: '' }));
+        const refusal = options.tooLarge ?? { status: 413, replyCode: 1, replyText: 'Request Entity Too Large' };
+        response.writeHead(refusal.status, { 'Content-Type': 'application/json' });
+        response.end(JSON.stringify({ replyCode: refusal.replyCode, replyText: refusal.replyText, data: '' }));
         return;
       }
       const body = JSON.parse(text) as { contacts: { external_id: string; trigger_id: string }[] };
@@ -148,6 +155,45 @@ test('HTTP 413 for a request: the contacts that fit are sent, the one that does 
     await emarsys.close();
   }
 });
+
+// Emarsys's error reference documents size limits answered with HTTP 400 (replyCode 5008, event data
+// over the limit) and 403 (replyCode 7002, a record too large), not only 413.
+test.each([
+  { status: 400, replyCode: 5008, replyText: 'Event data size above limit for interactions program triggering.' },
+  { status: 403, replyCode: 7002, replyText: 'Either the number of recipient records or the size of a single record exceed the maximum limit' },
+])('HTTP $status replyCode $replyCode for a request too large: split like a 413, the contacts that fit sent, and the send goes on', async (tooLarge) => {
+  const emarsys = await fakeEmarsys({ maxBodyBytes: 100_000, tooLarge });
+  try {
+    const big = notification(0);
+    big.data.orderDetails = [{ ...big.data.orderDetails[0]!, productName: 'x'.repeat(150_000) }];
+    // Two requests: [big, 1] meets the refusal, [2, 3] does not; a 403 here is no refused credentials.
+    const outcomes = await provider({ apiUrl: emarsys.apiUrl, batchSize: 2 }).send([big, ...notifications(3, 1)]);
+    expect(outcomes.map((o) => o.status)).toEqual(['failed', 'sent', 'sent', 'sent']);
+    expect(outcomes[0]).toMatchObject({ retryable: false, reason: expect.stringContaining(`replyCode ${tooLarge.replyCode}`) });
+    expect(JSON.stringify(outcomes)).not.toContain('refused the credentials');
+  } finally {
+    await emarsys.close();
+  }
+});
+
+test('a batch whose contacts together pass what one request may carry goes in several requests, none over the budget', async () => {
+  const emarsys = await fakeEmarsys({ maxBodyBytes: 10_000_000 });
+  try {
+    // 14 contacts of about 800 kB: each under the 1 MB Emarsys takes for one event, 11 MB together.
+    const batch = Array.from({ length: 14 }, (_, i) => {
+      const n = notification(i);
+      n.data.orderDetails = [{ ...n.data.orderDetails[0]!, productName: 'x'.repeat(800_000) }];
+      return n;
+    });
+    const outcomes = await provider({ apiUrl: emarsys.apiUrl }).send(batch);
+    expect(outcomes.every((o) => o.status === 'sent')).toBe(true);
+    // Two requests, no refusal to split on: each body within MAX_REQUEST_BYTES (plus the envelope).
+    expect(emarsys.requests).toHaveLength(2);
+    expect(Math.max(...emarsys.requests)).toBeLessThanOrEqual(MAX_REQUEST_BYTES + 100);
+  } finally {
+    await emarsys.close();
+  }
+}, 60_000);
 
 test('a token endpoint that is down costs one retry cycle per send, not one per request', async () => {
   standIn = await startEmarsysStandIn({ auth: { mode: 'oauth2', clientId, clientSecret }, clock });

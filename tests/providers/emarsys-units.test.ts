@@ -81,6 +81,14 @@ describe('planRequests', () => {
   test('a repeated address goes to a later request, compared case-insensitively', () => {
     expect(planRequests(['a@x', 'b@x', 'A@X ', 'a@x', 'c@x'], 10)).toEqual([[0, 1, 4], [2], [3]]);
   });
+
+  test('with a byte budget, a request ends before its contacts would pass it (a contact over it goes alone)', () => {
+    const sizes = [4, 3, 2, 6, 12, 1, 1];
+    const budget = { maxBytes: 8, bytesOf: (index: number) => sizes[index] as number };
+    expect(planRequests(['a', 'b', 'c', 'd', 'e', 'f', 'g'], 10, budget)).toEqual([[0, 1], [2, 3], [4], [5, 6]]);
+    // The batch size still bounds the count.
+    expect(planRequests(['a', 'b', 'c'], 2, { maxBytes: 100, bytesOf: () => 1 })).toEqual([[0, 1], [2]]);
+  });
 });
 
 describe('interpretTriggerReply', () => {

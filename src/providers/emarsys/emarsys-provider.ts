@@ -30,6 +30,13 @@ export const EMARSYS_PROVIDER_NAME = 'emarsys';
 export const MAX_CONTACT_BYTES = 1_000_000;
 
 /**
+ * The most one trigger request's contacts may take together. Emarsys's API takes request bodies up
+ * to 10 MB; a gateway may cut a larger upload off rather than answer 413, so the connector stays
+ * well under it. A batch of BatchSize contacts larger than this goes in several requests.
+ */
+export const MAX_REQUEST_BYTES = 8_000_000;
+
+/**
  * One `send` in progress. Credentials that Emarsys refused, a token endpoint that refused ours or
  * is down, or the deadline passing will not change within it, so once `stopReason` is set its
  * remaining requests fail at once.
@@ -233,9 +240,14 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
         contacts[index] = contact;
         sendable.push(index);
       });
+      // A character of the JSON takes at most 3 bytes: only a batch that could pass the request
+      // budget has its contacts' bytes counted.
+      const chars = sendable.reduce((sum, index) => sum + (contacts[index] as string).length, 0);
+      const budget = 3 * chars > MAX_REQUEST_BYTES ? { maxBytes: MAX_REQUEST_BYTES, bytesOf: (position: number) => Buffer.byteLength(contacts[sendable[position] as number] as string) } : undefined;
       const plan = planRequests(
         sendable.map((index) => (batch[index] as Notification).email),
         settings.batchSize,
+        budget,
       ).map((positions) => positions.map((position) => sendable[position] as number));
       const state: SendState = { batch, contacts, outcomes, deadline: sendOptions.deadline?.getTime() };
       await mapWithConcurrency(plan, settings.concurrency, (indices) => sendChunk(state, indices));

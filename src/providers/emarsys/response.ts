@@ -49,8 +49,12 @@ export type TriggerReply =
   /** The request was accepted; the contacts in `contactErrors` (keyed by external_id) were not. */
   /** `unattributed`: entries of a non-empty `errors` array, which name no contact. */
   | { kind: 'accepted'; contactErrors: Map<string, ContactError>; unattributed: ContactError[]; replyCode: number }
-  /** Emarsys refused the whole request for a reason that retrying will not change. */
-  | { kind: 'rejected'; reason: string; replyCode?: number | undefined }
+  /**
+   * Emarsys refused the whole request for a reason that retrying will not change. `tooLarge`: for
+   * its size (HTTP 413, or a replyCode Emarsys documents for a size limit), which a smaller request
+   * may not meet.
+   */
+  | { kind: 'rejected'; reason: string; replyCode?: number | undefined; tooLarge?: true | undefined }
   /** Emarsys did not accept the credentials (HTTP 401/403). */
   | { kind: 'unauthorized'; status: number; replyCode?: number | undefined; replyText?: string | undefined }
   /** A 2xx whose body is not a trigger reply: the request may or may not have been processed. */
@@ -128,12 +132,23 @@ function startsNothing(connectedTo: unknown): boolean {
 }
 
 /**
+ * The replyCodes Emarsys documents for a request or an event over a size limit, which it answers
+ * with HTTP 400 or 403 rather than 413: 1000 (more contacts than one request takes), 5008 (event
+ * data over the limit) and 7002 (too many records, or one record too large).
+ */
+const SIZE_REPLY_CODES: ReadonlySet<number> = new Set([1000, 5008, 7002]);
+
+/**
  * Classifies a non-transient answer (the caller retries 429 and 5xx before it gets here).
  * Success is a 2xx with replyCode 0; anything else fails the whole request.
  */
 export function interpretTriggerReply(status: number, text: string): TriggerReply {
   const parsed = replySchema.safeParse(parseJson(text));
   const reply = parsed.success ? parsed.data : undefined;
+
+  if (status === 413 || ((status === 400 || status === 403) && reply?.replyCode !== undefined && SIZE_REPLY_CODES.has(reply.replyCode))) {
+    return { kind: 'rejected', tooLarge: true, replyCode: reply?.replyCode, reason: `Emarsys refused the request's size: ${describe(status, reply?.replyCode, reply?.replyText)}` };
+  }
 
   if (status === 401 || status === 403) {
     return { kind: 'unauthorized', status, replyCode: reply?.replyCode, replyText: reply?.replyText ? redactEmails(reply.replyText) : undefined };

@@ -34,7 +34,8 @@ export type TriggerResult =
   | { kind: 'accepted'; contactErrors: Map<string, ContactError>; unattributed: ContactError[] }
   /**
    * `stopSend`: later requests of the send would fail the same way (credentials refused, the token
-   * endpoint down, the deadline passed). `tooLarge`: Emarsys refused the request's size (HTTP 413).
+   * endpoint down, the deadline passed). `tooLarge`: Emarsys refused the request's size (HTTP 413,
+   * or a size replyCode).
    */
   | { kind: 'failed'; reason: string; retryable: boolean; stopSend?: boolean | undefined; tooLarge?: boolean | undefined };
 
@@ -150,7 +151,7 @@ export function createTriggerClient(options: TriggerClientOptions): (contacts: r
         case 'accepted':
           return { kind: 'accepted', contactErrors: verdict.contactErrors, unattributed: verdict.unattributed };
         case 'rejected':
-          if (reply.status === 413) {
+          if (verdict.tooLarge) {
             // The request's size, not its contacts: the provider splits it to find the one too large.
             return { kind: 'failed', retryable: true, tooLarge: true, reason: verdict.reason };
           }
