@@ -36,6 +36,9 @@ export async function claimPage(
 
   const conflicts = [...created.values()].filter((result) => result.status === 'conflict').map((result) => result.id);
   const existing = conflicts.length > 0 ? await context.ledger.getNotifications(conflicts, context.store) : new NotificationReads();
+  // A cart whose record the ledger could not read back (throttled past its retries): this run
+  // cannot tell whether it may act on it, so it fails for the run and a later run looks again.
+  const unknown = (cart: Candidate['cart'], reason: string) => tally.fail(cart, `ledger: ${reason}`, 'store', false);
 
   // A superseded cart recorded before: sent when it was still the customer's latest cart, settled
   // already, claimed by a run working it now, or left for a later run (a retryable failure, a stale
@@ -49,7 +52,9 @@ export async function claimPage(
       continue;
     }
     const { verdict, stored } = verdictOnConflict(item.id, existing, context);
-    if (stored && verdict.act === 'take-over') {
+    if (verdict.act === 'unknown') {
+      unknown(item.cart, verdict.reason);
+    } else if (stored && verdict.act === 'take-over') {
       const record: NotificationRecord = { ...stored.record, status: 'skipped', reason: 'superseded', retryable: undefined, runId: context.runId, updatedAt: now };
       superseding.push({ item, update: { record, etag: stored.etag } });
     } else if (stored?.record.status === 'claimed') {
@@ -76,7 +81,8 @@ export async function claimPage(
     else if (result?.status !== 'conflict') claimFailed(item, result);
     else {
       const { verdict, stored } = verdictOnConflict(item.id, existing, context);
-      if (verdict.act === 'skip' || !stored) tally.notOwned(item.cart, verdict.act === 'skip' ? verdict.reason : 'claimed-by-another-run', verdict.act === 'skip' && verdict.final);
+      if (verdict.act === 'unknown') unknown(item.cart, verdict.reason);
+      else if (verdict.act === 'skip' || !stored) tally.notOwned(item.cart, verdict.act === 'skip' ? verdict.reason : 'claimed-by-another-run', verdict.act === 'skip' && verdict.final);
       else {
         const record: NotificationRecord = { ...stored.record, status: 'claimed', reason: undefined, retryable: undefined, runId: context.runId, attempts: stored.record.attempts + 1, claimedAt: now, updatedAt: now };
         takeOvers.push({ item, update: { record, etag: stored.etag } });
@@ -96,7 +102,8 @@ export async function claimPage(
       continue;
     }
     const { verdict, stored } = verdictOnConflict(item.id, existing, context);
-    if (verdict.act === 'skip' || !stored) tally.notOwned(item.cart, verdict.act === 'skip' ? verdict.reason : 'claimed-by-another-run', verdict.act === 'skip' && verdict.final);
+    if (verdict.act === 'unknown') unknown(item.cart, verdict.reason);
+    else if (verdict.act === 'skip' || !stored) tally.notOwned(item.cart, verdict.act === 'skip' ? verdict.reason : 'claimed-by-another-run', verdict.act === 'skip' && verdict.final);
     else {
       const record: NotificationRecord = { ...stored.record, status: 'failed', reason: item.reason, retryable: true, runId: context.runId, attempts: stored.record.attempts + 1, claimedAt: now, updatedAt: now };
       failuresToReplace.push({ item, update: { record, etag: stored.etag } });

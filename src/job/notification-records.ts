@@ -4,8 +4,11 @@ import type { NotificationReads, NotificationRecord, StoredNotification } from '
 import type { PageContext } from './page-context';
 import type { SkipReason } from './report';
 
-/** What a run does about a cart the ledger has a record of: take it over, or leave it (and whether for good). */
-export type Verdict = { act: 'take-over' } | { act: 'skip'; reason: SkipReason; final: boolean };
+/**
+ * What a run does about a cart the ledger has a record of: take it over, or leave it (and whether
+ * for good); `unknown` when its record could not be read (the cart fails for the run, not for good).
+ */
+export type Verdict = { act: 'take-over' } | { act: 'skip'; reason: SkipReason; final: boolean } | { act: 'unknown'; reason: string };
 
 type Limits = Pick<PageContext, 'now' | 'claimTimeoutMs' | 'maxSendAttempts'>;
 
@@ -36,6 +39,8 @@ function classifyExisting(stored: StoredNotification, context: Limits): Verdict 
  * between the create and the read (expired) is left to the next run.
  */
 export function verdictOnConflict(id: string, existing: NotificationReads, context: Limits): { verdict: Verdict; stored?: StoredNotification | undefined } {
+  const failure = existing.failed.get(id);
+  if (failure !== undefined) return { verdict: { act: 'unknown', reason: failure } };
   if (existing.unreadable.has(id)) return { verdict: { act: 'skip', reason: 'already-handled', final: true } };
   const stored = existing.get(id);
   if (!stored) return { verdict: { act: 'skip', reason: 'claimed-by-another-run', final: false } };

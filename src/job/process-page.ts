@@ -206,16 +206,18 @@ async function tallyDryRun(
   const { counters } = context;
   const ids = [...ready, ...superseded, ...unanswered].map((candidate) => candidate.id);
   const existing = ids.length > 0 ? await context.ledger.getNotifications(ids, context.store) : new NotificationReads();
-  const recorded = (id: string) => existing.unreadable.has(id) || existing.get(id) !== undefined;
+  const recorded = (id: string) => existing.unreadable.has(id) || existing.failed.has(id) || existing.get(id) !== undefined;
   for (const { cart, id } of superseded) tally.skip(cart, existing.get(id)?.record.status === 'sent' ? 'already-notified' : 'superseded');
   for (const { cart, id } of ready) {
     const verdict = recorded(id) ? verdictOnConflict(id, existing, context).verdict : undefined;
     if (verdict?.act === 'skip') tally.notOwned(cart, verdict.reason, true);
+    else if (verdict?.act === 'unknown') tally.fail(cart, `ledger: ${verdict.reason}`, 'store', true);
     else tally.settle(cart, true);
   }
   for (const { cart, id, reason } of unanswered) {
     const verdict = recorded(id) ? verdictOnConflict(id, existing, context).verdict : undefined;
     if (verdict?.act === 'skip') tally.notOwned(cart, verdict.reason, true);
+    else if (verdict?.act === 'unknown') tally.fail(cart, `ledger: ${verdict.reason}`, 'store', true);
     else {
       counters.failed++;
       counters.fail(reason, 'retail');

@@ -117,7 +117,13 @@ export class CosmosLedger implements NotificationLedger {
     outcomes.forEach((outcome, index) => {
       const id = unique[index] as string;
       if (outcome.statusCode === 404) return;
-      if (outcome.statusCode !== 200) throw this.bulkFailure('read notifications', outcome);
+      if (outcome.statusCode !== 200) {
+        const { reason, retryable } = this.failureReason(outcome);
+        // Throttled or unanswered past its retries: that record is not known, the others are.
+        if (retryable) found.failed.set(id, `Cosmos DB read notifications failed: ${reason}`);
+        else throw this.bulkFailure('read notifications', outcome);
+        return;
+      }
       const stored = this.parseNotification(id, outcome);
       if (stored) found.set(id, stored);
       else found.unreadable.add(id);

@@ -85,12 +85,15 @@ export interface NotificationCallOptions {
 
 /**
  * What `getNotifications` found: the records by id, and apart from them the ids whose stored
- * document is not a record this version can read (written by a newer version, or edited by hand).
- * Such a cart was handled by someone: a run neither sends it nor waits for it. An id is in one of
- * the two at most, never both.
+ * document is not a record this version can read (written by a newer version, or edited by hand),
+ * and the ids whose read still failed when its retries ended (throttled, no answer), with why.
+ * An unreadable record's cart was handled by someone: a run neither sends it nor waits for it. Of
+ * a cart whose read failed nothing is known: it fails for the run, and a later run reads it again.
+ * An id is in one of the three at most.
  */
 export class NotificationReads extends Map<string, StoredNotification> {
   readonly unreadable = new Set<string>();
+  readonly failed = new Map<string, string>();
 }
 
 export interface NotificationLedger {

@@ -188,14 +188,18 @@ describe('notifications', () => {
     expect(ledger.stats().retries).toBe(2);
   });
 
-  test('a read that keeps failing is an error, never "absent"', async () => {
+  test('a read that keeps failing is reported failed for its id, never "absent"', async () => {
     const { ledger } = fixture;
+    const id = claim().id;
     server.failNext(4, 503, (r) => r.batch);
-    await expect(ledger.getNotifications([claim().id])).rejects.toMatchObject({
-      name: 'RemoteServiceError',
-      service: 'CosmosDB',
-      retryable: true,
-    });
+    const reads = await ledger.getNotifications([id]);
+    expect([reads.has(id), reads.unreadable.has(id), reads.failed.get(id)]).toEqual([false, false, 'Cosmos DB read notifications failed: cosmos HTTP 503 after 4 attempts']);
+  });
+
+  test('a read refused for good (403) is an error, not a failed id', async () => {
+    const { ledger } = fixture;
+    server.failNext(1, 403, (r) => r.batch);
+    await expect(ledger.getNotifications([claim().id])).rejects.toMatchObject({ name: 'RemoteServiceError', service: 'CosmosDB', retryable: false });
   });
 
   test('a refused bulk request (403) throws a RemoteServiceError at once', async () => {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { runAbandonedCartJob } from '../../src/job/run-abandoned-cart-job';
 import { createJobDependencies } from '../../src/runtime/create-dependencies';
 import { AdaptiveConcurrency } from '../../src/shared/adaptive-concurrency';
@@ -6,6 +7,7 @@ import { createLogger } from '../../src/shared/logger';
 import { OperationsPerSecond } from '../../src/simulators/cosmos-throttle';
 import { buildSimulatorData, cartRecord, customerRecord, productRecord } from '../../src/simulators/retail-server';
 import { MAX_STARVED_ROUNDS } from '../../src/store/cosmos-bulk';
+import { notificationId } from '../../src/store/ledger';
 import { startHarness, type Harness } from '../support/harness';
 import { claim, fastRetries, openLedger, startCosmosServer } from './fixture';
 
@@ -195,4 +197,74 @@ describe('an operation the container refuses every time while it takes others (a
       await server.close();
     }
   }, 30_000);
+});
+
+describe('a claim that meets a record whose read stays throttled past its retries', () => {
+  let h: Harness;
+  afterEach(() => h.close());
+
+  /** C2 already has a retryable failure from an earlier run; every read of its record after the run's create (when it makes one) is throttled. */
+  async function setUp(creates = 1): Promise<{ c2: string; refused: () => number }> {
+    h = await startHarness({
+      now: '2026-11-23T12:00:00Z',
+      data: buildSimulatorData({
+        customers: [customerRecord('C1'), customerRecord('C2'), customerRecord('C3')],
+        products: [productRecord(1)],
+        carts: ['C1', 'C2', 'C3'].map((customer, i) => cartRecord({ id: `cart-${customer}`, customerId: customer, modifiedDateTime: `2026-11-23T0${5 + i}:00:00Z`, lines: [{ productId: 1 }] })),
+      }),
+    });
+    const c2 = notificationId('cart-C2', new Date('2026-11-23T06:00:00Z'));
+    const ledger = await h.ledger();
+    const [written] = await ledger.createNotifications([
+      {
+        id: c2,
+        type: 'notification',
+        operatingUnitNumber: '128',
+        cartId: 'cart-C2',
+        cartModifiedAt: '2026-11-23T06:00:00.000Z',
+        customerId: 'C2',
+        status: 'failed',
+        reason: 'Emarsys: timed out',
+        retryable: true,
+        runId: randomUUID(),
+        attempts: 1,
+        claimedAt: '2026-11-23T10:00:00.000Z',
+        updatedAt: '2026-11-23T10:00:00.000Z',
+      },
+    ]);
+    expect(written).toMatchObject({ status: 'ok' });
+    let seen = 0;
+    let refused = 0;
+    h.cosmos.throttleOperations(Number.MAX_SAFE_INTEGER, (id) => {
+      if (id !== c2 || ++seen <= creates) return false;
+      refused++;
+      return true;
+    });
+    return { c2, refused: () => refused };
+  }
+
+  test('that cart fails for the run (not for good); the page\'s other carts are sent, and the next run sends it', async () => {
+    const { c2, refused } = await setUp();
+    const report = await h.run();
+    expect(refused()).toBeGreaterThan(0);
+    expect({ status: report.status, notified: report.carts.notified, failed: report.carts.failed }).toEqual({ status: 'completed', notified: 2, failed: 1 });
+    expect(JSON.stringify(report)).toContain('Cosmos DB read notifications failed: cosmos HTTP 429');
+    expect(h.emarsys.deliveries).toHaveLength(2);
+
+    // Once the container takes the read, the next run takes the record over and sends it.
+    h.cosmos.clearFaults();
+    h.clock.advanceMinutes(30);
+    const next = await h.run();
+    expect(next.carts.notified).toBe(1);
+    expect(h.emarsys.deliveries).toHaveLength(3);
+    const stored = await (await h.ledger()).getNotifications([c2]);
+    expect(stored.get(c2)?.record).toMatchObject({ status: 'sent', attempts: 2 });
+  });
+
+  test('a dry run counts that cart as failed, not as one it would send', async () => {
+    await setUp(0);
+    const report = await h.run({ dryRun: true });
+    expect({ status: report.status, failed: report.carts.failed }).toEqual({ status: 'completed', failed: 1 });
+    expect(JSON.stringify(report)).toContain('Cosmos DB read notifications failed: cosmos HTTP 429');
+  });
 });
