@@ -8,10 +8,11 @@ import { RemoteServiceError } from '../shared/errors';
  */
 
 /**
- * Statuses after which the same request may succeed: timed out, throttled, retry-with, unavailable,
- * and (inside a bulk response) "not run because an earlier operation failed".
+ * Statuses after which the same request may succeed: timed out, gone (the partition moved: a
+ * split, a merge or a migration in progress), throttled, retry-with, unavailable, and (inside a
+ * bulk response) "not run because an earlier operation failed".
  */
-const TRANSIENT_STATUSES = new Set([408, 424, 429, 449, 503]);
+const TRANSIENT_STATUSES = new Set([408, 410, 424, 429, 449, 503]);
 
 /**
  * Statuses that mean the service did not carry the operation out (throttled, retry-with, a failed
@@ -55,19 +56,31 @@ interface ErrorLike {
   diagnostics?: CosmosDiagnostics;
 }
 
+/** The messages of the plain Errors `Items.bulk` throws for a request that failed as a whole. */
+const BULK_FAILURE = /^(Bulk request errored with|Partition key error)/;
+
+/** Sub-statuses of 410 that `Items.bulk` recovers from itself (a split), by sending again. */
+const RECOVERED_GONE = new Set([1002, 1007]);
+
 /** The HTTP status of a failed Cosmos DB call; undefined when no response came (network error). */
 export function cosmosStatus(error: unknown): number | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
-  const e = error as ErrorLike;
+  const e = error as ErrorLike & { message?: unknown };
   if (typeof e.code === 'number') return e.code;
   if (typeof e.statusCode === 'number') return e.statusCode;
+  // Only a bulk request that failed as a whole keeps its status nowhere but in the diagnostics.
+  // Any other error (a dropped connection, an answer cut short) is its own: a status recorded
+  // there is an earlier try's, one the SDK already retried (a 404 it re-read, say).
+  if (typeof e.message !== 'string' || !BULK_FAILURE.test(e.message)) return undefined;
   // A bulk call sends one request per partition key range; when one fails, the others' answers
-  // (2xx) are recorded too, in any order. The failure's status is the last failed request's; a
-  // call whose only recorded answers are successes failed for want of an answer (no status).
+  // (2xx) are recorded too, in any order, and so are the splits the SDK recovered from by sending
+  // again. The failure's status is the last other failed request's; a call whose only recorded
+  // failures are those failed for want of an answer (no status).
   const gateway = e.diagnostics?.clientSideRequestStatistics?.gatewayStatistics ?? [];
   for (let i = gateway.length - 1; i >= 0; i--) {
     const status = gateway[i]?.statusCode;
-    if (typeof status === 'number' && status >= 400) return status;
+    const recovered = status === 410 && RECOVERED_GONE.has(gateway[i]?.subStatusCode ?? -1);
+    if (typeof status === 'number' && status >= 400 && !recovered) return status;
   }
   return undefined;
 }
@@ -114,6 +127,8 @@ export function errorRoundTrips(error: unknown): number {
 /** A short, secret-free description of a failure: status and the SDK's first message line. */
 export function describeCosmosError(error: unknown): string {
   const status = cosmosStatus(error);
+  // For a 410 the SDK's bulk text blames the partition key ("unsupported partitionKey type").
+  if (status === 410) return 'HTTP 410: the partition moved (a split, merge or migration in progress)';
   const message = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
   return status === undefined ? message : `HTTP ${status}: ${message}`;
 }

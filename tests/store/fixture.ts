@@ -6,7 +6,9 @@ import type { RetryPolicy } from '../../src/shared/retry';
 import { createCosmosContainer } from '../../src/store/cosmos-client';
 import { CosmosLedger } from '../../src/store/cosmos-ledger';
 import { notificationId, type NotificationRecord } from '../../src/store/ledger';
+import { startFaultProxy, type FaultProxy, type ProxiedRequest } from '../../src/simulators/fault-proxy';
 import { startCosmosServer, type CosmosTestServer } from '../support/cosmos-server';
+import { testTls } from '../support/test-tls';
 
 /** Quick retries, so throttling tests take milliseconds. */
 export const fastRetries: RetryPolicy = { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 5, maxServerDelayMs: 5 };
@@ -44,6 +46,37 @@ export async function openLedger(server: CosmosTestServer): Promise<LedgerFixtur
 }
 
 export { startCosmosServer };
+
+export interface ProxiedLedgerFixture {
+  server: CosmosTestServer;
+  proxy: FaultProxy;
+  ledger: CosmosLedger;
+  close(): Promise<void>;
+}
+
+/** The real client through a TLS fault proxy to its own embedded server (retries without waits). */
+export async function openProxiedLedger(): Promise<ProxiedLedgerFixture> {
+  const server = await startCosmosServer();
+  const tls = testTls();
+  const proxy = await startFaultProxy({ upstream: server.endpoint, tls: { key: tls.key, cert: tls.cert } });
+  const container = await createCosmosContainer({ endpoint: proxy.url, key: server.key, databaseId: `db-${randomUUID()}` });
+  const ledger = new CosmosLedger({ container, retryPolicy: fastRetries, retryHooks: { sleep: async () => {} }, ttlDays: 90 });
+  return {
+    server,
+    proxy,
+    ledger,
+    close: async () => {
+      container.database.client.dispose();
+      await proxy.close();
+      await server.close();
+    },
+  };
+}
+
+/** A bulk request (the SDK marks it so); the ledger's notification calls are bulk. */
+export const isBulk = (request: ProxiedRequest) => String(request.headers['x-ms-cosmos-is-batch-request']).toLowerCase() === 'true';
+/** A point operation on a document (checkpoints, leases, run records). */
+export const isPointDocument = (request: ProxiedRequest) => /\/docs/.test(request.path) && !isBulk(request);
 
 let sequence = 0;
 
