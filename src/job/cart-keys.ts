@@ -18,15 +18,24 @@ export function timeOf(raw: unknown): number | undefined {
   return time.success ? time.data.getTime() : undefined;
 }
 
-/** What tells a record from the others: its id, or for one without a usable id, its whole text. */
-export function identityOf(raw: unknown): string | undefined {
-  if (raw === undefined) return undefined;
-  const key = keyOf(raw);
-  return key ? `id ${key.id}` : `text ${JSON.stringify(raw)}`;
-}
-
 /** The same record, by its id (or, for one without a usable id, by its whole text). */
 export function sameRecord(a: unknown, b: unknown): boolean {
-  const identity = identityOf(a);
-  return identity !== undefined && identity === identityOf(b);
+  if (a === undefined || b === undefined) return false;
+  const [keyA, keyB] = [keyOf(a), keyOf(b)];
+  return keyA && keyB ? keyA.id === keyB.id : JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** A cart read before, and the position from the cursor's `from` it was read at. */
+export interface Placed {
+  id: string;
+  position: number;
+}
+
+/** The last cart of a page with a usable id, at its position from `from` (the page's first being `first`); none at a negative one. */
+export function lastPlaced(carts: readonly { key: CartKey | undefined }[], first: number): Placed | undefined {
+  for (let i = carts.length - 1; i >= 0; i--) {
+    const key = carts[i]?.key;
+    if (key) return first + i >= 0 ? { id: key.id, position: first + i } : undefined;
+  }
+  return undefined;
 }

@@ -2,7 +2,7 @@ import { parseCart, type Cart, type ParseResult } from '../retail/models';
 import type { RetailServerClient } from '../retail/retail-client';
 import { retailCallTimeLeft } from '../retail/retail-transport';
 import { isCartFailure, searchPastUnreadableCart } from '../retail/unreadable-cart';
-import { identityOf, keyOf, sameRecord, timeOf, type CartKey } from './cart-keys';
+import { keyOf, lastPlaced, sameRecord, timeOf, type CartKey, type Placed } from './cart-keys';
 import { pastUnreadableCart, shifted } from './past-unreadable-cart';
 
 export interface RawCart {
@@ -107,13 +107,13 @@ export interface PageCursor {
    */
   expectFirst?: { record: unknown } | { unreadable: true } | undefined;
   /**
-   * Inside a run of more carts at `from` than a page holds, or past an unreadable cart, what tells
-   * the record at position `skip - 1` (the last one read) from others (`identityOf`). Once the next
-   * `$skip` search is answered it must still be there: if a cart read before it has changed
-   * meanwhile (it left the instant), every later position moved up by one and `$skip` stepped over
-   * a cart nobody has read.
+   * Inside a run of more carts at `from` than a page holds, or past an unreadable cart: the last
+   * cart with a usable id read, and its position from `from`. Once the next `$skip` search is
+   * answered it must still be there: if a cart before it changed meanwhile (it left the instant),
+   * every later position moved up by one and `$skip` stepped over a cart nobody has read. (A record
+   * without an id has nothing to be checked by: its text may differ from one answer to the next.)
    */
-  lastAtSkip?: string | undefined;
+  placed?: Placed | undefined;
   /** How often this instant has been read again from its start because a cart was not in place. */
   rereads?: number | undefined;
 }
@@ -136,15 +136,15 @@ const laterOf = (a: Date, b: Date | undefined) => (b !== undefined && b.getTime(
 const noTimeLeft = () => (retailCallTimeLeft() ?? Number.POSITIVE_INFINITY) <= 0;
 
 /**
- * Whether the last cart a `$skip` step read is still at its position. One search of one cart; a
- * page in a run of carts at one instant costs it, no other page does. When that search fails the
- * way a cart Retail Server cannot load makes it fail, the cart there is another one: not in place
- * (reading the instant again narrows to that cart and reads past it).
+ * Whether a cart read before is still at its position. One search of one cart; a page in a run of
+ * carts at one instant costs it, no other page does. When that search fails the way a cart Retail
+ * Server cannot load makes it fail, the cart there is another one: not in place (reading the
+ * instant again narrows to that cart and reads past it).
  */
-async function stillInPlace(retail: Pick<RetailServerClient, 'searchCarts'>, query: CartPageQuery, cursor: PageCursor): Promise<boolean> {
+async function stillInPlace(retail: Pick<RetailServerClient, 'searchCarts'>, query: CartPageQuery, from: Date, placed: Placed): Promise<boolean> {
   try {
-    const [record] = await retail.searchCarts({ from: cursor.from, to: query.to, includeAnonymous: query.includeAnonymous, top: 1, skip: cursor.skip - 1, priority: query.priority, narrowing: true });
-    return identityOf(record) === cursor.lastAtSkip;
+    const [record] = await retail.searchCarts({ from, to: query.to, includeAnonymous: query.includeAnonymous, top: 1, skip: placed.position, priority: query.priority, narrowing: true });
+    return keyOf(record)?.id === placed.id;
   } catch (error) {
     if (isCartFailure(error)) return false;
     throw error;
@@ -167,7 +167,7 @@ const MAX_REREADS = 3;
 export async function readCartPage(retail: Pick<RetailServerClient, 'searchCarts'>, query: CartPageQuery, cursor: PageCursor): Promise<PageRead> {
   const read = await readPageAt(retail, query, cursor);
   const rereads = cursor.rereads ?? 0;
-  if (cursor.lastAtSkip === undefined || cursor.skip === 0 || rereads >= MAX_REREADS || (await stillInPlace(retail, query, cursor))) return read;
+  if (cursor.placed === undefined || rereads >= MAX_REREADS || (await stillInPlace(retail, query, cursor.from, cursor.placed))) return read;
   // Past an unreadable cart, the positions `$skip` counts span several instants, and what was
   // read there cannot all be dropped by id: the read fails, and the next run reads them again.
   if (cursor.pastUnreadable) throw shifted(query, cursor);
@@ -226,6 +226,6 @@ async function readPageAt(retail: Pick<RetailServerClient, 'searchCarts'>, query
   // (A copy: the page may yet be dropped, when the check of its place fails.)
   const seen = new Set(seenAtFrom);
   for (const { key } of carts) if (key) seen.add(key.id);
-  const lastAtSkip = identityOf(records[records.length - 1]);
-  return { fresh, next: { from, seenAtFrom: seen, skip: skip + records.length, continued: true, pastUnreadable: cursor.pastUnreadable, lastAtSkip, rereads: cursor.rereads } };
+  return { fresh, next: { from, seenAtFrom: seen, skip: skip + records.length, continued: true, pastUnreadable: cursor.pastUnreadable, placed: lastPlaced(carts, skip) ?? cursor.placed, rereads: cursor.rereads } };
 }
+

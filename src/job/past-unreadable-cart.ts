@@ -2,7 +2,7 @@ import { cutShort } from '../retail/lookup-isolation';
 import type { RetailServerClient } from '../retail/retail-client';
 import { isCartFailure, type UnreadableCart } from '../retail/unreadable-cart';
 import { RemoteServiceError } from '../shared/errors';
-import { keyOf, timeOf } from './cart-keys';
+import { keyOf, lastPlaced, timeOf } from './cart-keys';
 import type { CartPageQuery, PageCursor, PageRead, RawCart } from './cart-pages';
 
 /**
@@ -98,6 +98,10 @@ export async function pastUnreadableCart(
     }),
   );
   if (sameInstant) for (const id of cursor.seenAtFrom) seenAtFrom.add(id);
+  // When another unreadable cart follows, the next page can only check that it starts with one
+  // such cart, not which: a cart before them that changed meanwhile would make it start a cart
+  // late unseen. So the last cart read before them must still be in place once it is answered.
+  const placed = next === undefined ? (lastPlaced(records.map((raw) => ({ key: keyOf(raw) })), positionsBefore - records.length) ?? (sameInstant ? cursor.placed : undefined)) : undefined;
   return {
     fresh: [...fresh, marker],
     next: {
@@ -108,6 +112,7 @@ export async function pastUnreadableCart(
       pastUnreadable: true,
       // The search after it answered (with `next`), or failed: then another unreadable cart follows.
       expectFirst: next !== undefined ? { record: next } : { unreadable: true },
+      placed,
     },
   };
 }

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { cartPages } from '../../src/job/cart-pages';
+import type { CartSearchQuery } from '../../src/retail/retail-client';
 import { surveyLatestCarts } from '../../src/job/survey';
 import { RemoteServiceError } from '../../src/shared/errors';
 import { buildSimulatorData, cartRecord } from '../../src/simulators/retail-server';
@@ -82,6 +83,24 @@ describe('cart pages past a cart Retail Server cannot load', () => {
     // The checks: one cart at the last position read, from where $skip counts (minute 0).
     const checks = searches.slice(before).filter((query) => query.top === 1 && query.narrowing && query.from.getTime() === from.getTime() && query.skip > 0);
     expect(checks.map((query) => query.skip)).toEqual(expect.arrayContaining([3, 5]));
+  });
+
+  test('a run of unreadable carts, with a readable cart before them changed between pages: the read fails rather than step over one of them', async () => {
+    // cart-02..05 unreadable, pages of 3: [00, 01] + '!'; the next page can only check that it starts
+    // with an unreadable cart. cart-01 (where $skip counts from) changes: every position moves up one,
+    // so that page would start at cart-04 and cart-03 would never be counted.
+    const { retail, data } = changeable([0, 10, 20, 30, 40, 50, 60], new Set([id(2), id(3), id(4), id(5)]));
+    const read: string[] = [];
+    const pages = async () => {
+      for await (const page of cartPages(retail, { from, to, cartIdsDoneAtFrom: [], pageSize: 3, includeAnonymous: false, horizon: to })) {
+        read.push(...page.map((cart) => (cart.unreadable ? '!' : (cart.key?.id ?? '?'))));
+        if (read.length === 3) moveOut(data, id(1));
+      }
+    };
+    await expect(pages()).rejects.toThrow(/changed while the run read past a cart Retail Server cannot load/);
+    // Unchanged, the same read counts all four.
+    const { retail: calm } = changeable([0, 10, 20, 30, 40, 50, 60], new Set([id(2), id(3), id(4), id(5)]));
+    expect(await readAll(calm, { from, to, cartIdsDoneAtFrom: [] }, 3)).toEqual([id(0), id(1), '!', '!', '!', '!', id(6)]);
   });
 
   test('an unreadable cart where two ranges meet: when the search that tells whose it is fails otherwise (throttled), the read fails, it does not count the cart twice', async () => {
@@ -180,19 +199,19 @@ describe('a record without a usable id, with a time, right before an unreadable 
     await expect(readAll(retail, { from, to, cartIdsDoneAtFrom: [] }, pageSize)).resolves.toEqual(readable.map((cart) => (cart === poison ? '!' : cart)));
   });
 
-  test('the last record a $skip step past an unreadable cart read has no id: a cart changed before it still fails the read, and no cart is stepped over', async () => {
-    // cart-00 (minute 0) unreadable, the keyless record at minute 1, cart-01 at 7, cart-02..04 at 14.
-    // Pages of 1: '!', then $skip from minute 0 reads the keyless record, then cart-00 changes.
-    const { retail, data } = changeable([0, 7, 14, 14, 14], new Set([id(0)]), undefined, [keyless(1)]);
-    const read: string[] = [];
-    const pages = async () => {
-      for await (const page of cartPages(retail, { from, to, cartIdsDoneAtFrom: [], pageSize: 1, includeAnonymous: false })) {
-        read.push(...page.map((cart) => (cart.unreadable ? '!' : (cart.key?.id ?? '?'))));
-        if (read.join() === '!,?') moveOut(data, id(0));
-      }
+  test('a $skip step past an unreadable cart ending with a record without an id whose lines come back in another order: nothing changed, the read completes', async () => {
+    // cart-01 unreadable; cart-02 and a record whose Id is not a string share minute 20. Retail
+    // Server gives a cart's lines no order: the same record may come back with them reordered.
+    const odd = cartRecord({ id: 'k0', customerId: 'CK', modifiedDateTime: at(20).toISOString(), lines: [{ productId: 1 }, { productId: 2 }], overrides: { Id: true } });
+    const { retail } = changeable([0, 10, 20, 30], new Set([id(1)]), undefined, [odd]);
+    let answers = 0;
+    const reordering = {
+      async searchCarts(query: CartSearchQuery) {
+        const records = (await retail.searchCarts(query)) as { Id: unknown; CartLines: unknown[] }[];
+        return records.map((r) => (r.Id === true && answers++ % 2 === 1 ? { ...r, CartLines: [...r.CartLines].reverse() } : r));
+      },
     };
-    await expect(pages()).rejects.toThrow(/changed while the run read past a cart Retail Server cannot load/);
-    expect(read).toEqual(['!', '?']);
+    expect((await readAll(reordering, { from, to, cartIdsDoneAtFrom: [] }, 2)).sort()).toEqual([id(0), '!', id(2), '?', id(3)].sort());
   });
 });
 
