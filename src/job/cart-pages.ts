@@ -1,9 +1,9 @@
 import { parseCart, type Cart, type ParseResult } from '../retail/models';
 import type { RetailServerClient } from '../retail/retail-client';
-import { retailCallTimeLeft } from '../retail/retail-transport';
 import { isCartFailure, searchPastUnreadableCart } from '../retail/unreadable-cart';
 import { keyOf, lastPlaced, sameRecord, timeOf, type CartKey, type Placed } from './cart-keys';
 import { pastUnreadableCart, shifted } from './past-unreadable-cart';
+import { callTimeLeft } from '../shared/call-budget';
 
 export interface RawCart {
   raw: unknown;
@@ -133,7 +133,7 @@ const EMPTY_WINDOW = new Date(0);
 
 const laterOf = (a: Date, b: Date | undefined) => (b !== undefined && b.getTime() > a.getTime() ? b : a);
 
-const noTimeLeft = () => (retailCallTimeLeft() ?? Number.POSITIVE_INFINITY) <= 0;
+const noTimeLeft = () => (callTimeLeft() ?? Number.POSITIVE_INFINITY) <= 0;
 
 /**
  * Whether a cart read before is still at its position. One search of one cart; a page in a run of

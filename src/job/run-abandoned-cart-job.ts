@@ -4,7 +4,6 @@ import { ViewPortImageCache, type ViewPort } from '../enrich/images';
 import type { IEmailProvider } from '../providers/email-provider';
 import type { ChannelConfiguration } from '../retail/models';
 import type { RetailServerClient } from '../retail/retail-client';
-import { withRetailCallBudget } from '../retail/retail-transport';
 import type { Lease, NotificationLedger } from '../store/ledger';
 import { LeaseLostError } from '../store/ledger';
 import type { Clock } from '../shared/clock';
@@ -19,6 +18,7 @@ import type { RunReport } from './report';
 import { RunCounters } from './run-counters';
 import { surveyLatestCarts, type Survey } from './survey';
 import { computeWindow, type RunWindow } from './window';
+import { withCallBudget } from '../shared/call-budget';
 
 /** How long after the time limit the pages in flight may still wait on a throttled store. */
 const OUT_OF_TIME_GRACE_MS = 60_000;
@@ -159,10 +159,11 @@ function passRanges(retail: RetailServerClient, survey: Survey, window: RunWindo
  * of a dependency ends the run with status `failed` and the reason, never an unhandled throw.
  */
 export async function runAbandonedCartJob(deps: JobDependencies, request: JobRequest): Promise<RunReport> {
-  // The run's Retail Server calls retry only while their waits fit before its limit (and the
-  // minute's grace the pages in flight have): the budget is set once the run knows its deadline.
+  // The run's Retail Server calls and Cosmos DB point calls retry only while their waits fit before
+  // its limit (and the minute's grace the pages in flight have): the budget is set once the run
+  // knows its deadline.
   let remainingMs = () => Number.POSITIVE_INFINITY;
-  return withRetailCallBudget(
+  return withCallBudget(
     () => remainingMs(),
     () =>
       runJob(deps, request, (budget) => {
@@ -171,7 +172,7 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
   );
 }
 
-async function runJob(deps: JobDependencies, request: JobRequest, setRetailBudget: (remainingMs: () => number) => void): Promise<RunReport> {
+async function runJob(deps: JobDependencies, request: JobRequest, setCallBudget: (remainingMs: () => number) => void): Promise<RunReport> {
   const { retail, ledger, provider, clock, logger, settings } = deps;
   const runId = (deps.newRunId ?? randomUUID)();
   const startedAt = clock.now();
@@ -188,7 +189,7 @@ async function runJob(deps: JobDependencies, request: JobRequest, setRetailBudge
   // not retried (those carts fail for the run), so that a slow container cannot hold the run past
   // the host's functionTimeout.
   const store = { outOfTime: () => clock.now().getTime() >= deadline + OUT_OF_TIME_GRACE_MS };
-  setRetailBudget(() => deadline + OUT_OF_TIME_GRACE_MS - clock.now().getTime());
+  setCallBudget(() => deadline + OUT_OF_TIME_GRACE_MS - clock.now().getTime());
   // The same bound for the provider's retries (Emarsys throttling or timing out).
   const sendDeadline = Number.isFinite(deadline) ? new Date(deadline + OUT_OF_TIME_GRACE_MS) : undefined;
   let lease: Lease | undefined;

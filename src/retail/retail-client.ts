@@ -14,8 +14,9 @@ import {
   type RecordSchema,
 } from './models';
 import { lookupIsolatingFailures, type FailedId, type IsolatedLookup } from './lookup-isolation';
-import { createRetailTransport, retailCallTimeLeft, type RetailCallStats, type RetailEndpoint, type RetailTransport } from './retail-transport';
+import { createRetailTransport, type RetailCallStats, type RetailEndpoint, type RetailTransport } from './retail-transport';
 import type { RetailTokenProvider } from './token-provider';
+import { callTimeLeft } from '../shared/call-budget';
 
 /**
  * The four Retail Server calls the connector makes (SPEC section 4), with their exact bodies.
@@ -220,7 +221,7 @@ export function createRetailServerClient(options: RetailServerClientOptions): Re
         call,
         knownGood: () => knownGood.get(spec.endpoint) as Id | undefined,
         fallbackProbe: spec.absentId,
-        outOfTime: () => (retailCallTimeLeft() ?? Number.POSITIVE_INFINITY) <= 0,
+        outOfTime: () => (callTimeLeft() ?? Number.POSITIVE_INFINITY) <= 0,
         concurrency: spec.lookup?.concurrency,
         isolatesUpTo: ISOLATES_UP_TO,
       }),

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import axios, { isAxiosError, type AxiosResponse } from 'axios';
 import { createLimiter, yieldToPendingIo } from '../shared/concurrency';
 import { RemoteServiceError } from '../shared/errors';
@@ -6,6 +5,7 @@ import type { Logger } from '../shared/logger';
 import { serverDelayFromHeaders, withRetry, type RetryDecision, type RetryPolicy } from '../shared/retry';
 import { mayBeAboutARecord } from './lookup-isolation';
 import type { RetailTokenProvider } from './token-provider';
+import { callTimeLeft } from '../shared/call-budget';
 
 /**
  * One authenticated JSON POST to Retail Server, the way every call needs it: bearer token, `OUN`
@@ -40,27 +40,6 @@ export interface RetailTransportOptions {
   logger: Logger;
   /** Requests in flight at once, across every caller: what protects the retailer's Retail Server. */
   maxConcurrentRequests?: number;
-}
-
-/**
- * The time a run has left for its Retail Server calls, in milliseconds. The client outlives a run
- * (Functions reuse it), so the run's limit travels with its calls in async context, as the
- * invocation's logger does.
- */
-const callBudget = new AsyncLocalStorage<() => number>();
-
-/**
- * Runs `work` with `remainingMs` as the time its Retail Server calls may still take: a retry whose
- * wait (backoff or Retry-After) does not fit in it is not made, and the call fails at once, so a
- * throttled or failing Retail Server cannot hold a run past its time limit and the host's timeout.
- */
-export function withRetailCallBudget<T>(remainingMs: () => number, work: () => Promise<T>): Promise<T> {
-  return callBudget.run(remainingMs, work);
-}
-
-/** The time the current run has left for its Retail Server calls, in ms (undefined outside a run). */
-export function retailCallTimeLeft(): number | undefined {
-  return callBudget.getStore()?.();
 }
 
 export type QueryParameter = readonly [name: string, value: string | number];
@@ -144,7 +123,7 @@ export function createRetailTransport(options: RetailTransportOptions): RetailTr
     const response = await limit(async () => {
       // The run's time bounds its requests too, not only the waits between them: a call whose
       // turn comes after the run's time is up is not sent, and none waits past it for an answer.
-      const left = retailCallTimeLeft();
+      const left = callTimeLeft();
       if (left !== undefined && left <= 0) {
         throw new RemoteServiceError(`${operation} was not sent: the run had no time left for Retail Server calls (MaxRunMinutes).`, {
           service: 'RetailServer',
@@ -234,14 +213,14 @@ export function createRetailTransport(options: RetailTransportOptions): RetailTr
       attempts = attemptNumber;
       return attempt();
     };
-    const remainingMs = callBudget.getStore();
     let outOfTime = false;
 
     return withRetry(counted, decide, options.retry, {
       sleep: options.sleep,
       random: options.random,
       giveUp: (delayMs) => {
-        outOfTime = remainingMs !== undefined && delayMs > remainingMs();
+        const remainingMs = callTimeLeft();
+        outOfTime = remainingMs !== undefined && delayMs > remainingMs;
         return outOfTime;
       },
       onRetry: ({ attempt: failedAttempt, delayMs, error }) => {

@@ -1,5 +1,6 @@
 import type { Container, CosmosDiagnostics, ItemDefinition, JSONObject, JSONValue, OperationInput, RequestOptions } from '@azure/cosmos';
 import type { RunReport } from '../job/report';
+import { callTimeLeft } from '../shared/call-budget';
 import { systemClock, type Clock } from '../shared/clock';
 import { ConfigurationError, RemoteServiceError } from '../shared/errors';
 import { silentLogger, type Logger } from '../shared/logger';
@@ -489,8 +490,11 @@ export class CosmosLedger implements NotificationLedger {
   }
 
   /**
-   * One point operation with the ledger's counters and bounded retries on transient failures (the
-   * SDK already retries 429s on point operations; this covers timeouts, 503s and lost connections).
+   * One point operation with the ledger's counters and bounded retries on transient failures: not
+   * 429, which the SDK retries on point operations itself (up to 9 times and 30 s), so a throttled
+   * call is not tried five times that long; this covers timeouts, 503s and lost connections. No
+   * retry waits past the run's time left (`callTimeLeft`), so a failing container cannot hold a
+   * run's last checkpoint, lease or report past its time limit.
    */
   private async pointCall<T extends { diagnostics?: CosmosDiagnostics }>(
     operation: string,
@@ -510,10 +514,11 @@ export class CosmosLedger implements NotificationLedger {
           throw error;
         }
       },
-      (error) => ({ retry: isTransientError(error), serverDelayMs: cosmosRetryAfterMs(error) }),
+      (error) => ({ retry: isTransientError(error) && cosmosStatus(error) !== 429, serverDelayMs: cosmosRetryAfterMs(error) }),
       this.retryPolicy,
       {
         ...this.retryHooks,
+        giveUp: (delayMs) => delayMs > (callTimeLeft() ?? Number.POSITIVE_INFINITY),
         onRetry: ({ attempt, error }) =>
           this.logger.debug('Retrying a Cosmos DB call', { operation, attempt, error: describeCosmosError(error) }),
       },

@@ -141,7 +141,7 @@ describe('an outage that starts after the split probe was answered', () => {
 });
 
 /**
- * withRetailCallBudget stops a request's retries whose wait does not fit the run's time, not new
+ * withCallBudget stops a request's retries whose wait does not fit the run's time, not new
  * requests; the split sends new ones at every level, each waiting what Retail Server takes to fail
  * on the bad record (here 15 s, a runtime extension's SQL timeout). So the split itself stops once
  * the run has no time left, and the page is left to the next run.

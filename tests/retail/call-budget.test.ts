@@ -1,12 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRetailServerClient, type RetailServerClient } from '../../src/retail/retail-client';
-import { withRetailCallBudget } from '../../src/retail/retail-transport';
+import { withCallBudget } from '../../src/shared/call-budget';
 import { RemoteServiceError } from '../../src/shared/errors';
 import { startHarness, type Harness } from './harness';
 
 /**
- * The run's time left (withRetailCallBudget) bounds its Retail Server requests, not only the waits
+ * The run's time left (withCallBudget) bounds its Retail Server requests, not only the waits
  * between retries: a call whose turn comes when no time is left is not sent, and a request never
  * waits for its answer past the time left. Once, each request still got its whole timeout (30 s
  * by default), so calls queued behind MaxConcurrency went out one after another after the run's
@@ -57,7 +57,7 @@ const failure = (promise: Promise<unknown>) => promise.then(() => undefined, (er
 test('with no time left, a call is not sent: it fails at once, marked out of time', async () => {
   const retail = await retailServer(() => undefined);
   const client = await clientFor(retail.baseUrl);
-  const error = await withRetailCallBudget(() => 0, () => failure(client.getCustomers(['C0001'])));
+  const error = await withCallBudget(() => 0, () => failure(client.getCustomers(['C0001'])));
   expect(error).toBeInstanceOf(RemoteServiceError);
   expect(error).toMatchObject({ outOfTime: true, code: 'OutOfTime', message: expect.stringMatching(/was not sent: the run had no time left for Retail Server calls/) });
   expect(retail.requests()).toBe(0);
@@ -71,7 +71,7 @@ test('calls waiting behind MaxConcurrency when the time runs out are not sent', 
     respond(200, { value: [] });
   });
   const client = await clientFor(retail.baseUrl, 1);
-  const outcomes = await withRetailCallBudget(
+  const outcomes = await withCallBudget(
     () => left,
     () => Promise.all(['A', 'B', 'C'].map((id) => failure(client.getCustomers([id])))),
   );
@@ -84,7 +84,7 @@ test('a request waits for its answer no longer than the time left (a hung Retail
   const client = await clientFor(retail.baseUrl);
   const deadline = Date.now() + 300;
   // Without the bound this call would take 120 s, past this test's own time limit.
-  const error = await withRetailCallBudget(() => deadline - Date.now(), () => failure(client.getCustomers(['C0001'])));
+  const error = await withCallBudget(() => deadline - Date.now(), () => failure(client.getCustomers(['C0001'])));
   expect(error).toMatchObject({ outOfTime: true });
   expect(retail.requests()).toBeGreaterThanOrEqual(1);
 });
