@@ -64,6 +64,13 @@ const MAX_REQUESTS_IN_FLIGHT = 128;
 const THROTTLED_REQUEST_HOLD_MS = 200;
 
 /**
+ * The least wait before a bulk request refused as a whole with 429 is sent again. The service says
+ * how long to wait (`x-ms-retry-after-ms`), but `Items.bulk` rethrows such a refusal as a plain
+ * Error without it; an operation's own 429 keeps its hint (below).
+ */
+export const WHOLE_REQUEST_THROTTLE_WAIT_MS = 1000;
+
+/**
  * Rounds in a row in which a call gets none of its operations through while the container takes
  * other calls' operations, before it gives up on them. Each such round waits at least the hold
  * above and the first retry delay (0.25-0.5 s in production): 15 s or more in all.
@@ -147,7 +154,7 @@ export class BulkExecutor {
           counters.requests += errorRoundTrips(error);
           if (!isTransientError(error)) throw cosmosError(operationName, error);
           const status = cosmosStatus(error) ?? 0;
-          const hint = cosmosRetryAfterMs(error);
+          const hint = cosmosRetryAfterMs(error) ?? (status === 429 ? WHOLE_REQUEST_THROTTLE_WAIT_MS : undefined);
           if (hint !== undefined) serverDelayMs = Math.max(serverDelayMs ?? 0, hint);
           for (const index of indexes) {
             const outcome = outcomes[index] as BulkOutcome;

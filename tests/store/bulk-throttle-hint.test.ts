@@ -2,14 +2,16 @@
  * A per-operation 429 inside a bulk answer carries the wait Cosmos DB asks for
  * (`retryAfterMilliseconds`, as the SDK's own BulkResponse reads it): the retry waits at least that
  * long (once, only a request that failed as a whole had its wait honoured, and a hot partition
- * asking for seconds used up every attempt in a few).
+ * asking for seconds used up every attempt in a few). A request refused as a whole loses its hint in
+ * the SDK (`Items.bulk` rethrows a plain Error): its retry waits WHOLE_REQUEST_THROTTLE_WAIT_MS.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { createCosmosContainer } from '../../src/store/cosmos-client';
 import { CosmosLedger } from '../../src/store/cosmos-ledger';
 import { startTwoRangeServer } from '../support/partitioned-cosmos-server';
-import { claim } from './fixture';
+import { WHOLE_REQUEST_THROTTLE_WAIT_MS } from '../../src/store/cosmos-bulk';
+import { claim, isBulk, openProxiedLedger } from './fixture';
 
 let server: Awaited<ReturnType<typeof startTwoRangeServer>>;
 beforeAll(async () => {
@@ -59,4 +61,28 @@ test('a per-operation 429 with retryAfterMilliseconds is retried no sooner than 
   expect(sleeps).toHaveLength(2);
   for (const ms of sleeps) expect(ms).toBeGreaterThanOrEqual(3000);
   container.database.client.dispose();
+});
+
+test('a bulk request refused as a whole with 429 (its hint dropped by the SDK) waits at least WHOLE_REQUEST_THROTTLE_WAIT_MS before it is sent again', async () => {
+  const f = await openProxiedLedger();
+  try {
+    const sleeps: number[] = [];
+    const ledger = new CosmosLedger({
+      container: f.container,
+      retryPolicy: { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 4, maxServerDelayMs: 60_000 },
+      retryHooks: { sleep: async (ms) => void sleeps.push(ms) },
+    });
+    await ledger.getNotifications([claim().id]); // metadata first
+    f.proxy.inject({
+      match: isBulk,
+      times: 2,
+      fault: { kind: 'status', status: 429, headers: { 'x-ms-retry-after-ms': '3000', 'x-ms-substatus': '3200', 'content-type': 'application/json' }, body: '{"code":"TooManyRequests","message":"Request rate is large"}' },
+    });
+    const [result] = await ledger.createNotifications([claim()]);
+    expect(result?.status).toBe('ok');
+    expect(sleeps).toHaveLength(2);
+    for (const ms of sleeps) expect(ms).toBeGreaterThanOrEqual(WHOLE_REQUEST_THROTTLE_WAIT_MS);
+  } finally {
+    await f.close();
+  }
 });

@@ -50,6 +50,7 @@ export { startCosmosServer };
 export interface ProxiedLedgerFixture {
   server: CosmosTestServer;
   proxy: FaultProxy;
+  container: Container;
   ledger: CosmosLedger;
   close(): Promise<void>;
 }
@@ -64,6 +65,7 @@ export async function openProxiedLedger(): Promise<ProxiedLedgerFixture> {
   return {
     server,
     proxy,
+    container,
     ledger,
     close: async () => {
       container.database.client.dispose();
