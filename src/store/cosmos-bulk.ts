@@ -1,4 +1,5 @@
 import type { Container, JSONObject, OperationInput, RequestOptions } from '@azure/cosmos';
+import { callTimeLeft } from '../shared/call-budget';
 import { sleep as realSleep } from '../shared/clock';
 import type { NotificationCallOptions } from './ledger';
 import { AdaptiveConcurrency } from '../shared/adaptive-concurrency';
@@ -212,13 +213,15 @@ export class BulkExecutor {
       else if (taken > 0) starved = 0;
       else if (othersTaken > 0) starved++;
       else attempts++;
-      // Out of attempts, starved, or the run out of time: the operations still pending keep their transient status.
-      const because = attempts >= retryPolicy.maxAttempts ? 'attempts' : starved >= MAX_STARVED_ROUNDS ? 'starved' : options.outOfTime?.() ? 'out-of-time' : undefined;
+      // Out of attempts, starved, or the run out of time (now, or before the wait would end): the
+      // operations still pending keep their transient status.
+      const delayMs = retryDelayMs(Math.max(1, attempts), retryPolicy, { retry: true, serverDelayMs }, retryHooks.random);
+      const outOfTime = options.outOfTime?.() || delayMs > (callTimeLeft() ?? Number.POSITIVE_INFINITY);
+      const because = attempts >= retryPolicy.maxAttempts ? 'attempts' : starved >= MAX_STARVED_ROUNDS ? 'starved' : outOfTime ? 'out-of-time' : undefined;
       if (because) {
         for (const index of pending) (outcomes[index] as BulkOutcome).gaveUp = { rounds, because };
         break;
       }
-      const delayMs = retryDelayMs(Math.max(1, attempts), retryPolicy, { retry: true, serverDelayMs }, retryHooks.random);
       await (retryHooks.sleep ?? realSleep)(delayMs);
     }
     return outcomes;

@@ -10,6 +10,7 @@ import type { IncomingMessage } from 'node:http';
 import { createCosmosContainer } from '../../src/store/cosmos-client';
 import { CosmosLedger } from '../../src/store/cosmos-ledger';
 import { startTwoRangeServer } from '../support/partitioned-cosmos-server';
+import { withCallBudget } from '../../src/shared/call-budget';
 import { WHOLE_REQUEST_THROTTLE_WAIT_MS } from '../../src/store/cosmos-bulk';
 import { claim, isBulk, openProxiedLedger } from './fixture';
 
@@ -85,4 +86,29 @@ test('a bulk request refused as a whole with 429 (its hint dropped by the SDK) w
   } finally {
     await f.close();
   }
+});
+
+test('a wait the service asks for that would end past the run\'s time left is not waited: the write gives up at once, as out of time', async () => {
+  const container = await createCosmosContainer({ endpoint: server.endpoint, key: server.key, databaseId: `db-${randomUUID()}` });
+  const sleeps: number[] = [];
+  const ledger = new CosmosLedger({
+    container,
+    retryPolicy: { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 4, maxServerDelayMs: 60_000 },
+    retryHooks: { sleep: async (ms) => void sleeps.push(ms) },
+  });
+  await ledger.getNotifications([claim().id]); // metadata first
+  server.setFault((_rangeId, req, res) => {
+    void body(req).then((text) => {
+      const operations = JSON.parse(text) as unknown[];
+      res.statusCode = 207;
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(operations.map(() => ({ statusCode: 429, subStatusCode: 3200, requestCharge: 0, retryAfterMilliseconds: 3000 }))));
+    });
+    return true;
+  });
+  // Two seconds left: the 3 s the service asks for do not fit.
+  const [result] = await withCallBudget(() => 2000, () => ledger.createNotifications([claim()]));
+  expect(result).toMatchObject({ status: 'error', retryable: true, reason: expect.stringContaining('the run reached its time limit') });
+  expect(sleeps).toEqual([]);
+  container.database.client.dispose();
 });
