@@ -59,8 +59,13 @@ interface ErrorLike {
 /** The messages of the plain Errors `Items.bulk` throws for a request that failed as a whole. */
 const BULK_FAILURE = /^(Bulk request errored with|Partition key error)/;
 
-/** Sub-statuses of 410 that `Items.bulk` recovers from itself (a split), by sending again. */
-const RECOVERED_GONE = new Set([1002, 1007]);
+/**
+ * Statuses (with their sub-status) the SDK recovers from itself on a bulk request, by sending it
+ * again: a split (410/1002, 410/1007, in `Items.bulk`), a read session not yet available
+ * (404/1002) and a write region that moved (403/3, 403/1008, in its retry utility). They stay in
+ * the diagnostics whatever happened next.
+ */
+const RECOVERED = new Set(['410/1002', '410/1007', '404/1002', '403/3', '403/1008']);
 
 /** The HTTP status of a failed Cosmos DB call; undefined when no response came (network error). */
 export function cosmosStatus(error: unknown): number | undefined {
@@ -73,13 +78,13 @@ export function cosmosStatus(error: unknown): number | undefined {
   // there is an earlier try's, one the SDK already retried (a 404 it re-read, say).
   if (typeof e.message !== 'string' || !BULK_FAILURE.test(e.message)) return undefined;
   // A bulk call sends one request per partition key range; when one fails, the others' answers
-  // (2xx) are recorded too, in any order, and so are the splits the SDK recovered from by sending
+  // (2xx) are recorded too, in any order, and so are the failures the SDK recovered from by sending
   // again. The failure's status is the last other failed request's; a call whose only recorded
   // failures are those failed for want of an answer (no status).
   const gateway = e.diagnostics?.clientSideRequestStatistics?.gatewayStatistics ?? [];
   for (let i = gateway.length - 1; i >= 0; i--) {
     const status = gateway[i]?.statusCode;
-    const recovered = status === 410 && RECOVERED_GONE.has(gateway[i]?.subStatusCode ?? -1);
+    const recovered = RECOVERED.has(`${status}/${gateway[i]?.subStatusCode}`);
     if (typeof status === 'number' && status >= 400 && !recovered) return status;
   }
   return undefined;

@@ -62,6 +62,28 @@ describe('a status recorded for a try the SDK recovered from', () => {
     expect(await f.ledger.createNotifications([record])).toEqual([expect.objectContaining({ id: record.id, status: 'ok' })]);
   });
 
+  const sessionNotAvailable = {
+    kind: 'status' as const,
+    status: 404,
+    headers: { 'x-ms-substatus': '1002', 'content-type': 'application/json' },
+    body: '{"code":"NotFound","message":"read session not available"}',
+  };
+
+  test('a bulk create whose 404/1002 (read session not available) the SDK sent again, and whose retry lost its connection, is retried like any dropped connection', async () => {
+    const record = claim();
+    f.proxy.inject({ match: isBulk, times: 1, fault: sessionNotAvailable });
+    f.proxy.inject({ match: isBulk, times: 1, fault: { kind: 'reset', when: 'before-forward' } });
+    expect(await f.ledger.createNotifications([record])).toEqual([expect.objectContaining({ id: record.id, status: 'ok' })]);
+  });
+
+  test('the same on a bulk read: the record is read, not failed as a final 404', async () => {
+    const record = claim();
+    await f.ledger.createNotifications([record]);
+    f.proxy.inject({ match: isBulk, times: 1, fault: sessionNotAvailable });
+    f.proxy.inject({ match: isBulk, times: 1, fault: { kind: 'reset', when: 'before-forward' } });
+    expect((await f.ledger.getNotifications([record.id])).get(record.id)?.record).toMatchObject({ id: record.id });
+  });
+
   test('a checkpoint read whose first try the SDK retried (404/1002) and whose retry came back cut short is retried, never "no checkpoint"', async () => {
     await f.ledger.saveCheckpoint(checkpoint);
     f.proxy.inject({
