@@ -493,13 +493,37 @@ export class CosmosLedger implements NotificationLedger {
    * One point operation with the ledger's counters and bounded retries on transient failures: not
    * 429, which the SDK retries on point operations itself (up to 9 times and 30 s), so a throttled
    * call is not tried five times that long; this covers timeouts, 503s and lost connections. No
-   * retry waits past the run's time left (`callTimeLeft`), so a failing container cannot hold a
-   * run's last checkpoint, lease or report past its time limit.
+   * retry waits past the run's time left (`callTimeLeft`), or `POINT_CALL_GRACE_MS` once that is
+   * spent, so a failing container cannot hold a run's checkpoint, lease or report long past its
+   * time limit; a call given up so says so (`outOfTime`).
    */
   private async pointCall<T extends { diagnostics?: CosmosDiagnostics }>(
     operation: string,
     kind: 'reads' | 'writes',
     call: () => Promise<T>,
+  ): Promise<T> {
+    let outOfTime = false;
+    try {
+      return await this.pointCallWithRetries(operation, kind, call, (delayMs) => (outOfTime = delayMs > Math.max(callTimeLeft() ?? Number.POSITIVE_INFINITY, POINT_CALL_GRACE_MS)));
+    } catch (error) {
+      if (!outOfTime) throw error;
+      const failure = cosmosError(operation, error);
+      throw new RemoteServiceError(`${failure.message}; not tried again: the run reached its time limit (MaxRunMinutes)`, {
+        service: 'CosmosDB',
+        operation,
+        ...(failure.statusCode === undefined ? {} : { statusCode: failure.statusCode }),
+        retryable: true,
+        outOfTime: true,
+        cause: error,
+      });
+    }
+  }
+
+  private async pointCallWithRetries<T extends { diagnostics?: CosmosDiagnostics }>(
+    operation: string,
+    kind: 'reads' | 'writes',
+    call: () => Promise<T>,
+    giveUp: (delayMs: number) => boolean,
   ): Promise<T> {
     return withRetry(
       async (attempt) => {
@@ -518,7 +542,7 @@ export class CosmosLedger implements NotificationLedger {
       this.retryPolicy,
       {
         ...this.retryHooks,
-        giveUp: (delayMs) => delayMs > (callTimeLeft() ?? Number.POSITIVE_INFINITY),
+        giveUp,
         onRetry: ({ attempt, error }) =>
           this.logger.debug('Retrying a Cosmos DB call', { operation, attempt, error: describeCosmosError(error) }),
       },
@@ -529,6 +553,14 @@ export class CosmosLedger implements NotificationLedger {
     return this.clock.now().toISOString();
   }
 }
+
+/**
+ * The retry waits a point call may still make once the run's time is spent: its wrap-up (the last
+ * checkpoint, the lease's release, the run record) takes milliseconds, and one brief failure must
+ * not leave the unit leased for ClaimTimeoutMinutes or the run unrecorded. Backoff waits (0.5 s, 1
+ * s, 2 s, 4 s in production) fit; a service's hint of a minute does not.
+ */
+const POINT_CALL_GRACE_MS = 5_000;
 
 function ifMatch(etag: string): RequestOptions {
   return { accessCondition: { type: 'IfMatch', condition: etag } };

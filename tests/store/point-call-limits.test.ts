@@ -1,18 +1,24 @@
 import type { ProxiedRequest } from '../../src/simulators/fault-proxy';
 import { buildSimulatorData, cartRecord, customerRecord, productRecord } from '../../src/simulators/retail-server';
+import { RemoteServiceError } from '../../src/shared/errors';
+import { withCallBudget } from '../../src/shared/call-budget';
+import { CosmosLedger } from '../../src/store/cosmos-ledger';
 import { startFaultHarness, type FaultHarness } from '../support/fault-harness';
-import { isBulk } from './fixture';
+import { isBulk, openProxiedLedger } from './fixture';
 
 /**
  * The ledger's point calls (checkpoint, lease, run record) under throttling and failures near the
  * run's time limit, through the real client, a TLS fault proxy and the embedded server: the SDK
  * retries a throttled point call itself, so the ledger does not again; and no retry of the
- * ledger's waits past the run's time left.
+ * ledger's waits past the run's time left, or a few seconds once it is spent (the wrap-up's).
  */
 
 const NOW = '2026-11-23T12:00:00Z';
-let h: FaultHarness;
-afterEach(() => h.close());
+let h: FaultHarness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
 
 const isCheckpointWrite = (request: ProxiedRequest) => request.method === 'POST' && /\/docs$/.test(request.path) && !isBulk(request) && request.text().includes('"type":"checkpoint"');
 
@@ -27,7 +33,7 @@ async function start(): Promise<FaultHarness> {
   });
 }
 
-const ledgerRetries = () => h.logs.filter((log) => log.message === 'Retrying a Cosmos DB call' && log.fields.operation === 'save checkpoint').length;
+const ledgerRetries = () => (h as FaultHarness).logs.filter((log) => log.message === 'Retrying a Cosmos DB call' && log.fields.operation === 'save checkpoint').length;
 
 test('a checkpoint write throttled for good is retried by the SDK alone (10 requests), not five times that by the ledger', async () => {
   h = await start();
@@ -42,24 +48,62 @@ test('a checkpoint write throttled for good is retried by the SDK alone (10 requ
   expect(report.error).toMatch(/save checkpoint failed \(HTTP 429/);
 });
 
-test('a checkpoint write failing (503) once the run is past its time limit and the minute after: not retried', async () => {
-  h = await start();
-  let onWire = 0;
-  h.proxies.cosmos.inject({
-    match: isCheckpointWrite,
-    before: () => {
-      // The first checkpoint write comes when the run is already past its limit and the minute's grace.
-      if (onWire++ === 0) h.clock.set(new Date(Date.parse(NOW) + 10 * 60_000));
-    },
-    fault: { kind: 'status', status: 503, body: '{"code":"ServiceUnavailable","message":"injected"}' },
-  });
-  const report = await h.run({}, { RetailServerClientOptions__MaxRunMinutes: '8' });
-  expect({ status: report.status, ledgerRetries: ledgerRetries(), onWire }).toEqual({ status: 'failed', ledgerRetries: 0, onWire: 1 });
-});
-
 test('the same failure within the run\'s time: retried, and the run completes', async () => {
   h = await start();
   h.proxies.cosmos.inject({ match: isCheckpointWrite, times: 1, fault: { kind: 'status', status: 503, body: '{"code":"ServiceUnavailable","message":"injected"}' } });
   const report = await h.run({}, { RetailServerClientOptions__MaxRunMinutes: '8' });
   expect({ status: report.status, ledgerRetries: ledgerRetries() }).toEqual({ status: 'completed', ledgerRetries: 1 });
+});
+
+const isRunWrite = (request: ProxiedRequest) => request.method === 'POST' && /\/docs$/.test(request.path) && !isBulk(request) && request.text().includes('"type":"run"');
+const isLeaseRelease = (request: ProxiedRequest) => request.method === 'DELETE' && /\/docs\/lease-/.test(request.path);
+const unavailable = { kind: 'status' as const, status: 503, body: '{"code":"ServiceUnavailable","message":"injected"}' };
+
+test('a run whose pages took it past its limit and the minute after: one 503 on the lease release and on the run record is still retried', async () => {
+  h = await start();
+  // The page's checkpoint comes once the run is past its 8 minutes and the minute's grace.
+  h.proxies.cosmos.inject({ match: isCheckpointWrite, times: 1, before: () => h?.clock.set(new Date(Date.parse(NOW) + 10 * 60_000)) });
+  h.proxies.cosmos.inject({ match: isLeaseRelease, times: 1, fault: unavailable });
+  h.proxies.cosmos.inject({ match: isRunWrite, times: 1, fault: unavailable });
+  const env = { RetailServerClientOptions__MaxRunMinutes: '8' };
+  const first = await h.run({}, env);
+  expect(await (await h.ledger()).getRun(first.runId)).toBeDefined();
+  expect((await h.run({}, env)).status).toBe('completed');
+});
+
+describe('a point call past the run\'s time, with production-like waits', () => {
+  const checkpoint = { operatingUnitNumber: '128', channelId: 1, lastModifiedAt: '2024-05-01T10:00:00.000Z', cartIdsAtLastModified: [], runId: '3f1c1d2e-0000-4000-8000-000000000001', updatedAt: '2024-05-01T10:00:00.000Z' };
+
+  async function ledgerWithSleeps() {
+    const f = await openProxiedLedger();
+    const sleeps: number[] = [];
+    const ledger = new CosmosLedger({ container: f.container, retryPolicy: { maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 15_000, maxServerDelayMs: 60_000 }, retryHooks: { sleep: async (ms) => void sleeps.push(ms), random: () => 0.5 } });
+    return { f, ledger, sleeps };
+  }
+
+  test('a wait the service asks for (30 s) is not made: the call fails at once and says the time limit stopped it', async () => {
+    const { f, ledger, sleeps } = await ledgerWithSleeps();
+    try {
+      f.proxy.inject({ match: isCheckpointWrite, fault: { ...unavailable, headers: { 'x-ms-retry-after-ms': '30000', 'content-type': 'application/json' } } });
+      const error = await withCallBudget(() => -60_000, () => ledger.saveCheckpoint(checkpoint)).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RemoteServiceError);
+      expect(error).toMatchObject({ outOfTime: true, retryable: true, statusCode: 503, message: expect.stringContaining('the run reached its time limit (MaxRunMinutes)') });
+      expect(sleeps).toEqual([]);
+    } finally {
+      await f.close();
+    }
+  });
+
+  test('a brief failure is still retried with short backoff (the wrap-up\'s few seconds)', async () => {
+    const { f, ledger, sleeps } = await ledgerWithSleeps();
+    try {
+      f.proxy.inject({ match: isCheckpointWrite, times: 2, fault: unavailable });
+      await withCallBudget(() => -60_000, () => ledger.saveCheckpoint(checkpoint));
+      expect(sleeps.length).toBe(2);
+      expect(Math.max(...sleeps)).toBeLessThanOrEqual(5_000);
+      expect(await ledger.getCheckpoint('128', 1)).toMatchObject({ lastModifiedAt: checkpoint.lastModifiedAt });
+    } finally {
+      await f.close();
+    }
+  });
 });
