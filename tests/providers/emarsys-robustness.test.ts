@@ -161,7 +161,7 @@ test('HTTP 413 for a request: the contacts that fit are sent, the one that does 
 test.each([
   { status: 400, replyCode: 5008, replyText: 'Event data size above limit for interactions program triggering.' },
   { status: 403, replyCode: 7002, replyText: 'Either the number of recipient records or the size of a single record exceed the maximum limit' },
-])('HTTP $status replyCode $replyCode for a request too large: split like a 413, the contacts that fit sent, and the send goes on', async (tooLarge) => {
+])('HTTP $status replyCode $replyCode for a reminder too large: it alone fails, the others are sent, and the send goes on', async (tooLarge) => {
   const emarsys = await fakeEmarsys({ maxBodyBytes: 100_000, tooLarge });
   try {
     const big = notification(0);
@@ -174,6 +174,39 @@ test.each([
   } finally {
     await emarsys.close();
   }
+});
+
+test.each([
+  { status: 400, replyCode: 5008, replyText: 'Event data size above limit for interactions program triggering.' },
+  { status: 403, replyCode: 7002, replyText: 'Either the number of recipient records or the size of a single record exceed the maximum limit' },
+])('every request answered HTTP $status replyCode $replyCode though no reminder is large: one request, not split, every reminder left for a later run', async (refusal) => {
+  standIn = await startEmarsysStandIn({ auth: { mode: 'wsse', userName, secret }, clock });
+  standIn.failNext(Array.from({ length: 1000 }, () => refusal));
+  const outcomes = await provider().send(notifications(64));
+  expect(standIn.requests.filter((r) => r.kind === 'trigger')).toHaveLength(1);
+  expect(outcomes.every((o) => o.status === 'failed' && o.retryable && o.reason.includes('so it was not split'))).toBe(true);
+});
+
+test('a large reminder refused for its size (5008) among small ones: the small ones in one request, the large one alone (three requests in all)', async () => {
+  const emarsys = await fakeEmarsys({ maxBodyBytes: 100_000, tooLarge: { status: 400, replyCode: 5008, replyText: 'Event data size above limit for interactions program triggering.' } });
+  try {
+    const big = notification(2);
+    big.data.orderDetails = [{ ...big.data.orderDetails[0]!, productName: 'x'.repeat(150_000) }];
+    const outcomes = await provider({ apiUrl: emarsys.apiUrl }).send([notification(0), notification(1), big, notification(3), notification(4)]);
+    expect(outcomes.map((o) => o.status)).toEqual(['sent', 'sent', 'failed', 'sent', 'sent']);
+    expect(outcomes[2]).toMatchObject({ retryable: false });
+    expect(emarsys.requests).toHaveLength(3);
+  } finally {
+    await emarsys.close();
+  }
+});
+
+test('HTTP 400 replyCode 1000 (more contacts than a request takes) is not split: the reason says to lower BatchSize', async () => {
+  standIn = await startEmarsysStandIn({ auth: { mode: 'wsse', userName, secret }, clock });
+  standIn.failNext([{ status: 400, replyCode: 1000, replyText: 'The request exceeded the maximum batch size of 1,000' }]);
+  const outcomes = await provider().send(notifications(3));
+  expect(standIn.requests.filter((r) => r.kind === 'trigger')).toHaveLength(1);
+  expect(outcomes.every((o) => o.status === 'failed' && o.retryable && o.reason.includes('set EmarsysClientOptions.BatchSize lower'))).toBe(true);
 });
 
 test('a batch whose contacts together pass what one request may carry goes in several requests, none over the budget', async () => {

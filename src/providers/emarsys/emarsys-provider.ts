@@ -37,6 +37,13 @@ export const MAX_CONTACT_BYTES = 1_000_000;
 export const MAX_REQUEST_BYTES = 8_000_000;
 
 /**
+ * The least a reminder's data takes for Emarsys's size refusals of one event (replyCode 5008, 7002)
+ * to be taken as about it: Emarsys stops forwarding event data to Interactions past 100 kB. A
+ * typical cart's reminder takes a few kilobytes.
+ */
+export const LARGE_CONTACT_BYTES = 100_000;
+
+/**
  * One `send` in progress. Credentials that Emarsys refused, a token endpoint that refused ours or
  * is down, or the deadline passing will not change within it, so once `stopReason` is set its
  * remaining requests fail at once.
@@ -127,8 +134,8 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
       { deadline: state.deadline },
     );
 
-    if (result.kind === 'failed' && result.tooLarge) {
-      // Refused for its size: halve it until the contact too large is alone (it fails for good).
+    if (result.kind === 'failed' && result.tooLarge === 'request') {
+      // The body refused for its size (413): halve it until the contact too large is alone (it fails for good).
       logger.warn('emarsys refused a request as too large; splitting it', { eventId, contacts: indices.length });
       if (indices.length > 1) {
         for (const half of halves(indices)) await sendChunk(state, half);
@@ -137,6 +144,29 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
       const only = notifications[0] as Notification;
       const bytes = Buffer.byteLength(state.contacts[indices[0] as number] as string);
       outcomes[indices[0] as number] = failed(only.triggerId, `${result.reason} (this reminder alone, ${bytes} bytes)`, false);
+      return;
+    }
+    if (result.kind === 'failed' && result.tooLarge === 'contact') {
+      // A contact's data refused for its size: only a large one can be it. Those go alone (and
+      // fail for good if refused again), the rest together; with none large, the refusal is not
+      // about these reminders' size, and splitting would cost a request per reminder for nothing.
+      const bytes = (index: number) => Buffer.byteLength(state.contacts[index] as string);
+      const large = indices.filter((index) => bytes(index) >= LARGE_CONTACT_BYTES);
+      if (large.length === 0) {
+        const reason = `${result.reason} (no reminder of the request is ${LARGE_CONTACT_BYTES} bytes or more, so it was not split)`;
+        indices.forEach((index, i) => (outcomes[index] = failed((notifications[i] as Notification).triggerId, reason, true)));
+        logger.error('emarsys trigger request failed', { eventId, contacts: indices.length, retryable: true, reason });
+        return;
+      }
+      if (indices.length === 1) {
+        const only = notifications[0] as Notification;
+        outcomes[indices[0] as number] = failed(only.triggerId, `${result.reason} (this reminder alone, ${bytes(indices[0] as number)} bytes)`, false);
+        return;
+      }
+      logger.warn('emarsys refused a reminder as too large; sending the large ones alone', { eventId, contacts: indices.length, large: large.length });
+      const rest = indices.filter((index) => !large.includes(index));
+      if (rest.length > 0) await sendChunk(state, rest);
+      for (const index of large) await sendChunk(state, [index]);
       return;
     }
     if (result.kind === 'failed') {

@@ -51,10 +51,11 @@ export type TriggerReply =
   | { kind: 'accepted'; contactErrors: Map<string, ContactError>; unattributed: ContactError[]; replyCode: number }
   /**
    * Emarsys refused the whole request for a reason that retrying will not change. `tooLarge`: for
-   * its size (HTTP 413, or a replyCode Emarsys documents for a size limit), which a smaller request
-   * may not meet.
+   * its size: the body's (`request`, HTTP 413), which a smaller request may not meet, or a
+   * contact's (`contact`, a replyCode Emarsys documents for data over a limit), which the request
+   * without that contact may not meet.
    */
-  | { kind: 'rejected'; reason: string; replyCode?: number | undefined; tooLarge?: true | undefined }
+  | { kind: 'rejected'; reason: string; replyCode?: number | undefined; tooLarge?: 'request' | 'contact' | undefined }
   /** Emarsys did not accept the credentials (HTTP 401/403). */
   | { kind: 'unauthorized'; status: number; replyCode?: number | undefined; replyText?: string | undefined }
   /** A 2xx whose body is not a trigger reply: the request may or may not have been processed. */
@@ -132,11 +133,14 @@ function startsNothing(connectedTo: unknown): boolean {
 }
 
 /**
- * The replyCodes Emarsys documents for a request or an event over a size limit, which it answers
- * with HTTP 400 or 403 rather than 413: 1000 (more contacts than one request takes), 5008 (event
- * data over the limit) and 7002 (too many records, or one record too large).
+ * The replyCodes Emarsys documents for an event's data over a size limit, which it answers with
+ * HTTP 400 or 403 rather than 413: 5008 (event data over the limit) and 7002 (too many records, or
+ * one record too large).
  */
-const SIZE_REPLY_CODES: ReadonlySet<number> = new Set([1000, 5008, 7002]);
+const CONTACT_SIZE_REPLY_CODES: ReadonlySet<number> = new Set([5008, 7002]);
+
+/** Emarsys's replyCode for more contacts in one request than it takes. */
+const BATCH_TOO_LARGE = 1000;
 
 /**
  * Classifies a non-transient answer (the caller retries 429 and 5xx before it gets here).
@@ -146,8 +150,14 @@ export function interpretTriggerReply(status: number, text: string): TriggerRepl
   const parsed = replySchema.safeParse(parseJson(text));
   const reply = parsed.success ? parsed.data : undefined;
 
-  if (status === 413 || ((status === 400 || status === 403) && reply?.replyCode !== undefined && SIZE_REPLY_CODES.has(reply.replyCode))) {
-    return { kind: 'rejected', tooLarge: true, replyCode: reply?.replyCode, reason: `Emarsys refused the request's size: ${describe(status, reply?.replyCode, reply?.replyText)}` };
+  if (status === 413) {
+    return { kind: 'rejected', tooLarge: 'request', replyCode: reply?.replyCode, reason: `Emarsys refused the request's size: ${describe(status, reply?.replyCode, reply?.replyText)}` };
+  }
+  if ((status === 400 || status === 403) && reply?.replyCode !== undefined && CONTACT_SIZE_REPLY_CODES.has(reply.replyCode)) {
+    return { kind: 'rejected', tooLarge: 'contact', replyCode: reply.replyCode, reason: `Emarsys refused a reminder's size: ${describe(status, reply.replyCode, reply.replyText)}` };
+  }
+  if (status === 400 && reply?.replyCode === BATCH_TOO_LARGE) {
+    return { kind: 'rejected', replyCode: BATCH_TOO_LARGE, reason: `Emarsys rejected the request: ${describe(status, reply.replyCode, reply.replyText)}; set EmarsysClientOptions.BatchSize lower` };
   }
 
   if (status === 401 || status === 403) {

@@ -34,10 +34,10 @@ export type TriggerResult =
   | { kind: 'accepted'; contactErrors: Map<string, ContactError>; unattributed: ContactError[] }
   /**
    * `stopSend`: later requests of the send would fail the same way (credentials refused, the token
-   * endpoint down, the deadline passed). `tooLarge`: Emarsys refused the request's size (HTTP 413,
-   * or a size replyCode).
+   * endpoint down, the deadline passed). `tooLarge`: Emarsys refused the request's size (HTTP 413)
+   * or a contact's (a size replyCode).
    */
-  | { kind: 'failed'; reason: string; retryable: boolean; stopSend?: boolean | undefined; tooLarge?: boolean | undefined };
+  | { kind: 'failed'; reason: string; retryable: boolean; stopSend?: boolean | undefined; tooLarge?: 'request' | 'contact' | undefined };
 
 /** Bounds one trigger request. */
 export interface TriggerOptions {
@@ -152,8 +152,8 @@ export function createTriggerClient(options: TriggerClientOptions): (contacts: r
           return { kind: 'accepted', contactErrors: verdict.contactErrors, unattributed: verdict.unattributed };
         case 'rejected':
           if (verdict.tooLarge) {
-            // The request's size, not its contacts: the provider splits it to find the one too large.
-            return { kind: 'failed', retryable: true, tooLarge: true, reason: verdict.reason };
+            // A size, not the contacts as such: the provider sends them again apart from the one too large.
+            return { kind: 'failed', retryable: true, tooLarge: verdict.tooLarge, reason: verdict.reason };
           }
           // The whole request refused (a wrong ExternalEventId or ApiUrl, a key_id the account does
           // not have): nothing about these contacts, and every request of the run meets it. As with
