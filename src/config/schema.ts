@@ -56,8 +56,15 @@ function requiredText(expected: string) {
   );
 }
 
+/** A text setting with a default; a number (`"ApiVersion": 7.3`, as .NET configuration reads it) is its text. */
 function textWithDefault(defaultValue: string) {
-  return z.preprocess((v) => blankToUndefined(v) ?? defaultValue, z.string({ error: 'must be a string' }).trim());
+  return z.preprocess(
+    (v) => {
+      const value = blankToUndefined(v) ?? defaultValue;
+      return typeof value === 'number' ? String(value) : value;
+    },
+    z.string({ error: 'must be a string' }).trim(),
+  );
 }
 
 /** A number setting: blank means the default, and strings (from app settings) are read as numbers. */

@@ -130,7 +130,12 @@ export function parseSettings(raw: RawSettings): Settings {
     const shape = (schema as unknown as { shape: Record<string, unknown> }).shape;
     const canonical = canonicalizeKeys(sectionOf(name), Object.keys(shape), aliases, (key) => ignoredProperties.push(`${name}.${key}`));
     if (name === 'MediaOptions' && canonical.ImageViewPorts && typeof canonical.ImageViewPorts === 'object') {
-      const entries = Array.isArray(canonical.ImageViewPorts) ? canonical.ImageViewPorts : Object.values(canonical.ImageViewPorts);
+      // In index order, whatever indices the app settings used (`__1__`, `__2__`, a gap), as .NET binds them.
+      const viewPorts = canonical.ImageViewPorts as Record<string, unknown>;
+      const entries = Object.keys(viewPorts)
+        .filter((key) => /^\d+$/.test(key))
+        .sort((a, b) => Number(a) - Number(b))
+        .map((key) => viewPorts[key]);
       canonical.ImageViewPorts = entries.map((entry, index) =>
         canonicalizeKeys(entry, Object.keys(viewPortSchema.shape), {}, (key) => ignoredProperties.push(`${name}.ImageViewPorts[${index}].${key}`)),
       );

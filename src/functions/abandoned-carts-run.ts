@@ -28,6 +28,10 @@ export async function abandonedCartsRun(request: HttpRequest, context: Invocatio
       return json(400, { error: 'The request body is not valid JSON.', problems: ['body must be a JSON object: { "from"?: iso, "to"?: iso, "dryRun"?: bool }'] });
     }
   }
+  // The body first, so that bad input is a 400 naming it whatever the state of the settings; then
+  // the window against the settings (the Exclude minutes, the ledger's time to live).
+  const shape = parseRerunRequest(body, new Date());
+  if (!shape.ok) return json(400, { error: 'The rerun request is not valid.', problems: shape.problems });
   let settings: Settings;
   try {
     settings = settingsFor({ logger });

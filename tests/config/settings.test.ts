@@ -216,6 +216,35 @@ describe('loadSettings', () => {
     ]);
   });
 
+  test('viewports given as app settings numbered from 1, or with a gap, bind in index order (as .NET binds them)', () => {
+    const path = writeSettings({ ...JSON.parse(readFileSync(shippedSettings, 'utf8')), MediaOptions: { ImageServerUrl: '' } });
+    const settings = loadSettings({
+      settingsPath: path,
+      env: {
+        ...completeEnv,
+        MediaOptions__ImageViewPorts__1__viewport: '(max-width: 599px)',
+        MediaOptions__ImageViewPorts__1__imageWidth: '300',
+        MediaOptions__ImageViewPorts__1__imageHeight: '300',
+        MediaOptions__ImageViewPorts__3__viewport: '(min-width: 600px)',
+        MediaOptions__ImageViewPorts__3__imageWidth: '600',
+        MediaOptions__ImageViewPorts__3__imageHeight: '600',
+        MediaOptions__ImageViewPorts__3__useForDefaultImageTag: 'true',
+      },
+    });
+    expect(settings.media.viewPorts.map((v) => v.width)).toEqual([300, 600]);
+  });
+
+  test('a number where the sample has text (an unquoted "ApiVersion": 7.3, a numeric DatabaseId) is read as its text', () => {
+    const shipped = JSON.parse(readFileSync(shippedSettings, 'utf8')) as Record<string, Record<string, unknown>>;
+    const path = writeSettings({
+      ...shipped,
+      RetailServerClientOptions: { ...shipped.RetailServerClientOptions, ApiVersion: 7.3 },
+      AzureCosmosOptions: { ...shipped.AzureCosmosOptions, DatabaseId: 2026 },
+    });
+    const settings = loadSettings({ settingsPath: path, env: completeEnv });
+    expect([settings.retail.apiVersion, settings.cosmos.databaseId]).toEqual(['7.3', '2026']);
+  });
+
   test('every bad value is reported at once, with what is expected', () => {
     const problems = configurationProblems(() =>
       loadSettings({

@@ -128,6 +128,10 @@ describe('Azure Functions handlers', () => {
     await expect(abandonedCartsTimer(timer, context('abandonedCartsTimer').context)).rejects.toThrow(
       /RetailServerClientOptions\.TenantId is required[\s\S]*RetailServerClientOptions\.PageSize must be a whole number/,
     );
+    // Bad input is still a 400 naming it, before the settings are looked at.
+    const bad = await abandonedCartsRun(post('{"from": "yesterday"}'), context('abandonedCartsRun').context);
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.jsonBody)).toMatch(/from must be an ISO-8601 date-time/);
     const response = await abandonedCartsRun(post(), context('abandonedCartsRun').context);
     expect(response.status).toBe(500);
     expect(response.jsonBody).toEqual({
@@ -138,6 +142,10 @@ describe('Azure Functions handlers', () => {
 
   test('a missing secret is reported by name, not as a crash', async () => {
     delete process.env.emarsys_secret;
+    // Bad input is still a 400 naming it, before the settings are looked at.
+    const bad = await abandonedCartsRun(post('{"from": "yesterday"}'), context('abandonedCartsRun').context);
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.jsonBody)).toMatch(/from must be an ISO-8601 date-time/);
     const response = await abandonedCartsRun(post(), context('abandonedCartsRun').context);
     expect(response.status).toBe(500);
     expect(response.jsonBody).toEqual({
