@@ -98,10 +98,11 @@ export async function pastUnreadableCart(
     }),
   );
   if (sameInstant) for (const id of cursor.seenAtFrom) seenAtFrom.add(id);
-  // When another unreadable cart follows, the next page can only check that it starts with one
-  // such cart, not which: a cart before them that changed meanwhile would make it start a cart
-  // late unseen. So the last cart read before them must still be in place once it is answered.
-  const placed = next === undefined ? (lastPlaced(records.map((raw) => ({ key: keyOf(raw) })), positionsBefore - records.length) ?? (sameInstant ? cursor.placed : undefined)) : undefined;
+  // The next page's check of its first record covers this step only: a page after it of records
+  // without an id (nothing to check them by), or another unreadable cart (the check can only tell
+  // that it starts with one such cart, not which), would leave a cart before them that changed
+  // meanwhile unseen. So the last cart read before the unreadable one must still be in place too.
+  const placed = lastPlaced(records.map((raw) => ({ key: keyOf(raw) })), positionsBefore - records.length) ?? (sameInstant ? cursor.placed : undefined);
   return {
     fresh: [...fresh, marker],
     next: {

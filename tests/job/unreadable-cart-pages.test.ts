@@ -199,6 +199,21 @@ describe('a record without a usable id, with a time, right before an unreadable 
     await expect(readAll(retail, { from, to, cartIdsDoneAtFrom: [] }, pageSize)).resolves.toEqual(readable.map((cart) => (cart === poison ? '!' : cart)));
   });
 
+  test('a readable cart read before an unreadable one changes once only a record without an id was read past it: the read fails rather than step over a cart', async () => {
+    // cart-00..02 at minute 0 (cart-02 unreadable), a record with Id null and cart-03 at minute 1.
+    // Pages of 1: [00], [01], '!', ['?']; then cart-00 changes and every position moves up one.
+    const odd = cartRecord({ id: 'k0', customerId: 'CK', modifiedDateTime: at(1).toISOString(), lines: [{ productId: 1 }], overrides: { Id: null } });
+    const { retail, data } = changeable([0, 0, 0, 1], new Set([id(2)]), undefined, [odd]);
+    const read: string[] = [];
+    const pages = async () => {
+      for await (const page of cartPages(retail, { from, to, cartIdsDoneAtFrom: [], pageSize: 1, includeAnonymous: false, horizon: to })) {
+        read.push(...page.map((cart) => (cart.unreadable ? '!' : (cart.key?.id ?? '?'))));
+        if (read.length === 4) moveOut(data, id(0));
+      }
+    };
+    await expect(pages()).rejects.toThrow(/changed while the run read past a cart Retail Server cannot load/);
+  });
+
   test('a $skip step past an unreadable cart ending with a record without an id whose lines come back in another order: nothing changed, the read completes', async () => {
     // cart-01 unreadable; cart-02 and a record whose Id is not a string share minute 20. Retail
     // Server gives a cart's lines no order: the same record may come back with them reordered.
