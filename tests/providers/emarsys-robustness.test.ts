@@ -201,12 +201,30 @@ test('a large reminder refused for its size (5008) among small ones: the small o
   }
 });
 
-test('HTTP 400 replyCode 1000 (more contacts than a request takes) is not split: the reason says to lower BatchSize', async () => {
+test('every request refused 5008, a large reminder among small ones: the small ones refused the same way, so the large one is not failed for good', async () => {
   standIn = await startEmarsysStandIn({ auth: { mode: 'wsse', userName, secret }, clock });
-  standIn.failNext([{ status: 400, replyCode: 1000, replyText: 'The request exceeded the maximum batch size of 1,000' }]);
-  const outcomes = await provider().send(notifications(3));
-  expect(standIn.requests.filter((r) => r.kind === 'trigger')).toHaveLength(1);
-  expect(outcomes.every((o) => o.status === 'failed' && o.retryable && o.reason.includes('set EmarsysClientOptions.BatchSize lower'))).toBe(true);
+  standIn.failNext(Array.from({ length: 10 }, () => ({ status: 400, replyCode: 5008, replyText: 'Event data size above limit for interactions program triggering.' })));
+  const big = notification(2);
+  big.data.orderDetails = [{ ...big.data.orderDetails[0]!, productName: 'x'.repeat(150_000) }];
+  const outcomes = await provider().send([notification(0), notification(1), big]);
+  // The request, then the small ones together; the large one is not sent alone.
+  expect(standIn.requests.filter((r) => r.kind === 'trigger')).toHaveLength(2);
+  expect(outcomes.map((o) => [o.status, o.status === 'failed' && o.retryable])).toEqual([
+    ['failed', true],
+    ['failed', true],
+    ['failed', true],
+  ]);
+  expect(outcomes[2]).toMatchObject({ reason: expect.stringContaining('refused the same way') });
+});
+
+test.each([400, 403])('HTTP %i replyCode 1000 (more contacts than a request takes) is not split, nor taken for refused credentials: the reason says to lower BatchSize', async (status) => {
+  standIn = await startEmarsysStandIn({ auth: { mode: 'wsse', userName, secret }, clock });
+  standIn.failNext([{ status, replyCode: 1000, replyText: 'The request exceeded the maximum batch size of 1,000' }]);
+  const outcomes = await provider({ batchSize: 2 }).send(notifications(3));
+  // Two requests: the one refused, and the next one of the send (not stopped).
+  expect(standIn.requests.filter((r) => r.kind === 'trigger')).toHaveLength(2);
+  expect(outcomes.slice(0, 2).every((o) => o.status === 'failed' && o.retryable && o.reason.includes('set EmarsysClientOptions.BatchSize lower'))).toBe(true);
+  expect(outcomes[2]).toMatchObject({ status: 'sent' });
 });
 
 test('a batch whose contacts together pass what one request may carry goes in several requests, none over the budget', async () => {

@@ -115,8 +115,12 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
     onCredentialsRefused: options.onCredentialsRefused,
   });
 
-  /** Sends the notifications at `indices` in one request and records an outcome for each. */
-  const sendChunk = async (state: SendState, indices: number[]): Promise<void> => {
+  /**
+   * Sends the notifications at `indices` in one request and records an outcome for each. True when
+   * Emarsys refused it for a reminder's size though none of its reminders is large: a refusal that
+   * is not about their size.
+   */
+  const sendChunk = async (state: SendState, indices: number[]): Promise<boolean> => {
     const { batch, outcomes } = state;
     const notifications = indices.map((index) => batch[index] as Notification);
     if (state.stopReason === undefined && state.deadline !== undefined && clock.now().getTime() >= state.deadline) {
@@ -126,7 +130,7 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
       const reason = state.stopReason;
       // The same credentials would be refused again; a later run retries once they are fixed.
       indices.forEach((index, i) => (outcomes[index] = failed((notifications[i] as Notification).triggerId, reason, true)));
-      return;
+      return false;
     }
     const started = Date.now();
     const result = await sendTrigger(
@@ -139,12 +143,12 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
       logger.warn('emarsys refused a request as too large; splitting it', { eventId, contacts: indices.length });
       if (indices.length > 1) {
         for (const half of halves(indices)) await sendChunk(state, half);
-        return;
+        return false;
       }
       const only = notifications[0] as Notification;
       const bytes = Buffer.byteLength(state.contacts[indices[0] as number] as string);
       outcomes[indices[0] as number] = failed(only.triggerId, `${result.reason} (this reminder alone, ${bytes} bytes)`, false);
-      return;
+      return false;
     }
     if (result.kind === 'failed' && result.tooLarge === 'contact') {
       // A contact's data refused for its size: only a large one can be it. Those go alone (and
@@ -156,24 +160,29 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
         const reason = `${result.reason} (no reminder of the request is ${LARGE_CONTACT_BYTES} bytes or more, so it was not split)`;
         indices.forEach((index, i) => (outcomes[index] = failed((notifications[i] as Notification).triggerId, reason, true)));
         logger.error('emarsys trigger request failed', { eventId, contacts: indices.length, retryable: true, reason });
-        return;
+        return true;
       }
       if (indices.length === 1) {
         const only = notifications[0] as Notification;
         outcomes[indices[0] as number] = failed(only.triggerId, `${result.reason} (this reminder alone, ${bytes(indices[0] as number)} bytes)`, false);
-        return;
+        return false;
       }
       logger.warn('emarsys refused a reminder as too large; sending the large ones alone', { eventId, contacts: indices.length, large: large.length });
       const rest = indices.filter((index) => !large.includes(index));
-      if (rest.length > 0) await sendChunk(state, rest);
+      if (rest.length > 0 && (await sendChunk(state, rest))) {
+        // The small ones refused the same way: not about the large ones' size either.
+        const reason = `${result.reason} (reminders under ${LARGE_CONTACT_BYTES} bytes were refused the same way, so it is not about this one's size)`;
+        for (const index of large) outcomes[index] = failed((state.batch[index] as Notification).triggerId, reason, true);
+        return false;
+      }
       for (const index of large) await sendChunk(state, [index]);
-      return;
+      return false;
     }
     if (result.kind === 'failed') {
       indices.forEach((index, i) => (outcomes[index] = failed((notifications[i] as Notification).triggerId, result.reason, result.retryable)));
       if (result.stopSend) state.stopReason = result.reason;
       logger.error('emarsys trigger request failed', { eventId, contacts: indices.length, retryable: result.retryable, reason: result.reason });
-      return;
+      return false;
     }
 
     const normalised = new Map([...result.contactErrors].map(([externalId, error]) => [contactKey(externalId), error]));
@@ -224,6 +233,7 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
     if (ambiguous) {
       for (const half of halves(clean.map((i) => indices[i] as number))) await sendChunk(state, half);
     }
+    return false;
   };
 
   return {

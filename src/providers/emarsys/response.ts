@@ -156,7 +156,7 @@ export function interpretTriggerReply(status: number, text: string): TriggerRepl
   if ((status === 400 || status === 403) && reply?.replyCode !== undefined && CONTACT_SIZE_REPLY_CODES.has(reply.replyCode)) {
     return { kind: 'rejected', tooLarge: 'contact', replyCode: reply.replyCode, reason: `Emarsys refused a reminder's size: ${describe(status, reply.replyCode, reply.replyText)}` };
   }
-  if (status === 400 && reply?.replyCode === BATCH_TOO_LARGE) {
+  if ((status === 400 || status === 403) && reply?.replyCode === BATCH_TOO_LARGE) {
     return { kind: 'rejected', replyCode: BATCH_TOO_LARGE, reason: `Emarsys rejected the request: ${describe(status, reply.replyCode, reply.replyText)}; set EmarsysClientOptions.BatchSize lower` };
   }
 
