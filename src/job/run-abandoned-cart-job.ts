@@ -368,7 +368,7 @@ async function runJob(deps: JobDependencies, request: JobRequest, setCallBudget:
       },
     );
     if (timeUp !== undefined) {
-      logger.warn('A page ran out of time for its Retail Server calls; the run ends before it', { ...log, limitMinutes, reason: toError(timeUp).message });
+      logger.warn('A page ran out of time for its calls (Retail Server or Cosmos DB); the run ends before it', { ...log, limitMinutes, reason: toError(timeUp).message });
     } else if (stoppedEarly) {
       logger.info('Abandoned cart run reached its time limit; it started no new page', { ...log, limitMinutes });
     } else {

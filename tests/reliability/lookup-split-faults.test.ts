@@ -185,7 +185,7 @@ describe('the split out of time on a later page', () => {
     const first = await h.run({ maxRunMinutes: 1 });
     expect({ status: first.status, error: first.error, remaining: first.remaining !== undefined }).toEqual({ status: 'completed', error: undefined, remaining: true });
     expect(Date.parse(first.remaining?.from ?? '')).toBeLessThanOrEqual(START + 40 * 20_000);
-    expect(h.logs.some((log) => log.message === 'A page ran out of time for its Retail Server calls; the run ends before it')).toBe(true);
+    expect(h.logs.some((log) => log.message === 'A page ran out of time for its calls (Retail Server or Cosmos DB); the run ends before it')).toBe(true);
 
     h.proxies.retail.clear();
     h.clock.advanceMinutes(30);
