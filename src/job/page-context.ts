@@ -4,6 +4,7 @@ import type { IEmailProvider, Notification } from '../providers/email-provider';
 import type { Cart, ChannelConfiguration } from '../retail/models';
 import type { RetailServerClient } from '../retail/retail-client';
 import type { NotificationCallOptions, NotificationLedger } from '../store/ledger';
+import type { Clock } from '../shared/clock';
 import type { Logger } from '../shared/logger';
 import type { LatestCarts } from './latest-carts';
 import type { ProductCache } from './product-cache';
@@ -46,6 +47,8 @@ export interface PageContext {
    * claim's `claimedAt` is when it was made and the lease covers it for a whole ClaimTimeoutMinutes.
    */
   beforeClaim?: (() => Promise<Date>) | undefined;
+  /** The run's clock: an outcome is stamped with the time the provider answered (else `now`). */
+  clock?: Pick<Clock, 'now'> | undefined;
 }
 
 /** A cart of the page and whether its outcome is final; the checkpoint is moved from these, in order. */

@@ -246,7 +246,8 @@ async function send(owned: readonly Owned[], context: PageContext): Promise<Map<
 /** Step 7: each outcome written over its claim, against the claim's etag, in one bulk replace. */
 async function recordOutcomes(owned: readonly Owned[], outcomeById: ReadonlyMap<string, NotificationOutcome>, context: PageContext, tally: PageTally): Promise<void> {
   const { counters, logger } = context;
-  const now = context.now.toISOString();
+  // When the provider answered (a slow or retried send may take minutes after the claims).
+  const now = (context.clock?.now() ?? context.now).toISOString();
   const updates: StoredNotification[] = owned.map(({ item, record, etag }) => {
     const outcome: NotificationOutcome = outcomeById.get(item.id) ?? {
       triggerId: item.id,

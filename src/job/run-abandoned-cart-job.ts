@@ -338,6 +338,7 @@ async function runJob(deps: JobDependencies, request: JobRequest, setCallBudget:
             await keepLease();
             return clock.now();
           },
+          clock,
         };
         const observations: PageObservation[] = [];
         for await (const page of readRange(index)) {
