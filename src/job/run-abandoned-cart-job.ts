@@ -270,6 +270,15 @@ async function runJob(deps: JobDependencies, request: JobRequest, setCallBudget:
       }
     }
     logger.info('Abandoned cart run started', { ...log, window: report.window, ...(Number.isFinite(limitMinutes) ? { limitMinutes } : {}) });
+    if (checkpoint !== undefined && Date.parse(checkpoint.lastModifiedAt) > window.to.getTime()) {
+      // An earlier run went further than this window's end (Exclude was raised since): there is
+      // nothing to read yet, and the checkpoint must not move back (its carts would be read again).
+      logger.info('The checkpoint is past the end of the window (ExcludeAbandonedCartsModifiedSinceLastMinutes was raised since?): nothing to read, the checkpoint stays', {
+        ...log,
+        checkpoint: checkpoint.lastModifiedAt,
+      });
+      return await finishReport(report, counters, deps, startedAt, statsAtStart, log);
+    }
     tracker = new CheckpointTracker(window.from, window.cartIdsDoneAtFrom);
 
     const sequential = settings.strategy === 'sequential';
