@@ -258,6 +258,20 @@ async function runJob(deps: JobDependencies, request: JobRequest, setCallBudget:
       checkpoint,
       requested: { from: request.from, to: request.to },
     });
+    if (window.source === 'checkpoint' && settings.recordTtlDays !== undefined) {
+      // A checkpoint older than the ledger's records (the app stopped, or every run failed, for
+      // longer than TimeToLiveDays): the records of the carts sent after it have expired, so reading
+      // from it would remind them again. The run starts where the ledger still knows.
+      const oldest = new Date(startedAt.getTime() - settings.recordTtlDays * 86_400_000);
+      if (window.from.getTime() < oldest.getTime()) {
+        logger.warn('The checkpoint is older than AzureCosmosOptions.TimeToLiveDays: the run starts where the ledger still knows which carts were reminded, and carts modified before then are not reminded', {
+          ...log,
+          checkpoint: window.from.toISOString(),
+          from: oldest.toISOString(),
+        });
+        window = { ...window, from: oldest, cartIdsDoneAtFrom: [] };
+      }
+    }
     report.window = { from: window.from.toISOString(), to: window.to.toISOString(), source: window.source };
     if (window.source === 'request' && settings.recordTtlDays !== undefined) {
       const oldest = new Date(startedAt.getTime() - settings.recordTtlDays * 86_400_000);

@@ -44,3 +44,29 @@ test('a rerun over a window whose ledger records have expired (TimeToLiveDays) d
   expect(rerun.error ?? '').toMatch(/TimeToLiveDays/);
   expect(h.emarsys.deliveries).toHaveLength(3);
 });
+
+test('a checkpoint older than TimeToLiveDays (the app stopped longer than that): the run starts where the ledger still knows, and reminds no cart again', async () => {
+  const cart = (id: string, customerId: string, at: string) => cartRecord({ id, customerId, modifiedDateTime: at, lines: [{ productId: 1 }] });
+  h = await startHarness({
+    now: NOW,
+    // One cart a page, one page at a time, so that the scripted Emarsys failure meets cart X only.
+    env: { AzureCosmosOptions__TimeToLiveDays: '1', RetailServerClientOptions__PageSize: '1', RetailServerClientOptions__PageConcurrency: '1' },
+    data: buildSimulatorData({ customers: [customerRecord('C1'), customerRecord('C2')], products: [productRecord(1)], carts: [cart('X', 'C1', '2026-11-23T11:00:00Z'), cart('Y', 'C2', '2026-11-23T11:30:00Z')] }),
+  });
+  // X fails retryably (Emarsys 503 on every retry) and holds the checkpoint back; Y is sent.
+  h.emarsys.failNext(Array.from({ length: 5 }, () => ({ status: 503 })));
+  const first = await h.run();
+  expect({ notified: first.carts.notified, checkpoint: first.checkpoint?.lastModifiedAt }).toEqual({ notified: 1, checkpoint: '2026-11-23T11:00:00.000Z' });
+
+  // Three days stopped, longer than TimeToLiveDays (1): Cosmos DB has deleted both records.
+  h.clock.advanceMinutes(3 * 24 * 60);
+  const container = ((await h.ledger()) as unknown as { container: import('@azure/cosmos').Container }).container;
+  for (const [id, at] of [['X', '2026-11-23T11:00:00Z'], ['Y', '2026-11-23T11:30:00Z']] as const) {
+    const recordId = notificationId(id, new Date(at));
+    await container.item(recordId, recordId).delete();
+  }
+  const resumed = await h.run();
+  expect(resumed.window).toMatchObject({ source: 'checkpoint', from: '2026-11-25T12:00:00.000Z' });
+  expect(resumed.carts.notified).toBe(0);
+  expect(h.logs.some((log) => log.message.startsWith('The checkpoint is older than AzureCosmosOptions.TimeToLiveDays'))).toBe(true);
+});
