@@ -217,6 +217,16 @@ test('every request refused 5008, a large reminder among small ones: the small o
   expect(outcomes[2]).toMatchObject({ reason: expect.stringContaining('refused the same way') });
 });
 
+test('the small ones, split by a 413, each refused 5008 the same way: the large one is not failed for good', async () => {
+  standIn = await startEmarsysStandIn({ auth: { mode: 'wsse', userName, secret }, clock });
+  const refusal = { status: 400, replyCode: 5008, replyText: 'Event data size above limit for interactions program triggering.' };
+  standIn.failNext([refusal, { status: 413, replyCode: 1, replyText: 'Request entity too large' }, ...Array.from({ length: 10 }, () => refusal)]);
+  const big = notification(2);
+  big.data.orderDetails = [{ ...big.data.orderDetails[0]!, productName: 'x'.repeat(150_000) }];
+  const outcomes = await provider().send([notification(0), notification(1), big]);
+  expect(outcomes.map((o) => o.status === 'failed' && o.retryable)).toEqual([true, true, true]);
+});
+
 test.each([400, 403])('HTTP %i replyCode 1000 (more contacts than a request takes) is not split, nor taken for refused credentials: the reason says to lower BatchSize', async (status) => {
   standIn = await startEmarsysStandIn({ auth: { mode: 'wsse', userName, secret }, clock });
   standIn.failNext([{ status, replyCode: 1000, replyText: 'The request exceeded the maximum batch size of 1,000' }]);

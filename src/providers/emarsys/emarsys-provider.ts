@@ -142,8 +142,11 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
       // The body refused for its size (413): halve it until the contact too large is alone (it fails for good).
       logger.warn('emarsys refused a request as too large; splitting it', { eventId, contacts: indices.length });
       if (indices.length > 1) {
-        for (const half of halves(indices)) await sendChunk(state, half);
-        return false;
+        // Both halves refused for a reminder's size with none of theirs large: so was the whole.
+        const [first, second] = halves(indices);
+        const firstRefused = await sendChunk(state, first);
+        const secondRefused = await sendChunk(state, second);
+        return firstRefused && secondRefused;
       }
       const only = notifications[0] as Notification;
       const bytes = Buffer.byteLength(state.contacts[indices[0] as number] as string);
