@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { loadSettings, type Settings } from '../config/settings';
-import { parseRerunRequest } from '../job/rerun-request';
+import { checkRerunFields, parseRerunRequest } from '../job/rerun-request';
 import type { RunProgress } from '../job/run-abandoned-cart-job';
 import { disposeRuntimes } from '../runtime/create-dependencies';
 import { runJobFromSettings, type EntryPointOptions } from '../runtime/run-from-settings';
@@ -164,7 +164,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   };
   // The arguments first, so that a bad --from is reported with or without settings; then the
   // window against the settings (the Exclude minutes, the ledger's time to live).
-  const shape = parseRerunRequest(rerun, new Date());
+  const shape = checkRerunFields(rerun);
   if (!shape.ok) return invalidArguments(shape.problems);
   let settings: Settings;
   try {

@@ -1,5 +1,5 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { parseRerunRequest } from '../job/rerun-request';
+import { checkRerunFields, parseRerunRequest } from '../job/rerun-request';
 import type { Settings } from '../config/settings';
 import { runJobFromSettings, settingsFor } from '../runtime/run-from-settings';
 import { errorResponse, json, reportResponse } from './support/http-responses';
@@ -30,7 +30,7 @@ export async function abandonedCartsRun(request: HttpRequest, context: Invocatio
   }
   // The body first, so that bad input is a 400 naming it whatever the state of the settings; then
   // the window against the settings (the Exclude minutes, the ledger's time to live).
-  const shape = parseRerunRequest(body, new Date());
+  const shape = checkRerunFields(body);
   if (!shape.ok) return json(400, { error: 'The rerun request is not valid.', problems: shape.problems });
   let settings: Settings;
   try {

@@ -67,11 +67,25 @@ export interface RerunLimits {
  * `excludeMinutes`, so `from` must come before that; and it may not start further back than the
  * ledger keeps its records (`recordTtlDays`): carts reminded before that would be reminded again.
  */
+/**
+ * The request's fields alone (types, an ISO date-time with a time zone, no unknown field), before
+ * the settings that bound its window are known: so that an entry point reports bad input as such
+ * whatever the state of its configuration. `parseRerunRequest` with the limits then checks the window.
+ */
+export function checkRerunFields(input: unknown): { ok: true } | { ok: false; problems: string[] } {
+  const parsed = rerunRequestSchema.safeParse(input ?? {});
+  return parsed.success ? { ok: true } : { ok: false, problems: fieldProblems(parsed.error.issues) };
+}
+
+function fieldProblems(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string[] {
+  return issues.map((issue) => (issue.path.length ? `${issue.path.map(String).join('.')} ${issue.message}` : issue.message));
+}
+
 export function parseRerunRequest(input: unknown, now: Date, limits: RerunLimits = {}): RerunParseResult {
   const excludeMinutes = limits.excludeMinutes ?? 0;
   const parsed = rerunRequestSchema.safeParse(input ?? {});
   if (!parsed.success) {
-    return { ok: false, problems: parsed.error.issues.map((issue) => (issue.path.length ? `${issue.path.join('.')} ${issue.message}` : issue.message)) };
+    return { ok: false, problems: fieldProblems(parsed.error.issues) };
   }
   const { from, to, dryRun } = parsed.data;
   const problems: string[] = [];

@@ -55,6 +55,14 @@ describe('HTTP rerun window validation', () => {
     expect((onlyTo.jsonBody as { problems?: string[] }).problems).toEqual([expect.stringMatching(/^without from, the window starts .*TimeToLiveDays \(90\).*or a later to$/)]);
   });
 
+  test('a from-only rerun spanning 30.5 days to now minus a day of Exclude is accepted: the check before the settings judges fields, not the window', async () => {
+    process.env.RetailServerClientOptions__ExcludeAbandonedCartsModifiedSinceLastMinutes = '1440';
+    process.env.RetailServerClientOptions__IncludeAbandonedCartsModifiedSinceLastMinutes = '2880';
+    // [31.5 days ago, 1 day ago]: 30.5 days, within the 31 allowed (a check with Exclude 0 saw 31.5).
+    const response = await abandonedCartsRun(post({ from: daysAgo(31.5), dryRun: true }), context());
+    expect({ status: response.status, problems: (response.jsonBody as { problems?: string[] }).problems }).toEqual({ status: 200, problems: undefined });
+  });
+
   test('an impossible calendar date (November 31) is a 400, not silently moved to December 1', async () => {
     // Last year's November, within a ledger that keeps its records ten years, so nothing else is wrong.
     process.env.AzureCosmosOptions__TimeToLiveDays = '3650';
