@@ -81,11 +81,27 @@ function emarsysApiUrl(mode: 'wsse' | 'oauth2', configured: string | undefined):
   return configured ?? WSSE_API_URL;
 }
 
-function formatIssues(section: string, error: z.ZodError): string[] {
+/** `viewPortKeys`: the key each ImageViewPorts entry had where it was given, so that a problem names it. */
+function formatIssues(section: string, error: z.ZodError, viewPortKeys: readonly string[] = []): string[] {
   return error.issues.map((issue) => {
-    const path = [section, ...issue.path.map(String)].join('.');
+    const parts = issue.path.map(String);
+    if (parts[0] === 'ImageViewPorts' && parts[1] !== undefined) parts[1] = viewPortKeys[Number(parts[1])] ?? parts[1];
+    const path = [section, ...parts].join('.');
     return `${path} ${issue.message}`;
   });
+}
+
+/**
+ * The keys of a list as .NET configuration binds it: every child, numeric keys in number order
+ * (`__1__`, `__2__`, a gap: app settings need not start at 0), then any others in ordinal order.
+ */
+function listKeys(list: object): string[] {
+  const numeric = (key: string) => /^\d+$/.test(key);
+  const keys = Object.keys(list);
+  return [
+    ...keys.filter(numeric).sort((a, b) => Number(a) - Number(b)),
+    ...keys.filter((key) => !numeric(key)).sort(),
+  ];
 }
 
 /**
@@ -129,20 +145,17 @@ export function parseSettings(raw: RawSettings): Settings {
   const parseSection = <S extends z.ZodType>(name: (typeof SECTION_NAMES)[number], schema: S, aliases: Record<string, string>) => {
     const shape = (schema as unknown as { shape: Record<string, unknown> }).shape;
     const canonical = canonicalizeKeys(sectionOf(name), Object.keys(shape), aliases, (key) => ignoredProperties.push(`${name}.${key}`));
+    let viewPortKeys: string[] = [];
     if (name === 'MediaOptions' && canonical.ImageViewPorts && typeof canonical.ImageViewPorts === 'object') {
-      // In index order, whatever indices the app settings used (`__1__`, `__2__`, a gap), as .NET binds them.
       const viewPorts = canonical.ImageViewPorts as Record<string, unknown>;
-      const entries = Object.keys(viewPorts)
-        .filter((key) => /^\d+$/.test(key))
-        .sort((a, b) => Number(a) - Number(b))
-        .map((key) => viewPorts[key]);
-      canonical.ImageViewPorts = entries.map((entry, index) =>
-        canonicalizeKeys(entry, Object.keys(viewPortSchema.shape), {}, (key) => ignoredProperties.push(`${name}.ImageViewPorts[${index}].${key}`)),
+      viewPortKeys = listKeys(viewPorts);
+      canonical.ImageViewPorts = viewPortKeys.map((key) =>
+        canonicalizeKeys(viewPorts[key], Object.keys(viewPortSchema.shape), {}, (property) => ignoredProperties.push(`${name}.ImageViewPorts[${key}].${property}`)),
       );
     }
     const result = schema.safeParse(canonical);
     if (!result.success) {
-      problems.push(...formatIssues(name, result.error));
+      problems.push(...formatIssues(name, result.error, viewPortKeys));
       return undefined;
     }
     return result.data as z.infer<S>;

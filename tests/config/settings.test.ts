@@ -234,6 +234,20 @@ describe('loadSettings', () => {
     expect(settings.media.viewPorts.map((v) => v.width)).toEqual([300, 600]);
   });
 
+  test('viewports in a file as an object keyed by name, or a named key beside numbered ones: every entry binds, numbers first, and a problem names the key it was given under', () => {
+    const shipped = JSON.parse(readFileSync(shippedSettings, 'utf8')) as Record<string, Record<string, unknown>>;
+    const viewPort = (width: number, useForDefaultImageTag = false) => ({ viewport: `(min-width: ${width}px)`, imageWidth: width, imageHeight: width, useForDefaultImageTag });
+    const named = writeSettings({ ...shipped, MediaOptions: { ...shipped.MediaOptions, ImageViewPorts: { Mobile: viewPort(300), Desktop: viewPort(900, true) } } });
+    expect(loadSettings({ settingsPath: named, env: completeEnv }).media.viewPorts.map((v) => v.width)).toEqual([900, 300]);
+    const mixed = writeSettings({ ...shipped, MediaOptions: { ...shipped.MediaOptions, ImageViewPorts: { wide: viewPort(1200), 0: viewPort(300, true) } } });
+    expect(loadSettings({ settingsPath: mixed, env: completeEnv }).media.viewPorts.map((v) => v.width)).toEqual([300, 1200]);
+    expect(
+      configurationProblems(() =>
+        loadSettings({ settingsPath: named, env: { ...completeEnv, MediaOptions__ImageViewPorts__7__viewport: '(min-width: 10px)', MediaOptions__ImageViewPorts__7__imageWidth: '10', MediaOptions__ImageViewPorts__7__imageHeight: '0' } }),
+      ),
+    ).toEqual([expect.stringMatching(/^MediaOptions\.ImageViewPorts\.7\.imageHeight /)]);
+  });
+
   test('a number where the sample has text (an unquoted "ApiVersion": 7.3, a numeric DatabaseId) is read as its text', () => {
     const shipped = JSON.parse(readFileSync(shippedSettings, 'utf8')) as Record<string, Record<string, unknown>>;
     const path = writeSettings({
