@@ -291,117 +291,117 @@ async function runJob(deps: JobDependencies, request: JobRequest, setCallBudget:
         ...log,
         checkpoint: checkpoint.lastModifiedAt,
       });
-      return await finishReport(report, counters, deps, startedAt, statsAtStart, log);
-    }
-    tracker = new CheckpointTracker(window.from, window.cartIdsDoneAtFrom);
-
-    const sequential = settings.strategy === 'sequential';
-    const pageConcurrency = settings.pageConcurrency ?? DEFAULT_PAGE_CONCURRENCY;
-    const survey = await surveyLatestCarts(
-      retail,
-      window,
-      {
-        pageSize: settings.pageSize,
-        includeAnonymous: settings.includeAnonymous,
-        slices: sequential ? 1 : (settings.surveySlices ?? 8),
-        // What the pass holds in flight anyway; a window this small is not searched twice.
-        keepCarts: sequential ? 0 : settings.pageSize * pageConcurrency,
-        // A window too large to survey in half the run is cut where the survey got to.
-        outOfTime: () => clock.now().getTime() >= surveyDeadline,
-      },
-      async (pages) => {
-        deps.onProgress?.({ phase: 'survey', pages, seen: 0, notified: 0, failed: 0 });
-        await keepLease();
-      },
-    );
-    // What this run works: the window, or its first stretch when the survey ran out of time.
-    const worked: RunWindow = survey.end ? { ...window, to: survey.end } : window;
-    if (survey.end) logger.info('Abandoned cart run cut its window: the survey ran out of time', { ...log, limitMinutes, to: survey.end.toISOString() });
-    const ranges = passRanges(retail, survey, worked, settings, sequential);
-
-    const isTimeUp = (error: unknown) => error instanceof RemoteServiceError && error.outOfTime;
-    const productCache = new ProductCache();
-    const images = new ViewPortImageCache(settings.imageServerUrl, settings.viewPorts);
-    // Narrowed copies for the closures below (TypeScript does not carry narrowing into them).
-    const activeTracker = tracker;
-    const activeWindow = worked;
-    const activeChannel = channel;
-    const { stoppedEarly, timeUp } = await runPagePipeline(
-      ranges,
-      {
-        ...(sequential ? { concurrency: 1, lookahead: 0 } : { concurrency: pageConcurrency, lookahead: 0, waitingCommits: 2 * pageConcurrency }),
-        shouldStop: () => clock.now().getTime() >= deadline,
-        // Set only when a call gave up because its wait would not fit in the time the run had left.
-        isTimeUp,
-      },
-      async (readRange, index) => {
-        const context: PageContext = {
-          runId,
-          now: clock.now(),
-          window: activeWindow,
-          channel: activeChannel,
-          operatingUnitNumber: settings.operatingUnitNumber,
-          includeAnonymous: settings.includeAnonymous,
-          claimTimeoutMs: leaseMs,
-          maxSendAttempts: settings.maxSendAttempts,
-          dryRun,
-          payload: settings,
-          images,
-          latestCarts: survey.latest,
-          productCache,
-          retail,
-          ledger,
-          provider,
-          logger,
-          counters,
-          sequential,
-          store,
-          sendDeadline,
-          beforeClaim: async () => {
-            await keepLease();
-            return clock.now();
-          },
-          clock,
-        };
-        const observations: PageObservation[] = [];
-        for await (const page of readRange(index)) {
-          // A page's tallies join the run's when it ends: a page whose Retail Server calls ran out
-          // of time is the next run's, its carts counted there, not as seen here without an outcome.
-          const tallies = new RunCounters();
-          tallies.pages++;
-          try {
-            observations.push(...(await processPage(page, { ...context, counters: tallies, now: clock.now(), priority: index })));
-          } catch (error) {
-            if (!isTimeUp(error)) counters.add(tallies);
-            throw error;
-          }
-          counters.add(tallies);
-          logger.debug('Page done', { ...log, carts: page.length, notified: counters.notified });
-        }
-        return observations;
-      },
-      async (observations, index) => {
-        for (const { cartId, modifiedAt, final } of observations) activeTracker.observe(cartId, modifiedAt, final);
-        deps.onProgress?.({ phase: 'pages', pages: index + 1, seen: counters.seen, notified: counters.notified, failed: counters.failed });
-        if (!dryRun) {
-          // The lease first: a run that lost it (stalled past it) must not write its checkpoint
-          // over the one the unit's new holder has moved on.
-          await keepLease();
-          await saveCheckpoint();
-        }
-      },
-    );
-    if (timeUp !== undefined) {
-      logger.warn('A page ran out of time for its calls (Retail Server or Cosmos DB); the run ends before it', { ...log, limitMinutes, reason: toError(timeUp).message });
-    } else if (stoppedEarly) {
-      logger.info('Abandoned cart run reached its time limit; it started no new page', { ...log, limitMinutes });
     } else {
-      tracker.finish(worked.to);
+      tracker = new CheckpointTracker(window.from, window.cartIdsDoneAtFrom);
+
+      const sequential = settings.strategy === 'sequential';
+      const pageConcurrency = settings.pageConcurrency ?? DEFAULT_PAGE_CONCURRENCY;
+      const survey = await surveyLatestCarts(
+        retail,
+        window,
+        {
+          pageSize: settings.pageSize,
+          includeAnonymous: settings.includeAnonymous,
+          slices: sequential ? 1 : (settings.surveySlices ?? 8),
+          // What the pass holds in flight anyway; a window this small is not searched twice.
+          keepCarts: sequential ? 0 : settings.pageSize * pageConcurrency,
+          // A window too large to survey in half the run is cut where the survey got to.
+          outOfTime: () => clock.now().getTime() >= surveyDeadline,
+        },
+        async (pages) => {
+          deps.onProgress?.({ phase: 'survey', pages, seen: 0, notified: 0, failed: 0 });
+          await keepLease();
+        },
+      );
+      // What this run works: the window, or its first stretch when the survey ran out of time.
+      const worked: RunWindow = survey.end ? { ...window, to: survey.end } : window;
+      if (survey.end) logger.info('Abandoned cart run cut its window: the survey ran out of time', { ...log, limitMinutes, to: survey.end.toISOString() });
+      const ranges = passRanges(retail, survey, worked, settings, sequential);
+
+      const isTimeUp = (error: unknown) => error instanceof RemoteServiceError && error.outOfTime;
+      const productCache = new ProductCache();
+      const images = new ViewPortImageCache(settings.imageServerUrl, settings.viewPorts);
+      // Narrowed copies for the closures below (TypeScript does not carry narrowing into them).
+      const activeTracker = tracker;
+      const activeWindow = worked;
+      const activeChannel = channel;
+      const { stoppedEarly, timeUp } = await runPagePipeline(
+        ranges,
+        {
+          ...(sequential ? { concurrency: 1, lookahead: 0 } : { concurrency: pageConcurrency, lookahead: 0, waitingCommits: 2 * pageConcurrency }),
+          shouldStop: () => clock.now().getTime() >= deadline,
+          // Set only when a call gave up because its wait would not fit in the time the run had left.
+          isTimeUp,
+        },
+        async (readRange, index) => {
+          const context: PageContext = {
+            runId,
+            now: clock.now(),
+            window: activeWindow,
+            channel: activeChannel,
+            operatingUnitNumber: settings.operatingUnitNumber,
+            includeAnonymous: settings.includeAnonymous,
+            claimTimeoutMs: leaseMs,
+            maxSendAttempts: settings.maxSendAttempts,
+            dryRun,
+            payload: settings,
+            images,
+            latestCarts: survey.latest,
+            productCache,
+            retail,
+            ledger,
+            provider,
+            logger,
+            counters,
+            sequential,
+            store,
+            sendDeadline,
+            beforeClaim: async () => {
+              await keepLease();
+              return clock.now();
+            },
+            clock,
+          };
+          const observations: PageObservation[] = [];
+          for await (const page of readRange(index)) {
+            // A page's tallies join the run's when it ends: a page whose Retail Server calls ran out
+            // of time is the next run's, its carts counted there, not as seen here without an outcome.
+            const tallies = new RunCounters();
+            tallies.pages++;
+            try {
+              observations.push(...(await processPage(page, { ...context, counters: tallies, now: clock.now(), priority: index })));
+            } catch (error) {
+              if (!isTimeUp(error)) counters.add(tallies);
+              throw error;
+            }
+            counters.add(tallies);
+            logger.debug('Page done', { ...log, carts: page.length, notified: counters.notified });
+          }
+          return observations;
+        },
+        async (observations, index) => {
+          for (const { cartId, modifiedAt, final } of observations) activeTracker.observe(cartId, modifiedAt, final);
+          deps.onProgress?.({ phase: 'pages', pages: index + 1, seen: counters.seen, notified: counters.notified, failed: counters.failed });
+          if (!dryRun) {
+            // The lease first: a run that lost it (stalled past it) must not write its checkpoint
+            // over the one the unit's new holder has moved on.
+            await keepLease();
+            await saveCheckpoint();
+          }
+        },
+      );
+      if (timeUp !== undefined) {
+        logger.warn('A page ran out of time for its calls (Retail Server or Cosmos DB); the run ends before it', { ...log, limitMinutes, reason: toError(timeUp).message });
+      } else if (stoppedEarly) {
+        logger.info('Abandoned cart run reached its time limit; it started no new page', { ...log, limitMinutes });
+      } else {
+        tracker.finish(worked.to);
+      }
+      // Every cart before the tracker's position has its outcome; the rest of the window is the next run's.
+      if (stoppedEarly || survey.end) report.remaining = { from: tracker.position().lastModifiedAt.toISOString(), to: window.to.toISOString() };
+      await keepLease();
+      await saveCheckpoint();
     }
-    // Every cart before the tracker's position has its outcome; the rest of the window is the next run's.
-    if (stoppedEarly || survey.end) report.remaining = { from: tracker.position().lastModifiedAt.toISOString(), to: window.to.toISOString() };
-    await keepLease();
-    await saveCheckpoint();
   } catch (error) {
     const failure = toError(error);
     report.status = 'failed';

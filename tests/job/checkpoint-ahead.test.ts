@@ -1,4 +1,5 @@
 import { buildSimulatorData, cartRecord, customerRecord, productRecord } from '../../src/simulators/retail-server';
+import type { NotificationLedger } from '../../src/store/ledger';
 import { startHarness, type Harness } from '../support/harness';
 
 /**
@@ -37,4 +38,28 @@ test('Exclude raised past the checkpoint: the run reads nothing, the checkpoint 
   // At 13:40 the window ends at 11:40, still before the checkpoint: nothing settled is read again.
   h.clock.set('2026-11-23T13:40:00Z');
   expect((await h.run({}, raised)).carts.seen).toBe(0);
+});
+
+test('such a run reports its store requests as every run does, the lease release included', async () => {
+  h = await startHarness({
+    now: '2026-11-23T12:00:00Z',
+    data: buildSimulatorData({ customers: [customerRecord('C1')], products: [productRecord(1)], carts: [cartRecord({ id: 'A', customerId: 'C1', modifiedDateTime: '2026-11-23T11:00:00Z', lines: [{ productId: 1 }] })] }),
+  });
+  /** One run, with the store requests its ledger made. */
+  const watched = async (env: Record<string, string> = {}) => {
+    let ledger: NotificationLedger | undefined;
+    let before = 0;
+    const report = await h.run({}, env, {}, (built) => {
+      ledger = built.ledger;
+      before = built.ledger.stats().requests;
+      return {};
+    });
+    return { report, requests: (ledger as NotificationLedger).stats().requests - before };
+  };
+  const normal = await watched();
+  // Every request but the run record's own write, made once the report is complete.
+  expect(normal.report.calls.store).toBe(normal.requests - 1);
+  h.clock.set('2026-11-23T12:10:00Z');
+  const behind = await watched({ RetailServerClientOptions__ExcludeAbandonedCartsModifiedSinceLastMinutes: '120' });
+  expect({ seen: behind.report.carts.seen, store: behind.report.calls.store }).toEqual({ seen: 0, store: behind.requests - 1 });
 });
