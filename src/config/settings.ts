@@ -93,15 +93,17 @@ function formatIssues(section: string, error: z.ZodError, viewPortKeys: readonly
 
 /**
  * The keys of a list as .NET configuration binds it: every child, numeric keys in number order
- * (`__1__`, `__2__`, a gap: app settings need not start at 0), then any others in ordinal order.
+ * (`__1__`, `__2__`, a gap: app settings need not start at 0), then any others in ordinal order
+ * ignoring case (its ConfigurationKeyComparer).
  */
 function listKeys(list: object): string[] {
   const numeric = (key: string) => /^\d+$/.test(key);
+  const ignoringCase = (a: string, b: string) => {
+    const [x, y] = [a.toUpperCase(), b.toUpperCase()];
+    return x < y ? -1 : x > y ? 1 : 0;
+  };
   const keys = Object.keys(list);
-  return [
-    ...keys.filter(numeric).sort((a, b) => Number(a) - Number(b)),
-    ...keys.filter((key) => !numeric(key)).sort(),
-  ];
+  return [...keys.filter(numeric).sort((a, b) => Number(a) - Number(b)), ...keys.filter((key) => !numeric(key)).sort(ignoringCase)];
 }
 
 /**

@@ -78,7 +78,8 @@ export function applyEnvironmentOverrides(base: RawSettings, env: NodeJS.Process
     for (let i = 1; i < path.length; i++) {
       const segment = path[i] as string;
       const isLast = i === path.length - 1;
-      const key = Array.isArray(node) ? segment : matchingKey(node, segment);
+      // Keys match whatever their case, as .NET configuration's do (a named entry of a list too).
+      const key = matchingKey(node, segment);
       if (isLast) {
         if (i === 1 && !isBlank(value)) {
           // The file's value under another spelling would otherwise be read beside this one (and

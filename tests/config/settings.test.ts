@@ -248,6 +248,18 @@ describe('loadSettings', () => {
     ).toEqual([expect.stringMatching(/^MediaOptions\.ImageViewPorts\.7\.imageHeight /)]);
   });
 
+  test('named viewports order ignoring case, and app settings naming one entry in two cases set one entry (as .NET configuration does)', () => {
+    const shipped = JSON.parse(readFileSync(shippedSettings, 'utf8')) as Record<string, Record<string, unknown>>;
+    const viewPort = (width: number, useForDefaultImageTag = false) => ({ viewport: `(min-width: ${width}px)`, imageWidth: width, imageHeight: width, useForDefaultImageTag });
+    const named = writeSettings({ ...shipped, MediaOptions: { ...shipped.MediaOptions, ImageViewPorts: { desktop: viewPort(900, true), Phone: viewPort(300) } } });
+    expect(loadSettings({ settingsPath: named, env: completeEnv }).media.viewPorts.map((v) => v.width)).toEqual([900, 300]);
+    const settings = loadSettings({
+      settingsPath: shippedSettings,
+      env: { ...completeEnv, MediaOptions__ImageViewPorts__Tablet__viewport: '(min-width: 400px)', MediaOptions__ImageViewPorts__Tablet__imageWidth: '400', MediaOptions__ImageViewPorts__tablet__imageHeight: '400' },
+    });
+    expect(settings.media.viewPorts.map((v) => v.width)).toEqual([300, 600, 400]);
+  });
+
   test('a number where the sample has text (an unquoted "ApiVersion": 7.3, a numeric DatabaseId) is read as its text', () => {
     const shipped = JSON.parse(readFileSync(shippedSettings, 'utf8')) as Record<string, Record<string, unknown>>;
     const path = writeSettings({
