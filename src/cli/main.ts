@@ -164,7 +164,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   };
   // The arguments first, so that a bad --from is reported with or without settings; then the
   // window against the settings (the Exclude minutes, the ledger's time to live).
-  const shape = checkRerunFields(rerun);
+  const shape = checkRerunFields(rerun, new Date());
   if (!shape.ok) return invalidArguments(shape.problems);
   let settings: Settings;
   try {

@@ -30,7 +30,7 @@ export async function abandonedCartsRun(request: HttpRequest, context: Invocatio
   }
   // The body first, so that bad input is a 400 naming it whatever the state of the settings; then
   // the window against the settings (the Exclude minutes, the ledger's time to live).
-  const shape = checkRerunFields(body);
+  const shape = checkRerunFields(body, new Date());
   if (!shape.ok) return json(400, { error: 'The rerun request is not valid.', problems: shape.problems });
   let settings: Settings;
   try {

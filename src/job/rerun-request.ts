@@ -72,9 +72,23 @@ export interface RerunLimits {
  * the settings that bound its window are known: so that an entry point reports bad input as such
  * whatever the state of its configuration. `parseRerunRequest` with the limits then checks the window.
  */
-export function checkRerunFields(input: unknown): { ok: true } | { ok: false; problems: string[] } {
+export function checkRerunFields(input: unknown, now: Date): { ok: true } | { ok: false; problems: string[] } {
   const parsed = rerunRequestSchema.safeParse(input ?? {});
-  return parsed.success ? { ok: true } : { ok: false, problems: fieldProblems(parsed.error.issues) };
+  if (!parsed.success) return { ok: false, problems: fieldProblems(parsed.error.issues) };
+  const problems = windowProblems(parsed.data.from, parsed.data.to, now);
+  return problems.length > 0 ? { ok: false, problems } : { ok: true };
+}
+
+/** What is wrong with a window whatever the settings: something in the future, from not before to, a span too long. */
+function windowProblems(from: Date | undefined, to: Date | undefined, now: Date): string[] {
+  const problems: string[] = [];
+  if (from && from.getTime() > now.getTime()) problems.push(`from is in the future (now is ${now.toISOString()})`);
+  if (to && to.getTime() > now.getTime()) problems.push(`to is in the future (now is ${now.toISOString()})`);
+  if (from && to && from.getTime() >= to.getTime()) problems.push('from must be before to');
+  if (from && to && to.getTime() - from.getTime() > MAX_RERUN_SPAN_DAYS * 86_400_000) {
+    problems.push(`the window may span at most ${MAX_RERUN_SPAN_DAYS} days; split a longer rerun into several`);
+  }
+  return problems;
 }
 
 function fieldProblems(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string[] {
@@ -88,20 +102,18 @@ export function parseRerunRequest(input: unknown, now: Date, limits: RerunLimits
     return { ok: false, problems: fieldProblems(parsed.error.issues) };
   }
   const { from, to, dryRun } = parsed.data;
-  const problems: string[] = [];
+  const problems = windowProblems(from, to, now);
   const defaultTo = new Date(now.getTime() - excludeMinutes * 60_000);
-  if (from && from.getTime() > now.getTime()) problems.push(`from is in the future (now is ${now.toISOString()})`);
-  else if (from && !to && from.getTime() >= defaultTo.getTime()) {
-    problems.push(
-      `from must be before ${defaultTo.toISOString()}: without to, the window ends ${excludeMinutes} minutes ago ` +
-        '(ExcludeAbandonedCartsModifiedSinceLastMinutes), since carts changed since then may still be edited; give an earlier from, or a to',
-    );
-  }
-  if (to && to.getTime() > now.getTime()) problems.push(`to is in the future (now is ${now.toISOString()})`);
-  if (from && to && from.getTime() >= to.getTime()) problems.push('from must be before to');
-  const spanEnd = to ?? defaultTo;
-  if (from && spanEnd.getTime() - from.getTime() > MAX_RERUN_SPAN_DAYS * 86_400_000) {
-    problems.push(`the window may span at most ${MAX_RERUN_SPAN_DAYS} days; split a longer rerun into several`);
+  // Without to, the window ends where a run's does: now minus Exclude.
+  if (from && !to && from.getTime() <= now.getTime()) {
+    if (from.getTime() >= defaultTo.getTime()) {
+      problems.push(
+        `from must be before ${defaultTo.toISOString()}: without to, the window ends ${excludeMinutes} minutes ago ` +
+          '(ExcludeAbandonedCartsModifiedSinceLastMinutes), since carts changed since then may still be edited; give an earlier from, or a to',
+      );
+    } else if (defaultTo.getTime() - from.getTime() > MAX_RERUN_SPAN_DAYS * 86_400_000) {
+      problems.push(`the window may span at most ${MAX_RERUN_SPAN_DAYS} days; split a longer rerun into several`);
+    }
   }
   const oldest = limits.recordTtlDays === undefined ? undefined : new Date(now.getTime() - limits.recordTtlDays * 86_400_000);
   const forgotten = `more than AzureCosmosOptions.TimeToLiveDays (${limits.recordTtlDays}) days ago: the ledger no longer knows which of those carts were reminded, so they would be reminded again`;
