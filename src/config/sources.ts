@@ -92,7 +92,10 @@ export function applyEnvironmentOverrides(base: RawSettings, env: NodeJS.Process
         if (i === 1) setByEnvironment.add(`${section}.${key.toLowerCase()}`);
         node[key] = value;
       } else {
-        if (!isRecord(node[key])) node[key] = /^\d+$/.test(path[i + 1] as string) ? [] : {};
+        // A list is kept as an object keyed by index (or name): a key such as `length` must not
+        // reach a real array's own properties. The settings read lists from objects too.
+        if (!isRecord(node[key])) node[key] = {};
+        else if (Array.isArray(node[key])) node[key] = { ...(node[key] as unknown[]) };
         node = node[key] as Record<string, unknown>;
       }
     }

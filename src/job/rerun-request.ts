@@ -62,15 +62,10 @@ export interface RerunLimits {
 }
 
 /**
- * Checks a rerun's fields and its window against `now`: from before to, nothing in the future, a
- * bounded span. A rerun that gives only `from` ends where a run's window ends, now minus
- * `excludeMinutes`, so `from` must come before that; and it may not start further back than the
- * ledger keeps its records (`recordTtlDays`): carts reminded before that would be reminded again.
- */
-/**
- * The request's fields alone (types, an ISO date-time with a time zone, no unknown field), before
- * the settings that bound its window are known: so that an entry point reports bad input as such
- * whatever the state of its configuration. `parseRerunRequest` with the limits then checks the window.
+ * What can be told of a rerun request before the settings that bound its window are known: its
+ * fields (types, an ISO date-time with a time zone, no unknown field) and what is wrong with its
+ * window whatever the settings, so that an entry point reports bad input as such whatever the state
+ * of its configuration. `parseRerunRequest` with the limits then checks the rest.
  */
 export function checkRerunFields(input: unknown, now: Date): { ok: true } | { ok: false; problems: string[] } {
   const parsed = rerunRequestSchema.safeParse(input ?? {});
@@ -95,6 +90,12 @@ function fieldProblems(issues: readonly { path: readonly PropertyKey[]; message:
   return issues.map((issue) => (issue.path.length ? `${issue.path.map(String).join('.')} ${issue.message}` : issue.message));
 }
 
+/**
+ * Checks a rerun's fields and its window against `now`: from before to, nothing in the future, a
+ * bounded span. A rerun that gives only `from` ends where a run's window ends, now minus
+ * `excludeMinutes`, so `from` must come before that; and it may not start further back than the
+ * ledger keeps its records (`recordTtlDays`): carts reminded before that would be reminded again.
+ */
 export function parseRerunRequest(input: unknown, now: Date, limits: RerunLimits = {}): RerunParseResult {
   const excludeMinutes = limits.excludeMinutes ?? 0;
   const parsed = rerunRequestSchema.safeParse(input ?? {});

@@ -260,6 +260,17 @@ describe('loadSettings', () => {
     expect(settings.media.viewPorts.map((v) => v.width)).toEqual([300, 600, 400]);
   });
 
+  test('an app setting naming a viewport "length" is an entry like any name, never the file\'s array length', () => {
+    const entry = (name: string) => ({ [`MediaOptions__ImageViewPorts__${name}__viewport`]: '(min-width: 400px)', [`MediaOptions__ImageViewPorts__${name}__imageWidth`]: '400', [`MediaOptions__ImageViewPorts__${name}__imageHeight`]: '400' });
+    for (const name of ['length', 'Length']) {
+      expect(loadSettings({ settingsPath: shippedSettings, env: { ...completeEnv, ...entry(name) } }).media.viewPorts.map((v) => v.width)).toEqual([300, 600, 400]);
+    }
+    // A bare value there is a problem named, not a lost viewport or a crash.
+    const problems = configurationProblems(() => loadSettings({ settingsPath: shippedSettings, env: { ...completeEnv, MediaOptions__ImageViewPorts__length: '1' } }));
+    expect(problems.length).toBeGreaterThan(0);
+    expect(problems.every((problem) => problem.startsWith('MediaOptions.ImageViewPorts.length.'))).toBe(true);
+  });
+
   test('a number where the sample has text (an unquoted "ApiVersion": 7.3, a numeric DatabaseId) is read as its text', () => {
     const shipped = JSON.parse(readFileSync(shippedSettings, 'utf8')) as Record<string, Record<string, unknown>>;
     const path = writeSettings({
