@@ -7,7 +7,7 @@ import { createHttpsServer } from '@vercel/cosmosdb-server';
 import { answerMinimallyWhenAsked } from '../simulators/cosmos-minimal-response';
 import { z } from 'zod';
 import { parseSettings, type Settings } from '../config/settings';
-import { applyEnvironmentOverrides, readSettingsFile, type RawSettings } from '../config/sources';
+import { applyEnvironmentOverrides, readSettingsFile, SECTION_NAMES, type RawSettings } from '../config/sources';
 import { runAbandonedCartJob, type JobDependencies } from '../job/run-abandoned-cart-job';
 import type { RunReport } from '../job/report';
 import { createPreviewProvider, writePreviewIndex } from '../providers/preview';
@@ -96,11 +96,19 @@ async function startEmbeddedCosmos(tls: LocalTls): Promise<{ endpoint: string; c
   };
 }
 
+/**
+ * The user's sections under their documented names (a file may spell them in any case), so that
+ * the stand-ins' settings replace theirs instead of sitting beside them under another spelling.
+ */
+function bySectionName(raw: RawSettings): RawSettings {
+  return Object.fromEntries(Object.entries(raw).map(([key, value]) => [SECTION_NAMES.find((name) => name.toLowerCase() === key.toLowerCase()) ?? key, value]));
+}
+
 function localSettings(options: LocalRunOptions, endpoints: { authorityHost: string; retailUrl: string; cosmosEndpoint: string; imageServerUrl: string }): Settings {
   let raw: RawSettings = {};
   if (options.provider === 'emarsys') {
     const path = resolve(options.settingsPath ?? 'appSettings.json');
-    raw = applyEnvironmentOverrides(existsSync(path) ? readSettingsFile(path) : {}, options.env);
+    raw = bySectionName(applyEnvironmentOverrides(existsSync(path) ? readSettingsFile(path) : {}, options.env));
   }
   const local = applyEnvironmentOverrides(
     {},

@@ -76,4 +76,27 @@ describe('the local run', () => {
       await emarsys.close();
     }
   });
+
+  test('--provider emarsys with a settings file spelling its sections in another case: the stand-ins still replace Retail Server and Cosmos DB', async () => {
+    const emarsys = await startEmarsysStandIn({ auth: { mode: 'wsse', userName: 'local-user', secret: 'local-secret' } });
+    try {
+      const settingsPath = join(dir, 'appSettings.lowercase.json');
+      writeFileSync(
+        settingsPath,
+        JSON.stringify({
+          emarsysClientOptions: { ApiUrl: emarsys.apiUrlTemplate, ExternalEventId: '99', ApiUserNameKeyVaultSecretName: 'EmarsysUser', ApiSecretKeyVaultSecretName: 'EmarsysSecret' },
+          // The deployment's own Retail Server: a local run must not call it.
+          retailServerClientOptions: { RetailServerUrl: 'https://csu.contoso.invalid/Commerce', OperatingUnitNumber: '999' },
+        }),
+      );
+      const result = await runLocal(
+        options({ stateDir: join(dir, 'lowercase-state'), outDir: join(dir, 'unused-emails-2'), provider: 'emarsys', settingsPath, env: { EmarsysUser: 'local-user', EmarsysSecret: 'local-secret' } }),
+      );
+      expect(result.report.status).toBe('completed');
+      expect(result.report.carts.notified).toBeGreaterThanOrEqual(20);
+      expect(emarsys.deliveries).toHaveLength(result.report.carts.notified);
+    } finally {
+      await emarsys.close();
+    }
+  });
 });
