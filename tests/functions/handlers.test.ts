@@ -149,17 +149,6 @@ describe('Azure Functions handlers', () => {
 
   test('a missing secret is reported by name, not as a crash', async () => {
     delete process.env.emarsys_secret;
-    // Bad input is still a 400 naming it, before the settings are looked at: a field, or a window
-    // wrong whatever the settings.
-    for (const [body, message] of [
-      ['{"from": "yesterday"}', /from must be an ISO-8601 date-time/],
-      [`{"from": "${minutesAgo(10)}", "to": "${minutesAgo(20)}"}`, /from must be before to/],
-      [`{"to": "${new Date(Date.now() + 3_600_000).toISOString()}"}`, /to is in the future/],
-    ] as const) {
-      const bad = await abandonedCartsRun(post(body), context('abandonedCartsRun').context);
-      expect(bad.status).toBe(400);
-      expect(JSON.stringify(bad.jsonBody)).toMatch(message);
-    }
     const response = await abandonedCartsRun(post(), context('abandonedCartsRun').context);
     expect(response.status).toBe(500);
     expect(response.jsonBody).toEqual({

@@ -32,7 +32,8 @@ function body(req: IncomingMessage): Promise<string> {
   });
 }
 
-test('a per-operation 429 with retryAfterMilliseconds is retried no sooner than the service asked', async () => {
+/** A ledger on its own database with a server's hint honoured up to a minute (as production), its waits recorded. */
+async function ledgerRecordingWaits() {
   const container = await createCosmosContainer({ endpoint: server.endpoint, key: server.key, databaseId: `db-${randomUUID()}` });
   const sleeps: number[] = [];
   const ledger = new CosmosLedger({
@@ -42,9 +43,14 @@ test('a per-operation 429 with retryAfterMilliseconds is retried no sooner than 
     retryHooks: { sleep: async (ms) => void sleeps.push(ms) },
   });
   await ledger.getNotifications([claim().id]); // metadata first
+  return { ledger, sleeps, dispose: () => container.database.client.dispose() };
+}
+
+/** Answers `times` bulk requests (every one when undefined) with a 429 for each operation, asking for 3 s. */
+function throttleOperations(times?: number): () => number {
   let throttled = 0;
   server.setFault((_rangeId, req, res) => {
-    if (throttled >= 2) return false;
+    if (times !== undefined && throttled >= times) return false;
     throttled++;
     void body(req).then((text) => {
       const operations = JSON.parse(text) as unknown[];
@@ -54,14 +60,20 @@ test('a per-operation 429 with retryAfterMilliseconds is retried no sooner than 
     });
     return true;
   });
+  return () => throttled;
+}
+
+test('a per-operation 429 with retryAfterMilliseconds is retried no sooner than the service asked', async () => {
+  const { ledger, sleeps, dispose } = await ledgerRecordingWaits();
+  const throttled = throttleOperations(2);
   const record = claim();
   const [result] = await ledger.createNotifications([record]);
   expect(result?.status).toBe('ok');
-  expect(throttled).toBe(2);
+  expect(throttled()).toBe(2);
   // Two waits before the two retries; the service asked for 3 s each time.
   expect(sleeps).toHaveLength(2);
   for (const ms of sleeps) expect(ms).toBeGreaterThanOrEqual(3000);
-  container.database.client.dispose();
+  dispose();
 });
 
 test('a bulk request refused as a whole with 429 (its hint dropped by the SDK) waits at least WHOLE_REQUEST_THROTTLE_WAIT_MS before it is sent again', async () => {
@@ -89,26 +101,11 @@ test('a bulk request refused as a whole with 429 (its hint dropped by the SDK) w
 });
 
 test('a wait the service asks for that would end past the run\'s time left is not waited: the write gives up at once, as out of time', async () => {
-  const container = await createCosmosContainer({ endpoint: server.endpoint, key: server.key, databaseId: `db-${randomUUID()}` });
-  const sleeps: number[] = [];
-  const ledger = new CosmosLedger({
-    container,
-    retryPolicy: { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 4, maxServerDelayMs: 60_000 },
-    retryHooks: { sleep: async (ms) => void sleeps.push(ms) },
-  });
-  await ledger.getNotifications([claim().id]); // metadata first
-  server.setFault((_rangeId, req, res) => {
-    void body(req).then((text) => {
-      const operations = JSON.parse(text) as unknown[];
-      res.statusCode = 207;
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify(operations.map(() => ({ statusCode: 429, subStatusCode: 3200, requestCharge: 0, retryAfterMilliseconds: 3000 }))));
-    });
-    return true;
-  });
+  const { ledger, sleeps, dispose } = await ledgerRecordingWaits();
+  throttleOperations();
   // Two seconds left: the 3 s the service asks for do not fit.
   const [result] = await withCallBudget(() => 2000, () => ledger.createNotifications([claim()]));
   expect(result).toMatchObject({ status: 'error', retryable: true, reason: expect.stringContaining('the run reached its time limit') });
   expect(sleeps).toEqual([]);
-  container.database.client.dispose();
+  dispose();
 });
