@@ -127,13 +127,17 @@ export function loadSettings(options: LoadSettingsOptions = {}): Settings {
     }
   }
   try {
-    const aliases = Object.fromEntries(SECTION_NAMES.map((name) => [name, sectionSchemas[name].aliases]));
-    return parseSettings(applyEnvironmentOverrides(raw, env, aliases));
+    return parseSettings(applyEnvironmentOverrides(raw, env, aliasesBySection()));
   } catch (error) {
     if (!(error instanceof ConfigurationError)) throw error;
     const hint = `${source} Set a property in appSettings.json, or as an environment variable (app setting) named Section__Property, e.g. RetailServerClientOptions__TenantId.`;
     throw new ConfigurationError(error.problems, hint);
   }
+}
+
+/** Each section's other accepted spellings of its properties (the sample code's), for `applyEnvironmentOverrides`. */
+export function aliasesBySection(): Record<string, Record<string, string>> {
+  return Object.fromEntries(SECTION_NAMES.map((name) => [name, sectionSchemas[name].aliases]));
 }
 
 /** Validates raw settings (file and environment already merged). */
@@ -146,6 +150,7 @@ export function parseSettings(raw: RawSettings): Settings {
   };
   const parseSection = <S extends z.ZodType>(name: (typeof SECTION_NAMES)[number], schema: S, aliases: Record<string, string>) => {
     const shape = (schema as unknown as { shape: Record<string, unknown> }).shape;
+    if (Array.isArray(sectionOf(name))) problems.push(`${name} must be an object of properties, not a list`);
     const canonical = canonicalizeKeys(sectionOf(name), Object.keys(shape), aliases, (key) => ignoredProperties.push(`${name}.${key}`));
     let viewPortKeys: string[] = [];
     if (name === 'MediaOptions' && canonical.ImageViewPorts && typeof canonical.ImageViewPorts === 'object') {

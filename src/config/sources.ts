@@ -73,7 +73,7 @@ export function applyEnvironmentOverrides(base: RawSettings, env: NodeJS.Process
     if (!section || path.length < 2 || path.some((segment) => segment === '')) continue;
     let node: Record<string, unknown> = result;
     const sectionKey = matchingKey(node, section);
-    if (!isRecord(node[sectionKey])) node[sectionKey] = {};
+    if (!isRecord(node[sectionKey]) || Array.isArray(node[sectionKey])) node[sectionKey] = {};
     node = node[sectionKey] as Record<string, unknown>;
     for (let i = 1; i < path.length; i++) {
       const segment = path[i] as string;

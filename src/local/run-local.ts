@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { createHttpsServer } from '@vercel/cosmosdb-server';
 import { answerMinimallyWhenAsked } from '../simulators/cosmos-minimal-response';
 import { z } from 'zod';
-import { parseSettings, type Settings } from '../config/settings';
+import { aliasesBySection, parseSettings, type Settings } from '../config/settings';
 import { applyEnvironmentOverrides, readSettingsFile, SECTION_NAMES, type RawSettings } from '../config/sources';
 import { runAbandonedCartJob, type JobDependencies } from '../job/run-abandoned-cart-job';
 import type { RunReport } from '../job/report';
@@ -101,14 +101,20 @@ async function startEmbeddedCosmos(tls: LocalTls): Promise<{ endpoint: string; c
  * the stand-ins' settings replace theirs instead of sitting beside them under another spelling.
  */
 function bySectionName(raw: RawSettings): RawSettings {
-  return Object.fromEntries(Object.entries(raw).map(([key, value]) => [SECTION_NAMES.find((name) => name.toLowerCase() === key.toLowerCase()) ?? key, value]));
+  const named: RawSettings = {};
+  for (const [key, value] of Object.entries(raw)) {
+    const name = SECTION_NAMES.find((section) => section.toLowerCase() === key.toLowerCase()) ?? key;
+    // Of two spellings of one section, the first, as the settings read it (and overrides reach it).
+    if (!(name in named)) named[name] = value;
+  }
+  return named;
 }
 
 function localSettings(options: LocalRunOptions, endpoints: { authorityHost: string; retailUrl: string; cosmosEndpoint: string; imageServerUrl: string }): Settings {
   let raw: RawSettings = {};
   if (options.provider === 'emarsys') {
     const path = resolve(options.settingsPath ?? 'appSettings.json');
-    raw = bySectionName(applyEnvironmentOverrides(existsSync(path) ? readSettingsFile(path) : {}, options.env));
+    raw = bySectionName(applyEnvironmentOverrides(existsSync(path) ? readSettingsFile(path) : {}, options.env, aliasesBySection()));
   }
   const local = applyEnvironmentOverrides(
     {},

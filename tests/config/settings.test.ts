@@ -271,6 +271,16 @@ describe('loadSettings', () => {
     expect(problems.every((problem) => problem.startsWith('MediaOptions.ImageViewPorts.length.'))).toBe(true);
   });
 
+  test('a section the file gives as a list: an app setting under it is read, and without one the section is a problem named', () => {
+    const shipped = JSON.parse(readFileSync(shippedSettings, 'utf8')) as Record<string, unknown>;
+    const listed = writeSettings({ ...shipped, KeyVaultOptions: [] });
+    expect(loadSettings({ settingsPath: listed, env: { ...completeEnv, KeyVaultOptions__KeyVaultURI: 'https://contoso.vault.azure.net' } }).keyVault.uri).toBe('https://contoso.vault.azure.net');
+    expect(configurationProblems(() => loadSettings({ settingsPath: listed, env: completeEnv }))).toEqual(['KeyVaultOptions must be an object of properties, not a list']);
+    // A property named "length" under it is a property, never the list's length.
+    const media = writeSettings({ ...shipped, MediaOptions: [] });
+    expect(() => loadSettings({ settingsPath: media, env: { ...completeEnv, MediaOptions__length: '-1' } })).toThrow(ConfigurationError);
+  });
+
   test('a number where the sample has text (an unquoted "ApiVersion": 7.3, a numeric DatabaseId) is read as its text', () => {
     const shipped = JSON.parse(readFileSync(shippedSettings, 'utf8')) as Record<string, Record<string, unknown>>;
     const path = writeSettings({

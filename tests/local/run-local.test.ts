@@ -99,4 +99,24 @@ describe('the local run', () => {
       await emarsys.close();
     }
   });
+
+  test('--provider emarsys with one section spelled twice: the first spelling is read, with its app-setting override, as the deployment reads it', async () => {
+    const emarsys = await startEmarsysStandIn({ auth: { mode: 'wsse', userName: 'local-user', secret: 'local-secret' } });
+    try {
+      const settingsPath = join(dir, 'appSettings.twice.json');
+      writeFileSync(
+        settingsPath,
+        JSON.stringify({
+          EmarsysClientOptions: { ApiUrl: 'https://api.emarsys.invalid/api/v2/event/{0}/trigger', ExternalEventId: '99', ApiUserNameKeyVaultSecretName: 'EmarsysUser', ApiSecretKeyVaultSecretName: 'EmarsysSecret' },
+          emarsysClientOptions: { MaxSendAttempts: 3 },
+        }),
+      );
+      const env = { EmarsysUser: 'local-user', EmarsysSecret: 'local-secret', EmarsysClientOptions__ApiUrl: emarsys.apiUrlTemplate };
+      const result = await runLocal(options({ stateDir: join(dir, 'twice-state'), outDir: join(dir, 'unused-emails-3'), provider: 'emarsys', settingsPath, env }));
+      expect(result.report.status).toBe('completed');
+      expect(new Set(emarsys.requests.filter((r) => r.kind === 'trigger').map((r) => r.eventId))).toEqual(new Set(['99']));
+    } finally {
+      await emarsys.close();
+    }
+  });
 });
