@@ -150,7 +150,11 @@ export function parseSettings(raw: RawSettings): Settings {
   };
   const parseSection = <S extends z.ZodType>(name: (typeof SECTION_NAMES)[number], schema: S, aliases: Record<string, string>) => {
     const shape = (schema as unknown as { shape: Record<string, unknown> }).shape;
-    if (Array.isArray(sectionOf(name))) problems.push(`${name} must be an object of properties, not a list`);
+    const given = sectionOf(name);
+    // Null reads as an empty section, as .NET configuration reads it; anything else must be an object.
+    if (given !== undefined && given !== null && (typeof given !== 'object' || Array.isArray(given))) {
+      problems.push(`${name} must be an object of properties, not ${Array.isArray(given) ? 'a list' : `a ${typeof given}`}`);
+    }
     const canonical = canonicalizeKeys(sectionOf(name), Object.keys(shape), aliases, (key) => ignoredProperties.push(`${name}.${key}`));
     let viewPortKeys: string[] = [];
     if (name === 'MediaOptions' && canonical.ImageViewPorts && typeof canonical.ImageViewPorts === 'object') {

@@ -73,7 +73,11 @@ export function applyEnvironmentOverrides(base: RawSettings, env: NodeJS.Process
     if (!section || path.length < 2 || path.some((segment) => segment === '')) continue;
     let node: Record<string, unknown> = result;
     const sectionKey = matchingKey(node, section);
-    if (!isRecord(node[sectionKey]) || Array.isArray(node[sectionKey])) node[sectionKey] = {};
+    const current = node[sectionKey];
+    // A section the file gives as something else than an object (a list, a string) is left for
+    // the settings to report as such: overriding into it would hide what the file says.
+    if (current !== undefined && current !== null && (!isRecord(current) || Array.isArray(current))) continue;
+    if (!isRecord(current)) node[sectionKey] = {};
     node = node[sectionKey] as Record<string, unknown>;
     for (let i = 1; i < path.length; i++) {
       const segment = path[i] as string;

@@ -144,7 +144,11 @@ function localSettings(options: LocalRunOptions, endpoints: { authorityHost: str
   );
   // The local stand-ins replace Retail Server, Cosmos DB and the image server; Emarsys (and the
   // vault that holds its secrets) come from the user's settings when they send for real.
-  return parseSettings({ ...raw, ...local, EmarsysClientOptions: { ...(raw.EmarsysClientOptions as object), ...(local.EmarsysClientOptions as object) } });
+  // The user's Emarsys section under the local one's (a section that is not an object is passed on
+  // as it is, for the settings to name it).
+  const theirs = raw.EmarsysClientOptions;
+  const emarsys = theirs === undefined || theirs === null || (typeof theirs === 'object' && !Array.isArray(theirs)) ? { ...(theirs as object | undefined), ...(local.EmarsysClientOptions as object) } : theirs;
+  return parseSettings({ ...raw, ...local, EmarsysClientOptions: emarsys });
 }
 
 export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult> {

@@ -271,14 +271,22 @@ describe('loadSettings', () => {
     expect(problems.every((problem) => problem.startsWith('MediaOptions.ImageViewPorts.length.'))).toBe(true);
   });
 
-  test('a section the file gives as a list: an app setting under it is read, and without one the section is a problem named', () => {
+  test.each([
+    ['a list', ['https://contoso.vault.azure.net']],
+    ['a string', 'https://contoso.vault.azure.net'],
+    ['a number', 5],
+  ])('a section the file gives as %s is a problem named, with or without an app setting under it', (kind, value) => {
     const shipped = JSON.parse(readFileSync(shippedSettings, 'utf8')) as Record<string, unknown>;
-    const listed = writeSettings({ ...shipped, KeyVaultOptions: [] });
-    expect(loadSettings({ settingsPath: listed, env: { ...completeEnv, KeyVaultOptions__KeyVaultURI: 'https://contoso.vault.azure.net' } }).keyVault.uri).toBe('https://contoso.vault.azure.net');
-    expect(configurationProblems(() => loadSettings({ settingsPath: listed, env: completeEnv }))).toEqual(['KeyVaultOptions must be an object of properties, not a list']);
-    // A property named "length" under it is a property, never the list's length.
-    const media = writeSettings({ ...shipped, MediaOptions: [] });
-    expect(() => loadSettings({ settingsPath: media, env: { ...completeEnv, MediaOptions__length: '-1' } })).toThrow(ConfigurationError);
+    const path = writeSettings({ ...shipped, KeyVaultOptions: value });
+    const problem = `KeyVaultOptions must be an object of properties, not ${kind}`;
+    expect(configurationProblems(() => loadSettings({ settingsPath: path, env: completeEnv }))).toEqual([problem]);
+    expect(configurationProblems(() => loadSettings({ settingsPath: path, env: { ...completeEnv, KeyVaultOptions__KeyVaultURI: 'https://contoso.vault.azure.net', KeyVaultOptions__length: '-1' } }))).toEqual([problem]);
+  });
+
+  test('a section the file gives as null reads as empty, as .NET reads it: app settings fill it', () => {
+    const shipped = JSON.parse(readFileSync(shippedSettings, 'utf8')) as Record<string, unknown>;
+    const path = writeSettings({ ...shipped, KeyVaultOptions: null });
+    expect(loadSettings({ settingsPath: path, env: { ...completeEnv, KeyVaultOptions__KeyVaultURI: 'https://contoso.vault.azure.net' } }).keyVault.uri).toBe('https://contoso.vault.azure.net');
   });
 
   test('a number where the sample has text (an unquoted "ApiVersion": 7.3, a numeric DatabaseId) is read as its text', () => {

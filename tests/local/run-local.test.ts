@@ -100,6 +100,12 @@ describe('the local run', () => {
     }
   });
 
+  test('--provider emarsys with an Emarsys section given as a list: named as such, not as its properties missing', async () => {
+    const settingsPath = join(dir, 'appSettings.list.json');
+    writeFileSync(settingsPath, JSON.stringify({ EmarsysClientOptions: [{ ExternalEventId: '99' }] }));
+    await expect(runLocal(options({ stateDir: join(dir, 'list-state'), provider: 'emarsys', settingsPath }))).rejects.toThrow(/EmarsysClientOptions must be an object of properties, not a list/);
+  });
+
   test('--provider emarsys with one section spelled twice: the first spelling is read, with its app-setting override, as the deployment reads it', async () => {
     const emarsys = await startEmarsysStandIn({ auth: { mode: 'wsse', userName: 'local-user', secret: 'local-secret' } });
     try {
