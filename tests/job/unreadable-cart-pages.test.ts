@@ -199,6 +199,20 @@ describe('a record without a usable id, with a time, right before an unreadable 
     await expect(readAll(retail, { from, to, cartIdsDoneAtFrom: [] }, pageSize)).resolves.toEqual(readable.map((cart) => (cart === poison ? '!' : cart)));
   });
 
+  test('the record found right after an unreadable cart has no id and comes back with its lines in another order: nothing changed, the read completes', async () => {
+    // cart-01 unreadable, a record with Id true at minute 20 right after it, cart-02 at 30. Pages of 2.
+    const odd = cartRecord({ id: 'k0', customerId: 'CK', modifiedDateTime: at(20).toISOString(), lines: [{ productId: 1 }, { productId: 2 }], overrides: { Id: true } });
+    const { retail } = changeable([0, 10, 30], new Set([id(1)]), undefined, [odd]);
+    let answers = 0;
+    const reordering = {
+      async searchCarts(query: CartSearchQuery) {
+        const records = (await retail.searchCarts(query)) as { Id: unknown; CartLines: unknown[] }[];
+        return records.map((r) => (r.Id === true && answers++ % 2 === 1 ? { ...r, CartLines: [...r.CartLines].reverse() } : r));
+      },
+    };
+    expect(await readAll(reordering, { from, to, cartIdsDoneAtFrom: [] }, 2)).toEqual([id(0), '!', '?', id(2)]);
+  });
+
   test('a readable cart read before an unreadable one changes once only a record without an id was read past it: the read fails rather than step over a cart', async () => {
     // cart-00..02 at minute 0 (cart-02 unreadable), a record with Id null and cart-03 at minute 1.
     // Pages of 1: [00], [01], '!', ['?']; then cart-00 changes and every position moves up one.
