@@ -154,8 +154,10 @@ export function parseSettings(raw: RawSettings): Settings {
     // Null reads as an empty section, as .NET configuration reads it; anything else must be an object.
     if (given !== undefined && given !== null && (typeof given !== 'object' || Array.isArray(given))) {
       problems.push(`${name} must be an object of properties, not ${Array.isArray(given) ? 'a list' : `a ${typeof given}`}`);
+      // Its properties are not there to check: naming each as missing would bury the one problem.
+      return undefined;
     }
-    const canonical = canonicalizeKeys(sectionOf(name), Object.keys(shape), aliases, (key) => ignoredProperties.push(`${name}.${key}`));
+    const canonical = canonicalizeKeys(given, Object.keys(shape), aliases, (key) => ignoredProperties.push(`${name}.${key}`));
     let viewPortKeys: string[] = [];
     if (name === 'MediaOptions' && canonical.ImageViewPorts && typeof canonical.ImageViewPorts === 'object') {
       const viewPorts = canonical.ImageViewPorts as Record<string, unknown>;

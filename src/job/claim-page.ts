@@ -38,7 +38,7 @@ export async function claimPage(
   const existing = conflicts.length > 0 ? await context.ledger.getNotifications(conflicts, context.store) : new NotificationReads();
   // A cart whose record the ledger could not read back (throttled past its retries): this run
   // cannot tell whether it may act on it, so it fails for the run and a later run looks again.
-  const unknown = (cart: Candidate['cart'], reason: string) => tally.fail(cart, `ledger: ${reason}`, 'store', false);
+  const failUnread = (cart: Candidate['cart'], reason: string) => tally.fail(cart, `ledger: ${reason}`, 'store', false);
 
   // A superseded cart recorded before: sent when it was still the customer's latest cart, settled
   // already, claimed by a run working it now, or left for a later run (a retryable failure, a stale
@@ -53,7 +53,7 @@ export async function claimPage(
     }
     const { verdict, stored } = verdictOnConflict(item.id, existing, context);
     if (verdict.act === 'unknown') {
-      unknown(item.cart, verdict.reason);
+      failUnread(item.cart, verdict.reason);
     } else if (stored && verdict.act === 'take-over') {
       const record: NotificationRecord = { ...stored.record, status: 'skipped', reason: 'superseded', retryable: undefined, runId: context.runId, updatedAt: now };
       superseding.push({ item, update: { record, etag: stored.etag } });
@@ -81,7 +81,7 @@ export async function claimPage(
     else if (result?.status !== 'conflict') claimFailed(item, result);
     else {
       const { verdict, stored } = verdictOnConflict(item.id, existing, context);
-      if (verdict.act === 'unknown') unknown(item.cart, verdict.reason);
+      if (verdict.act === 'unknown') failUnread(item.cart, verdict.reason);
       else if (verdict.act === 'skip' || !stored) tally.notOwned(item.cart, verdict.act === 'skip' ? verdict.reason : 'claimed-by-another-run', verdict.act === 'skip' && verdict.final);
       else {
         const record: NotificationRecord = { ...stored.record, status: 'claimed', reason: undefined, retryable: undefined, runId: context.runId, attempts: stored.record.attempts + 1, claimedAt: now, updatedAt: now };
@@ -102,7 +102,7 @@ export async function claimPage(
       continue;
     }
     const { verdict, stored } = verdictOnConflict(item.id, existing, context);
-    if (verdict.act === 'unknown') unknown(item.cart, verdict.reason);
+    if (verdict.act === 'unknown') failUnread(item.cart, verdict.reason);
     else if (verdict.act === 'skip' || !stored) tally.notOwned(item.cart, verdict.act === 'skip' ? verdict.reason : 'claimed-by-another-run', verdict.act === 'skip' && verdict.final);
     else {
       const record: NotificationRecord = { ...stored.record, status: 'failed', reason: item.reason, retryable: true, runId: context.runId, attempts: stored.record.attempts + 1, claimedAt: now, updatedAt: now };

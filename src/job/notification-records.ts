@@ -34,7 +34,8 @@ function classifyExisting(stored: StoredNotification, context: Limits): Verdict 
 
 /**
  * The verdict on a cart whose claim met an existing record, from the bulk read of those records.
- * A record this version cannot read (a newer version's, or edited by hand) means someone handled
+ * A record whose read failed past its retries is `unknown`: the cart fails for this run. A record
+ * this version cannot read (a newer version's, or edited by hand) means someone handled
  * the cart: waiting for it would hold the checkpoint back until the record expires. A record gone
  * between the create and the read (expired) is left to the next run.
  */

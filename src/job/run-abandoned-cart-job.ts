@@ -159,9 +159,9 @@ function passRanges(retail: RetailServerClient, survey: Survey, window: RunWindo
  * of a dependency ends the run with status `failed` and the reason, never an unhandled throw.
  */
 export async function runAbandonedCartJob(deps: JobDependencies, request: JobRequest): Promise<RunReport> {
-  // The run's Retail Server calls and Cosmos DB point calls retry only while their waits fit before
-  // its limit (and the minute's grace the pages in flight have): the budget is set once the run
-  // knows its deadline.
+  // The run's Retail Server and Cosmos DB calls (point and bulk) retry only while their waits fit
+  // before its limit (and the minute's grace the pages in flight have): the budget is set once the
+  // run knows its deadline.
   let remainingMs = () => Number.POSITIVE_INFINITY;
   return withCallBudget(
     () => remainingMs(),
@@ -364,8 +364,9 @@ async function runJob(deps: JobDependencies, request: JobRequest, setCallBudget:
           };
           const observations: PageObservation[] = [];
           for await (const page of readRange(index)) {
-            // A page's tallies join the run's when it ends: a page whose Retail Server calls ran out
-            // of time is the next run's, its carts counted there, not as seen here without an outcome.
+            // A page's tallies join the run's when it ends: a page whose calls (Retail Server or
+            // Cosmos DB) ran out of time is the next run's, its carts counted there, not as seen here
+            // without an outcome.
             const tallies = new RunCounters();
             tallies.pages++;
             try {

@@ -79,8 +79,8 @@ export function cosmosStatus(error: unknown): number | undefined {
   if (typeof e.message !== 'string' || !BULK_FAILURE.test(e.message)) return undefined;
   // A bulk call sends one request per partition key range; when one fails, the others' answers
   // (2xx) are recorded too, in any order, and so are the failures the SDK recovered from by sending
-  // again. The failure's status is the last other failed request's; a call whose only recorded
-  // failures are those failed for want of an answer (no status).
+  // again. The failure's status is the last failed request's other than those; when only answers
+  // and recovered failures are recorded, the call failed for want of an answer: no status.
   const gateway = e.diagnostics?.clientSideRequestStatistics?.gatewayStatistics ?? [];
   for (let i = gateway.length - 1; i >= 0; i--) {
     const status = gateway[i]?.statusCode;

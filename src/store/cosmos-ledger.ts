@@ -121,7 +121,7 @@ export class CosmosLedger implements NotificationLedger {
       if (outcome.statusCode !== 200) {
         const { reason, retryable } = this.failureReason(outcome);
         // Throttled or unanswered past its retries: that record is not known, the others are.
-        if (retryable) found.failed.set(id, `Cosmos DB read notifications failed: ${reason}`);
+        if (retryable) found.failed.set(id, `record not read (${reason})`);
         else throw this.bulkFailure('read notifications', outcome);
         return;
       }
@@ -270,7 +270,7 @@ export class CosmosLedger implements NotificationLedger {
         return { reason: `cosmos ${status}, ${sent}, not tried again: the run reached its time limit (MaxRunMinutes)${advice ? `; if it recurs${advice}` : ''}`, retryable: true };
       }
       if (gaveUp?.because === 'starved') {
-        return { reason: `cosmos ${status}, ${sent} while the container took other writes but not this one${advice}`, retryable: true };
+        return { reason: `cosmos ${status}, ${sent} while the container took other operations but not this one${advice}`, retryable: true };
       }
       return { reason: `cosmos ${status} after ${tried} attempts${advice}`, retryable: true };
     }

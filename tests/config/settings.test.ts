@@ -281,6 +281,10 @@ describe('loadSettings', () => {
     const problem = `KeyVaultOptions must be an object of properties, not ${kind}`;
     expect(configurationProblems(() => loadSettings({ settingsPath: path, env: completeEnv }))).toEqual([problem]);
     expect(configurationProblems(() => loadSettings({ settingsPath: path, env: { ...completeEnv, KeyVaultOptions__KeyVaultURI: 'https://contoso.vault.azure.net', KeyVaultOptions__length: '-1' } }))).toEqual([problem]);
+    // One problem for the section, not one for each property it then lacks.
+    const retail = writeSettings({ ...shipped, RetailServerClientOptions: value });
+    expect(configurationProblems(() => loadSettings({ settingsPath: retail, env: {} }))).toContain(`RetailServerClientOptions must be an object of properties, not ${kind}`);
+    expect(configurationProblems(() => loadSettings({ settingsPath: retail, env: {} })).filter((p) => p.startsWith('RetailServerClientOptions.'))).toEqual([]);
   });
 
   test('a section the file gives as null reads as empty, as .NET reads it: app settings fill it', () => {

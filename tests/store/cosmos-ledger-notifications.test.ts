@@ -193,7 +193,7 @@ describe('notifications', () => {
     const id = claim().id;
     server.failNext(4, 503, (r) => r.batch);
     const reads = await ledger.getNotifications([id]);
-    expect([reads.has(id), reads.unreadable.has(id), reads.failed.get(id)]).toEqual([false, false, 'Cosmos DB read notifications failed: cosmos HTTP 503 after 4 attempts']);
+    expect([reads.has(id), reads.unreadable.has(id), reads.failed.get(id)]).toEqual([false, false, 'record not read (cosmos HTTP 503 after 4 attempts)']);
   });
 
   test('a read refused for good (403) is an error, not a failed id', async () => {

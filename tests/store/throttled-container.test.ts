@@ -248,7 +248,7 @@ describe('a claim that meets a record whose read stays throttled past its retrie
     const report = await h.run();
     expect(refused()).toBeGreaterThan(0);
     expect({ status: report.status, notified: report.carts.notified, failed: report.carts.failed }).toEqual({ status: 'completed', notified: 2, failed: 1 });
-    expect(JSON.stringify(report)).toContain('Cosmos DB read notifications failed: cosmos HTTP 429');
+    expect(JSON.stringify(report)).toContain('ledger: record not read (cosmos HTTP 429');
     expect(h.emarsys.deliveries).toHaveLength(2);
 
     // Once the container takes the read, the next run takes the record over and sends it.
@@ -265,6 +265,6 @@ describe('a claim that meets a record whose read stays throttled past its retrie
     await setUp(0);
     const report = await h.run({ dryRun: true });
     expect({ status: report.status, failed: report.carts.failed }).toEqual({ status: 'completed', failed: 1 });
-    expect(JSON.stringify(report)).toContain('Cosmos DB read notifications failed: cosmos HTTP 429');
+    expect(JSON.stringify(report)).toContain('ledger: record not read (cosmos HTTP 429');
   });
 });
