@@ -74,6 +74,8 @@ export function checkRerunFields(input: unknown, now: Date): { ok: true } | { ok
   return problems.length > 0 ? { ok: false, problems } : { ok: true };
 }
 
+const TOO_LONG = `the window may span at most ${MAX_RERUN_SPAN_DAYS} days; split a longer rerun into several`;
+
 /** What is wrong with a window whatever the settings: something in the future, from not before to, a span too long. */
 function windowProblems(from: Date | undefined, to: Date | undefined, now: Date): string[] {
   const problems: string[] = [];
@@ -81,7 +83,7 @@ function windowProblems(from: Date | undefined, to: Date | undefined, now: Date)
   if (to && to.getTime() > now.getTime()) problems.push(`to is in the future (now is ${now.toISOString()})`);
   if (from && to && from.getTime() >= to.getTime()) problems.push('from must be before to');
   if (from && to && to.getTime() - from.getTime() > MAX_RERUN_SPAN_DAYS * 86_400_000) {
-    problems.push(`the window may span at most ${MAX_RERUN_SPAN_DAYS} days; split a longer rerun into several`);
+    problems.push(TOO_LONG);
   }
   return problems;
 }
@@ -113,7 +115,7 @@ export function parseRerunRequest(input: unknown, now: Date, limits: RerunLimits
           '(ExcludeAbandonedCartsModifiedSinceLastMinutes), since carts changed since then may still be edited; give an earlier from, or a to',
       );
     } else if (defaultTo.getTime() - from.getTime() > MAX_RERUN_SPAN_DAYS * 86_400_000) {
-      problems.push(`the window may span at most ${MAX_RERUN_SPAN_DAYS} days; split a longer rerun into several`);
+      problems.push(TOO_LONG);
     }
   }
   const oldest = limits.recordTtlDays === undefined ? undefined : new Date(now.getTime() - limits.recordTtlDays * 86_400_000);

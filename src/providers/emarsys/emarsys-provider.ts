@@ -123,13 +123,22 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
   const sendChunk = async (state: SendState, indices: number[]): Promise<boolean> => {
     const { batch, outcomes } = state;
     const notifications = indices.map((index) => batch[index] as Notification);
+    /** Records the same failure for the notifications at `these` (batch positions). */
+    const failEach = (these: readonly number[], reason: string, retryable: boolean) => {
+      for (const index of these) outcomes[index] = failed((batch[index] as Notification).triggerId, reason, retryable);
+    };
+    /** The one notification of this request refused for its size, for good. */
+    const failAlone = (reason: string) => {
+      const index = indices[0] as number;
+      failEach([index], `${reason} (this reminder alone, ${Buffer.byteLength(state.contacts[index] as string)} bytes)`, false);
+    };
     if (state.stopReason === undefined && state.deadline !== undefined && clock.now().getTime() >= state.deadline) {
       state.stopReason = 'not sent: the run reached its time limit before this request';
     }
     if (state.stopReason !== undefined) {
       const reason = state.stopReason;
       // The same credentials would be refused again; a later run retries once they are fixed.
-      indices.forEach((index, i) => (outcomes[index] = failed((notifications[i] as Notification).triggerId, reason, true)));
+      failEach(indices, reason, true);
       return false;
     }
     const started = Date.now();
@@ -148,9 +157,7 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
         const secondRefused = await sendChunk(state, second);
         return firstRefused && secondRefused;
       }
-      const only = notifications[0] as Notification;
-      const bytes = Buffer.byteLength(state.contacts[indices[0] as number] as string);
-      outcomes[indices[0] as number] = failed(only.triggerId, `${result.reason} (this reminder alone, ${bytes} bytes)`, false);
+      failAlone(result.reason);
       return false;
     }
     if (result.kind === 'failed' && result.tooLarge === 'contact') {
@@ -161,13 +168,12 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
       const large = indices.filter((index) => bytes(index) >= LARGE_CONTACT_BYTES);
       if (large.length === 0) {
         const reason = `${result.reason} (no reminder of the request is ${LARGE_CONTACT_BYTES} bytes or more, so it was not split)`;
-        indices.forEach((index, i) => (outcomes[index] = failed((notifications[i] as Notification).triggerId, reason, true)));
+        failEach(indices, reason, true);
         logger.error('emarsys trigger request failed', { eventId, contacts: indices.length, retryable: true, reason });
         return true;
       }
       if (indices.length === 1) {
-        const only = notifications[0] as Notification;
-        outcomes[indices[0] as number] = failed(only.triggerId, `${result.reason} (this reminder alone, ${bytes(indices[0] as number)} bytes)`, false);
+        failAlone(result.reason);
         return false;
       }
       logger.warn('emarsys refused a reminder as too large; sending the large ones alone', { eventId, contacts: indices.length, large: large.length });
@@ -175,14 +181,14 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
       if (rest.length > 0 && (await sendChunk(state, rest))) {
         // The small ones refused the same way: not about the large ones' size either.
         const reason = `${result.reason} (reminders under ${LARGE_CONTACT_BYTES} bytes were refused the same way, so it is not about this one's size)`;
-        for (const index of large) outcomes[index] = failed((state.batch[index] as Notification).triggerId, reason, true);
+        failEach(large, reason, true);
         return false;
       }
       for (const index of large) await sendChunk(state, [index]);
       return false;
     }
     if (result.kind === 'failed') {
-      indices.forEach((index, i) => (outcomes[index] = failed((notifications[i] as Notification).triggerId, result.reason, result.retryable)));
+      failEach(indices, result.reason, result.retryable);
       if (result.stopSend) state.stopReason = result.reason;
       logger.error('emarsys trigger request failed', { eventId, contacts: indices.length, retryable: result.retryable, reason: result.reason });
       return false;
