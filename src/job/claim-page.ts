@@ -51,16 +51,16 @@ export async function claimPage(
       tally.skip(item.cart, 'superseded', result?.status === 'ok');
       continue;
     }
-    const { verdict, stored } = verdictOnConflict(item.id, existing, context);
+    const verdict = verdictOnConflict(item.id, existing, context);
     if (verdict.act === 'unknown') {
       failUnread(item.cart, verdict.reason);
-    } else if (stored && verdict.act === 'take-over') {
+    } else if (verdict.act === 'take-over') {
+      const { stored } = verdict;
       const record: NotificationRecord = { ...stored.record, status: 'skipped', reason: 'superseded', retryable: undefined, runId: context.runId, updatedAt: now };
       superseding.push({ item, update: { record, etag: stored.etag } });
-    } else if (stored?.record.status === 'claimed') {
-      tally.skip(item.cart, 'superseded', false);
     } else {
-      tally.skip(item.cart, stored?.record.status === 'sent' ? 'already-notified' : 'superseded');
+      // Sent before it was superseded, settled, or another run's now (final or not, as the verdict says).
+      tally.skip(item.cart, verdict.reason === 'already-notified' ? 'already-notified' : 'superseded', verdict.final);
     }
   }
   if (superseding.length > 0) {
@@ -80,10 +80,11 @@ export async function claimPage(
     if (result?.status === 'ok') owned.push({ item, record: claimRecords[index] as NotificationRecord, etag: result.etag });
     else if (result?.status !== 'conflict') claimFailed(item, result);
     else {
-      const { verdict, stored } = verdictOnConflict(item.id, existing, context);
+      const verdict = verdictOnConflict(item.id, existing, context);
       if (verdict.act === 'unknown') failUnread(item.cart, verdict.reason);
-      else if (verdict.act === 'skip' || !stored) tally.notOwned(item.cart, verdict.act === 'skip' ? verdict.reason : 'claimed-by-another-run', verdict.act === 'skip' && verdict.final);
+      else if (verdict.act === 'skip') tally.notOwned(item.cart, verdict.reason, verdict.final);
       else {
+        const { stored } = verdict;
         const record: NotificationRecord = { ...stored.record, status: 'claimed', reason: undefined, retryable: undefined, runId: context.runId, attempts: stored.record.attempts + 1, claimedAt: now, updatedAt: now };
         takeOvers.push({ item, update: { record, etag: stored.etag } });
       }
@@ -101,10 +102,11 @@ export async function claimPage(
       failures.push({ item, record: unansweredRecords[index] as NotificationRecord, written: result });
       continue;
     }
-    const { verdict, stored } = verdictOnConflict(item.id, existing, context);
+    const verdict = verdictOnConflict(item.id, existing, context);
     if (verdict.act === 'unknown') failUnread(item.cart, verdict.reason);
-    else if (verdict.act === 'skip' || !stored) tally.notOwned(item.cart, verdict.act === 'skip' ? verdict.reason : 'claimed-by-another-run', verdict.act === 'skip' && verdict.final);
+    else if (verdict.act === 'skip') tally.notOwned(item.cart, verdict.reason, verdict.final);
     else {
+      const { stored } = verdict;
       const record: NotificationRecord = { ...stored.record, status: 'failed', reason: item.reason, retryable: true, runId: context.runId, attempts: stored.record.attempts + 1, claimedAt: now, updatedAt: now };
       failuresToReplace.push({ item, update: { record, etag: stored.etag } });
     }

@@ -8,7 +8,10 @@ import type { SkipReason } from './report';
  * What a run does about a cart the ledger has a record of: take it over, or leave it (and whether
  * for good); `unknown` when its record could not be read (the cart fails for the run, not for good).
  */
-export type Verdict = { act: 'take-over' } | { act: 'skip'; reason: SkipReason; final: boolean } | { act: 'unknown'; reason: string };
+export type Verdict =
+  | { act: 'take-over'; stored: StoredNotification }
+  | { act: 'skip'; reason: SkipReason; final: boolean }
+  | { act: 'unknown'; reason: string };
 
 type Limits = Pick<PageContext, 'now' | 'claimTimeoutMs' | 'maxSendAttempts'>;
 
@@ -22,12 +25,12 @@ function classifyExisting(stored: StoredNotification, context: Limits): Verdict 
       return { act: 'skip', reason: 'already-handled', final: true };
     case 'failed':
       return record.retryable && record.attempts < context.maxSendAttempts
-        ? { act: 'take-over' }
+        ? { act: 'take-over', stored }
         : { act: 'skip', reason: 'already-handled', final: true };
     case 'claimed': {
       const claimedAt = Date.parse(record.claimedAt);
       const stale = Number.isNaN(claimedAt) || context.now.getTime() - claimedAt >= context.claimTimeoutMs;
-      return stale ? { act: 'take-over' } : { act: 'skip', reason: 'claimed-by-another-run', final: false };
+      return stale ? { act: 'take-over', stored } : { act: 'skip', reason: 'claimed-by-another-run', final: false };
     }
   }
 }
@@ -39,13 +42,13 @@ function classifyExisting(stored: StoredNotification, context: Limits): Verdict 
  * the cart: waiting for it would hold the checkpoint back until the record expires. A record gone
  * between the create and the read (expired) is left to the next run.
  */
-export function verdictOnConflict(id: string, existing: NotificationReads, context: Limits): { verdict: Verdict; stored?: StoredNotification | undefined } {
+export function verdictOnConflict(id: string, existing: NotificationReads, context: Limits): Verdict {
   const failure = existing.failed.get(id);
-  if (failure !== undefined) return { verdict: { act: 'unknown', reason: failure } };
-  if (existing.unreadable.has(id)) return { verdict: { act: 'skip', reason: 'already-handled', final: true } };
+  if (failure !== undefined) return { act: 'unknown', reason: failure };
+  if (existing.unreadable.has(id)) return { act: 'skip', reason: 'already-handled', final: true };
   const stored = existing.get(id);
-  if (!stored) return { verdict: { act: 'skip', reason: 'claimed-by-another-run', final: false } };
-  return { verdict: classifyExisting(stored, context), stored };
+  if (!stored) return { act: 'skip', reason: 'claimed-by-another-run', final: false };
+  return classifyExisting(stored, context);
 }
 
 export function newRecord(

@@ -203,27 +203,21 @@ async function tallyDryRun(
   tally: PageTally,
 ): Promise<void> {
   const { ready, superseded, unanswered } = page;
-  const { counters } = context;
   const ids = [...ready, ...superseded, ...unanswered].map((candidate) => candidate.id);
   const existing = ids.length > 0 ? await context.ledger.getNotifications(ids, context.store) : new NotificationReads();
   const recorded = (id: string) => existing.unreadable.has(id) || existing.failed.has(id) || existing.get(id) !== undefined;
   for (const { cart, id } of superseded) tally.skip(cart, existing.get(id)?.record.status === 'sent' ? 'already-notified' : 'superseded');
-  for (const { cart, id } of ready) {
-    const verdict = recorded(id) ? verdictOnConflict(id, existing, context).verdict : undefined;
+  // A cart the ledger has a record of is tallied as a real run's conflict would make it; true when
+  // the run would still act on it.
+  const actedOn = (cart: Candidate['cart'], id: string): boolean => {
+    const verdict = recorded(id) ? verdictOnConflict(id, existing, context) : undefined;
     if (verdict?.act === 'skip') tally.notOwned(cart, verdict.reason, true);
     else if (verdict?.act === 'unknown') tally.fail(cart, `ledger: ${verdict.reason}`, 'store', true);
-    else tally.settle(cart, true);
-  }
-  for (const { cart, id, reason } of unanswered) {
-    const verdict = recorded(id) ? verdictOnConflict(id, existing, context).verdict : undefined;
-    if (verdict?.act === 'skip') tally.notOwned(cart, verdict.reason, true);
-    else if (verdict?.act === 'unknown') tally.fail(cart, `ledger: ${verdict.reason}`, 'store', true);
-    else {
-      counters.failed++;
-      counters.fail(reason, 'retail');
-      tally.settle(cart, true);
-    }
-  }
+    else return true;
+    return false;
+  };
+  for (const { cart, id } of ready) if (actedOn(cart, id)) tally.settle(cart, true);
+  for (const { cart, id, reason } of unanswered) if (actedOn(cart, id)) tally.fail(cart, reason, 'retail', true);
 }
 
 /** Step 6: one provider call for the reminders this run owns; a provider that throws fails them all, retryably. */

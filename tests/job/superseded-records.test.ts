@@ -1,5 +1,11 @@
+import { claimPage } from '../../src/job/claim-page';
+import type { PageContext } from '../../src/job/page-context';
+import { PageTally } from '../../src/job/page-tally';
+import { RunCounters } from '../../src/job/run-counters';
+import { parseCartForChecks } from '../../src/job/survey';
 import { buildSimulatorData, cartRecord, customerRecord, productRecord } from '../../src/simulators/retail-server';
-import { notificationId } from '../../src/store/ledger';
+import { NotificationReads, notificationId } from '../../src/store/ledger';
+import { ModeledLedger } from '../../src/store/modeled-ledger';
 import { startHarness, type Harness } from '../support/harness';
 
 /**
@@ -75,5 +81,40 @@ describe('an older cart whose record waits for a later run', () => {
     h.clock.set('2026-11-23T12:40:00Z');
     await h.run({}, env);
     expect(h.emarsys.deliveries.map((d) => d.data.cartId)).toEqual(['Y']);
+  });
+});
+
+/** A ledger whose records expire (TimeToLiveDays) between a claim's create and the read of its conflict. */
+class ExpiringLedger extends ModeledLedger {
+  override async getNotifications(): Promise<NotificationReads> {
+    return new NotificationReads();
+  }
+}
+
+describe('a superseded cart whose record expires between the create and the read', () => {
+  test('is left to the next run: the checkpoint does not move past it', async () => {
+    const parsed = parseCartForChecks(cartRecord({ id: 'X', customerId: 'C1', modifiedDateTime: '2026-11-23T09:00:00Z', lines: [{ productId: 1 }] }));
+    if (!parsed.ok) throw new Error(parsed.reason);
+    const cart = parsed.value;
+    const id = notificationId(cart.Id, cart.ModifiedDateTime);
+    const ledger = new ExpiringLedger({ latencyMs: 0 });
+    // Another run's record of X: the superseded record's create meets it.
+    await ledger.createNotifications([
+      { id, type: 'notification', operatingUnitNumber: '128', cartId: 'X', cartModifiedAt: cart.ModifiedDateTime.toISOString(), customerId: 'C1', status: 'claimed', runId: 'other', attempts: 1, claimedAt: '2026-11-23T11:59:00.000Z', updatedAt: '2026-11-23T11:59:00.000Z' },
+    ]);
+    const counters = new RunCounters();
+    const tally = new PageTally(counters);
+    const context: Pick<PageContext, 'runId' | 'now' | 'operatingUnitNumber' | 'claimTimeoutMs' | 'maxSendAttempts' | 'ledger'> = {
+      runId: 'this-run',
+      now: new Date(NOW),
+      operatingUnitNumber: '128',
+      claimTimeoutMs: 30 * 60_000,
+      maxSendAttempts: 3,
+      ledger,
+    };
+    const owned = await claimPage({ ready: [], superseded: [{ cart, id }], unanswered: [] }, context as PageContext, tally);
+    expect(owned).toEqual([]);
+    expect(counters.summary().carts.skippedByReason).toEqual({ superseded: 1 });
+    expect(tally.inTimeOrder()).toEqual([{ cartId: 'X', modifiedAt: cart.ModifiedDateTime, final: false }]);
   });
 });
