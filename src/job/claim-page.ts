@@ -53,7 +53,9 @@ export async function claimPage(
     }
     const verdict = verdictOnConflict(item.id, existing, context);
     if (verdict.act === 'unknown') {
-      failUnread(item.cart, verdict.reason);
+      // Not an eligible cart, so not a failed one: skipped, not for good, with why in the failures.
+      tally.skip(item.cart, 'superseded', false);
+      tally.counters.fail(`ledger: ${verdict.reason}`, 'store');
     } else if (verdict.act === 'take-over') {
       const { stored } = verdict;
       const record: NotificationRecord = { ...stored.record, status: 'skipped', reason: 'superseded', retryable: undefined, runId: context.runId, updatedAt: now };

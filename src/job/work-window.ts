@@ -81,17 +81,11 @@ export async function workWindow(run: WindowWork, window: RunWindow): Promise<Pi
     async (readRange, index) => {
       const observations: PageObservation[] = [];
       for await (const page of readRange(index)) {
-        // A page's tallies join the run's when it ends: a page whose calls (Retail Server or
-        // Cosmos DB) ran out of time is the next run's, its carts counted there, not as seen here
-        // without an outcome.
+        // A page's tallies join the run's when it ends: a page that failed or ran out of time is
+        // the next run's, its carts counted there, not as seen here without an outcome.
         const tallies = new RunCounters();
         tallies.pages++;
-        try {
-          observations.push(...(await processPage(page, { ...context, counters: tallies, now: clock.now(), priority: index })));
-        } catch (error) {
-          if (!isTimeUp(error)) run.counters.add(tallies);
-          throw error;
-        }
+        observations.push(...(await processPage(page, { ...context, counters: tallies, now: clock.now(), priority: index })));
         run.counters.add(tallies);
         logger.debug('Page done', { ...log, carts: page.length, notified: run.counters.notified });
       }
