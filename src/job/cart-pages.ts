@@ -61,6 +61,14 @@ export interface CartPageQuery extends TimeRange {
 /** A bound that no real window reaches, so a server that never ends a page cannot loop us forever. */
 const MAX_PAGES = 1_000_000;
 
+/**
+ * Called before each search of a range's chain with the searches made so far. Reaching the bound
+ * fails the read, never ends it quietly: the run would take the range as read and move the
+ * checkpoint past carts it never saw.
+ */
+export function checkPageBound(searches: number): void {
+  if (searches >= MAX_PAGES) throw new Error(`Retail Server's cart search gave ${MAX_PAGES} pages for one range of the window without reaching its end; the run stops there.`);
+}
 
 /**
  * Reads a range of the window oldest first with keyset paging: each request starts at the last page's
@@ -73,7 +81,8 @@ const MAX_PAGES = 1_000_000;
  */
 export async function* cartPages(retail: Pick<RetailServerClient, 'searchCarts'>, query: CartPageQuery): AsyncGenerator<RawCart[]> {
   let cursor: PageCursor | undefined = firstCursor(query);
-  for (let page = 0; cursor && page < MAX_PAGES; page++) {
+  for (let page = 0; cursor; page++) {
+    checkPageBound(page);
     // Only the page's fresh carts cross the yield: the answer as a whole is dropped, so a page
     // being worked holds no more of it than the worker keeps.
     const read: PageRead = await readCartPage(retail, query, cursor);

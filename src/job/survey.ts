@@ -2,7 +2,7 @@ import { isActiveLine } from '../enrich/payload';
 import { cartHeaderSchema, cartLineSchema, parseRecord, type Cart, type CartLine, type ParseResult } from '../retail/models';
 import type { RetailServerClient } from '../retail/retail-client';
 import { mapWithConcurrency } from '../shared/concurrency';
-import { firstCursor, readCartPage, takeParsed, type PageCart, type PageCursor, type PageRead, type RawCart, type TimeRange } from './cart-pages';
+import { checkPageBound, firstCursor, readCartPage, takeParsed, type PageCart, type PageCursor, type PageRead, type RawCart, type TimeRange } from './cart-pages';
 import { checkCart } from './eligibility';
 import { LatestCarts } from './latest-carts';
 import { RangeCuts } from './range-cuts';
@@ -242,6 +242,7 @@ export async function surveyLatestCarts(
     const done = new Set(slice.cartIdsDoneAtFrom);
     let cursor: PageCursor | undefined = firstCursor({ ...slice, cartIdsDoneAtFrom: [] });
     for (let read = 0; cursor; read++) {
+      checkPageBound(read);
       const page: PageRead = await readCartPage(retail, { ...slice, ...query }, cursor);
       cursor = page.next;
       await onPage(++pages);

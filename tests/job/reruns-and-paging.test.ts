@@ -1,3 +1,4 @@
+import { checkPageBound } from '../../src/job/cart-pages';
 import { buildSimulatorData, cartRecord, customerRecord, productRecord } from '../../src/simulators/retail-server';
 import { startHarness, type Harness } from '../support/harness';
 
@@ -158,5 +159,12 @@ describe('strategies', () => {
     expect(kept.searches).toBeLessThanOrEqual(12 + 8);
     expect(searched.searches).toBeGreaterThanOrEqual(kept.searches + searched.pages - 4);
     expect(kept.delivered).toEqual(searched.delivered);
+  });
+});
+
+describe('a range whose search never ends', () => {
+  test('fails at the page bound instead of ending as if read, so the checkpoint cannot pass unread carts', () => {
+    expect(() => checkPageBound(999_999)).not.toThrow();
+    expect(() => checkPageBound(1_000_000)).toThrow(/cart search gave 1000000 pages for one range of the window without reaching its end/);
   });
 });
