@@ -55,7 +55,7 @@ export async function claimPage(
     if (verdict.act === 'unknown') {
       // Not an eligible cart, so not a failed one: skipped, not for good, with why in the failures.
       tally.skip(item.cart, 'superseded', false);
-      tally.counters.fail(`ledger: ${verdict.reason}`, 'store');
+      tally.counters.countFailureReason(`ledger: ${verdict.reason}`, 'store');
     } else if (verdict.act === 'take-over') {
       const { stored } = verdict;
       const record: NotificationRecord = { ...stored.record, status: 'skipped', reason: 'superseded', retryable: undefined, runId: context.runId, updatedAt: now };
@@ -133,7 +133,7 @@ export async function claimPage(
   for (const { item, record, written } of failures) {
     const landed = written?.status === 'ok';
     tally.fail(item.cart, item.reason, 'retail', landed && record.attempts >= context.maxSendAttempts);
-    if (!landed) tally.counters.fail(`ledger: ${written?.status === 'error' ? written.reason : 'no result for the record'}`, 'store');
+    if (!landed) tally.counters.countFailureReason(`ledger: ${written?.status === 'error' ? written.reason : 'no result for the record'}`, 'store');
   }
   return owned;
 }

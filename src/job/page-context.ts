@@ -21,8 +21,8 @@ export interface PageContext {
   claimTimeoutMs: number;
   maxSendAttempts: number;
   dryRun: boolean;
-  payload: PayloadSettings;
-  /** The run's image URLs per product image, built from `payload`'s settings. */
+  payloadSettings: PayloadSettings;
+  /** The run's image URLs per product image, built from `payloadSettings`. */
   images?: ViewPortImageCache | undefined;
   /** The latest eligible cart of each customer in the window, found by the survey pass. */
   latestCarts: Pick<LatestCarts, 'isLatest'>;

@@ -1,6 +1,6 @@
 import type { Cart } from '../retail/models';
 import type { PageObservation } from './page-context';
-import type { SkipReason } from './report';
+import type { FailureDependency, SkipReason } from './report';
 import type { RunCounters } from './run-counters';
 
 type CartKey = Pick<Cart, 'Id' | 'ModifiedDateTime'>;
@@ -30,9 +30,9 @@ export class PageTally {
     this.skip(cart, reason, final);
   }
 
-  fail(cart: CartKey, reason: string, dependency: 'provider' | 'store' | 'retail', final: boolean): void {
+  fail(cart: CartKey, reason: string, dependency: FailureDependency, final: boolean): void {
     this.counters.failed++;
-    this.counters.fail(reason, dependency);
+    this.counters.countFailureReason(reason, dependency);
     this.settle(cart, final);
   }
 

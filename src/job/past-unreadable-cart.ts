@@ -5,14 +5,12 @@ import { RemoteServiceError } from '../shared/errors';
 import { keyOf, lastPlaced, timeOf } from './cart-keys';
 import type { CartPageQuery, PageCursor, PageRead, RawCart } from './cart-pages';
 
-/**
- * Where a range goes on past a cart Retail Server could not load (`searchPastUnreadableCart`): the
- * cart's instant is known only to lie between the last cart before it and the first after it, so
- * the cursor past it counts positions with `$skip` (from the newest instant before it, or from where
- * a `$skip` run began), checks that the next page starts where it must, and resumes keyset paging
- * only past the first instant after it. Whether a cart where two ranges meet is this range's is
- * decided from Retail Server's answers, never from a failure alone.
- */
+// Where a range goes on past a cart Retail Server could not load (`searchPastUnreadableCart`): the
+// cart's instant is known only to lie between the last cart before it and the first after it, so
+// the cursor past it counts positions with `$skip` (from the newest instant before it, or from where
+// a `$skip` run began), checks that the next page starts where it must, and resumes keyset paging
+// only past the first instant after it. Whether a cart where two ranges meet is this range's is
+// decided from Retail Server's answers, never from a failure alone.
 
 /** Retail Server's answers did not say which range a cart it cannot load belongs to: the page is read again by the next run. */
 function undecided(query: CartPageQuery, cursor: PageCursor, instant: number): RemoteServiceError {

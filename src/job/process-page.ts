@@ -179,7 +179,7 @@ function build(candidates: readonly Candidate[], found: Found, context: PageCont
     } else {
       email = cart.ReceiptEmail?.trim() ?? '';
     }
-    const result = buildNotificationData({ cart, email, customer, products: found.products, channel: context.channel, settings: context.payload, images: context.images });
+    const result = buildNotificationData({ cart, email, customer, products: found.products, channel: context.channel, settings: context.payloadSettings, images: context.images });
     context.counters.dropLines(result.droppedLines);
     if (!result.ok) {
       tally.skip(cart, result.reason);
@@ -260,12 +260,12 @@ async function recordOutcomes(owned: readonly Owned[], outcomeById: ReadonlyMap<
     if (record.status === 'sent') counters.notified++;
     else {
       counters.failed++;
-      counters.fail(record.reason ?? 'unknown', 'provider');
+      counters.countFailureReason(record.reason ?? 'unknown', 'provider');
     }
     if (write?.status !== 'ok') {
       // The send happened but the ledger does not know: the claim stays, the checkpoint waits, and
       // a run after the claim timeout settles it (resending with the same trigger id).
-      counters.fail(`ledger: outcome not recorded (${write?.status === 'error' ? write.reason : (write?.status ?? 'no answer')})`, 'store');
+      counters.countFailureReason(`ledger: outcome not recorded (${write?.status === 'error' ? write.reason : (write?.status ?? 'no answer')})`, 'store');
       logger.warn('The outcome of a reminder could not be recorded; a later run will settle it', {
         notificationId: record.id,
         cartId: record.cartId,

@@ -1,5 +1,3 @@
-/** What a run did, for the log line, the CLI's `--json`, the HTTP rerun and the stored run record. */
-
 export type RunStatus = 'completed' | 'failed' | 'unit-busy';
 
 /** Why a cart was not reminded; every skipped cart is counted under exactly one. */
@@ -24,6 +22,10 @@ export const SKIP_REASONS = [
 
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
+/** What a failed cart's failure came from. */
+export type FailureDependency = 'provider' | 'store' | 'retail';
+
+/** What a run did, for the log line, the CLI's `--json`, the HTTP rerun and the stored run record. */
 export interface RunReport {
   runId: string;
   status: RunStatus;

@@ -1,6 +1,6 @@
-import type { RunReport, SkipReason } from './report';
+import type { FailureDependency, RunReport, SkipReason } from './report';
 
-/** The tallies a run keeps while it works; `toReport` turns them into the report's shape. */
+/** The tallies a run keeps while it works; `summary` turns them into the report's shape. */
 export class RunCounters {
   pages = 0;
   seen = 0;
@@ -12,7 +12,7 @@ export class RunCounters {
   private readonly skipped = new Map<SkipReason, number>();
   private readonly droppedLines = new Map<string, number>();
   private readonly failures = new Map<string, number>();
-  private readonly failuresByDependency = new Map<string, number>();
+  private readonly failuresByDependency = new Map<FailureDependency, number>();
 
   skip(reason: SkipReason, count = 1): void {
     this.skipped.set(reason, (this.skipped.get(reason) ?? 0) + count);
@@ -22,7 +22,11 @@ export class RunCounters {
     for (const reason of reasons) this.droppedLines.set(reason, (this.droppedLines.get(reason) ?? 0) + 1);
   }
 
-  fail(reason: string, dependency: 'provider' | 'store' | 'retail'): void {
+  /**
+   * Counts a failure's reason and where it came from, not a failed cart: a cart's outcome is
+   * counted apart (`failed`), and one cart may meet two failures (its lookup, then its record).
+   */
+  countFailureReason(reason: string, dependency: FailureDependency): void {
     this.failures.set(reason, (this.failures.get(reason) ?? 0) + 1);
     this.failuresByDependency.set(dependency, (this.failuresByDependency.get(dependency) ?? 0) + 1);
   }

@@ -131,7 +131,7 @@ function pageContext(run: WindowWork, window: RunWindow, survey: Survey): PageCo
     claimTimeoutMs: settings.claimTimeoutMinutes * 60_000,
     maxSendAttempts: settings.maxSendAttempts,
     dryRun: run.dryRun,
-    payload: settings,
+    payloadSettings: settings,
     images: new ViewPortImageCache(settings.imageServerUrl, settings.viewPorts),
     latestCarts: survey.latest,
     productCache: new ProductCache(),

@@ -19,7 +19,7 @@ import type { RetailTokenProvider } from './token-provider';
 import { callTimeLeft } from '../shared/call-budget';
 
 /**
- * The four Retail Server calls the connector makes (SPEC section 4), with their exact bodies.
+ * The Retail Server calls the connector makes (README, "What a run does"), with their exact bodies.
  * Customers and products are looked up for a whole page at once: ids deduplicated, split into
  * chunks, chunks run with bounded concurrency, so a page costs a constant number of round trips.
  * Every record that comes back is parsed; a bad one is reported, never trusted and never fatal.
@@ -85,7 +85,7 @@ export interface RetailServerClientOptions {
   maxConcurrency?: number;
   /**
    * Account numbers per customer call. Defaults to 1000, the largest page, so a page's customers
-   * are one call (SPEC section 10).
+   * are one call.
    */
   customerChunkSize?: number;
   /** Product ids per product call. Defaults to 100: product records are large (names, images, prices). */

@@ -18,12 +18,10 @@ import { CosmosLedger } from '../store/cosmos-ledger';
 import { ModeledLedger } from '../store/modeled-ledger';
 import type { NotificationLedger } from '../store/ledger';
 
-/**
- * The composition root: turns validated settings into the job's real dependencies (MSAL and the
- * Retail Server client, the Cosmos ledger, the Emarsys provider). Clients are built once per
- * settings and reused, so MSAL's token cache, the Emarsys OAuth token and Cosmos connections
- * survive from one Functions invocation to the next.
- */
+// The composition root: turns validated settings into the job's real dependencies (MSAL and the
+// Retail Server client, the Cosmos ledger, the Emarsys provider). Clients are built once per
+// settings and reused, so MSAL's token cache, the Emarsys OAuth token and Cosmos connections
+// survive from one Functions invocation to the next.
 
 export interface RuntimeOptions {
   settings: Settings;

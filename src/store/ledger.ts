@@ -4,8 +4,10 @@ import type { RunReport } from '../job/report';
 /**
  * The connector's memory: which cart modifications were claimed, sent, failed or skipped; how far
  * each operating unit has got (checkpoint); which run holds each unit (lease); and run reports.
- * Implemented over Cosmos DB (`cosmos-ledger.ts`). Every call on a page is one bulk request, so a
- * page costs a constant number of round trips whatever its size.
+ * Implemented over Cosmos DB (`cosmos-ledger.ts`), and in memory with Cosmos DB's request pattern
+ * (`modeled-ledger.ts`: the benchmark's store, and a dry run's before the container exists). Every
+ * call on a page is one bulk request, so a page costs a constant number of round trips whatever
+ * its size.
  */
 
 export type NotificationStatus = 'claimed' | 'sent' | 'failed' | 'skipped';
@@ -27,7 +29,7 @@ export interface NotificationRecord {
   retryable?: boolean | undefined;
   /** The run that last claimed or updated it. */
   runId: string;
-  /** How many times a run has claimed it. */
+  /** How many times a run has claimed it or failed its lookup (MaxSendAttempts bounds it). */
   attempts: number;
   claimedAt: string;
   updatedAt: string;

@@ -12,7 +12,7 @@ test('every skip reason a report can carry is documented in the README', () => {
 test('failures are listed most frequent first, equal counts by reason, whatever order pages finished in', () => {
   const counted = (order: readonly [string, 'provider' | 'store' | 'retail'][]) => {
     const counters = new RunCounters();
-    for (const [reason, dependency] of order) counters.fail(reason, dependency);
+    for (const [reason, dependency] of order) counters.countFailureReason(reason, dependency);
     return counters.summary().failures;
   };
   const events: [string, 'provider' | 'store' | 'retail'][] = [

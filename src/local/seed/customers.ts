@@ -72,11 +72,6 @@ export const PEOPLE: readonly Person[] = [
   person('C00146', null, null, null, 'no.name@example.com'),
 ];
 
-/** Whether a reminder could be addressed to this customer at all (the connector's own check decides the rest). */
-export function hasEmail(person: Person): boolean {
-  return person.email !== null && person.email.trim() !== '';
-}
-
 export function personRecord(person: Person): RawRecord {
   const name = [person.firstName, person.lastName].filter((part) => part !== null).join(' ');
   return customerRecord(person.accountNumber, {
