@@ -1,18 +1,14 @@
 import { yieldToPendingIo } from '../shared/concurrency';
 
-/**
- * Runs pages through `work` with at most `concurrency` in flight, while the source is read up to
- * `lookahead` pages ahead (the next cart search overlaps this page's work), and hands each result
- * to `commit` strictly in page order (the checkpoint must move in time order). On the first
- * failure it stops taking pages, lets the pages in flight finish, commits every page before the
- * one that failed, and rethrows. Memory holds at most `concurrency + lookahead` pages, and the
- * results of `waitingCommits` more. When `shouldStop` says so before a page is taken (never before
- * the first, so every run makes progress), it takes no more (the page already read is dropped),
- * lets the pages in flight finish and commits them, and resolves `{ stoppedEarly: true }`.
- */
 export interface PipelineOptions {
   concurrency: number;
-  lookahead: number;
+  /**
+   * Items read from the source ahead of the one being taken (default 0), so that a slow read (a
+   * keyset pager's next search) overlaps the page being worked. The run reads none ahead: the
+   * pipelined strategy's items are ranges whose searches start when each is worked, and the
+   * sequential strategy is the sample's pattern, nothing overlapped.
+   */
+  lookahead?: number;
   /**
    * Pages already worked that may wait for an earlier page's commit while new pages start
    * (default 0: a page holds its slot until it is committed). A slow page then does not stop
@@ -37,6 +33,15 @@ export interface PipelineResult {
   timeUp?: unknown;
 }
 
+/**
+ * Runs pages through `work` with at most `concurrency` in flight, while the source is read up to
+ * `lookahead` items ahead, and hands each result to `commit` strictly in page order (the
+ * checkpoint must move in time order). On the first failure it stops taking pages, lets the pages
+ * in flight finish, commits every page before the one that failed, and rethrows. Memory holds at most `concurrency + lookahead` pages, and the
+ * results of `waitingCommits` more. When `shouldStop` says so before a page is taken (never before
+ * the first, so every run makes progress), it takes no more (the page already read is dropped),
+ * lets the pages in flight finish and commits them, and resolves `{ stoppedEarly: true }`.
+ */
 export async function runPagePipeline<T, R>(
   source: AsyncIterable<T>,
   options: PipelineOptions,
@@ -45,7 +50,7 @@ export async function runPagePipeline<T, R>(
 ): Promise<PipelineResult> {
   const iterator = source[Symbol.asyncIterator]();
   const concurrency = Math.max(1, options.concurrency);
-  const lookahead = Math.max(0, options.lookahead);
+  const lookahead = Math.max(0, options.lookahead ?? 0);
 
   // Reads are chained (a keyset pager cannot be read in parallel) and kept `lookahead` ahead.
   const buffered: Promise<IteratorResult<T>>[] = [];

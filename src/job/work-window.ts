@@ -73,7 +73,7 @@ export async function workWindow(run: WindowWork, window: RunWindow): Promise<Pi
   const { stoppedEarly, timeUp } = await runPagePipeline(
     passRanges(retail, survey, worked, settings, sequential),
     {
-      ...(sequential ? { concurrency: 1, lookahead: 0 } : { concurrency: pageConcurrency, lookahead: 0, waitingCommits: 2 * pageConcurrency }),
+      ...(sequential ? { concurrency: 1 } : { concurrency: pageConcurrency, waitingCommits: 2 * pageConcurrency }),
       shouldStop: () => clock.now().getTime() >= limits.deadline,
       // Set only when a call gave up because its wait would not fit in the time the run had left.
       isTimeUp,
