@@ -17,10 +17,13 @@ import {
   roundTrips,
 } from './cosmos-errors';
 import {
+  checkNotificationRecord,
   checkpointDocumentId,
   checkpointSchema,
+  issuePaths,
   isValidCosmosId,
   isValidRunId,
+  LEASE_ROUNDS,
   leaseDocumentId,
   leaseDocumentSchema,
   notificationRecordSchema,
@@ -58,9 +61,6 @@ export interface CosmosLedgerOptions {
 }
 
 const DEFAULT_TTL_DAYS = 90;
-
-/** Rounds of create-or-take-over before `acquireLease` reports the unit as busy. */
-const LEASE_ROUNDS = 3;
 
 /** A document as Cosmos DB returns it: our fields plus its system fields. */
 type StoredDocument = ItemDefinition & { _etag?: string };
@@ -174,9 +174,9 @@ export class CosmosLedger implements NotificationLedger {
     const sent: { index: number; record: NotificationRecord }[] = [];
     const operations: OperationInput[] = [];
     writes.forEach(({ record, etag }, index) => {
-      const problem = this.invalidRecord(record);
-      if (problem) {
-        results[index] = { id: record.id, status: 'error', reason: problem, retryable: false };
+      const checked = checkNotificationRecord(record);
+      if (typeof checked === 'string') {
+        results[index] = { id: record.id, status: 'error', reason: checked, retryable: false };
         return;
       }
       sent.push({ index, record });
@@ -230,13 +230,6 @@ export class CosmosLedger implements NotificationLedger {
         this.logger.info('Cosmos DB write applied by an earlier, timed-out try', { id: record.id });
       }
     }
-  }
-
-  private invalidRecord(record: NotificationRecord): string | undefined {
-    if (!isValidCosmosId(record.id)) return 'invalid id: Cosmos DB ids are 1-255 characters without / \\ ? #';
-    const parsed = notificationRecordSchema.safeParse(record);
-    if (!parsed.success) return `invalid record: ${issuePaths(parsed.error.issues)}`;
-    return undefined;
   }
 
   private notificationDocument(record: NotificationRecord): JSONObject {
@@ -568,14 +561,6 @@ function ifMatch(etag: string): RequestOptions {
 
 function leaseErrorDetails(): { service: 'CosmosDB'; operation: string; retryable: boolean } {
   return { service: 'CosmosDB', operation: 'lease', retryable: true };
-}
-
-/** Where a document failed to parse, without the values (which may be personal data). */
-function issuePaths(issues: readonly { path: readonly PropertyKey[]; code: string }[]): string {
-  return issues
-    .slice(0, 5)
-    .map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.code}`)
-    .join('; ');
 }
 
 /**

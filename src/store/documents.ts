@@ -32,6 +32,17 @@ export function isValidCosmosId(id: string): boolean {
   return id.length > 0 && id.length <= MAX_ID_LENGTH && !FORBIDDEN_ID_CHARACTERS.test(id) && id.trim() === id;
 }
 
+/** Rounds of create-or-take-over before `acquireLease` reports the unit as busy. */
+export const LEASE_ROUNDS = 3;
+
+/** Where a document failed to parse, without the values (which may be personal data). */
+export function issuePaths(issues: readonly { path: readonly PropertyKey[]; code: string }[]): string {
+  return issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.code}`)
+    .join('; ');
+}
+
 /**
  * Makes an operating unit number safe inside an id. Anything outside `[A-Za-z0-9.-]` (the escape
  * character `_` included) becomes `_` plus two hex digits per UTF-8 byte, so the mapping is
@@ -102,6 +113,16 @@ export const leaseDocumentSchema = z.object({
   runId: z.string(),
   expiresAt: isoInstant,
 });
+
+/**
+ * A copy of `record` as the ledger stores it (zod builds new objects, so a caller changing its
+ * record later changes nothing stored), or why the ledger refuses it before any request.
+ */
+export function checkNotificationRecord(record: NotificationRecord): NotificationRecord | string {
+  if (!isValidCosmosId(record.id)) return 'invalid id: Cosmos DB ids are 1-255 characters without / \\ ? #';
+  const parsed = notificationRecordSchema.safeParse(record);
+  return parsed.success ? parsed.data : `invalid record: ${issuePaths(parsed.error.issues)}`;
+}
 export type LeaseDocumentBody = z.infer<typeof leaseDocumentSchema>;
 
 const counts = z.record(z.string(), z.number());

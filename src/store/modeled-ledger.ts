@@ -3,12 +3,14 @@ import { sleep } from '../shared/clock';
 import { chunk, mapWithConcurrency } from '../shared/concurrency';
 import { CHUNK_CONCURRENCY, MAX_OPERATIONS_PER_REQUEST } from './cosmos-bulk';
 import {
+  checkNotificationRecord,
   checkpointDocumentId,
   checkpointSchema,
+  issuePaths,
   isValidCosmosId,
   isValidRunId,
+  LEASE_ROUNDS,
   leaseDocumentId,
-  notificationRecordSchema,
   runDocumentId,
   runReportSchema,
 } from './documents';
@@ -42,10 +44,6 @@ import {
  *   before any request, and an id that cannot exist is not read.
  * Throttling and transient failures are not modeled: `retries` stays 0.
  */
-
-
-/** Rounds of create-or-take-over before `acquireLease` reports the unit busy, as in CosmosLedger. */
-const LEASE_ROUNDS = 3;
 
 export const DEFAULT_MODELED_LATENCY_MS = 10;
 
@@ -128,11 +126,10 @@ export class ModeledLedger implements NotificationLedger {
     apply: (record: NotificationRecord, etag: string | undefined) => WriteResult,
   ): Promise<WriteResult[]> {
     const results = new Array<WriteResult>(writes.length);
-    // Each record is checked once, as Cosmos DB checks a document on arrival; what is stored is the
-    // parsed copy (zod builds new objects), so a caller changing its record later changes nothing here.
+    // Each record is checked once, as CosmosLedger checks it before sending; the parsed copy is stored.
     const sent: { index: number; record: NotificationRecord; etag: string | undefined }[] = [];
     writes.forEach(({ record, etag }, index) => {
-      const checked = checkedRecord(record);
+      const checked = checkNotificationRecord(record);
       if (typeof checked === 'string') results[index] = { id: record.id, status: 'error', reason: checked, retryable: false };
       else sent.push({ index, record: checked, etag });
     });
@@ -305,18 +302,3 @@ export class ModeledLedger implements NotificationLedger {
   }
 }
 
-/** Why CosmosLedger would refuse to send a record (the same checks, the same words). */
-/** A copy of `record` as the store keeps it, or why the store refuses it. */
-function checkedRecord(record: NotificationRecord): NotificationRecord | string {
-  if (!isValidCosmosId(record.id)) return 'invalid id: Cosmos DB ids are 1-255 characters without / \\ ? #';
-  const parsed = notificationRecordSchema.safeParse(record);
-  return parsed.success ? parsed.data : `invalid record: ${issuePaths(parsed.error.issues)}`;
-}
-
-/** Where a document failed to parse, without the values (which may be personal data). */
-function issuePaths(issues: readonly { path: readonly PropertyKey[]; code: string }[]): string {
-  return issues
-    .slice(0, 5)
-    .map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.code}`)
-    .join('; ');
-}
