@@ -3,7 +3,7 @@ import type { RetailServerClient } from '../retail/retail-client';
 import { isCartFailure, searchPastUnreadableCart } from '../retail/unreadable-cart';
 import { keyOf, lastPlaced, sameRecord, timeOf, type CartKey, type Placed } from './cart-keys';
 import { pastUnreadableCart, shifted } from './past-unreadable-cart';
-import { callTimeLeft } from '../shared/call-budget';
+import { callTimeIsUp } from '../shared/call-budget';
 
 export interface RawCart {
   raw: unknown;
@@ -143,8 +143,6 @@ const EMPTY_WINDOW = new Date(0);
 
 const laterOf = (a: Date, b: Date | undefined) => (b !== undefined && b.getTime() > a.getTime() ? b : a);
 
-const noTimeLeft = () => (callTimeLeft() ?? Number.POSITIVE_INFINITY) <= 0;
-
 /**
  * Whether a cart read before is still at its position. One search of one cart; a page in a run of
  * carts at one instant, or past a cart Retail Server cannot load, costs it, no other page does.
@@ -193,7 +191,7 @@ async function readPageAt(retail: Pick<RetailServerClient, 'searchCarts'>, query
     search: (offset, top, narrowing) => retail.searchCarts({ from, to: query.to, includeAnonymous, top, skip: skip + offset, priority, narrowing }),
     searchFurther: (offset) => retail.searchCarts({ from, to: laterOf(query.to, query.horizon), includeAnonymous, top: 1, skip: skip + offset, priority, narrowing: true }),
     probe: () => retail.searchCarts({ from: EMPTY_WINDOW, to: EMPTY_WINDOW, includeAnonymous, top: 1, skip: 0, priority, narrowing: true }),
-    outOfTime: noTimeLeft,
+    outOfTime: callTimeIsUp,
     sameRecord,
   });
   const records = found.records;

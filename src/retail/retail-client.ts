@@ -16,7 +16,7 @@ import {
 import { lookupIsolatingFailures, type FailedId, type IsolatedLookup } from './lookup-isolation';
 import { createRetailTransport, type RetailCallStats, type RetailEndpoint, type RetailTransport } from './retail-transport';
 import type { RetailTokenProvider } from './token-provider';
-import { callTimeLeft } from '../shared/call-budget';
+import { callTimeIsUp } from '../shared/call-budget';
 
 /**
  * The Retail Server calls the connector makes (README, "What a run does"), with their exact bodies.
@@ -221,7 +221,7 @@ export function createRetailServerClient(options: RetailServerClientOptions): Re
         call,
         knownGood: () => knownGood.get(spec.endpoint) as Id | undefined,
         fallbackProbe: spec.absentId,
-        outOfTime: () => (callTimeLeft() ?? Number.POSITIVE_INFINITY) <= 0,
+        outOfTime: callTimeIsUp,
         concurrency: spec.lookup?.concurrency,
         isolatesUpTo: ISOLATES_UP_TO,
       }),

@@ -20,3 +20,8 @@ export function withCallBudget<T>(remainingMs: () => number, work: () => Promise
 export function callTimeLeft(): number | undefined {
   return callBudget.getStore()?.();
 }
+
+/** Whether the current run has no time left for its calls (never outside a run). */
+export function callTimeIsUp(): boolean {
+  return (callTimeLeft() ?? Number.POSITIVE_INFINITY) <= 0;
+}
