@@ -241,8 +241,8 @@ export async function surveyLatestCarts(
     // reads them too, and only counts them for the customers.
     const done = new Set(slice.cartIdsDoneAtFrom);
     let cursor: PageCursor | undefined = firstCursor({ ...slice, cartIdsDoneAtFrom: [] });
-    for (let read = 0; cursor; read++) {
-      checkPageBound(read);
+    for (let searches = 0; cursor; searches++) {
+      checkPageBound(searches);
       const page: PageRead = await readCartPage(retail, { ...slice, ...query }, cursor);
       cursor = page.next;
       await onPage(++pages);
@@ -254,7 +254,7 @@ export async function surveyLatestCarts(
       const times = page.fresh.map(({ key }) => key?.modifiedAt.getTime());
       firstCartAt ??= times.find((time) => time !== undefined);
       cuts.addPage(times);
-      const only = read === 0 && !cursor;
+      const only = searches === 0 && !cursor;
       const keep = kept !== undefined && page.fresh.every((cart) => cart.key !== undefined) && budget.take(page.fresh.length);
       if (kept && !keep) {
         budget.giveBack(kept.length);
@@ -277,29 +277,29 @@ export async function surveyLatestCarts(
       onlyPage = only ? parsedPage : undefined;
       if ((headOnly || options.outOfTime?.()) && cursor && cursor.skip === 0 && cursor.from.getTime() > slice.from.getTime()) {
         // Stop at the newest instant of this page: its carts, all of them, start the rest.
-        const rest = cursor.from.getTime();
-        cuts.cutAt(rest);
-        // The head's carts at `rest` and after start the rest of the window: left out of its copy.
-        return { ranges: withKeptCarts(rangesOf(slice, cuts.at, cuts.counts), kept), onlyPage: undefined, rest, firstCartAt };
+        const stoppedAt = cursor.from.getTime();
+        cuts.cutAt(stoppedAt);
+        // The head's carts at `stoppedAt` and after start the rest of the window: left out of its copy.
+        return { ranges: withKeptCarts(rangesOf(slice, cuts.at, cuts.counts), kept), onlyPage: undefined, stoppedAt, firstCartAt };
       }
     }
-    return { ranges: withKeptCarts(rangesOf(slice, cuts.at, [...cuts.counts, cuts.openCarts]), kept), onlyPage, rest: undefined, firstCartAt };
+    return { ranges: withKeptCarts(rangesOf(slice, cuts.at, [...cuts.counts, cuts.openCarts]), kept), onlyPage, stoppedAt: undefined, firstCartAt };
   }
 
   const head = await readSlice(window, true);
-  if (head.rest === undefined) {
+  if (head.stoppedAt === undefined) {
     const onlyPage = head.onlyPage && head.onlyPage.length < options.pageSize ? head.onlyPage : undefined;
     return { latest, onlyPage, ranges: mergeRanges(head.ranges, options.pageSize), pages };
   }
   // The rest of the window, cut by the density of the first page. Its carts at the first page's
   // newest instant are read again (some were on the first page): counting a cart twice is harmless.
-  const rest: RunWindow = { ...window, from: new Date(head.rest), cartIdsDoneAtFrom: [] };
+  const restOfWindow: RunWindow = { ...window, from: new Date(head.stoppedAt), cartIdsDoneAtFrom: [] };
   // The density is the first page's own, from its first cart: a window often starts with a quiet
   // stretch (the night, or the time before the carts of a backfill), which is no guide to the rest.
   const headCarts = head.ranges.reduce((sum, range) => sum + range.count, 0);
-  const headStart = head.firstCartAt !== undefined && head.firstCartAt < head.rest ? head.firstCartAt : window.from.getTime();
-  const estimatedPages = (headCarts * (window.to.getTime() - head.rest)) / Math.max(1, head.rest - headStart) / options.pageSize;
-  const slices = slicesOf(rest, sliceCount(estimatedPages, options.slices, Math.ceil(options.slices / 2)));
+  const headStart = head.firstCartAt !== undefined && head.firstCartAt < head.stoppedAt ? head.firstCartAt : window.from.getTime();
+  const estimatedPages = (headCarts * (window.to.getTime() - head.stoppedAt)) / Math.max(1, head.stoppedAt - headStart) / options.pageSize;
+  const slices = slicesOf(restOfWindow, sliceCount(estimatedPages, options.slices, Math.ceil(options.slices / 2)));
   const settled = await mapWithConcurrency(slices, slices.length, (slice) =>
     readSlice(slice, false).then(
       (value) => ({ ok: true as const, value }),
@@ -310,18 +310,18 @@ export async function surveyLatestCarts(
   const failed = settled.find((result) => !result.ok);
   if (failed && !failed.ok) throw failed.error;
   // The slices in time order, up to the first one that stopped early: the window read without a gap.
-  const read: CountedRange[] = [];
+  const readWithoutGap: CountedRange[] = [];
   let end: number | undefined;
   for (const result of settled) {
     if (!result.ok) continue;
-    read.push(...result.value.ranges);
-    if (result.value.rest !== undefined) {
-      end = result.value.rest;
+    readWithoutGap.push(...result.value.ranges);
+    if (result.value.stoppedAt !== undefined) {
+      end = result.value.stoppedAt;
       break;
     }
   }
-  const restRanges = mergeRanges(read, options.pageSize);
-  // The head's ranges are kept apart: its copy never holds the carts at `rest`, the rest's first instant.
+  const restRanges = mergeRanges(readWithoutGap, options.pageSize);
+  // The head's ranges are kept apart: its copy never holds the carts at `head.stoppedAt`, the rest's first instant.
   const headRanges = mergeRanges(head.ranges, options.pageSize);
   // Carts at `end` itself belong to the part not read; the window's `to` is inclusive.
   return { latest, onlyPage: undefined, ranges: [...headRanges, ...restRanges], pages, end: end === undefined ? undefined : new Date(end - 1) };
@@ -334,8 +334,8 @@ function offerDone(page: PageRead, from: number, done: ReadonlySet<string>, offe
     const parsed = parseCartForChecks(raw);
     if (parsed.ok) offer(parsed.value);
   }
-  const rest = page.fresh.filter((cart) => !isDone(cart));
-  page.fresh.splice(0, page.fresh.length, ...rest);
+  const notDone = page.fresh.filter((cart) => !isDone(cart));
+  page.fresh.splice(0, page.fresh.length, ...notDone);
 }
 
 interface SliceRead {
@@ -343,7 +343,7 @@ interface SliceRead {
   /** The slice's only page, when it had one. */
   onlyPage: PageCart[] | undefined;
   /** Where a head-only read stopped (ms): the rest of the window starts there. */
-  rest: number | undefined;
+  stoppedAt: number | undefined;
   /** When the slice's first cart was modified (ms), if it had one. */
   firstCartAt: number | undefined;
 }
