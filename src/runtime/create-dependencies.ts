@@ -38,7 +38,7 @@ export interface RuntimeOptions {
   timeoutMs?: number;
   /**
    * An email provider to use instead of Emarsys (the local run's preview). Its credentials are
-   * then not read. Not part of the cache key: pass the same provider for the same settings.
+   * then not read. Only its name keys the cache (see `cacheKey`).
    */
   provider?: IEmailProvider;
   /**
@@ -53,17 +53,17 @@ export interface RuntimeOptions {
  * to the invocation that made the call, even when a timer run and a rerun overlap in one process.
  * Each run's calls carry its logger in async context; a client's logger looks it up per line.
  */
-const invocationLogger = new AsyncLocalStorage<Logger>();
+const invocationLoggerStore = new AsyncLocalStorage<Logger>();
 
 /** Runs `work` with `logger` as the destination of every client's log lines made within it. */
 export function withInvocationLogger<T>(logger: Logger, work: () => Promise<T>): Promise<T> {
-  return invocationLogger.run(logger, work);
+  return invocationLoggerStore.run(logger, work);
 }
 
 class ForwardingLogger implements Logger {
   constructor(private readonly fallback: Logger) {}
   private get target(): Logger {
-    return invocationLogger.getStore() ?? this.fallback;
+    return invocationLoggerStore.getStore() ?? this.fallback;
   }
   debug(message: string, fields?: LogFields) {
     this.target.debug(message, fields);
@@ -79,17 +79,29 @@ class ForwardingLogger implements Logger {
   }
 }
 
+/** The clients a run is given besides its ledger, clock, logger and settings. */
+type JobClients = Omit<JobDependencies, 'clock' | 'logger' | 'ledger' | 'settings'>;
+
 interface CachedRuntime {
   logger: ForwardingLogger;
   container: Promise<Container>;
   ledger: Promise<NotificationLedger>;
-  job: Promise<Omit<JobDependencies, 'clock' | 'logger' | 'ledger' | 'settings'>> | undefined;
+  job: Promise<JobClients> | undefined;
+  /** Which build of `job` is current: a refused credential drops only the build that met it. */
+  generation: object | undefined;
   secrets: SecretResolver;
   newSecretResolver: () => SecretResolver;
 }
 
 const cache = new Map<string, CachedRuntime>();
 
+/**
+ * What keys the clients: the settings, whether a credential was given, the provider's name, the
+ * timeout and read-only. The other options (credential and provider objects, clock, retry policy,
+ * sleep, env, Key Vault client options) are taken from the call that built the clients: a process
+ * gives the same ones on every call (the Functions host and the CLI do; each test file has its own
+ * module cache, and `disposeRuntimes` forgets every client).
+ */
 function cacheKey(options: RuntimeOptions): string {
   return JSON.stringify([options.settings, options.credential ? 'custom-credential' : 'default', options.provider?.name ?? 'emarsys', options.timeoutMs ?? 0, options.readOnly === true]);
 }
@@ -144,6 +156,7 @@ function entry(options: RuntimeOptions): CachedRuntime {
     container,
     ledger,
     job: undefined,
+    generation: undefined,
     secrets: newSecretResolver(),
     newSecretResolver,
   };
@@ -246,18 +259,18 @@ export function emarsysProviderFor(settings: Settings, secrets: ReadonlyMap<stri
   });
 }
 
-async function buildClients(options: RuntimeOptions, cached: CachedRuntime): Promise<Omit<JobDependencies, 'clock' | 'logger' | 'ledger' | 'settings'>> {
+async function buildClients(options: RuntimeOptions, cached: CachedRuntime, generation: object): Promise<JobClients> {
   const { settings } = options;
   const requests = secretRequests(settings);
   const resolver = cached.secrets;
   const secrets = await resolver.resolveAll([...requests.retail, ...(options.provider ? [] : requests.emarsys)]);
-  const building = cached.job;
   // Entra or Emarsys refused credentials (expired, or rotated in Key Vault since they were read):
   // the next invocation reads the secrets again and builds new clients, instead of failing with
   // the old ones until the Function App restarts.
   const readSecretsAgain = () => {
-    if (cached.job !== building) return;
+    if (cached.generation !== generation) return;
     cached.job = undefined;
+    cached.generation = undefined;
     if (cached.secrets === resolver) cached.secrets = cached.newSecretResolver();
   };
   const extras: ClientExtras = {
@@ -298,9 +311,13 @@ export function jobSettings(settings: Settings): JobSettings {
 export async function createJobDependencies(options: RuntimeOptions): Promise<JobDependencies> {
   const cached = entry(options);
   if (!cached.job) {
-    cached.job = buildClients(options, cached);
+    const generation = {};
+    cached.generation = generation;
+    cached.job = buildClients(options, cached, generation);
     cached.job.catch(() => {
+      if (cached.generation !== generation) return;
       cached.job = undefined;
+      cached.generation = undefined;
     });
   }
   const [clients, ledger] = await Promise.all([cached.job, cached.ledger]);
