@@ -19,7 +19,7 @@ export function timeOf(raw: unknown): number | undefined {
 }
 
 /** The same record, by its id (or, for one without a usable id, by its whole text). */
-export function sameRecord(a: unknown, b: unknown): boolean {
+export function sameCartRecord(a: unknown, b: unknown): boolean {
   if (a === undefined || b === undefined) return false;
   const [keyA, keyB] = [keyOf(a), keyOf(b)];
   return keyA && keyB ? keyA.id === keyB.id : JSON.stringify(a) === JSON.stringify(b);

@@ -1,7 +1,7 @@
 import { parseCart, type Cart, type ParseResult } from '../retail/models';
 import type { RetailServerClient } from '../retail/retail-client';
 import { isCartFailure, searchPastUnreadableCart } from '../retail/unreadable-cart';
-import { keyOf, lastPlaced, sameRecord, timeOf, type CartKey, type Placed } from './cart-keys';
+import { keyOf, lastPlaced, sameCartRecord, timeOf, type CartKey, type Placed } from './cart-keys';
 import { pastUnreadableCart, shifted } from './past-unreadable-cart';
 import { callTimeIsUp } from '../shared/call-budget';
 
@@ -192,7 +192,7 @@ async function readPageAt(retail: Pick<RetailServerClient, 'searchCarts'>, query
     searchFurther: (offset) => retail.searchCarts({ from, to: laterOf(query.to, query.horizon), includeAnonymous, top: 1, skip: skip + offset, priority, narrowing: true }),
     probe: () => retail.searchCarts({ from: EMPTY_WINDOW, to: EMPTY_WINDOW, includeAnonymous, top: 1, skip: 0, priority, narrowing: true }),
     outOfTime: callTimeIsUp,
-    sameRecord,
+    sameRecord: sameCartRecord,
   });
   const records = found.records;
   const expected = cursor.expectFirst;
@@ -200,7 +200,7 @@ async function readPageAt(retail: Pick<RetailServerClient, 'searchCarts'>, query
     // A record without an id proves nothing by its text (its lines may come back in another
     // order): only that a record starts the page; the place check (`placed`) covers what is before.
     const startsAsExpected =
-      'record' in expected ? found.unreadable?.index !== 0 && (keyOf(expected.record) === undefined || sameRecord(records[0], expected.record)) : found.unreadable?.index === 0;
+      'record' in expected ? found.unreadable?.index !== 0 && (keyOf(expected.record) === undefined || sameCartRecord(records[0], expected.record)) : found.unreadable?.index === 0;
     if (!startsAsExpected) throw shifted(query, cursor);
   }
   const carts = records.map((raw) => ({ raw, key: keyOf(raw) }));

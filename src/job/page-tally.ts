@@ -3,7 +3,7 @@ import type { PageObservation } from './page-context';
 import type { FailureDependency, SkipReason } from './report';
 import type { RunCounters } from './run-counters';
 
-type CartKey = Pick<Cart, 'Id' | 'ModifiedDateTime'>;
+type TalliedCart = Pick<Cart, 'Id' | 'ModifiedDateTime'>;
 
 /**
  * A page's outcome, cart by cart: each cart ends in exactly one tally of the run's counters and
@@ -15,22 +15,22 @@ export class PageTally {
   constructor(readonly counters: RunCounters) {}
 
   /** The cart's outcome is known; `final` when no later run needs to look at it again. */
-  settle(cart: CartKey, final: boolean): void {
+  settle(cart: TalliedCart, final: boolean): void {
     this.observations.push({ cartId: cart.Id, modifiedAt: cart.ModifiedDateTime, final });
   }
 
-  skip(cart: CartKey, reason: SkipReason, final = true): void {
+  skip(cart: TalliedCart, reason: SkipReason, final = true): void {
     this.counters.skip(reason);
     this.settle(cart, final);
   }
 
   /** An eligible cart this run does not work after all: the ledger says another run has it, or had it. */
-  notOwned(cart: CartKey, reason: SkipReason, final: boolean): void {
+  notOwned(cart: TalliedCart, reason: SkipReason, final: boolean): void {
     this.counters.eligible--;
     this.skip(cart, reason, final);
   }
 
-  fail(cart: CartKey, reason: string, dependency: FailureDependency, final: boolean): void {
+  fail(cart: TalliedCart, reason: string, dependency: FailureDependency, final: boolean): void {
     this.counters.failed++;
     this.counters.countFailureReason(reason, dependency);
     this.settle(cart, final);

@@ -29,7 +29,7 @@ import {
   notificationRecordSchema,
   runDocumentId,
   runReportSchema,
-  sameRecord,
+  sameNotification,
   SECONDS_PER_DAY,
   type Envelope,
   type LeaseDocumentBody,
@@ -225,7 +225,7 @@ export class CosmosLedger implements NotificationLedger {
     }
     for (const { index, record } of uncertain) {
       const current = stored.get(record.id);
-      if (current && sameRecord(current.record, record)) {
+      if (current && sameNotification(current.record, record)) {
         results[index] = { id: record.id, status: 'ok', etag: current.etag };
         this.logger.info('Cosmos DB write applied by an earlier, timed-out try', { id: record.id });
       }

@@ -181,7 +181,7 @@ export const runReportSchema = z.object({
 export const SECONDS_PER_DAY = 86_400;
 
 /** Two records are the same write when every field matches (key order and absent fields aside). */
-export function sameRecord(a: NotificationRecord, b: NotificationRecord): boolean {
+export function sameNotification(a: NotificationRecord, b: NotificationRecord): boolean {
   return canonicalJson(notificationRecordSchema.parse(a)) === canonicalJson(notificationRecordSchema.parse(b));
 }
 
