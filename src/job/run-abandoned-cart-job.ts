@@ -4,7 +4,7 @@ import { LeaseLostError } from '../store/ledger';
 import { withCallBudget } from '../shared/call-budget';
 import { toError } from '../shared/errors';
 import type { RunReport } from './report';
-import { runLimits } from './run-limits';
+import { runLimits, type RunLimits } from './run-limits';
 import { RunCounters } from './run-counters';
 import type { JobDependencies, JobRequest, JobSettings } from './run-inputs';
 import { UnitLease } from './unit-lease';
@@ -41,29 +41,20 @@ function emptyReport(runId: string, request: JobRequest, settings: JobSettings, 
  * run with status `failed` and the reason, never an unhandled throw.
  */
 export async function runAbandonedCartJob(deps: JobDependencies, request: JobRequest): Promise<RunReport> {
+  const startedAt = deps.clock.now();
+  const limits = runLimits(startedAt, deps.clock, deps.settings.maxRunMinutes, request.maxRunMinutes);
   // The run's Retail Server and Cosmos DB calls (point and bulk) retry only while their waits fit
-  // before its limit (and the minute's grace the pages in flight have): the budget is set once the
-  // run knows its deadline.
-  let remainingMs = () => Number.POSITIVE_INFINITY;
-  return withCallBudget(
-    () => remainingMs(),
-    () =>
-      runJob(deps, request, (budget) => {
-        remainingMs = budget;
-      }),
-  );
+  // before its limit and the minute's grace the pages in flight have.
+  return withCallBudget(limits.callTimeLeft, () => runJob(deps, request, startedAt, limits));
 }
 
-async function runJob(deps: JobDependencies, request: JobRequest, setCallBudget: (remainingMs: () => number) => void): Promise<RunReport> {
+async function runJob(deps: JobDependencies, request: JobRequest, startedAt: Date, limits: RunLimits): Promise<RunReport> {
   const { retail, ledger, clock, logger, settings } = deps;
   const runId = (deps.newRunId ?? randomUUID)();
-  const startedAt = clock.now();
   const report = emptyReport(runId, request, settings, startedAt);
   const statsAtStart = callStats(deps);
   const counters = new RunCounters();
   const dryRun = request.dryRun ?? false;
-  const limits = runLimits(startedAt, clock, settings.maxRunMinutes, request.maxRunMinutes);
-  setCallBudget(limits.callTimeLeft);
   const lease = new UnitLease(ledger, clock, settings.claimTimeoutMinutes * 60_000);
   const log = { runId, operatingUnitNumber: settings.operatingUnitNumber, trigger: request.trigger, dryRun };
 
