@@ -11,7 +11,7 @@ export interface UnitBusy {
 
 /**
  * A run's hold on its operating unit, so that two runs never work the same unit at once: taken
- * before the run reads anything, kept while it works, given back when it ends (or left to expire
+ * before the run reads any cart, kept while it works, given back when it ends (or left to expire
  * when the run dies).
  */
 export class UnitLease {
