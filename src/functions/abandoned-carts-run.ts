@@ -19,6 +19,9 @@ export const HTTP_RERUN_MAX_MINUTES = 2.5;
  */
 export async function abandonedCartsRun(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const logger = invocationLogger(context);
+  // The rerun's fields are read from the body only: `?dryRun=true` ignored would be a real run.
+  const queryProblems = unreadQueryParameters(request);
+  if (queryProblems.length > 0) return json(400, { error: 'The rerun request is not valid.', problems: queryProblems });
   const text = await request.text();
   let body: unknown = {};
   if (text.trim() !== '') {
@@ -48,6 +51,17 @@ export async function abandonedCartsRun(request: HttpRequest, context: Invocatio
     logger.error('The rerun could not start', { error: error instanceof Error ? error.message : String(error) });
     return errorResponse(error);
   }
+}
+
+/**
+ * The query string carries only `code`, the function key (the host checks it); any other parameter
+ * would be silently ignored, so it is refused by name.
+ */
+function unreadQueryParameters(request: HttpRequest): string[] {
+  const names = [...new Set(request.query.keys())].filter((name) => name !== 'code');
+  if (names.length === 0) return [];
+  const shown = names.map((name) => JSON.stringify(name.slice(0, 64))).join(', ');
+  return [`query parameter(s) ${shown} not read: give the rerun's fields in the JSON body, e.g. { "dryRun": true }; the query string takes only code, the function key`];
 }
 
 app.http('abandonedCartsRun', {

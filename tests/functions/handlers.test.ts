@@ -122,6 +122,20 @@ describe('Azure Functions handlers', () => {
     expect(h.retail.requests).toHaveLength(0);
   });
 
+  test('rerun fields in the query string are refused by name, not ignored; code (the function key) is taken', async () => {
+    // `?dryRun=true` ignored would be a real run that emails the customers.
+    const query = new HttpRequest({ method: 'POST', url: `http://localhost:7071/api/abandoned-carts/run?code=function-key&dryRun=true&from=${minutesAgo(120)}` });
+    const refused = await abandonedCartsRun(query, context('abandonedCartsRun').context);
+    expect(refused.status).toBe(400);
+    expect((refused.jsonBody as { problems: string[] }).problems).toEqual([expect.stringMatching(/^query parameter\(s\) "dryRun", "from" not read: give the rerun's fields in the JSON body/)]);
+    expect({ retailRequests: h.retail.requests.length, deliveries: h.emarsys.deliveries.length }).toEqual({ retailRequests: 0, deliveries: 0 });
+
+    const withKey = new HttpRequest({ method: 'POST', url: 'http://localhost:7071/api/abandoned-carts/run?code=function-key', body: { string: '{"dryRun": true}' } });
+    const response = await abandonedCartsRun(withKey, context('abandonedCartsRun').context);
+    expect(response.status).toBe(200);
+    expect(response.jsonBody).toMatchObject({ dryRun: true, carts: { eligible: 2, notified: 0 } });
+  });
+
   test('a bad configuration fails the timer and answers 500, naming every property at fault', async () => {
     delete process.env.RetailServerClientOptions__TenantId;
     process.env.RetailServerClientOptions__PageSize = 'lots';
