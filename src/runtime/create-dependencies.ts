@@ -42,8 +42,8 @@ export interface RuntimeOptions {
    */
   provider?: IEmailProvider;
   /**
-   * A dry run's: the ledger's database and container are not created when missing; without them
-   * the run reads an empty ledger (nothing was ever reminded there).
+   * A dry run's, and a run report read's: the ledger's database and container are not created when
+   * missing; without them the ledger reads as empty (nothing was ever reminded or reported there).
    */
   readOnly?: boolean;
 }
@@ -133,9 +133,9 @@ function entry(options: RuntimeOptions): CachedRuntime {
       }),
     (error: unknown) => {
       if (!(options.readOnly === true && isMissingLedger(error))) throw error;
-      // Not kept: once a run has created the container, the next dry run reads it.
+      // Not kept: once a run has created the container, the next read-only use reads it.
       cache.delete(key);
-      logger.info('The ledger does not exist yet; this dry run reads it as empty and creates nothing', {
+      logger.info('The ledger does not exist yet; it is read as empty and nothing is created', {
         databaseId: settings.cosmos.databaseId,
         containerId: settings.cosmos.containerId,
       });

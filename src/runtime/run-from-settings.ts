@@ -36,8 +36,12 @@ export async function runJobFromSettings(request: JobRequest, options: EntryPoin
   return withInvocationLogger(options.logger, () => runAbandonedCartJob({ ...deps, onProgress: options.onProgress }, request));
 }
 
+/**
+ * A stored run report, or undefined when there is none. Only reads: a ledger whose database or
+ * container does not exist yet (no run has written one) holds no report, and is not created.
+ */
 export async function readRunReport(runId: string, options: EntryPointOptions): Promise<RunReport | undefined> {
   const settings = settingsFor(options);
-  const ledger = await createLedger({ ...options.runtime, settings, logger: options.logger, env: options.env ?? process.env });
+  const ledger = await createLedger({ ...options.runtime, settings, logger: options.logger, env: options.env ?? process.env, readOnly: true });
   return withInvocationLogger(options.logger, () => ledger.getRun(runId));
 }

@@ -1,3 +1,4 @@
+import { CosmosClient } from '@azure/cosmos';
 import { HttpRequest, InvocationContext, type Timer } from '@azure/functions';
 import { abandonedCartsGetRun } from '../../src/functions/abandoned-carts-get-run';
 import { abandonedCartsRun } from '../../src/functions/abandoned-carts-run';
@@ -96,6 +97,29 @@ describe('Azure Functions handlers', () => {
       context('abandonedCartsGetRun').context,
     );
     expect(bad.status).toBe(400);
+  });
+
+  test('GET /runs/{runId} only reads: before the ledger exists it is a 404, and creates neither database nor container', async () => {
+    const runId = '00000000-0000-4000-8000-000000000000';
+    const get = () =>
+      abandonedCartsGetRun(
+        new HttpRequest({ method: 'GET', url: `http://localhost:7071/api/abandoned-carts/runs/${runId}`, params: { runId } }),
+        context('abandonedCartsGetRun').context,
+      );
+    const client = new CosmosClient({ endpoint: h.cosmos.endpoint, key: h.cosmos.key });
+    const databaseId = String(h.env.AzureCosmosOptions__DatabaseId);
+    try {
+      const databases = async () => (await client.databases.readAll().fetchAll()).resources.map((database) => database.id);
+      expect((await get()).status).toBe(404);
+      expect(await databases()).not.toContain(databaseId);
+      // The database without the container: still no such run, and still nothing created.
+      await client.databases.create({ id: databaseId });
+      await disposeRuntimes();
+      expect((await get()).status).toBe(404);
+      expect((await client.database(databaseId).containers.readAll().fetchAll()).resources).toEqual([]);
+    } finally {
+      client.dispose();
+    }
   });
 
   test('a dry run over HTTP with an explicit window sends nothing', async () => {
