@@ -9,10 +9,13 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export async function abandonedCartsGetRun(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const runId = request.params.runId ?? '';
   if (!UUID.test(runId)) return json(400, { error: `"${runId.slice(0, 64)}" is not a run id; run ids are UUIDs, as in a run report's runId.` });
+  const logger = invocationLogger(context);
   try {
-    const report = await readRunReport(runId, { logger: invocationLogger(context) });
+    const report = await readRunReport(runId, { logger });
     return report ? json(200, report) : json(404, { error: `No run ${runId} is stored (reports are kept for AzureCosmosOptions.TimeToLiveDays).` });
   } catch (error) {
+    // A 500 returned is an invocation the host records as succeeded: this line is the only trace of why.
+    logger.error('The run report could not be read', { runId, error: error instanceof Error ? error.message : String(error) });
     return errorResponse(error);
   }
 }

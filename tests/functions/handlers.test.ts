@@ -185,6 +185,22 @@ describe('Azure Functions handlers', () => {
     });
   });
 
+  test('GET /runs/{runId} answering 500 logs why through the invocation context, as the rerun does', async () => {
+    // A handler that answers 500 returns normally, so the host records a succeeded invocation: the
+    // line logged is the only trace in Application Insights of why.
+    delete process.env.RetailServerClientOptions__TenantId;
+    const rerun = context('abandonedCartsRun');
+    expect((await abandonedCartsRun(post(), rerun.context)).status).toBe(500);
+    expect(rerun.lines.join('\n')).toMatch(/^The rerun could not start .*TenantId/m);
+
+    const runId = '00000000-0000-4000-8000-000000000000';
+    const get = context('abandonedCartsGetRun');
+    const response = await abandonedCartsGetRun(new HttpRequest({ method: 'GET', url: `http://localhost:7071/api/abandoned-carts/runs/${runId}`, params: { runId } }), get.context);
+    expect(response.status).toBe(500);
+    expect(get.lines).toEqual([expect.stringMatching(/^The run report could not be read \{"runId":"00000000-0000-4000-8000-000000000000","error":".*TenantId is required/)]);
+    for (const secret of ['retail-app-client-secret-value', 'emarsys-api-secret-value', h.cosmos.key]) expect(get.lines.join('\n')).not.toContain(secret);
+  });
+
   test('a missing secret is reported by name, not as a crash', async () => {
     delete process.env.emarsys_secret;
     const response = await abandonedCartsRun(post(), context('abandonedCartsRun').context);
