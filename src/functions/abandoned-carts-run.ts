@@ -23,6 +23,7 @@ export async function abandonedCartsRun(request: HttpRequest, context: Invocatio
   const queryProblems = unreadQueryParameters(request);
   if (queryProblems.length > 0) return json(400, { error: 'The rerun request is not valid.', problems: queryProblems });
   const text = await request.text();
+  // Only no body means no fields; `null`, like `[]` or `42`, is not an object and is refused.
   let body: unknown = {};
   if (text.trim() !== '') {
     try {

@@ -68,7 +68,7 @@ export interface RerunLimits {
  * of its configuration. `parseRerunRequest` with the limits then checks the rest.
  */
 export function checkRerunFields(input: unknown, now: Date): { ok: true } | { ok: false; problems: string[] } {
-  const parsed = rerunRequestSchema.safeParse(input ?? {});
+  const parsed = rerunRequestSchema.safeParse(input);
   if (!parsed.success) return { ok: false, problems: fieldProblems(parsed.error.issues) };
   const problems = windowProblems(parsed.data.from, parsed.data.to, now);
   return problems.length > 0 ? { ok: false, problems } : { ok: true };
@@ -100,7 +100,7 @@ function fieldProblems(issues: readonly { path: readonly PropertyKey[]; message:
  */
 export function parseRerunRequest(input: unknown, now: Date, limits: RerunLimits = {}): RerunParseResult {
   const excludeMinutes = limits.excludeMinutes ?? 0;
-  const parsed = rerunRequestSchema.safeParse(input ?? {});
+  const parsed = rerunRequestSchema.safeParse(input);
   if (!parsed.success) {
     return { ok: false, problems: fieldProblems(parsed.error.issues) };
   }

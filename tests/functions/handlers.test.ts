@@ -139,6 +139,11 @@ describe('Azure Functions handlers', () => {
     ['a window of 40 days', `{"from": "${minutesAgo(40 * 24 * 60)}"}`, /at most 31 days/],
     ['only a from within the Exclude minutes', `{"from": "${minutesAgo(3)}"}`, /from must be before .*ExcludeAbandonedCartsModifiedSinceLastMinutes/],
     ['dryRun as a string', '{"dryRun": "yes"}', /dryRun must be true or false/],
+    // Only an empty body means "no fields": null once started a real run that sent reminders.
+    ['a body of null', 'null', /must be a JSON object/],
+    ['a body that is a list', '[]', /must be a JSON object/],
+    ['a body that is a number', '42', /must be a JSON object/],
+    ['a body that is a string', '"dryRun"', /must be a JSON object/],
   ])('bad input (%s) is a 400 that says what is wrong', async (_name, body, message) => {
     const response = await abandonedCartsRun(post(body), context('abandonedCartsRun').context);
     expect(response.status).toBe(400);
@@ -203,7 +208,8 @@ describe('Azure Functions handlers', () => {
 
   test('a missing secret is reported by name, not as a crash', async () => {
     delete process.env.emarsys_secret;
-    const response = await abandonedCartsRun(post(), context('abandonedCartsRun').context);
+    // A body of whitespace is no body: no fields, so on to the settings.
+    const response = await abandonedCartsRun(post(' \n'), context('abandonedCartsRun').context);
     expect(response.status).toBe(500);
     expect(response.jsonBody).toEqual({
       error: 'The connector is not configured correctly.',
