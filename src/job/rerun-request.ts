@@ -95,7 +95,8 @@ function fieldProblems(issues: readonly { path: readonly PropertyKey[]; message:
 /**
  * Checks a rerun's fields and its window against `now`: from before to, nothing in the future, a
  * bounded span. A rerun that gives only `from` ends where a run's window ends, now minus
- * `excludeMinutes`, so `from` must come before that; and it may not start further back than the
+ * `excludeMinutes`, so `from` must come before that; one that gives only `to` starts Include minus
+ * Exclude minutes before it, and that span is bounded too. Neither may start further back than the
  * ledger keeps its records (`recordTtlDays`): carts reminded before that would be reminded again.
  */
 export function parseRerunRequest(input: unknown, now: Date, limits: RerunLimits = {}): RerunParseResult {
@@ -118,19 +119,20 @@ export function parseRerunRequest(input: unknown, now: Date, limits: RerunLimits
       problems.push(TOO_LONG);
     }
   }
+  // Without from, the window the job works out: the Include window's length, ending at `to`.
+  const impliedFrom = !from && to && limits.includeMinutes !== undefined ? new Date(to.getTime() - (limits.includeMinutes - excludeMinutes) * 60_000) : undefined;
+  if (impliedFrom && to && to.getTime() - impliedFrom.getTime() > MAX_RERUN_SPAN_DAYS * 86_400_000) {
+    problems.push(`without from, the window starts ${impliedFrom.toISOString()} (to minus Include minus Exclude minutes), and ${TOO_LONG}, each with its from`);
+  }
   const oldest = limits.recordTtlDays === undefined ? undefined : new Date(now.getTime() - limits.recordTtlDays * 86_400_000);
   const forgotten = `more than AzureCosmosOptions.TimeToLiveDays (${limits.recordTtlDays}) days ago: the ledger no longer knows which of those carts were reminded, so they would be reminded again`;
   if (from && oldest && from.getTime() < oldest.getTime()) {
     problems.push(`from is ${forgotten}; give a from after ${oldest?.toISOString()}`);
-  } else if (!from && to && oldest && limits.includeMinutes !== undefined) {
-    // The window the job would work out: the Include window's length, ending at `to`.
-    const start = new Date(to.getTime() - (limits.includeMinutes - excludeMinutes) * 60_000);
-    if (start.getTime() < oldest.getTime()) {
-      problems.push(
-        `without from, the window starts ${start.toISOString()} (to minus Include minus Exclude minutes), ${forgotten}; ` +
-          `give a from after ${oldest.toISOString()}, or a later to`,
-      );
-    }
+  } else if (impliedFrom && oldest && impliedFrom.getTime() < oldest.getTime()) {
+    problems.push(
+      `without from, the window starts ${impliedFrom.toISOString()} (to minus Include minus Exclude minutes), ${forgotten}; ` +
+        `give a from after ${oldest.toISOString()}, or a later to`,
+    );
   }
   return problems.length > 0 ? { ok: false, problems } : { ok: true, value: { from, to, dryRun: dryRun ?? false } };
 }

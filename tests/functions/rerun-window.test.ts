@@ -55,6 +55,19 @@ describe('HTTP rerun window validation', () => {
     expect((onlyTo.jsonBody as { problems?: string[] }).problems).toEqual([expect.stringMatching(/^without from, the window starts .*TimeToLiveDays \(90\).*or a later to$/)]);
   });
 
+  test('a rerun giving only a "to" whose window (Include minus Exclude before it) spans more than 31 days is a 400, as one giving both is', async () => {
+    process.env.RetailServerClientOptions__IncludeAbandonedCartsModifiedSinceLastMinutes = String(60 * 24 * 60);
+    const both = await abandonedCartsRun(post({ from: daysAgo(60), to: daysAgo(0.1), dryRun: true }), context());
+    expect((both.jsonBody as { problems?: string[] }).problems).toEqual(['the window may span at most 31 days; split a longer rerun into several']);
+    // Once, only "to" gave the whole 60-day Include window in one rerun.
+    const onlyTo = await abandonedCartsRun(post({ to: daysAgo(0.1), dryRun: true }), context());
+    expect({ status: onlyTo.status, problems: (onlyTo.jsonBody as { problems?: string[] }).problems }).toEqual({
+      status: 400,
+      problems: [expect.stringMatching(/^without from, the window starts .* \(to minus Include minus Exclude minutes\), and the window may span at most 31 days; split a longer rerun into several, each with its from$/)],
+    });
+    expect(h.retail.requests).toHaveLength(0);
+  });
+
   test('a from-only rerun spanning 30.5 days to now minus a day of Exclude is accepted: the check before the settings judges fields, not the window', async () => {
     process.env.RetailServerClientOptions__ExcludeAbandonedCartsModifiedSinceLastMinutes = '1440';
     process.env.RetailServerClientOptions__IncludeAbandonedCartsModifiedSinceLastMinutes = '2880';
@@ -99,6 +112,18 @@ describe('CLI rerun window validation', () => {
     expect((await run(['run', '--from', daysAgo(100), '--to', daysAgo(99)])).code).toBe(EXIT.usage);
     // Not exit 1, "the run failed", with a failed run stored in the ledger.
     expect((await run(['run', '--to', daysAgo(99.9)])).code).toBe(EXIT.usage);
+  });
+
+  test('run --to alone exits 2 when the window it implies (Include minus Exclude before it) spans more than 31 days', async () => {
+    const { runCli, EXIT } = await import('../../src/cli/main');
+    let stderr = '';
+    const code = await runCli(['run', '--dry-run', '--json', '--to', daysAgo(0.1)], {
+      stdout: () => undefined,
+      stderr: (text) => (stderr += text),
+      env: { ...h.env, ...h.secretsEnv, RetailServerClientOptions__IncludeAbandonedCartsModifiedSinceLastMinutes: String(60 * 24 * 60) },
+    });
+    expect({ code, stderr }).toEqual({ code: EXIT.usage, stderr: expect.stringMatching(/^Invalid arguments:\n {2}- without from, the window starts .*at most 31 days/) });
+    expect(h.retail.requests).toHaveLength(0);
   });
 });
 
