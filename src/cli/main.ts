@@ -118,7 +118,16 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stderr(`${positionals.length === 0 ? 'Missing command.' : `Unknown command: ${positionals.join(' ')}.`}\n\n${USAGE}`);
     return EXIT.usage;
   }
+  // Each command refuses the options of another: ignored, `preview --json` would print text and
+  // `doctor --verbose` log nothing more, leaving a script or an engineer to guess.
+  const given = (names: readonly (keyof typeof values)[]) => names.filter((name) => values[name] !== undefined && values[name] !== false).map((name) => `--${name}`);
+  const runOptions = given(['from', 'to', 'dry-run', 'json', 'verbose']);
+  const ofRun = `${runOptions.join(', ')} ${runOptions.length === 1 ? 'belongs' : 'belong'} to the run command`;
   if (command === 'preview') {
+    if (runOptions.length > 0) {
+      io.stderr(`${ofRun}; preview takes only --cart, --out and --settings.\n\n${PREVIEW_USAGE}`);
+      return EXIT.usage;
+    }
     if (!values.cart) {
       io.stderr(`preview needs --cart <id>.\n\n${PREVIEW_USAGE}`);
       return EXIT.usage;
@@ -146,8 +155,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return EXIT.usage;
   }
   if (command === 'doctor') {
-    if (values.from !== undefined || values.to !== undefined || values['dry-run'] || values.json) {
-      io.stderr(`doctor takes only --settings.\n\n${DOCTOR_USAGE}`);
+    if (runOptions.length > 0) {
+      io.stderr(`${ofRun}; doctor takes only --settings.\n\n${DOCTOR_USAGE}`);
       return EXIT.usage;
     }
     try {

@@ -201,6 +201,19 @@ describe('abandoned-carts CLI', () => {
     expect(stderr).toMatch(/--from must be an ISO-8601 date-time/);
   });
 
+  test.each([
+    [['run', '--cart', 'x'], /^--cart and --out belong to the preview command\.\n\nUsage: abandoned-carts <command>/],
+    [['preview', '--cart', 'x', '--json'], /^--json belongs to the run command; preview takes only --cart, --out and --settings\.\n\nUsage: abandoned-carts preview /],
+    [['preview', '--cart', 'x', '--dry-run', '--verbose'], /^--dry-run, --verbose belong to the run command; preview takes only/],
+    [['preview', '--cart', 'x', '--from', '2026-11-22T00:00:00Z', '--to', '2026-11-23T00:00:00Z'], /^--from, --to belong to the run command; preview takes only/],
+    [['doctor', '--verbose'], /^--verbose belongs to the run command; doctor takes only --settings\.\n\nUsage: abandoned-carts doctor /],
+    [['doctor', '--json'], /^--json belongs to the run command; doctor takes only --settings\./],
+  ])('%j: an option of another command exits 2 with the usage, before any configuration is read', async (args, message) => {
+    // Once, preview and doctor ignored them: `preview --json` printed text, `doctor --verbose` nothing more.
+    const { code, stdout, stderr } = await cli(args, {});
+    expect({ code, stdout, stderr }).toEqual({ code: EXIT.usage, stdout: '', stderr: expect.stringMatching(message) });
+  });
+
   test('a bad configuration exits 2 and names every property at fault', async () => {
     const { code, stderr } = await cli(['run'], { ...h.secretsEnv, RetailServerClientOptions__PageSize: '0' });
     expect(code).toBe(EXIT.usage);
