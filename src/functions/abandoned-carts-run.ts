@@ -1,5 +1,5 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { checkRerunFields, parseRerunRequest } from '../job/rerun-request';
+import { checkRerunFields, listNames, parseRerunRequest } from '../job/rerun-request';
 import type { Settings } from '../config/settings';
 import { runJobFromSettings, settingsFor } from '../runtime/run-from-settings';
 import { errorResponse, json, reportResponse } from './support/http-responses';
@@ -13,6 +13,9 @@ import { invocationLogger } from './support/invocation-logger';
  */
 export const HTTP_RERUN_MAX_MINUTES = 2.5;
 
+/** A rerun's body is a few dates and a flag: anything much bigger is not one, and is not read. */
+export const MAX_RERUN_BODY_BYTES = 16 * 1024;
+
 /**
  * `POST /api/abandoned-carts/run`: a manual rerun, e.g. after an outage. Body (all optional):
  * `{ "from": iso, "to": iso, "dryRun": bool }`. Answers with the run report.
@@ -22,7 +25,10 @@ export async function abandonedCartsRun(request: HttpRequest, context: Invocatio
   // The rerun's fields are read from the body only: `?dryRun=true` ignored would be a real run.
   const queryProblems = unreadQueryParameters(request);
   if (queryProblems.length > 0) return json(400, { error: 'The rerun request is not valid.', problems: queryProblems });
-  const text = await request.text();
+  const text = await boundedBody(request);
+  if (text === undefined) {
+    return json(413, { error: `The request body is larger than ${MAX_RERUN_BODY_BYTES / 1024} kB; a rerun's body is { "from"?: iso, "to"?: iso, "dryRun"?: bool }.` });
+  }
   // Only no body means no fields; `null`, like `[]` or `42`, is not an object and is refused.
   let body: unknown = {};
   if (text.trim() !== '') {
@@ -61,8 +67,17 @@ export async function abandonedCartsRun(request: HttpRequest, context: Invocatio
 function unreadQueryParameters(request: HttpRequest): string[] {
   const names = [...new Set(request.query.keys())].filter((name) => name !== 'code');
   if (names.length === 0) return [];
-  const shown = names.map((name) => JSON.stringify(name.slice(0, 64))).join(', ');
-  return [`query parameter(s) ${shown} not read: give the rerun's fields in the JSON body, e.g. { "dryRun": true }; the query string takes only code, the function key`];
+  return [`query parameter(s) ${listNames(names)} not read: give the rerun's fields in the JSON body, e.g. { "dryRun": true }; the query string takes only code, the function key`];
+}
+
+/**
+ * The body's text, or undefined when it is over MAX_RERUN_BODY_BYTES: by its Content-Length before
+ * anything is read, and by what was read when there is none (chunked) or it is wrong.
+ */
+async function boundedBody(request: HttpRequest): Promise<string | undefined> {
+  if (Number(request.headers.get('content-length')) > MAX_RERUN_BODY_BYTES) return undefined;
+  const text = await request.text();
+  return Buffer.byteLength(text) > MAX_RERUN_BODY_BYTES ? undefined : text;
 }
 
 app.http('abandonedCartsRun', {

@@ -37,8 +37,20 @@ export const rerunRequestSchema = z.strictObject(
     to: isoDateTime.optional(),
     dryRun: z.boolean({ error: 'must be true or false' }).optional(),
   },
-  { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')} (allowed: from, to, dryRun)` : 'must be a JSON object') },
+  { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown field(s): ${listNames(issue.keys)} (allowed: from, to, dryRun)` : 'must be a JSON object') },
 );
+
+const LISTED_NAMES = 5;
+const LISTED_NAME_LENGTH = 64;
+
+/**
+ * Names from the request (unknown fields, query parameters), for an answer: the first few, each cut
+ * short, and how many more, so that a request of a thousand long keys gets an answer of a line.
+ */
+export function listNames(names: readonly string[]): string {
+  const shown = names.slice(0, LISTED_NAMES).map((name) => (name.length > LISTED_NAME_LENGTH ? `${name.slice(0, LISTED_NAME_LENGTH)}…` : name));
+  return names.length > LISTED_NAMES ? `${shown.join(', ')} and ${names.length - LISTED_NAMES} more` : shown.join(', ');
+}
 
 export interface RerunRequest {
   from?: Date | undefined;

@@ -27,11 +27,12 @@ function context(name: string): { context: InvocationContext; lines: string[] } 
   return { context: ctx, lines };
 }
 
-function post(body?: string): HttpRequest {
+function post(body?: string, headers?: Record<string, string>): HttpRequest {
   return new HttpRequest({
     method: 'POST',
     url: 'http://localhost:7071/api/abandoned-carts/run',
     ...(body === undefined ? {} : { body: { string: body } }),
+    ...(headers ? { headers } : {}),
   });
 }
 
@@ -156,13 +157,47 @@ describe('Azure Functions handlers', () => {
     const query = new HttpRequest({ method: 'POST', url: `http://localhost:7071/api/abandoned-carts/run?code=function-key&dryRun=true&from=${minutesAgo(120)}` });
     const refused = await abandonedCartsRun(query, context('abandonedCartsRun').context);
     expect(refused.status).toBe(400);
-    expect((refused.jsonBody as { problems: string[] }).problems).toEqual([expect.stringMatching(/^query parameter\(s\) "dryRun", "from" not read: give the rerun's fields in the JSON body/)]);
+    expect((refused.jsonBody as { problems: string[] }).problems).toEqual([expect.stringMatching(/^query parameter\(s\) dryRun, from not read: give the rerun's fields in the JSON body/)]);
     expect({ retailRequests: h.retail.requests.length, deliveries: h.emarsys.deliveries.length }).toEqual({ retailRequests: 0, deliveries: 0 });
 
     const withKey = new HttpRequest({ method: 'POST', url: 'http://localhost:7071/api/abandoned-carts/run?code=function-key', body: { string: '{"dryRun": true}' } });
     const response = await abandonedCartsRun(withKey, context('abandonedCartsRun').context);
     expect(response.status).toBe(200);
     expect(response.jsonBody).toMatchObject({ dryRun: true, carts: { eligible: 2, notified: 0 } });
+  });
+
+  test('a body over 16 kB is a 413, by its Content-Length before it is read, or by its length when that is not given', async () => {
+    const small = JSON.stringify({ dryRun: true });
+    // The header alone decides: a body declared at 2 MB is refused before anything is read.
+    const declared = await abandonedCartsRun(post(small, { 'content-length': String(2 * 1024 * 1024) }), context('abandonedCartsRun').context);
+    // Chunked, with no Content-Length: the text read decides.
+    const big = JSON.stringify({ dryRun: true, padding: 'x'.repeat(2 * 1024 * 1024) });
+    const undeclared = await abandonedCartsRun(post(big), context('abandonedCartsRun').context);
+    const justOver = JSON.stringify({ dryRun: true, padding: 'é'.repeat(8 * 1024) }); // over 16 kB of UTF-8 in about 8 k characters
+    const overInBytes = await abandonedCartsRun(post(justOver), context('abandonedCartsRun').context);
+    for (const response of [declared, undeclared, overInBytes]) {
+      expect(response.status).toBe(413);
+      expect(JSON.stringify(response.jsonBody)).toMatch(/^\{"error":"The request body is larger than 16 kB; .{0,80}"\}$/);
+    }
+    expect(h.retail.requests).toHaveLength(0);
+    // Under the limit, with its Content-Length, a body is read as before.
+    const fine = await abandonedCartsRun(post(small, { 'content-length': String(Buffer.byteLength(small)) }), context('abandonedCartsRun').context);
+    expect(fine.status).toBe(200);
+  });
+
+  test('a 400 lists the first five unknown fields or query parameters, each cut short, and counts the rest', async () => {
+    const body = Object.fromEntries([['k'.repeat(1000), 1], ...Array.from({ length: 499 }, (_, i) => [`unknown${i}`, i])]);
+    const text = JSON.stringify(body);
+    expect(Buffer.byteLength(text)).toBeLessThan(16 * 1024);
+    const fields = await abandonedCartsRun(post(text), context('abandonedCartsRun').context);
+    expect(fields.jsonBody).toEqual({
+      error: 'The rerun request is not valid.',
+      problems: [`unknown field(s): ${'k'.repeat(64)}…, unknown0, unknown1, unknown2, unknown3 and 495 more (allowed: from, to, dryRun)`],
+    });
+    const names = Array.from({ length: 8 }, (_, i) => `p${i}=1`).join('&');
+    const query = await abandonedCartsRun(new HttpRequest({ method: 'POST', url: `http://localhost:7071/api/abandoned-carts/run?code=function-key&${names}` }), context('abandonedCartsRun').context);
+    expect((query.jsonBody as { problems: string[] }).problems).toEqual([expect.stringMatching(/^query parameter\(s\) p0, p1, p2, p3, p4 and 3 more not read: /)]);
+    expect(h.retail.requests).toHaveLength(0);
   });
 
   test('a bad configuration fails the timer and answers 500, naming every property at fault', async () => {
