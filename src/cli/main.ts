@@ -1,10 +1,8 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { loadSettings, type Settings } from '../config/settings';
-import { checkRerunFields, parseRerunRequest } from '../job/rerun-request';
 import type { RunProgress } from '../job/run-abandoned-cart-job';
 import { disposeRuntimes } from '../runtime/create-dependencies';
-import { runJobFromSettings, type EntryPointOptions } from '../runtime/run-from-settings';
+import { checkRerun, runJobFromSettings, type CheckedRerun, type EntryPointOptions } from '../runtime/run-from-settings';
 import { ConfigurationError, toError } from '../shared/errors';
 import { jsonLineLogger } from '../shared/logger';
 import { runDoctor } from './doctor';
@@ -165,26 +163,22 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       await disposeRuntimes();
     }
   }
-  const rerun = { ...(values.from !== undefined ? { from: values.from } : {}), ...(values.to !== undefined ? { to: values.to } : {}), dryRun: values['dry-run'] };
+  const rerunOptions = { ...(values.from !== undefined ? { from: values.from } : {}), ...(values.to !== undefined ? { to: values.to } : {}), dryRun: values['dry-run'] };
   const invalidArguments = (problems: readonly string[]) => {
     // A problem of one field names it (`from ...`): shown as the option; one of the window as it is.
     io.stderr(`Invalid arguments:\n${problems.map((p) => `  - ${/^(from|to|dryRun) /.test(p) ? `--${p.replace(/^dryRun/, 'dry-run')}` : p}`).join('\n')}\n`);
     return EXIT.usage;
   };
-  // The arguments first, so that a bad --from is reported with or without settings; then the
-  // window against the settings (the Exclude minutes, the ledger's time to live).
-  const shape = checkRerunFields(rerun, new Date());
-  if (!shape.ok) return invalidArguments(shape.problems);
-  let settings: Settings;
+  // A bad --from is reported with or without settings; settings that do not load exit 2 too.
+  let rerun: CheckedRerun;
   try {
-    settings = loadSettings({ settingsPath: values.settings, env: io.env });
+    rerun = checkRerun(rerunOptions, { settingsPath: values.settings, env: io.env });
   } catch (error) {
     if (!(error instanceof ConfigurationError)) throw error;
     io.stderr(`${error.message}\n`);
     return EXIT.usage;
   }
-  const request = parseRerunRequest(rerun, new Date(), { excludeMinutes: settings.retail.excludeMinutes, includeMinutes: settings.retail.includeMinutes, recordTtlDays: settings.cosmos.ttlDays });
-  if (!request.ok) return invalidArguments(request.problems);
+  if (!rerun.ok) return invalidArguments(rerun.problems);
   const progress = io.isTTY && !values.json && !values.verbose ? progressLine(io.stderr) : undefined;
   const logger = jsonLineLogger(
     (line) => {
@@ -195,8 +189,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   );
   try {
     const report = await runJobFromSettings(
-      { trigger: 'cli', ...request.value },
-      { logger, env: io.env, settingsPath: values.settings, settings, runtime: io.runtime, onProgress: progress?.update },
+      { trigger: 'cli', ...rerun.request },
+      { logger, env: io.env, settingsPath: values.settings, settings: rerun.settings, runtime: io.runtime, onProgress: progress?.update },
     );
     progress?.clear();
     io.stdout(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);

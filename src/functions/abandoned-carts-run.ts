@@ -1,7 +1,6 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { checkRerunFields, listNames, parseRerunRequest } from '../job/rerun-request';
-import type { Settings } from '../config/settings';
-import { runJobFromSettings, settingsFor } from '../runtime/run-from-settings';
+import { listNames } from '../job/rerun-request';
+import { checkRerun, runJobFromSettings } from '../runtime/run-from-settings';
 import { errorResponse, json, reportResponse } from './support/http-responses';
 import { invocationLogger } from './support/invocation-logger';
 
@@ -38,21 +37,11 @@ export async function abandonedCartsRun(request: HttpRequest, context: Invocatio
       return json(400, { error: 'The request body is not valid JSON.', problems: ['body must be a JSON object: { "from"?: iso, "to"?: iso, "dryRun"?: bool }'] });
     }
   }
-  // The body first, so that bad input is a 400 naming it whatever the state of the settings; then
-  // the window against the settings (the Exclude minutes, the ledger's time to live).
-  const shape = checkRerunFields(body, new Date());
-  if (!shape.ok) return json(400, { error: 'The rerun request is not valid.', problems: shape.problems });
-  let settings: Settings;
   try {
-    settings = settingsFor({ logger });
-  } catch (error) {
-    logger.error('The rerun could not start', { error: error instanceof Error ? error.message : String(error) });
-    return errorResponse(error);
-  }
-  const parsed = parseRerunRequest(body, new Date(), { excludeMinutes: settings.retail.excludeMinutes, includeMinutes: settings.retail.includeMinutes, recordTtlDays: settings.cosmos.ttlDays });
-  if (!parsed.ok) return json(400, { error: 'The rerun request is not valid.', problems: parsed.problems });
-  try {
-    const report = await runJobFromSettings({ trigger: 'http', ...parsed.value, maxRunMinutes: HTTP_RERUN_MAX_MINUTES }, { logger, settings });
+    // Bad input is a 400 whatever the state of the settings; settings that do not load, a 500.
+    const rerun = checkRerun(body, {});
+    if (!rerun.ok) return json(400, { error: 'The rerun request is not valid.', problems: rerun.problems });
+    const report = await runJobFromSettings({ trigger: 'http', ...rerun.request, maxRunMinutes: HTTP_RERUN_MAX_MINUTES }, { logger, settings: rerun.settings });
     return reportResponse(report);
   } catch (error) {
     logger.error('The rerun could not start', { error: error instanceof Error ? error.message : String(error) });

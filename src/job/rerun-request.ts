@@ -58,7 +58,12 @@ export interface RerunRequest {
   dryRun: boolean;
 }
 
-export type RerunParseResult = { ok: true; value: RerunRequest } | { ok: false; problems: string[] };
+/** A rerun request's fields, as `checkRerunFields` found them: well typed, the window sound whatever the settings. */
+export type RerunFields = z.output<typeof rerunRequestSchema>;
+
+export type RerunCheck<T> = { ok: true; value: T } | { ok: false; problems: string[] };
+
+export type RerunParseResult = RerunCheck<RerunRequest>;
 
 /** What a rerun's window is checked against, from the settings. */
 export interface RerunLimits {
@@ -74,16 +79,16 @@ export interface RerunLimits {
 }
 
 /**
- * What can be told of a rerun request before the settings that bound its window are known: its
- * fields (types, an ISO date-time with a time zone, no unknown field) and what is wrong with its
- * window whatever the settings, so that an entry point reports bad input as such whatever the state
- * of its configuration. `parseRerunRequest` with the limits then checks the rest.
+ * The first step, what can be told of a rerun request before the settings that bound its window
+ * are known: its fields (types, an ISO date-time with a time zone, no unknown field) and what is
+ * wrong with its window whatever the settings, so that an entry point reports bad input as such
+ * whatever the state of its configuration. `checkRerunWindow` takes the fields on from there.
  */
-export function checkRerunFields(input: unknown, now: Date): { ok: true } | { ok: false; problems: string[] } {
+export function checkRerunFields(input: unknown, now: Date): RerunCheck<RerunFields> {
   const parsed = rerunRequestSchema.safeParse(input);
   if (!parsed.success) return { ok: false, problems: fieldProblems(parsed.error.issues) };
   const problems = windowProblems(parsed.data.from, parsed.data.to, now);
-  return problems.length > 0 ? { ok: false, problems } : { ok: true };
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, value: parsed.data };
 }
 
 const TOO_LONG = `the window may span at most ${MAX_RERUN_SPAN_DAYS} days; split a longer rerun into several`;
@@ -105,23 +110,19 @@ function fieldProblems(issues: readonly { path: readonly PropertyKey[]; message:
 }
 
 /**
- * Checks a rerun's fields and its window against `now`: from before to, nothing in the future, a
- * bounded span. A rerun that gives only `from` ends where a run's window ends, now minus
- * `excludeMinutes`, so `from` must come before that; one that gives only `to` starts Include minus
- * Exclude minutes before it, and that span is bounded too. Neither may start further back than the
- * ledger keeps its records (`recordTtlDays`): carts reminded before that would be reminded again.
+ * The second step: the window of fields `checkRerunFields` passed, against the settings. A rerun
+ * that gives only `from` ends where a run's window ends, now minus `excludeMinutes`, so `from` must
+ * come before that, and that span is bounded; one that gives only `to` starts Include minus Exclude
+ * minutes before it, and that span is bounded too. Neither may start further back than the ledger
+ * keeps its records (`recordTtlDays`): carts reminded before that would be reminded again.
  */
-export function parseRerunRequest(input: unknown, now: Date, limits: RerunLimits = {}): RerunParseResult {
+export function checkRerunWindow(fields: RerunFields, now: Date, limits: RerunLimits = {}): RerunParseResult {
+  const { from, to, dryRun } = fields;
   const excludeMinutes = limits.excludeMinutes ?? 0;
-  const parsed = rerunRequestSchema.safeParse(input);
-  if (!parsed.success) {
-    return { ok: false, problems: fieldProblems(parsed.error.issues) };
-  }
-  const { from, to, dryRun } = parsed.data;
-  const problems = windowProblems(from, to, now);
-  const defaultTo = new Date(now.getTime() - excludeMinutes * 60_000);
+  const problems: string[] = [];
   // Without to, the window ends where a run's does: now minus Exclude.
-  if (from && !to && from.getTime() <= now.getTime()) {
+  if (from && !to) {
+    const defaultTo = new Date(now.getTime() - excludeMinutes * 60_000);
     if (from.getTime() >= defaultTo.getTime()) {
       problems.push(
         `from must be before ${defaultTo.toISOString()}: without to, the window ends ${excludeMinutes} minutes ago ` +
@@ -139,7 +140,7 @@ export function parseRerunRequest(input: unknown, now: Date, limits: RerunLimits
   const oldest = limits.recordTtlDays === undefined ? undefined : new Date(now.getTime() - limits.recordTtlDays * 86_400_000);
   const forgotten = `more than AzureCosmosOptions.TimeToLiveDays (${limits.recordTtlDays}) days ago: the ledger no longer knows which of those carts were reminded, so they would be reminded again`;
   if (from && oldest && from.getTime() < oldest.getTime()) {
-    problems.push(`from is ${forgotten}; give a from after ${oldest?.toISOString()}`);
+    problems.push(`from is ${forgotten}; give a from after ${oldest.toISOString()}`);
   } else if (impliedFrom && oldest && impliedFrom.getTime() < oldest.getTime()) {
     problems.push(
       `without from, the window starts ${impliedFrom.toISOString()} (to minus Include minus Exclude minutes), ${forgotten}; ` +
@@ -147,4 +148,10 @@ export function parseRerunRequest(input: unknown, now: Date, limits: RerunLimits
     );
   }
   return problems.length > 0 ? { ok: false, problems } : { ok: true, value: { from, to, dryRun: dryRun ?? false } };
+}
+
+/** Both steps at once, for a caller that has the limits already. */
+export function parseRerunRequest(input: unknown, now: Date, limits: RerunLimits = {}): RerunParseResult {
+  const fields = checkRerunFields(input, now);
+  return fields.ok ? checkRerunWindow(fields.value, now, limits) : fields;
 }

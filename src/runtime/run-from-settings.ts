@@ -1,4 +1,5 @@
 import { loadSettings, type Settings } from '../config/settings';
+import { checkRerunFields, checkRerunWindow, type RerunRequest } from '../job/rerun-request';
 import { runAbandonedCartJob, type JobDependencies, type JobRequest } from '../job/run-abandoned-cart-job';
 import type { RunReport } from '../job/report';
 import type { Logger } from '../shared/logger';
@@ -20,8 +21,29 @@ export interface EntryPointOptions {
   settings?: Settings | undefined;
 }
 
-export function settingsFor(options: EntryPointOptions): Settings {
+export function settingsFor(options: Pick<EntryPointOptions, 'settings' | 'settingsPath' | 'env'>): Settings {
   return options.settings ?? loadSettings({ settingsPath: options.settingsPath, env: options.env ?? process.env });
+}
+
+export type CheckedRerun = { ok: true; request: RerunRequest; settings: Settings } | { ok: false; problems: string[] };
+
+/**
+ * A manual rerun's request (HTTP body, CLI options), checked as every entry point checks it: its
+ * fields first, so that bad input is reported as such whatever the state of the configuration;
+ * then the settings are loaded (a ConfigurationError is thrown), and the window is checked against
+ * them (the Exclude and Include minutes, the ledger's time to live). The settings come back with
+ * the request, for the run.
+ */
+export function checkRerun(input: unknown, options: Pick<EntryPointOptions, 'settingsPath' | 'env'>, now = new Date()): CheckedRerun {
+  const fields = checkRerunFields(input, now);
+  if (!fields.ok) return fields;
+  const settings = settingsFor(options);
+  const window = checkRerunWindow(fields.value, now, {
+    excludeMinutes: settings.retail.excludeMinutes,
+    includeMinutes: settings.retail.includeMinutes,
+    recordTtlDays: settings.cosmos.ttlDays,
+  });
+  return window.ok ? { ok: true, request: window.value, settings } : window;
 }
 
 export async function runJobFromSettings(request: JobRequest, options: EntryPointOptions): Promise<RunReport> {
