@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { rerunBounds } from './window';
 
 /**
  * What a manual rerun may ask for (HTTP body or CLI flags): its own window and a dry run. Dates
@@ -122,7 +123,7 @@ export function checkRerunWindow(fields: RerunFields, now: Date, limits: RerunLi
   const problems: string[] = [];
   // Without to, the window ends where a run's does: now minus Exclude.
   if (from && !to) {
-    const defaultTo = new Date(now.getTime() - excludeMinutes * 60_000);
+    const defaultTo = rerunBounds({ from }, now, limits.includeMinutes ?? 0, excludeMinutes).to;
     if (from.getTime() >= defaultTo.getTime()) {
       problems.push(
         `from must be before ${defaultTo.toISOString()}: without to, the window ends ${excludeMinutes} minutes ago ` +
@@ -133,7 +134,7 @@ export function checkRerunWindow(fields: RerunFields, now: Date, limits: RerunLi
     }
   }
   // Without from, the window the job works out: the Include window's length, ending at `to`.
-  const impliedFrom = !from && to && limits.includeMinutes !== undefined ? new Date(to.getTime() - (limits.includeMinutes - excludeMinutes) * 60_000) : undefined;
+  const impliedFrom = !from && to && limits.includeMinutes !== undefined ? rerunBounds({ to }, now, limits.includeMinutes, excludeMinutes).from : undefined;
   if (impliedFrom && to && to.getTime() - impliedFrom.getTime() > MAX_RERUN_SPAN_DAYS * 86_400_000) {
     problems.push(`without from, the window starts ${impliedFrom.toISOString()} (to minus Include minus Exclude minutes), and ${TOO_LONG}, each with its from`);
   }

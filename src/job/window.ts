@@ -11,6 +11,16 @@ export interface RunWindow {
 const MINUTE = 60_000;
 
 /**
+ * A rerun's window from what it gives: without `to` it ends where a run's window ends (now minus
+ * Exclude); without `from` it is as long as a first run's (Include minus Exclude), ending at `to`.
+ */
+export function rerunBounds(requested: { from?: Date | undefined; to?: Date | undefined }, now: Date, includeMinutes: number, excludeMinutes: number): { from: Date; to: Date } {
+  const to = requested.to ?? new Date(now.getTime() - excludeMinutes * MINUTE);
+  const from = requested.from ?? new Date(to.getTime() - (includeMinutes - excludeMinutes) * MINUTE);
+  return { from, to };
+}
+
+/**
  * The carts a run looks at: modified in [from, to], both inclusive. `to` is now minus Exclude, so a
  * cart still being edited is left alone; `from` is where the last run stopped (its checkpoint), or
  * now minus Include on the first run. A rerun may give its own bounds.
@@ -23,11 +33,7 @@ export function computeWindow(input: {
   requested?: { from?: Date | undefined; to?: Date | undefined } | undefined;
 }): RunWindow {
   const { now, includeMinutes, excludeMinutes, checkpoint, requested } = input;
-  if (requested?.from || requested?.to) {
-    const to = requested.to ?? new Date(now.getTime() - excludeMinutes * MINUTE);
-    const from = requested.from ?? new Date(to.getTime() - (includeMinutes - excludeMinutes) * MINUTE);
-    return { from, to, source: 'request', cartIdsDoneAtFrom: [] };
-  }
+  if (requested?.from || requested?.to) return { ...rerunBounds(requested, now, includeMinutes, excludeMinutes), source: 'request', cartIdsDoneAtFrom: [] };
   const to = new Date(now.getTime() - excludeMinutes * MINUTE);
   if (checkpoint) {
     const at = new Date(checkpoint.lastModifiedAt);
