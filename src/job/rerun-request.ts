@@ -72,7 +72,7 @@ export interface RerunLimits {
   excludeMinutes?: number | undefined;
   /**
    * IncludeAbandonedCartsModifiedSinceLastMinutes: a rerun without `from` starts Include minus
-   * Exclude minutes before its `to`, as `computeWindow` makes it.
+   * Exclude minutes before its `to`, as `rerunBounds` makes it.
    */
   includeMinutes?: number | undefined;
   /** AzureCosmosOptions.TimeToLiveDays: the ledger forgets a reminder after that long. */
