@@ -2,6 +2,7 @@ import axios, { isAxiosError, type AxiosResponse } from 'axios';
 import { createLimiter, yieldToPendingIo } from '../shared/concurrency';
 import { RemoteServiceError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
+import { redactEmails } from '../shared/redact';
 import { serverDelayFromHeaders, withRetry, type RetryDecision, type RetryPolicy } from '../shared/retry';
 import { mayBeAboutARecord } from './lookup-isolation';
 import type { RetailTokenProvider } from './token-provider';
@@ -407,22 +408,18 @@ function errorObject(body: JsonObject | undefined): JsonObject | undefined {
   return inner && typeof inner === 'object' ? (inner as JsonObject) : body;
 }
 
-/** Anything shaped like an email address. */
-const EMAIL_PATTERN = /[^\s"'<>(),;:]+@[^\s"'<>(),;:]+\.[^\s"'<>(),;:]+/g;
-
 /**
  * Retail Server's own words for an error, for the message an operator reads. They may name the
  * customer a call was about (by email), and the message reaches logs and stored run reports, so
- * anything shaped like an email address is replaced.
+ * anything shaped like an email address is replaced (see redactEmails: linear, and it reads only
+ * the text's first few kB, however long the body).
  */
 function describeServerError(text: unknown): string | undefined {
   const body = parseErrorBody(text);
   const error = errorObject(body);
   const message = textOf(error?.message) ?? textOf(error?.LocalizedMessage) ?? textOf(error?.Message) ?? textOf(error?.ErrorResourceId);
-  // Redacted before it is cut short, so that no half of an address survives the cut.
-  const redact = (value: string) => value.replace(EMAIL_PATTERN, '<email>').replace(/\s+/g, ' ').trim();
-  if (message) return redact(message).slice(0, 300);
-  if (body === undefined && typeof text === 'string' && text.trim()) return redact(text).slice(0, 200);
+  if (message) return redactEmails(message, 300);
+  if (body === undefined && typeof text === 'string' && text.trim()) return redactEmails(text, 200);
   return undefined;
 }
 

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { IEmailProvider } from '../../src/providers/email-provider';
 import { createEmarsysProvider, type EmarsysProviderOptions } from '../../src/providers/emarsys';
 import { MAX_REQUEST_BYTES } from '../../src/providers/emarsys/emarsys-provider';
-import { redactEmails } from '../../src/providers/emarsys/response';
+import { redactEmails } from '../../src/shared/redact';
 import { startEmarsysStandIn, type EmarsysStandIn } from '../../src/simulators/emarsys';
 import { captureLog, manualClock, midRandom, notification, notifications, recordingSleep, type CapturedLog, type ManualClock } from './emarsys-fixtures';
 

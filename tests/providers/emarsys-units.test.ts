@@ -8,7 +8,8 @@ import {
   type EmarsysProviderOptions,
 } from '../../src/providers/emarsys/options';
 import { createEmarsysProvider } from '../../src/providers/emarsys';
-import { interpretTriggerReply, redactEmails } from '../../src/providers/emarsys/response';
+import { interpretTriggerReply } from '../../src/providers/emarsys/response';
+import { redactEmails } from '../../src/shared/redact';
 import { ConfigurationError } from '../../src/shared/errors';
 import { silentLogger } from '../../src/shared/logger';
 

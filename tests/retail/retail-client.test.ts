@@ -297,6 +297,23 @@ describe('retries', () => {
     expect(h.sleeps).toEqual([]);
   });
 
+  test.each([
+    ['an OData error whose message', (word: string) => JSON.stringify({ error: { code: 'InternalError', message: word } }), 300],
+    ['a non-JSON error body that', (word: string) => word, 200],
+  ])('a 400 with %s is a 1 MB word fails at once, with only the start of the word in the message', async (_what, body, kept) => {
+    // A base64 blob or a serialized exception: a long run without a separator. The redaction that
+    // used to run over all of it backtracked quadratically (40 kB took 4 s, 1 MB half an hour,
+    // with the event loop blocked); it now reads a few kB (see tests/shared/redact.test.ts).
+    const word = 'A'.repeat(1_000_000);
+    const h = await start({ data: seeded() });
+    h.simulator.failNext('cartSearch', [{ status: 400, body: body(word) }]);
+    const error = await failure(h.client.searchCarts(query));
+
+    expect(error.statusCode).toBe(400);
+    expect(error.message).toContain(`Retail Server said: ${'A'.repeat(kept)}...`);
+    expect(error.message).not.toContain('A'.repeat(kept + 1));
+  });
+
   test('501 is not retried', async () => {
     const h = await start({ data: seeded() });
     h.simulator.failNext('channel', [{ status: 501 }]);

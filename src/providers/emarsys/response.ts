@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { redactEmails } from '../../shared/redact';
 
 /**
  * Reading what Emarsys answers to an external event trigger. Every answer is untrusted: it is
@@ -60,29 +61,6 @@ export type TriggerReply =
   | { kind: 'unauthorized'; status: number; replyCode?: number | undefined; replyText?: string | undefined }
   /** A 2xx whose body is not a trigger reply: the request may or may not have been processed. */
   | { kind: 'unreadable'; reason: string };
-
-const SEPARATORS = /([\s"'<>(),;:]+)/;
-const MAX_TEXT = 200;
-
-/**
- * Whether a word (a run without separators) holds something like an address: a character, `@`, a
- * character, `.`, a character. Such a word is redacted whole. Checked by hand: the regular
- * expression this replaces backtracked quadratically over a long word without `@`, and a long reply
- * text (a proxy's, an echoed body) blocked the event loop for minutes.
- */
-function looksLikeEmail(word: string): boolean {
-  const at = word.indexOf('@', 1);
-  return at > 0 && word.slice(at + 2, -1).includes('.');
-}
-
-/** Removes anything that looks like an email address and bounds the length. Linear in the text's length. */
-export function redactEmails(text: string): string {
-  const redacted = text
-    .split(SEPARATORS)
-    .map((part, index) => (index % 2 === 0 && looksLikeEmail(part) ? '<email>' : part))
-    .join('');
-  return redacted.length > MAX_TEXT ? `${redacted.slice(0, MAX_TEXT)}...` : redacted;
-}
 
 /** Extra advice for per-contact codes an operator can act on. */
 const contactCodeHints: Record<string, string> = {
