@@ -12,9 +12,17 @@
 /** How much of a text is read: a few kB, far more than any reason keeps. */
 export const REDACTION_WINDOW = 4_096;
 
-/** Characters that end a word. */
-const SEPARATOR = /[\s"'<>(),;:]/;
-const SEPARATORS = /([\s"'<>(),;:]+)/;
+/**
+ * Characters that end a word: whitespace and what RFC 5322 allows in no unquoted part of an address.
+ * `'` is an ordinary character of a mailbox name (sean.o'brien@), and `"`, `(` and `)` belong to
+ * quoted local parts and comments; a word is taken up to whitespace across them, or the part of
+ * the address before them would survive the redaction.
+ */
+const SEPARATOR = /[\s<>,;:]/;
+const SEPARATORS = /([\s<>,;:]+)/;
+
+/** The longest local part an address may have (RFC 5321). */
+const MAX_LOCAL_PART = 64;
 
 /**
  * Whether a word (a run without separators) holds something like an address: a character, `@`, a
@@ -43,10 +51,40 @@ function leadingWindow(text: string): string {
  * bounds the length to `maxLength` characters (and `...` when cut).
  */
 export function redactEmails(text: string, maxLength = 200): string {
-  const redacted = leadingWindow(text)
-    .split(SEPARATORS)
-    .map((part, index) => (index % 2 === 0 ? (looksLikeEmail(part) ? '<email>' : part) : part.replace(/\s+/g, ' ')))
+  const parts = leadingWindow(text).split(SEPARATORS);
+  for (let i = 0; i < parts.length; i += 2) {
+    const word = parts[i] as string;
+    if (!looksLikeEmail(word)) continue;
+    parts[i] = '<email>';
+    // A quoted local part or a comment may hold whitespace ("sean o'brien"@example.com,
+    // sean(o brien)@example.com): one that opened in an earlier word goes back to where it opened.
+    const localPart = word.slice(0, word.indexOf('@', 1));
+    const quoteOpenedBefore = occurrences(localPart, '"') % 2 === 1 && !localPart.startsWith('"');
+    const opener = quoteOpenedBefore ? '"' : occurrences(localPart, ')') > occurrences(localPart, '(') ? '(' : undefined;
+    if (opener !== undefined) redactBackTo(opener, parts, i, localPart.length);
+  }
+  const redacted = parts
+    .map((part, index) => (index % 2 === 0 ? part : part.replace(/\s+/g, ' ')))
     .join('')
     .trim();
   return redacted.length > maxLength ? `${redacted.slice(0, maxLength)}...` : redacted;
+}
+
+function occurrences(text: string, character: string): number {
+  return text.split(character).length - 1;
+}
+
+/**
+ * Clears the words and separators before `parts[index]` back to the word with `opener` in it (the
+ * opening `"` or `(` of the local part), that word too, looking no further back than a local part's
+ * length.
+ */
+function redactBackTo(opener: string, parts: string[], index: number, length: number): void {
+  for (let j = index - 2; j >= 0 && length <= MAX_LOCAL_PART; j -= 2) {
+    const word = parts[j] as string;
+    length += word.length + (parts[j + 1] as string).length;
+    parts[j + 1] = '';
+    parts[j] = '';
+    if (word.includes(opener)) return;
+  }
 }

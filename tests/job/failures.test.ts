@@ -115,6 +115,47 @@ describe('when a dependency misbehaves', () => {
     expect(next.carts.notified).toBe(3);
   });
 
+  describe('a failure text that names the contact: no part of the address reaches the report, the logs or the ledger', () => {
+    // An apostrophe is an ordinary character of a mailbox name; the redaction once split words on
+    // it (and on quotes and parentheses), and "sean.o'" survived with the customer's name in it.
+    const email = "sean.o'brien@example.com";
+    const modifiedAt = '2026-11-23T10:00:00Z';
+    const start = () =>
+      startHarness({
+        now: NOW,
+        data: buildSimulatorData({
+          customers: [customerRecord('C1', { Email: email })],
+          products: [productRecord(1)],
+          carts: [cartRecord({ id: 'cart-1', customerId: 'C1', modifiedDateTime: modifiedAt, lines: [{ productId: 1 }] })],
+        }),
+      });
+    async function everythingWritten(report: unknown): Promise<string> {
+      const reads = await (await h.ledger()).getNotifications([notificationId('cart-1', new Date(modifiedAt))]);
+      return [JSON.stringify(report), ...h.logs.map((record) => JSON.stringify(record)), JSON.stringify([...reads.values()])].join('\n');
+    }
+
+    test('Emarsys refusing the request', async () => {
+      h = await start();
+      h.emarsys.failNext([{ status: 400, replyCode: 10001, replyText: `Invalid contact ${email}` }]);
+      const report = await h.run();
+      expect(report.carts.failed).toBe(1);
+      const written = await everythingWritten(report);
+      expect(written).toContain('Invalid contact <email>');
+      expect(written).not.toContain("sean.o'");
+      expect(written).not.toContain('brien@');
+    });
+
+    test('Retail Server refusing the customer lookup', async () => {
+      h = await start();
+      h.retail.failNext('customers', Array.from({ length: 10 }, () => ({ status: 400, body: JSON.stringify({ error: { code: 'BadRequest', message: `Customer ${email} is locked` } }) })));
+      const report = await h.run();
+      const written = await everythingWritten(report);
+      expect(written).toContain('Customer <email> is locked');
+      expect(written).not.toContain("sean.o'");
+      expect(written).not.toContain('brien@');
+    });
+  });
+
   test('malformed records are skipped and counted; the good ones go out', async () => {
     const data = threeCarts();
     data.carts.push(

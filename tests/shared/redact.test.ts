@@ -22,3 +22,20 @@ describe('redactEmails', () => {
     expect(redactEmails(text)).toBe('Customer');
   });
 });
+
+describe('no part of an address survives', () => {
+  test.each([
+    ["Invalid contact sean.o'brien@example.com", 'Invalid contact <email>'],
+    ["Customer d'angelo@example.com is locked", 'Customer <email> is locked'],
+    ['Invalid contact "ann.lee@example.com".', 'Invalid contact <email>'],
+    ['Customer (ann.lee@example.com) is locked', 'Customer <email> is locked'],
+    ["Customer (sean.o'brien@example.com)", 'Customer <email>'],
+    ['contact: ann.lee@example.com, <bo@x.org>; mailto:carla+cart@example.net', 'contact: <email>, <<email>>; mailto:<email>'],
+    ['a quoted local part "sean o\'brien"@example.com with a space', 'a quoted local part <email> with a space'],
+    ['a comment sean(o brien)@example.com in the local part', 'a comment <email> in the local part'],
+    ["Customer's cart ann@example.com", "Customer's cart <email>"],
+    ['Contact "ann.lee"@example.com here', 'Contact <email> here'],
+  ])('%j', (text, expected) => {
+    expect(redactEmails(text)).toBe(expected);
+  });
+});
