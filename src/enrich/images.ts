@@ -18,36 +18,68 @@ const RESIZER_SUFFIX = 'q=80&m=6&f=jpg';
  */
 const FILE_NAME_QUERY = /[?&][^?&#=]+=(\/(?:[^?&#]*\/)?)?$/;
 
+/** A path that names its scheme (`https:`, `javascript:`, `data:`). */
+const WITH_SCHEME = /^[a-z][a-z\d+.-]*:/i;
+
 /**
- * Joins a product image path to the image server. An absolute URL is kept as it is (one without a
- * scheme, `//host/...`, gets https); a relative path is joined with exactly one slash, or appended
- * to the query value when the server URL ends in one that names the file (`.../search?fileName=`
- * or `...?fileName=/`), as Commerce's image server expects. Retail Server gives paths as they are
- * named (`Products/Tee #2.png`), so each part is percent-encoded: a `#`, `&`, `+` or space would
- * otherwise cut or change the URL. A server URL with another query of its own (a signed CDN URL)
- * keeps it after the path.
+ * Joins a product image path to the image server, or `undefined` for a path no image can be made
+ * of. Paths and URLs come from Retail Server (a product editor typed them) and go into every
+ * reminder, where the retailer's template writes them into `<img src>` and `<source srcset>`: what
+ * comes out is a URL as a browser would read it, on the image server for a relative path.
+ *
+ * An absolute URL is normalised as the WHATWG URL parser reads it (`new URL(path).href`: `"`, `<`,
+ * `>` and spaces percent-encoded, tabs and newlines gone; `'` is encoded as well, since that
+ * parser leaves it in a path); one without a scheme, `//host/...`, gets https; any scheme but
+ * http and https (`javascript:`, `data:`) is unusable, and so is a URL that does not parse. A
+ * fragment is dropped, so that the resizer parameters stay in the query.
+ *
+ * A relative path is joined with exactly one slash, or appended to the query value when the server
+ * URL ends in one that names the file (`.../search?fileName=` or `...?fileName=/`), as Commerce's
+ * image server expects. Retail Server gives paths as they are named (`Products/Tee #2.png`), so
+ * each part is percent-encoded: a `#`, `&`, `+` or space would otherwise cut or change the URL. A
+ * part that is `.` or `..` (also written `%2e%2e`, which URL parsers read as `..`) would climb out
+ * of ImageServerUrl's path, to another container of a signed CDN URL or a file the image server
+ * does not mean to serve: such a path is unusable. A server URL with another query of its own (a
+ * signed CDN URL) keeps it after the path.
  */
-export function absoluteImageUrl(imageServerUrl: string, imagePath: string): string {
+export function absoluteImageUrl(imageServerUrl: string, imagePath: string): string | undefined {
   const path = imagePath.trim();
-  if (/^https?:\/\//i.test(path)) return path;
-  if (path.startsWith('//')) return `https:${path}`;
-  const relative = path.replace(/^\/+/, '');
-  if (FILE_NAME_QUERY.test(imageServerUrl)) return imageServerUrl + relative.split('/').map(encodePart).join('/');
+  if (path.startsWith('//')) return normalisedUrl(`https:${path}`);
+  if (WITH_SCHEME.test(path)) return normalisedUrl(path);
+  const parts = path.replace(/^\/+/, '').split('/').map(decodePart);
+  if (parts.some((part) => part === '.' || part === '..')) return undefined;
+  const relative = parts.map((part) => encodeURIComponent(part)).join('/');
+  if (FILE_NAME_QUERY.test(imageServerUrl)) return imageServerUrl + relative;
   const queryAt = imageServerUrl.indexOf('?');
   const base = queryAt < 0 ? imageServerUrl : imageServerUrl.slice(0, queryAt);
   const query = queryAt < 0 ? '' : imageServerUrl.slice(queryAt);
-  return `${base.replace(/\/+$/, '')}/${relative.split('/').map(encodePart).join('/')}${query}`;
+  return `${base.replace(/\/+$/, '')}/${relative}${query}`;
 }
 
-/** Percent-encodes one part of a path; a part that is encoded already is encoded once, not twice. */
-function encodePart(part: string): string {
-  let decoded = part;
+/** An absolute http(s) URL as the WHATWG parser reads it, without a fragment; `undefined` for any other. */
+function normalisedUrl(text: string): string | undefined {
+  let url: URL;
   try {
-    decoded = decodeURIComponent(part);
+    url = new URL(text);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return undefined;
+  url.hash = '';
+  return url.href.replace(/'/g, '%27');
+}
+
+/**
+ * One part of a path as it is named: a part that is percent-encoded already is decoded, so that it
+ * is encoded once, not twice, and a `%2e%2e` is seen for the `..` it is.
+ */
+function decodePart(part: string): string {
+  try {
+    return decodeURIComponent(part);
   } catch {
     // A lone % is a character of the name, not an escape.
+    return part;
   }
-  return encodeURIComponent(decoded);
 }
 
 /** Adds the resizer parameters for one viewport, with `?` or `&` as the URL needs. */
@@ -67,6 +99,7 @@ export const MAX_IMAGE_URL_LENGTH = 2048;
 export function viewPortImages(imageServerUrl: string, imagePath: string | undefined, viewPorts: readonly ViewPort[]): ViewPortImage[] {
   if (!imagePath || imagePath.trim() === '' || imagePath.length > MAX_IMAGE_URL_LENGTH) return [];
   const base = absoluteImageUrl(imageServerUrl, imagePath);
+  if (base === undefined) return [];
   return viewPorts.map((viewPort) => ({
     url: resizedImageUrl(base, viewPort),
     media: viewPort.media,

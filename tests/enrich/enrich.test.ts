@@ -21,8 +21,9 @@ describe('formatDecimal', () => {
 });
 
 describe('image URLs', () => {
-  test('absolute URLs are kept', () => {
-    expect(absoluteImageUrl('https://img.example.com', 'HTTPS://cdn.example.com/a.png')).toBe('HTTPS://cdn.example.com/a.png');
+  test('absolute URLs are kept, as a browser reads them', () => {
+    expect(absoluteImageUrl('https://img.example.com', 'HTTPS://cdn.example.com/a.png')).toBe('https://cdn.example.com/a.png');
+    expect(absoluteImageUrl('https://img.example.com', 'http://cdn.example.com/a b.png?v=1')).toBe('http://cdn.example.com/a%20b.png?v=1');
   });
   test('relative paths are joined with exactly one slash', () => {
     expect(absoluteImageUrl('https://img.example.com/', '/Products/A.png')).toBe('https://img.example.com/Products/A.png');
@@ -54,11 +55,72 @@ describe('image URLs', () => {
   });
   test("a server URL's own query (a signed CDN URL) stays after the path; a URL without a scheme gets https", () => {
     expect(absoluteImageUrl('https://cdn.example.com/images?sv=2024&sig=abc', 'Products/A.png')).toBe('https://cdn.example.com/images/Products/A.png?sv=2024&sig=abc');
-    expect(resizedImageUrl(absoluteImageUrl('https://cdn.example.com/images?sig=abc', 'A.png'), { width: 1, height: 2 })).toBe(
+    expect(resizedImageUrl(absoluteImageUrl('https://cdn.example.com/images?sig=abc', 'A.png') ?? '', { width: 1, height: 2 })).toBe(
       'https://cdn.example.com/images/A.png?sig=abc&w=1&h=2&q=80&m=6&f=jpg',
     );
     expect(absoluteImageUrl('https://img.example.com', '//cdn.other.example/a.png')).toBe('https://cdn.other.example/a.png');
   });
+  // Image paths and URLs come from Retail Server (a product editor typed them) and go into every
+  // reminder, where the retailer's template writes them into `<source srcset>` and `<img src>`.
+  describe('a path that would climb out of ImageServerUrl is unusable: no image for that product', () => {
+    const viewPorts = [{ media: '(min-width: 0px)', width: 300, height: 300, useForDefaultImageTag: true }];
+    test.each([
+      ['Products/../../admin/x.png'],
+      ['../private/x.png'],
+      ['./x.png'],
+      ['%2e%2e/%2e%2e/x.png'], // URL parsers read an encoded dot-dot as a real one
+      ['Products/.%2E/x.png'],
+      ['..'],
+    ])('%s', (path) => {
+      expect(absoluteImageUrl('https://img.example.com/media/', path)).toBeUndefined();
+      expect(absoluteImageUrl('https://img.example.com/search?fileName=', path)).toBeUndefined();
+      expect(viewPortImages('https://img.example.com/media/', path, viewPorts)).toEqual([]);
+    });
+
+    test("a signed CDN base's signature is never carried to another container", () => {
+      expect(absoluteImageUrl('https://acct.blob.core.windows.net/images?sv=2024&sig=abc', '../private/secret.png')).toBeUndefined();
+    });
+
+    test('dots that are no segment of their own are part of a name', () => {
+      expect(absoluteImageUrl('https://img.example.com/media/', 'Products/..a/b...png')).toBe('https://img.example.com/media/Products/..a/b...png');
+    });
+  });
+
+  describe('an absolute URL reaches the payload as a URL, not as markup', () => {
+    const channel = { RecordId: 5637144592, Currency: 'USD', DefaultLanguageId: 'en-us', TimeZoneInfoId: undefined };
+    const viewPorts = [{ media: '(min-width: 0px)', width: 300, height: 300, useForDefaultImageTag: true }];
+    const parsed = parseCart({ Id: 'cart-1', ModifiedDateTime: '2024-05-01T10:00:00Z', CustomerId: 'C1', CartLines: [{ LineId: 'l1', ProductId: 1, Quantity: 1, Price: 10 }] });
+    const urlsFor = (imageUrl: string) => {
+      if (!parsed.ok) throw new Error(parsed.reason);
+      const product: Product = { RecordId: 1, ProductName: 'Tee', Name: undefined, ItemId: 'T1', Image: { Items: [{ Url: imageUrl, AltText: 'Tee' }] }, Price: 10 };
+      const result = buildNotificationData({
+        cart: parsed.value,
+        email: 'ann@example.com',
+        customer: undefined,
+        products: new Map([[1, product]]),
+        channel,
+        settings: { imageServerUrl: 'https://img.example.com/', viewPorts, returnToCartUrl: 'https://shop.example.com/cart/{cartId}' },
+      });
+      if (!result.ok) throw new Error(result.reason);
+      return result.data.orderDetails.flatMap((detail) => detail.productImage.viewPortImages.map((image) => image.url));
+    };
+
+    test.each([
+      ['https://cdn.example.com/a.png" onerror="alert(1)', 'https://cdn.example.com/a.png%22%20onerror=%22alert(1)?w=300&h=300&q=80&m=6&f=jpg'],
+      ["https://cdn.example.com/a.png'><script>alert(1)</script>", 'https://cdn.example.com/a.png%27%3E%3Cscript%3Ealert(1)%3C/script%3E?w=300&h=300&q=80&m=6&f=jpg'],
+      ['https://cdn.example.com/a.png\n<script>alert(1)</script>', 'https://cdn.example.com/a.png%3Cscript%3Ealert(1)%3C/script%3E?w=300&h=300&q=80&m=6&f=jpg'],
+      ["//cdn.example.com/a.png?alt='x'", 'https://cdn.example.com/a.png?alt=%27x%27&w=300&h=300&q=80&m=6&f=jpg'],
+      ['https://cdn.example.com/a.png#"><b>', 'https://cdn.example.com/a.png?w=300&h=300&q=80&m=6&f=jpg'],
+    ])('%j', (imageUrl, expected) => {
+      // A relative path gets these percent-encoded (above); an absolute one does too.
+      expect(urlsFor(imageUrl)).toEqual([expected]);
+    });
+
+    test.each([['javascript:alert(1)'], ['data:image/svg+xml,<svg onload=alert(1)>'], ['ftp://cdn.example.com/a.png'], ['https://']])('%j is no image', (imageUrl) => {
+      expect(urlsFor(imageUrl)).toEqual([]);
+    });
+  });
+
   test('resizer parameters use ? or & as the URL needs', () => {
     expect(resizedImageUrl('https://i/a.png', { width: 300, height: 200 })).toBe('https://i/a.png?w=300&h=200&q=80&m=6&f=jpg');
     expect(resizedImageUrl('https://i/s?fileName=a.png', { width: 1, height: 2 })).toBe('https://i/s?fileName=a.png&w=1&h=2&q=80&m=6&f=jpg');

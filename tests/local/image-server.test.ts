@@ -24,7 +24,7 @@ async function start(): Promise<ImageServer> {
 
 /** The URL the connector would put in an email for this image path and viewport. */
 function connectorUrl(imageServer: ImageServer, imagePath: string, width: number, height: number): string {
-  return resizedImageUrl(absoluteImageUrl(imageServer.imageServerUrl, imagePath), { width, height });
+  return resizedImageUrl(absoluteImageUrl(imageServer.imageServerUrl, imagePath) ?? '', { width, height });
 }
 
 async function get(url: string, init: RequestInit = {}): Promise<{ status: number; headers: Headers; body: Buffer }> {
