@@ -105,9 +105,22 @@ const flag = field(z.boolean(), (v) => typeof v === 'boolean');
 const integer = field(z.number().int(), (v) => Number.isSafeInteger(v));
 const list = field(z.array(z.unknown()), (v) => Array.isArray(v));
 
+/** `.` and `..`: in a URL's path, this folder and the one above it. */
+const isDotSegment = (value: string): boolean => value === '.' || value === '..';
+const notDotSegment = z.string().refine((value) => !isDotSegment(value), {
+  message: "is '.' or '..', which in the return-to-cart link's path would lead to another page",
+});
+
 /** The kinds of field Retail Server's records have, each with its zod type and its predicate. */
 export const fields = {
   id: field(z.string().min(1), (v) => typeof v === 'string' && v.length > 0),
+  /**
+   * An id that goes into the return-to-cart link (a cart's Id and CustomerId). encodeURIComponent
+   * leaves `.` alone, so `{cartId}` = `..` in the template's path would make the link another page
+   * of the shop: such a cart is an invalid record.
+   */
+  linkId: field(z.string().min(1).pipe(notDotSegment), (v) => typeof v === 'string' && v.length > 0 && !isDotSegment(v)),
+  optionalLinkId: field(notDotSegment.nullish(), (v) => isNullish(v) || (typeof v === 'string' && !isDotSegment(v))),
   string,
   text: nullish(string),
   dateTime: field(z.string().refine(isDateTime, { message: 'is not an ISO-8601 date-time' }), (v) => typeof v === 'string' && isDateTime(v)),
@@ -127,7 +140,7 @@ const toNumber = (value: number | string): number => (typeof value === 'number' 
 const optionalNumber = (value: number | string | null | undefined): number | undefined => (value == null ? undefined : toNumber(value));
 const optional = <T>(value: T | null | undefined): T | undefined => value ?? undefined;
 
-const { id, text, dateTime, optionalDecimal, recordId, optionalFlag, optionalInteger, optionalList } = fields;
+const { id, linkId, optionalLinkId, text, dateTime, optionalDecimal, recordId, optionalFlag, optionalInteger, optionalList } = fields;
 
 export const channelConfigurationSchema = record(
   { RecordId: recordId, Currency: id, DefaultLanguageId: id, TimeZoneInfoId: text },
@@ -174,9 +187,9 @@ export type CartLine = ParsedBy<typeof cartLineSchema>;
 /** The cart without its lines; lines are parsed one by one so one bad line drops only itself. */
 export const cartHeaderSchema = record(
   {
-    Id: id,
+    Id: linkId,
     ModifiedDateTime: dateTime,
-    CustomerId: text,
+    CustomerId: optionalLinkId,
     ReceiptEmail: text,
     CartTypeValue: optionalInteger,
     TotalAmount: optionalDecimal,

@@ -158,6 +158,24 @@ test('return-to-cart URL placeholders are replaced and encoded; plain URLs are k
   expect(returnToCartUrl('https://s/cart', 'x', undefined)).toBe('https://s/cart');
 });
 
+describe('a return-to-cart link stays on the page the retailer configured', () => {
+  // `{cartId}` and `{customerId}` are Retail Server data; encodeURIComponent leaves `.` alone.
+  test.each([['%2e%2e'], ['.%2E'], ['...'], ['a..b']])('cart id %j is one path segment of the cart page', (cartId) => {
+    const path = new URL(returnToCartUrl('https://shop.contoso.com/cart/{cartId}/view', cartId, 'C1')).pathname;
+    expect(path.split('/')).toEqual(['', 'cart', expect.any(String), 'view']);
+  });
+
+  test.each([
+    ['Id', { Id: '..', CustomerId: 'C1' }],
+    ['Id', { Id: '.', CustomerId: 'C1' }],
+    ['CustomerId', { Id: 'cart-1', CustomerId: '..' }],
+    ['CustomerId', { Id: 'cart-1', CustomerId: '.' }],
+  ])("a cart whose %s is a path's . or .. is an invalid record, with the reason", (field, ids) => {
+    const parsed = parseCart({ ...ids, ModifiedDateTime: '2026-11-23T10:00:00Z', CartTypeValue: 1, CartLines: [] });
+    expect(parsed).toEqual({ ok: false, reason: `${field} is '.' or '..', which in the return-to-cart link's path would lead to another page` });
+  });
+});
+
 describe('buildNotificationData', () => {
   const channel = { RecordId: 5637144592, Currency: 'USD', DefaultLanguageId: 'en-us', TimeZoneInfoId: undefined };
   const settings = {

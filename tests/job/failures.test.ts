@@ -161,13 +161,17 @@ describe('when a dependency misbehaves', () => {
     data.carts.push(
       { Id: 'broken-lines', CustomerId: 'C1', ModifiedDateTime: '2026-11-23T09:00:00Z', CartTypeValue: 1, CartLines: 'nope' },
       { Id: 'no-lines-at-all', CustomerId: 'C2', ModifiedDateTime: '2026-11-23T09:30:00Z', CartTypeValue: 1, CartLines: [{ ProductId: -5 }] },
+      // An id that in the return-to-cart link's path would lead to another page of the shop.
+      { Id: '..', CustomerId: 'C1', ModifiedDateTime: '2026-11-23T09:40:00Z', CartTypeValue: 1, CartLines: [{ ProductId: 1, Quantity: 1 }] },
+      { Id: 'dot-customer', CustomerId: '.', ModifiedDateTime: '2026-11-23T09:50:00Z', CartTypeValue: 1, CartLines: [{ ProductId: 1, Quantity: 1 }] },
     );
     data.products.push({ RecordId: 'not-a-number' });
     h = await startHarness({ now: NOW, data });
     const report = await h.run();
     expect(report.status).toBe('completed');
-    expect(report.carts.skippedByReason['invalid-record']).toBe(1);
+    expect(report.carts.skippedByReason['invalid-record']).toBe(3);
     expect(report.carts.skippedByReason['no-active-lines']).toBe(1);
+    expect(h.logs.filter((record) => /leads? to another page/.test(JSON.stringify(record)))).toHaveLength(2);
     expect(report.lines.droppedByReason['invalid-line']).toBe(1);
     expect(report.invalidRecords.products).toBe(0);
     expect(report.carts.notified).toBe(3);
