@@ -119,6 +119,29 @@ function isHttpUrl(value: string, httpsOnly = false): boolean {
   }
 }
 
+/** Hosts on this machine: http to them crosses no network (the local stand-ins, the tests). */
+function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
+
+/** Whether a URL is plain http to another machine: what a setting the connector sends credentials to may not be. */
+function isClearTextToAnotherHost(value: string): boolean {
+  try {
+    const parsed = new URL(value);
+    return parsed.protocol === 'http:' && !isLoopbackHost(parsed.hostname);
+  } catch {
+    return false;
+  }
+}
+
+/** The message for a credentials URL given as http to another host: what it would carry in clear text, and what to do. */
+function clearTextMessage(carries: string, example: string): string {
+  return (
+    `must be an https URL, e.g. ${example}: the connector sends ${carries} to it, which http would carry in clear text. ` +
+    'Write https:// (http is accepted only for a stand-in on this machine: localhost, 127.0.0.1 or ::1)'
+  );
+}
+
 function urlCheck(expected: string, httpsOnly: boolean) {
   return z
     .string({ error: `is required: ${expected}` })
@@ -126,8 +149,17 @@ function urlCheck(expected: string, httpsOnly: boolean) {
     .refine((value) => isHttpUrl(value, httpsOnly), `must be an absolute ${httpsOnly ? 'https' : 'http(s)'} URL: ${expected}`);
 }
 
-function url(expected: string, options: { defaultValue?: string; httpsOnly?: boolean } = {}) {
-  return z.preprocess((v) => blankToUndefined(v) ?? options.defaultValue, urlCheck(expected, options.httpsOnly ?? false));
+/**
+ * `credentials`: the connector sends them to this URL (`carries` says what, `example` is an https
+ * one), so it must be https, or http only to a loopback host.
+ */
+function url(expected: string, options: { defaultValue?: string; httpsOnly?: boolean; credentials?: { carries: string; example: string } } = {}) {
+  const { credentials } = options;
+  const check = urlCheck(expected, options.httpsOnly ?? false);
+  return z.preprocess(
+    (v) => blankToUndefined(v) ?? options.defaultValue,
+    credentials ? check.refine((value) => !isClearTextToAnotherHost(value), clearTextMessage(credentials.carries, credentials.example)) : check,
+  );
 }
 
 function optionalUrl(expected: string) {
@@ -146,7 +178,9 @@ export const retailServerSchema = z
     }),
     AppIdKeyVaultSecretName: requiredText('the name of the secret that holds the app registration client id'),
     AppSecretKeyVaultSecretName: requiredText('the name of the secret that holds the app registration client secret'),
-    RetailServerUrl: url('the Commerce Scale Unit URL, e.g. https://<csu-host>/Commerce', {}),
+    RetailServerUrl: url('the Commerce Scale Unit URL, e.g. https://<csu-host>/Commerce', {
+      credentials: { carries: 'its Retail Server access token', example: 'https://<csu-host>/Commerce' },
+    }),
     OperatingUnitNumber: requiredText('the operating unit number of the online channel, e.g. 128').refine(
       (value) => OPERATING_UNIT_NUMBER.test(value.trim()),
       "must be the online channel's operating unit number, e.g. 128 (letters, digits, - and _)",
@@ -208,6 +242,7 @@ export const emarsysSchema = z
     EmarsysContactKeyId: integer(3, 1, Number.MAX_SAFE_INTEGER),
     TokenUrl: url('the Emarsys OAuth 2.0 token endpoint', {
       defaultValue: 'https://auth.emarsys.net/oauth2/token',
+      credentials: { carries: 'the Emarsys OAuth client id and secret', example: 'https://auth.emarsys.net/oauth2/token' },
     }),
     ClientIdKeyVaultSecretName: optionalText,
     ClientSecretKeyVaultSecretName: optionalText,
@@ -231,6 +266,9 @@ export const emarsysSchema = z
       ctx.addIssue({ code: 'custom', path: ['ApiUrl'], message: 'must contain {0}, where the external event id goes' });
     } else if (typeof apiUrl === 'string' && !isHttpUrl(apiUrl.trim().replace('{0}', 'event'))) {
       ctx.addIssue({ code: 'custom', path: ['ApiUrl'], message: 'must be an absolute http(s) URL, e.g. https://api.emarsys.net/api/v2/event/{0}/trigger' });
+    } else if (typeof apiUrl === 'string' && isClearTextToAnotherHost(apiUrl.trim().replace('{0}', 'event'))) {
+      const carries = 'the Emarsys credentials (the WSSE header or the OAuth access token) and the customers\' emails';
+      ctx.addIssue({ code: 'custom', path: ['ApiUrl'], message: clearTextMessage(carries, 'https://api.emarsys.net/api/v2/event/{0}/trigger') });
     }
   }, ALSO_WHEN_OTHERS_FAIL);
 

@@ -191,6 +191,51 @@ describe('loadSettings', () => {
     ]);
   });
 
+  describe('a URL the connector sends credentials to is https, or http only to this machine', () => {
+    // A bearer token goes to RetailServerUrl, client_id:client_secret to TokenUrl, and a bearer
+    // token or WSSE header (and the customers' emails) to ApiUrl: a typo or a copied example
+    // must not send them in clear text.
+    const oauth2 = {
+      ...completeEnv,
+      EmarsysClientOptions__AuthMode: 'oauth2',
+      EmarsysClientOptions__ClientIdKeyVaultSecretName: 'EmarsysClientId',
+      EmarsysClientOptions__ClientSecretKeyVaultSecretName: 'EmarsysClientSecret',
+    };
+
+    test.each([
+      ['RetailServerClientOptions', 'RetailServerUrl', 'http://contoso.commerce.dynamics.com/Commerce', 'its Retail Server access token'],
+      ['EmarsysClientOptions', 'TokenUrl', 'http://auth.emarsys.net/oauth2/token', 'the Emarsys OAuth client id and secret'],
+      ['EmarsysClientOptions', 'ApiUrl', 'http://api.emarsys.net/api/v3/event/{0}/trigger', 'the Emarsys credentials'],
+      ['EmarsysClientOptions', 'ApiUrl', 'HTTP://10.0.0.5:8080/api/v2/event/{0}/trigger', 'the Emarsys credentials'],
+    ])('%s.%s = %s is a configuration problem that says what to write', (section, name, value, carries) => {
+      const problems = configurationProblems(() => loadSettings({ settingsPath: shippedSettings, env: { ...oauth2, [`${section}__${name}`]: value } }));
+      expect(problems).toEqual([expect.stringMatching(new RegExp(`^${section}\\.${name} must be an https URL, e.g. https://`))]);
+      expect(problems[0]).toContain(carries);
+      expect(problems[0]).toContain('Write https:// (http is accepted only for a stand-in on this machine: localhost, 127.0.0.1 or ::1)');
+    });
+
+    test.each([['127.0.0.1:8443'], ['localhost'], ['[::1]:8080'], ['127.1.2.3']])('http to the loopback host %s is accepted (the local stand-ins)', (host) => {
+      const settings = loadSettings({
+        settingsPath: shippedSettings,
+        env: {
+          ...oauth2,
+          RetailServerClientOptions__RetailServerUrl: `http://${host}/Commerce`,
+          EmarsysClientOptions__TokenUrl: `http://${host}/oauth2/token`,
+          EmarsysClientOptions__ApiUrl: `http://${host}/api/v3/event/{0}/trigger`,
+        },
+      });
+      expect(settings.retail.baseUrl).toBe(`http://${host}/Commerce`);
+    });
+
+    test('settings nobody sends credentials to may still be http', () => {
+      const settings = loadSettings({
+        settingsPath: shippedSettings,
+        env: { ...completeEnv, RetailServerClientOptions__ReturnToCartUrl: 'http://shop.contoso.com/cart?id={cartId}', MediaOptions__ImageServerUrl: 'http://images.contoso.com/' },
+      });
+      expect(settings.media.imageServerUrl).toBe('http://images.contoso.com/');
+    });
+  });
+
   test('environment variables override the file, arrays included, and coerce numbers and booleans', () => {
     const settings = loadSettings({
       settingsPath: shippedSettings,
