@@ -1,6 +1,11 @@
 import type { RunReport } from '../job/report';
+import { withoutControlCharacters } from '../shared/redact';
 
-/** The run report as a short table for people at a terminal (`--json` prints the report itself). */
+/**
+ * The run report as a short table for people at a terminal (`--json` prints the report itself).
+ * Failure reasons and the error carry other services' words: no control character of theirs
+ * reaches the terminal.
+ */
 export function formatReport(report: RunReport): string {
   const rows: [string, string][] = [
     ['Run', `${report.runId}${report.dryRun ? ' (dry run)' : ''}`],
@@ -20,8 +25,9 @@ export function formatReport(report: RunReport): string {
   ];
   if (report.remaining) rows.push(['Time limit', remainingAdvice(report)]);
   if (report.error) rows.push(['Error', report.error]);
-  const width = Math.max(...rows.map(([label]) => label.length));
-  return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n');
+  const printable = rows.map(([label, value]) => [withoutControlCharacters(label), withoutControlCharacters(value)] as const);
+  const width = Math.max(...printable.map(([label]) => label.length));
+  return printable.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n');
 }
 
 /** What a run stopped by its time limit left, and how it gets done. */

@@ -5,6 +5,7 @@ import { disposeRuntimes } from '../runtime/create-dependencies';
 import { checkRerun, runJobFromSettings, type CheckedRerun, type EntryPointOptions } from '../runtime/run-from-settings';
 import { ConfigurationError, toError } from '../shared/errors';
 import { jsonLineLogger } from '../shared/logger';
+import { withoutControlCharacters } from '../shared/redact';
 import { runDoctor } from './doctor';
 import { formatReport } from './format-report';
 import { previewCart } from './preview-cart';
@@ -84,7 +85,15 @@ Examples:
 Exit codes: 0 every check passed, 1 a check failed, 2 bad configuration.
 `;
 
-export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+export async function runCli(argv: readonly string[], terminal: CliIo): Promise<number> {
+  // What is printed carries other services' words (an error, a failure reason, a doctor check's
+  // answer): no control character of theirs reaches the terminal. The progress line alone
+  // writes its own, to the terminal itself.
+  const io: CliIo = {
+    ...terminal,
+    stdout: (text) => terminal.stdout(withoutControlCharacters(text)),
+    stderr: (text) => terminal.stderr(withoutControlCharacters(text)),
+  };
   let parsed;
   try {
     parsed = parseArgs({
@@ -179,7 +188,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return EXIT.usage;
   }
   if (!rerun.ok) return invalidArguments(rerun.problems);
-  const progress = io.isTTY && !values.json && !values.verbose ? progressLine(io.stderr) : undefined;
+  const progress = io.isTTY && !values.json && !values.verbose ? progressLine(terminal.stderr) : undefined;
   const logger = jsonLineLogger(
     (line) => {
       progress?.clear();

@@ -2,12 +2,27 @@
  * Text a remote service wrote (Retail Server's error message, Emarsys' reply text) made fit for a
  * failure reason, a log line and a run report. Such text may name the customer a call was about,
  * and SPEC 10 says emails never appear in logs: anything shaped like an email address is removed.
+ * It is untrusted (SPEC 4), and the CLI prints reasons to an operator's terminal: control
+ * characters are removed too.
  *
  * Linear in the text's length, and only the first REDACTION_WINDOW characters are read at all: a
  * regular expression over the words backtracked quadratically on a long run without a separator
  * (40 kB took 4 s, 1 MB half an hour, with the event loop blocked), and what is kept of the text
  * is a few hundred characters anyway.
  */
+
+/**
+ * C0 control characters but tab and newline, DEL, C1 control characters (ESC and CSI start the
+ * escape sequences that clear a terminal, move its cursor or plant a hyperlink), and the
+ * bidirectional overrides and isolates that make a line read other than it is.
+ */
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/** The text without control characters: what is printed to a terminal or kept from a remote service. */
+export function withoutControlCharacters(text: string): string {
+  return text.replace(CONTROL_CHARACTERS, '');
+}
 
 /** How much of a text is read: a few kB, far more than any reason keeps. */
 export const REDACTION_WINDOW = 4_096;
@@ -47,11 +62,11 @@ function leadingWindow(text: string): string {
 }
 
 /**
- * Removes anything that looks like an email address, makes each run of whitespace one space, and
- * bounds the length to `maxLength` characters (and `...` when cut).
+ * Removes control characters and anything that looks like an email address, makes each run of
+ * whitespace one space, and bounds the length to `maxLength` characters (and `...` when cut).
  */
 export function redactEmails(text: string, maxLength = 200): string {
-  const parts = leadingWindow(text).split(SEPARATORS);
+  const parts = withoutControlCharacters(leadingWindow(text)).split(SEPARATORS);
   for (let i = 0; i < parts.length; i += 2) {
     const word = parts[i] as string;
     if (!looksLikeEmail(word)) continue;

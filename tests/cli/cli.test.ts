@@ -227,6 +227,42 @@ describe('abandoned-carts CLI', () => {
     expect(doctor.stdout).toMatch(/^ {4}(Read .*appSettings\.json|No appSettings\.json in) .*Section__Property/m);
   });
 
+  describe("another service's words reach the terminal without control characters", () => {
+    // An answer holding escape sequences could clear the operator's screen, rewrite lines of the
+    // report above it, or plant an OSC 8 hyperlink. SPEC 4: everything that comes back is untrusted.
+    const ESC = '\u001b';
+    const hostile = `locked ${ESC}[2J${ESC}[1;1HStatus  completed ${ESC}]8;;https://evil.example/${ESC}\\fix here${ESC}]8;;${ESC}\\ \u009b31m\r\u202eevil`;
+    // eslint-disable-next-line no-control-regex
+    const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e]/;
+    const refusal = { status: 400, body: JSON.stringify({ error: { code: 'BadRequest', message: hostile } }) };
+
+    test('a Retail Server error message: in the table, the JSON report and the log lines', async () => {
+      h.retail.failNext('customers', Array.from({ length: 10 }, () => refusal));
+      const table = await cli(['run', '--verbose']);
+      expect(table.stdout).toMatch(/^Error\s+.*locked \[2J\[1;1HStatus completed \]8;;https:\/\/evil\.example\/\\fix here/m);
+      expect(table.stdout).not.toMatch(CONTROL);
+      expect(table.stderr).not.toMatch(CONTROL);
+      h.retail.failNext('customers', Array.from({ length: 10 }, () => refusal));
+      const json = await cli(['run', '--json']);
+      expect(JSON.parse(json.stdout).error).not.toMatch(CONTROL);
+    });
+
+    test('an Emarsys replyText', async () => {
+      h.emarsys.failNext([{ status: 400, replyCode: 10001, replyText: hostile }]);
+      const { stdout } = await cli(['run']);
+      expect(stdout).toMatch(/^ {2}failed: Emarsys rejected the request: HTTP 400, replyCode 10001 "locked \[2J/m);
+      expect(stdout).not.toMatch(CONTROL);
+    });
+
+    test('preview: a failed customer lookup', async () => {
+      h.retail.failNext('customers', Array.from({ length: 10 }, () => refusal));
+      const { code, stdout, stderr } = await cli(['preview', '--cart', 'cart-1', '--out', mkdtempSync(join(tmpdir(), 'cli-preview-'))]);
+      expect(code).toBe(EXIT.failed);
+      expect(`${stdout}${stderr}`).toMatch(/locked \[2J/);
+      expect(`${stdout}${stderr}`).not.toMatch(CONTROL);
+    });
+  });
+
   test('a failed run exits 1 and still prints the report', async () => {
     // 4 time slices of the survey × 4 attempts each.
     h.retail.failNext('cartSearch', Array.from({ length: 16 }, () => ({ status: 503 })));

@@ -20,4 +20,17 @@ describe('formatReport', () => {
     expect(formatReport(runReport({ remaining, window: { ...timer, source: 'request' } }))).toContain(advice);
     expect(formatReport(runReport({ remaining, dryRun: true }))).toContain(advice);
   });
+
+  test('prints no control character a failure reason or the error holds, whoever built the report', () => {
+    const ESC = '\u001b';
+    const report = runReport({
+      failures: [{ reason: `Emarsys said ${ESC}[2J${ESC}[1;1HStatus completed`, count: 1 }],
+      error: `Retail Server said: ${ESC}]8;;https://evil.example/${ESC}\\fix here\r\u009b31m\u202eevil`,
+    });
+    const table = formatReport(report);
+    expect(table).toMatch(/^ {2}failed: Emarsys said \[2J\[1;1HStatus completed +1$/m);
+    expect(table).toMatch(/^Error +Retail Server said: \]8;;https:\/\/evil\.example\/\\fix here31mevil$/m);
+    // eslint-disable-next-line no-control-regex
+    expect(table).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/);
+  });
 });

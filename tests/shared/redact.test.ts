@@ -1,4 +1,4 @@
-import { REDACTION_WINDOW, redactEmails } from '../../src/shared/redact';
+import { REDACTION_WINDOW, redactEmails, withoutControlCharacters } from '../../src/shared/redact';
 
 describe('redactEmails', () => {
   test('replaces each address, makes whitespace one space, and bounds the length', () => {
@@ -37,5 +37,15 @@ describe('no part of an address survives', () => {
     ['Contact "ann.lee"@example.com here', 'Contact <email> here'],
   ])('%j', (text, expected) => {
     expect(redactEmails(text)).toBe(expected);
+  });
+});
+
+describe('control characters', () => {
+  const ESC = '\u001b';
+  test('are removed from a remote text, before its addresses are looked for', () => {
+    expect(redactEmails(`locked ${ESC}[2J${ESC}[1;1H\u009b31m\u0000 ann${ESC}@example.com\r\nnext`)).toBe('locked [2J[1;1H31m <email> next');
+  });
+  test('are removed from text for a terminal, which keeps its lines and tabs', () => {
+    expect(withoutControlCharacters(`a\tb\nc${ESC}]8;;https://x/${ESC}\\d\u0007\u007f\u202eé`)).toBe('a\tb\nc]8;;https://x/\\dé');
   });
 });
