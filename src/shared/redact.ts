@@ -1,9 +1,9 @@
 /**
  * Text a remote service wrote (Retail Server's error message, Emarsys' reply text) made fit for a
  * failure reason, a log line and a run report. Such text may name the customer a call was about,
- * and SPEC 10 says emails never appear in logs: anything shaped like an email address is removed.
- * It is untrusted (SPEC 4), and the CLI prints reasons to an operator's terminal: control
- * characters are removed too.
+ * and an email address never appears in a log: anything shaped like one is removed. The text is
+ * untrusted, and the CLI prints reasons to an operator's terminal: control characters are removed
+ * too.
  *
  * Linear in the text's length, and only the first REDACTION_WINDOW characters are read at all: a
  * regular expression over the words backtracked quadratically on a long run without a separator
