@@ -11,7 +11,7 @@ import { buildSimulatorData, cartRecord, customerRecord, productRecord, type Sim
 import { writeArtifact } from '../support/artifacts';
 import { buildCli, type BuiltCli } from '../support/cli-build';
 import { startCli } from '../support/cli-process';
-import { capturedContext, rerunRequest, timerInfo, useAppSettings } from '../support/functions-host';
+import { capturedContext, rerunRequest, timerInfo, useAppSettings, type CapturedContext } from '../support/functions-host';
 import { startHarness, type Harness } from '../support/harness';
 
 /**
@@ -228,10 +228,42 @@ describe('overlapping runs on one operating unit', () => {
     });
 
     // The cached clients are shared by overlapping invocations, but each line they log goes to the
-    // invocation whose call made it.
+    // invocation whose call made it. The clients are built by an earlier invocation (a rerun of a
+    // window without carts), as after a Function App's first call: a client logging to whichever
+    // invocation built it would write every line into that one's log.
+    function sentLines(lines: string[]): string[] {
+      return lines.filter((line) => line.startsWith('emarsys trigger sent'));
+    }
+
+    async function clientsBuiltByAnEarlierInvocation(): Promise<CapturedContext> {
+      const earlier = capturedContext('abandonedCartsRun', 'earlier-invocation');
+      const empty = { from: new Date(Date.parse(window.from) - 48 * 3_600_000).toISOString(), to: new Date(Date.parse(window.from) - 47 * 3_600_000).toISOString() };
+      const response = await abandonedCartsRun(rerunRequest(empty), earlier.context);
+      expect(response).toMatchObject({ status: 200, jsonBody: { status: 'completed', carts: { seen: 0 } } });
+      return earlier;
+    }
+
     test("the rerun's client logs stay in the rerun's invocation log", async () => {
-      const { timer } = await timerDuringRerun();
-      expect(timer.lines.filter((line) => line.startsWith('emarsys trigger sent'))).toEqual([]);
+      const earlier = await clientsBuiltByAnEarlierInvocation();
+      const { holder, timer, rerun } = await timerDuringRerun();
+      expect(holder).toMatchObject({ status: 'completed', carts: { notified: CUSTOMERS } });
+      expect(sentLines(rerun.lines).length).toBeGreaterThanOrEqual(1);
+      expect(sentLines(timer.lines)).toEqual([]);
+      expect(sentLines(earlier.lines)).toEqual([]);
+    });
+
+    test("the timer's client logs stay in the timer's invocation log", async () => {
+      const earlier = await clientsBuiltByAnEarlierInvocation();
+      const timer = capturedContext('abandonedCartsTimer');
+      const rerun = capturedContext('abandonedCartsRun');
+      const [, response] = await oneAfterTheOther(
+        () => abandonedCartsTimer(timerInfo, timer.context),
+        () => abandonedCartsRun(rerunRequest(window), rerun.context),
+      );
+      expect(response.status).toBe(409);
+      expect(sentLines(timer.lines).length).toBeGreaterThanOrEqual(1);
+      expect(sentLines(rerun.lines)).toEqual([]);
+      expect(sentLines(earlier.lines)).toEqual([]);
     });
   });
 
