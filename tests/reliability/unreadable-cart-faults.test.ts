@@ -2,7 +2,7 @@ import type { RunReport } from '../../src/job/report';
 import { buildSimulatorData, cartRecord, customerRecord, productRecord } from '../../src/simulators/retail-server';
 import { parseODataOptions } from '../../src/simulators/retail-server/queries';
 import type { ProxiedRequest } from '../../src/simulators/fault-rules';
-import { startFaultHarness, type FaultHarness } from '../support/fault-harness';
+import { startFaultHarness, type FaultHarness, type FaultHarnessOptions } from '../support/fault-harness';
 import { answerHolds, failSearchesHolding } from '../support/unreadable-carts';
 
 /**
@@ -78,15 +78,41 @@ function changeBefore(h: FaultHarness, minute: number, skip: number, cart: numbe
   return { changed: () => changed };
 }
 
+/**
+ * Counts the cart searches Retail Server has in flight, to show a run's strategy took effect: the
+ * sequential one sends one search at a time, survey and pass alike.
+ */
+function searchesInFlight() {
+  let now = 0;
+  let most = 0;
+  return {
+    onRetailRequest: ({ endpoint, phase }: { endpoint: string | undefined; phase: 'start' | 'end' }) => {
+      if (endpoint !== 'cartSearch') return;
+      if (phase === 'start') most = Math.max(most, ++now);
+      else now--;
+    },
+    most: () => most,
+  };
+}
+
 describe('faults around a cart Retail Server cannot load', () => {
   let h: FaultHarness;
+  let searches: ReturnType<typeof searchesInFlight>;
+  /**
+   * The fault harness, its Retail Server stand-in counting the cart searches in flight. Each answer
+   * takes 20 ms, so that searches sent at once (the pipelined survey's slices) are seen together.
+   */
+  const start = (options: FaultHarnessOptions) => {
+    searches = searchesInFlight();
+    return startFaultHarness({ ...options, onRetailRequest: searches.onRetailRequest, retailLatencyMs: 20 });
+  };
   afterEach(() => h.close());
 
   // The pass's pages of four: [00..03], then from 05:30 [03, 04, 05!, 06], narrowed to [03, 04]
   // and the unreadable cart; then from 05:40 (cart-04's instant) with $skip=2, expecting cart-06.
 
   test('sequential: a cart changed during the run at an earlier instant than the last one read shifts nothing', async () => {
-    h = await startFaultHarness({ now: '2026-11-23T12:00:00Z', data: store(tenMinutesApart(10)), env: { RetailServerClientOptions__PageSize: '4' } });
+    h = await start({ now: '2026-11-23T12:00:00Z', data: store(tenMinutesApart(10)), env: { RetailServerClientOptions__PageSize: '4' } });
     failSearchesHolding(h, new Set([id(5)]));
     const change = changeBefore(h, 40, 2, 3);
     const first = await h.run({}, {}, { strategy: 'sequential' });
@@ -95,10 +121,11 @@ describe('faults around a cart Retail Server cannot load', () => {
       first: { status: 'completed', seen: 10, notified: 9, unreadable: 1 },
       sent: [0, 1, 2, 3, 4, 6, 7, 8, 9].map(id),
     });
+    expect(searches.most()).toBe(1);
   });
 
   test('sequential: a cart changed during the run at the instant $skip counts from fails the run there, and the next run reads on', async () => {
-    h = await startFaultHarness({ now: '2026-11-23T12:00:00Z', data: store(tenMinutesApart(10)), env: { RetailServerClientOptions__PageSize: '4' } });
+    h = await start({ now: '2026-11-23T12:00:00Z', data: store(tenMinutesApart(10)), env: { RetailServerClientOptions__PageSize: '4' } });
     failSearchesHolding(h, new Set([id(5)]));
     const change = changeBefore(h, 40, 2, 4);
     const first = await h.run({}, {}, { strategy: 'sequential' });
@@ -110,6 +137,7 @@ describe('faults around a cart Retail Server cannot load', () => {
     const second = await h.run({}, {}, { strategy: 'sequential' });
     expect(summary(second)).toMatchObject({ status: 'completed', unreadable: 1 });
     expect(sent(h)).toEqual([0, 1, 2, 3, 4, 6, 7, 8, 9].map(id));
+    expect(searches.most()).toBe(1);
   });
 
   test('sequential: a brief failure met at the time limit is no unreadable cart: the run ends before it and the next reads it', async () => {
@@ -118,7 +146,7 @@ describe('faults around a cart Retail Server cannot load', () => {
     // then the first attempt of asking for it alone) and answer again after that; by then the run
     // is in its last millisecond (MaxRunMinutes 60 plus the minute's grace), so the search of the
     // cart alone is not retried (its wait would not fit): no verdict on the cart.
-    h = await startFaultHarness({
+    h = await start({
       now: '2026-11-23T12:00:00Z',
       data: store(tenMinutesApart(4)),
       env: { RetailServerClientOptions__PageSize: '4', RetailServerClientOptions__IncludeAbandonedCartsModifiedSinceLastMinutes: '1000' },
@@ -151,13 +179,14 @@ describe('faults around a cart Retail Server cannot load', () => {
       second: { status: 'completed', seen: 4, notified: 4, unreadable: 0 },
       sent: [0, 1, 2, 3].map(id),
     });
+    expect(searches.most()).toBe(1);
   });
 
   test('sequential: an outage that begins during the narrowing is not taken for an unreadable cart', async () => {
     // Ten carts, pages of eight; cart-06 cannot be loaded. The pass's first page [00..07] fails and
     // is narrowed: the probe and $top=4 are answered, and right after that the cart search is down
     // for ten requests: the halvings, the cart "found" alone and its neighbours all fail.
-    h = await startFaultHarness({ now: '2026-11-23T12:00:00Z', data: store(tenMinutesApart(10)), env: { RetailServerClientOptions__PageSize: '8' } });
+    h = await start({ now: '2026-11-23T12:00:00Z', data: store(tenMinutesApart(10)), env: { RetailServerClientOptions__PageSize: '8' } });
     failSearchesHolding(h, new Set([id(6)]));
     let outage = false;
     // The survey narrows the same page first; the pass's $top=4 is the second.
@@ -173,12 +202,13 @@ describe('faults around a cart Retail Server cannot load', () => {
       second: { status: 'completed', seen: 10, notified: 9, unreadable: 1 },
       sent: [0, 1, 2, 3, 4, 5, 7, 8, 9].map(id),
     });
+    expect(searches.most()).toBe(1);
   });
 
   test('sequential: a brief failure (HTTP 500, twice) of the search right after the unreadable cart is retried; no readable cart is lost', async () => {
     // Pages of 2: [00] + unreadable cart-01 (after it: 02); then from 05:00 (cart-00's instant)
     // with $skip 2: [02, 03], both at 05:20, then on with $skip from 05:00 (survey, then pass).
-    h = await startFaultHarness({ now: '2026-11-23T12:00:00Z', data: store([0, 10, 20, 20, 20, 30]), env: { RetailServerClientOptions__PageSize: '2' } });
+    h = await start({ now: '2026-11-23T12:00:00Z', data: store([0, 10, 20, 20, 20, 30]), env: { RetailServerClientOptions__PageSize: '2' } });
     failSearchesHolding(h, new Set([id(1)]));
     const brief = h.proxies.retail.inject({
       name: 'brief-500',
@@ -197,10 +227,11 @@ describe('faults around a cart Retail Server cannot load', () => {
       first: { status: 'completed', seen: 6, notified: 5, unreadable: 1 },
       sent: [0, 2, 3, 4, 5].map(id),
     });
+    expect(searches.most()).toBe(1);
   });
 
   test.each([{ label: 'pipelined', job: {} }, { label: 'sequential', job: { strategy: 'sequential' as const } }])('$label: a record without a usable id right before an unreadable cart: both runs complete', async ({ job }) => {
-    h = await startFaultHarness({ now: '2026-11-23T12:00:00Z', data: storeWithKeyless(), env: { RetailServerClientOptions__PageSize: '4' } });
+    h = await start({ now: '2026-11-23T12:00:00Z', data: storeWithKeyless(), env: { RetailServerClientOptions__PageSize: '4' } });
     failSearchesHolding(h, new Set([id(1)]));
     const first = await h.run({}, {}, job);
     h.clock.advanceMinutes(30);
@@ -209,12 +240,14 @@ describe('faults around a cart Retail Server cannot load', () => {
       first: { status: 'completed', seen: 4, notified: 2, unreadable: 1 },
       second: { status: 'completed', seen: 0, notified: 0, unreadable: 0 },
     });
+    if ('strategy' in job) expect(searches.most()).toBe(1);
   });
 
   test('the fault harness runs the job settings and dependencies it is given', async () => {
-    h = await startFaultHarness({ now: '2026-11-23T12:00:00Z', data: store(tenMinutesApart(10)), env: { RetailServerClientOptions__PageSize: '4' } });
+    h = await start({ now: '2026-11-23T12:00:00Z', data: store(tenMinutesApart(10)), env: { RetailServerClientOptions__PageSize: '4' } });
     let progress = 0;
     await h.run({}, {}, { strategy: 'sequential' }, { onProgress: () => void progress++ });
     expect(progress).toBeGreaterThan(0);
+    expect(searches.most()).toBe(1);
   });
 });

@@ -8,7 +8,7 @@ import { createJobDependencies, createLedger, disposeRuntimes } from '../../src/
 import type { NotificationLedger } from '../../src/store/ledger';
 import { applyEnvironmentOverrides } from '../../src/config/sources';
 import { startEmarsysStandIn, type EmarsysStandIn } from '../../src/simulators/emarsys';
-import { buildSimulatorData, startRetailServerSimulator, type RetailServerSimulator, type SimulatorData } from '../../src/simulators/retail-server';
+import { buildSimulatorData, startRetailServerSimulator, type RetailServerSimulator, type RetailServerSimulatorOptions, type SimulatorData } from '../../src/simulators/retail-server';
 import { startTokenServer, type TokenServer, type TokenServerOptions } from '../../src/simulators/token-server';
 import { createLogger, type LogRecord } from '../../src/shared/logger';
 import type { RetryPolicy } from '../../src/shared/retry';
@@ -64,6 +64,10 @@ export interface HarnessOptions {
   emarsysAuth?: 'wsse' | 'oauth2';
   /** Token lifetime and time source of the token endpoint (default: 3599 s by the real clock). */
   tokenServer?: Pick<TokenServerOptions, 'tokenLifetimeSeconds' | 'now'>;
+  /** Told when a request reaches the Retail Server stand-in and when it has been answered (to count requests in flight). */
+  onRetailRequest?: RetailServerSimulatorOptions['onRequest'];
+  /** Added to every Retail Server answer (default none), so that requests sent at once are in flight together. */
+  retailLatencyMs?: number;
 }
 
 export const EMARSYS_CLIENT_ID = 'emarsys-oauth-client';
@@ -87,6 +91,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     authorize: (token) => tokens.isValidToken(token, 'https://commerce.dynamics.com'),
     tls,
     operatingUnitNumber: '128',
+    onRequest: options.onRetailRequest,
+    latencyMs: options.retailLatencyMs,
   });
   const cosmos = await startCosmosServer();
   const oauth2 = options.emarsysAuth === 'oauth2';
