@@ -279,7 +279,9 @@ describe('an answer that trickles in', () => {
   });
 
   test('the request timeout bounds the whole request, not just each silence', async () => {
+    let requests = 0;
     server = createServer((request, response) => {
+      requests++;
       request.resume();
       request.on('end', () => {
         response.writeHead(200, { 'Content-Type': 'application/json' });
@@ -293,26 +295,19 @@ describe('an answer that trickles in', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     const { port } = server.address() as AddressInfo;
     const emarsys = provider({ apiUrl: `http://127.0.0.1:${port}/api/v2/event/{0}/trigger`, timeoutMs: 150, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1, maxServerDelayMs: 1 } });
-    // Two attempts of 150 ms end it in well under a second; without the bound it never ends. The
-    // race's 10 s only keeps a broken build from hanging the suite (no wall-clock bound to meet).
-    let waiting: NodeJS.Timeout | undefined;
-    const outcome = await Promise.race([
-      emarsys.send(notifications(1)),
-      new Promise<'still waiting'>((resolve) => {
-        waiting = setTimeout(() => resolve('still waiting'), 10_000);
-      }),
-    ]);
-    clearTimeout(waiting);
-    expect(outcome).not.toBe('still waiting');
+    // Two attempts of 150 ms end it in well under a second; without the bound it never ends, and
+    // jest's test timeout fails it (no wall-clock bound of its own to meet).
+    const outcome = await emarsys.send(notifications(1));
     expect(outcome).toEqual([expect.objectContaining({ status: 'failed', retryable: true })]);
+    // Each attempt was cut by the timeout: both were sent, no third.
+    expect(requests).toBe(2);
   });
 });
 
 test('redacting a long reply text takes linear time', () => {
   // The regular expression this replaced took 47 s on this text (quadratic backtracking); the
-  // linear redaction takes milliseconds, so 5 s is a bound no loaded machine comes near.
-  const started = Date.now();
+  // linear redaction takes milliseconds. No clock is read: a regression shows as a test that
+  // takes most of a minute, not as a bound a loaded machine might miss.
   expect(redactEmails(`${'a'.repeat(200_000)}`)).toHaveLength(203);
   expect(redactEmails('write to ann@example.com, or bo@x.org')).toBe('write to <email>, or <email>');
-  expect(Date.now() - started).toBeLessThan(5_000);
 });
