@@ -100,6 +100,8 @@ describe('how many slices the rest of the window is cut into', () => {
         expect(chosen).toBeLessThanOrEqual(maxSlices);
         for (let count = 1; count <= maxSlices; count++) expect(rounds(chosen)).toBeLessThanOrEqual(rounds(count));
       }),
+      // Seeded like the repository's other properties; SLICE_COUNT_SEED and SLICE_COUNT_RUNS try others.
+      { seed: Number(process.env.SLICE_COUNT_SEED ?? 20261123), numRuns: Number(process.env.SLICE_COUNT_RUNS ?? 100) },
     );
   });
 });
