@@ -80,30 +80,43 @@ export const EMARSYS_CLIENT_SECRET = 'emarsys-oauth-client-secret-value';
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const tls = testTls();
   const clock = new TestClock(options.now ?? '2026-11-23T12:00:00Z');
-  const tokens = await startTokenServer({
+  // A stand-in that fails to start must not leave those started before it running: they are
+  // closed, then the failure is thrown.
+  const running: { close(): Promise<void> }[] = [];
+  const started = async <T extends { close(): Promise<void> }>(start: () => Promise<T>): Promise<T> => {
+    try {
+      const server = await start();
+      running.push(server);
+      return server;
+    } catch (error) {
+      await Promise.allSettled(running.map((server) => server.close()));
+      throw error;
+    }
+  };
+  const tokens = await started(() => startTokenServer({
     tls,
     tenantId: TENANT_ID,
     clients: { [RETAIL_CLIENT_ID]: RETAIL_CLIENT_SECRET, [VAULT_READER_ID]: VAULT_READER_SECRET },
     ...options.tokenServer,
-  });
-  const retail = await startRetailServerSimulator({
+  }));
+  const retail = await started(() => startRetailServerSimulator({
     data: options.data ?? buildSimulatorData(),
     authorize: (token) => tokens.isValidToken(token, 'https://commerce.dynamics.com'),
     tls,
     operatingUnitNumber: '128',
     onRequest: options.onRetailRequest,
     latencyMs: options.retailLatencyMs,
-  });
-  const cosmos = await startCosmosServer();
+  }));
+  const cosmos = await started(() => startCosmosServer());
   const oauth2 = options.emarsysAuth === 'oauth2';
-  const emarsys = await startEmarsysStandIn({
+  const emarsys = await started(() => startEmarsysStandIn({
     auth: oauth2
       ? { mode: 'oauth2', clientId: EMARSYS_CLIENT_ID, clientSecret: EMARSYS_CLIENT_SECRET }
       : { mode: 'wsse', userName: EMARSYS_USER, secret: EMARSYS_SECRET },
     knownContacts: options.knownContacts,
     knownEventIds: [EVENT_ID],
     clock,
-  });
+  }));
   const env: Record<string, string> = {
     RetailServerClientOptions__TenantId: TENANT_ID,
     RetailServerClientOptions__AuthorityHost: tokens.authorityHost,
