@@ -110,7 +110,12 @@ describe('OAuth 2.0 mode', () => {
     expect(JSON.stringify(standIn.requests)).not.toContain('client-secret');
   });
 
-  test('closing twice is harmless', async () => {
-    await standIn.close();
+  test('closing twice is harmless: both closes resolve, and the stand-in takes no more connections', async () => {
+    const url = standIn.tokenUrl;
+    expect((await token()).status).toBe(200);
+    await expect(standIn.close()).resolves.toBeUndefined();
+    await expect(standIn.close()).resolves.toBeUndefined();
+    await expect(fetch(url, { method: 'POST' })).rejects.toThrow();
+    // afterEach closes it a third time.
   });
 });

@@ -157,7 +157,9 @@ test('a rejected key says to check the key, and never shows it', async () => {
 test('Entra auth: no key means a token credential, and 403 points at the data-plane role', async () => {
   const credential = new FakeCredential();
   await open({ key: '', credential });
+  // The account's own data-plane scope, for every token asked (at least one).
   expect(credential.scopes.length).toBeGreaterThan(0);
+  expect([...new Set(credential.scopes)]).toEqual([new URL('/.default', server.endpoint).href]);
 
   server.failNext(1, 403);
   const error = await failure(open({ key: '', credential }));

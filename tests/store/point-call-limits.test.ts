@@ -62,12 +62,19 @@ const unavailable = { kind: 'status' as const, status: 503, body: '{"code":"Serv
 test('a run whose pages took it past its limit and the minute after: one 503 on the lease release and on the run record is still retried', async () => {
   h = await start();
   // The page's checkpoint comes once the run is past its 8 minutes and the minute's grace.
-  h.proxies.cosmos.inject({ match: isCheckpointWrite, times: 1, before: () => h?.clock.set(new Date(Date.parse(NOW) + 10 * 60_000)) });
-  h.proxies.cosmos.inject({ match: isLeaseRelease, times: 1, fault: unavailable });
-  h.proxies.cosmos.inject({ match: isRunWrite, times: 1, fault: unavailable });
+  const pastTheLimit = h.proxies.cosmos.inject({ match: isCheckpointWrite, times: 1, before: () => h?.clock.set(new Date(Date.parse(NOW) + 10 * 60_000)) });
+  const release = h.proxies.cosmos.inject({ match: isLeaseRelease, times: 1, fault: unavailable });
+  const record = h.proxies.cosmos.inject({ match: isRunWrite, times: 1, fault: unavailable });
   const env = { RetailServerClientOptions__MaxRunMinutes: '8' };
   const first = await h.run({}, env);
-  expect(await (await h.ledger()).getRun(first.runId)).toBeDefined();
+  // Each fault met its call: the clock moved at the page's checkpoint, and the lease release and
+  // the run record failed once each and were tried again.
+  const retried = (operation: string) => (h as FaultHarness).logs.filter((log) => log.message === 'Retrying a Cosmos DB call' && log.fields.operation === operation).length;
+  expect({ pastTheLimit: pastTheLimit.fired, release: release.fired, record: record.fired }).toEqual({ pastTheLimit: 1, release: 1, record: 1 });
+  expect({ release: retried('release lease'), record: retried('save run') }).toEqual({ release: 1, record: 1 });
+  // The run record landed, and is the run's report.
+  expect(await (await h.ledger()).getRun(first.runId)).toEqual(first);
+  // The lease was released: the next run finds the unit free.
   expect((await h.run({}, env)).status).toBe('completed');
 });
 

@@ -71,6 +71,8 @@ function add<K extends string>(into: Partial<Record<K, number>>, from: Partial<R
 
 export interface FaultSummary {
   scenarios: number;
+  /** Scenarios recorded per dependency: those a run with `-t` picked, or every one. */
+  scenariosByDependency: Partial<Record<Dependency, number>>;
   runs: number;
   failedRuns: number;
   injected: Partial<Record<InjectedKind, number>>;
@@ -90,6 +92,7 @@ export interface FaultSummary {
 export function summarize(): FaultSummary {
   const summary: FaultSummary = {
     scenarios: scenarios.length,
+    scenariosByDependency: {},
     runs: 0,
     failedRuns: 0,
     injected: {},
@@ -107,6 +110,7 @@ export function summarize(): FaultSummary {
   };
   for (const s of scenarios) {
     const injected = Object.values(s.injected).reduce((a, b) => a + (b ?? 0), 0);
+    summary.scenariosByDependency[s.dependency] = (summary.scenariosByDependency[s.dependency] ?? 0) + 1;
     summary.runs += s.runs;
     summary.failedRuns += s.failedRuns;
     add(summary.injected, s.injected);
