@@ -18,8 +18,14 @@ const RESIZER_SUFFIX = 'q=80&m=6&f=jpg';
  */
 const FILE_NAME_QUERY = /[?&][^?&#=]+=(\/(?:[^?&#]*\/)?)?$/;
 
-/** A path that names its scheme (`https:`, `javascript:`, `data:`). */
-const WITH_SCHEME = /^[a-z][a-z\d+.-]*:/i;
+/** A URL of the web, normalised and kept. */
+const HTTP_URL = /^https?:/i;
+
+/**
+ * What is a URL but no image of the web: a scheme with an authority (`ftp://`) or one that names
+ * no file (`javascript:`, `data:`). Any other text before a colon (`Tee:Blue.png`) is a file name.
+ */
+const OTHER_URL = /^([a-z][a-z\d+.-]*:\/\/|(javascript|vbscript|data|blob|file|about|mailto):)/i;
 
 /**
  * Joins a product image path to the image server, or `undefined` for a path no image can be made
@@ -29,25 +35,28 @@ const WITH_SCHEME = /^[a-z][a-z\d+.-]*:/i;
  *
  * An absolute URL is normalised as the WHATWG URL parser reads it (`new URL(path).href`: `"`, `<`,
  * `>` and spaces percent-encoded, tabs and newlines gone; `'` is encoded as well, since that
- * parser leaves it in a path); one without a scheme, `//host/...`, gets https; any scheme but
- * http and https (`javascript:`, `data:`) is unusable, and so is a URL that does not parse. A
- * fragment is dropped, so that the resizer parameters stay in the query.
+ * parser leaves it in a path); one without a scheme, `//host/...`, gets https; another scheme
+ * with an authority (`ftp://`) or one that names no file (`javascript:`, `data:`) is unusable, and
+ * so is a URL that does not parse. A fragment is dropped, so that the resizer parameters stay in
+ * the query. Any other text before a colon is part of a file name (`Tee:Blue.png`).
  *
  * A relative path is joined with exactly one slash, or appended to the query value when the server
  * URL ends in one that names the file (`.../search?fileName=` or `...?fileName=/`), as Commerce's
  * image server expects. Retail Server gives paths as they are named (`Products/Tee #2.png`), so
  * each part is percent-encoded: a `#`, `&`, `+` or space would otherwise cut or change the URL. A
- * part that is `.` or `..` (also written `%2e%2e`, which URL parsers read as `..`) would climb out
- * of ImageServerUrl's path, to another container of a signed CDN URL or a file the image server
- * does not mean to serve: such a path is unusable. A server URL with another query of its own (a
+ * `.` part is dropped; a `..` part (also written `%2e%2e`, which URL parsers read as `..`), or one
+ * that decodes to a slash, would climb out of ImageServerUrl's path, to another container of a
+ * signed CDN URL or a file the image server does not mean to serve: such a path is unusable. A server URL with another query of its own (a
  * signed CDN URL) keeps it after the path.
  */
 export function absoluteImageUrl(imageServerUrl: string, imagePath: string): string | undefined {
   const path = imagePath.trim();
   if (path.startsWith('//')) return normalisedUrl(`https:${path}`);
-  if (WITH_SCHEME.test(path)) return normalisedUrl(path);
-  const parts = path.replace(/^\/+/, '').split('/').map(decodePart);
-  if (parts.some((part) => part === '.' || part === '..')) return undefined;
+  if (HTTP_URL.test(path)) return normalisedUrl(path);
+  if (OTHER_URL.test(path)) return undefined;
+  // `.` names the folder it is in: dropped. `..`, and a part that decodes to a slash, would leave it.
+  const parts = path.replace(/^\/+/, '').split('/').map(decodePart).filter((part) => part !== '.');
+  if (parts.some((part) => part === '..' || part.includes('/') || part.includes('\\'))) return undefined;
   const relative = parts.map((part) => encodeURIComponent(part)).join('/');
   if (FILE_NAME_QUERY.test(imageServerUrl)) return imageServerUrl + relative;
   const queryAt = imageServerUrl.indexOf('?');

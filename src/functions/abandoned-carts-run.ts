@@ -54,7 +54,8 @@ export async function abandonedCartsRun(request: HttpRequest, context: Invocatio
  * would be silently ignored, so it is refused by name.
  */
 function unreadQueryParameters(request: HttpRequest): string[] {
-  const names = [...new Set(request.query.keys())].filter((name) => name !== 'code');
+  // The host reads the key's name in any case (`?Code=` is a key too).
+  const names = [...new Set(request.query.keys())].filter((name) => name.toLowerCase() !== 'code');
   if (names.length === 0) return [];
   return [`query parameter(s) ${listNames(names)} not read: give the rerun's fields in the JSON body, e.g. { "dryRun": true }; the query string takes only code, the function key`];
 }

@@ -100,7 +100,7 @@ async function runJob(deps: JobDependencies, request: JobRequest, startedAt: Dat
         checkpoint: plan.checkpointAhead.toISOString(),
       });
     } else {
-      const { remaining } = await workWindow(
+      await workWindow(
         {
           deps,
           runId,
@@ -111,10 +111,12 @@ async function runJob(deps: JobDependencies, request: JobRequest, startedAt: Dat
           channel,
           keepLease: () => lease.keep(),
           saveCheckpoint: (position) => saveCheckpoint(deps, report, { runId, channel, window, dryRun }, position),
+          leaveRemaining: (remaining) => {
+            report.remaining = remaining;
+          },
         },
         window,
       );
-      if (remaining) report.remaining = remaining;
     }
   } catch (error) {
     const failure = toError(error);

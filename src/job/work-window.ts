@@ -30,6 +30,11 @@ export interface WindowWork {
   keepLease: () => Promise<void>;
   /** Moves the checkpoint to `position` (nothing for a dry run or a rerun). */
   saveCheckpoint: (position: CheckpointPosition) => Promise<void>;
+  /**
+   * Told what is left of the window for the next run when the run's time ran out, before the last
+   * checkpoint is saved: a run whose last save fails still reports how far it got.
+   */
+  leaveRemaining: (remaining: NonNullable<RunReport['remaining']>) => void;
 }
 
 export type CheckpointPosition = ReturnType<CheckpointTracker['position']>;
@@ -38,9 +43,9 @@ export type CheckpointPosition = ReturnType<CheckpointTracker['position']>;
  * Works the run's window: the survey finds each customer's latest cart, then the pass reads the
  * window's pages oldest first and works each (dedupe against the ledger, enrich, claim, send,
  * record), and the checkpoint moves past every cart whose outcome is final, page by page in time
- * order. Returns what is left of the window for the next run when the run's time ran out.
+ * order. Says what is left of the window for the next run when the run's time ran out.
  */
-export async function workWindow(run: WindowWork, window: RunWindow): Promise<Pick<RunReport, 'remaining'>> {
+export async function workWindow(run: WindowWork, window: RunWindow): Promise<void> {
   const { deps, limits, log } = run;
   const { retail, clock, logger, settings } = deps;
   const tracker = new CheckpointTracker(window.from, window.cartIdsDoneAtFrom);
@@ -110,11 +115,10 @@ export async function workWindow(run: WindowWork, window: RunWindow): Promise<Pi
   } else {
     tracker.finish(worked.to);
   }
+  // Every cart before the tracker's position has its outcome; the rest of the window is the next run's.
+  if (stoppedEarly || survey.end) run.leaveRemaining({ from: tracker.position().lastModifiedAt.toISOString(), to: window.to.toISOString() });
   await run.keepLease();
   await run.saveCheckpoint(tracker.position());
-  // Every cart before the tracker's position has its outcome; the rest of the window is the next run's.
-  if (!stoppedEarly && !survey.end) return {};
-  return { remaining: { from: tracker.position().lastModifiedAt.toISOString(), to: window.to.toISOString() } };
 }
 
 /** What every page of the window is worked with (each page gets its own tallies, time and priority). */

@@ -17,11 +17,14 @@
  * bidirectional overrides and isolates that make a line read other than it is.
  */
 // eslint-disable-next-line no-control-regex
-const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/** Vertical tab, form feed and carriage return: they part words, so they become spaces. */
+const LINE_BREAKING = /[\v\f\r]/g;
 
 /** The text without control characters: what is printed to a terminal or kept from a remote service. */
 export function withoutControlCharacters(text: string): string {
-  return text.replace(CONTROL_CHARACTERS, '');
+  return text.replace(LINE_BREAKING, ' ').replace(CONTROL_CHARACTERS, '');
 }
 
 /** How much of a text is read: a few kB, far more than any reason keeps. */
@@ -58,7 +61,28 @@ function leadingWindow(text: string): string {
   const window = text.slice(0, REDACTION_WINDOW);
   let end = window.length;
   while (end > 0 && !SEPARATOR.test(window.charAt(end - 1))) end--;
-  return end > 0 ? window.slice(0, end) : window;
+  if (end === 0) return window;
+  // A quoted local part or a comment the cut went through ("sean o'br...): its start goes too.
+  const kept = window.slice(0, end);
+  const tailStart = Math.max(0, kept.length - MAX_LOCAL_PART);
+  const opener = unmatchedOpener(kept.slice(tailStart));
+  return opener === undefined ? kept : kept.slice(0, tailStart + opener);
+}
+
+/** Where the first `"` or `(` that nothing closes is in `text`, if one is. */
+function unmatchedOpener(text: string): number | undefined {
+  let quote: number | undefined;
+  const parens: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const character = text.charAt(i);
+    if (character === '"') quote = quote === undefined ? i : undefined;
+    else if (quote !== undefined) continue;
+    else if (character === '(') parens.push(i);
+    else if (character === ')') parens.pop();
+  }
+  const firstParen = parens[0];
+  if (quote === undefined) return firstParen;
+  return firstParen === undefined ? quote : Math.min(quote, firstParen);
 }
 
 /**
@@ -72,10 +96,12 @@ export function redactEmails(text: string, maxLength = 200): string {
     if (!looksLikeEmail(word)) continue;
     parts[i] = '<email>';
     // A quoted local part or a comment may hold whitespace ("sean o'brien"@example.com,
-    // sean(o brien)@example.com): one that opened in an earlier word goes back to where it opened.
+    // sean(o brien)@example.com): one that opened in an earlier word, and closes right before the
+    // `@`, goes back to where it opened. A quote of the word's own (Email="ann@example.com") does not.
     const localPart = word.slice(0, word.indexOf('@', 1));
-    const quoteOpenedBefore = occurrences(localPart, '"') % 2 === 1 && !localPart.startsWith('"');
-    const opener = quoteOpenedBefore ? '"' : occurrences(localPart, ')') > occurrences(localPart, '(') ? '(' : undefined;
+    const quoteOpenedBefore = localPart.endsWith('"') && occurrences(localPart, '"') % 2 === 1;
+    const commentOpenedBefore = localPart.endsWith(')') && occurrences(localPart, ')') > occurrences(localPart, '(');
+    const opener = quoteOpenedBefore ? '"' : commentOpenedBefore ? '(' : undefined;
     if (opener !== undefined) redactBackTo(opener, parts, i, localPart.length);
   }
   const redacted = parts

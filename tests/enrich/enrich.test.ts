@@ -60,6 +60,12 @@ describe('image URLs', () => {
     );
     expect(absoluteImageUrl('https://img.example.com', '//cdn.other.example/a.png')).toBe('https://cdn.other.example/a.png');
   });
+  test('a colon in a relative path is part of its file name; a `.` part names its own folder', () => {
+    const server = 'https://img.example.com/media';
+    expect(absoluteImageUrl(server, 'Tee:Blue.png')).toBe('https://img.example.com/media/Tee%3ABlue.png');
+    expect(absoluteImageUrl(server, 'Summer:2026/Tee.png')).toBe('https://img.example.com/media/Summer%3A2026/Tee.png');
+    expect(absoluteImageUrl(server, './Products/./Tee.png')).toBe('https://img.example.com/media/Products/Tee.png');
+  });
   // Image paths and URLs come from Retail Server (a product editor typed them) and go into every
   // reminder, where the retailer's template writes them into `<source srcset>` and `<img src>`.
   describe('a path that would climb out of ImageServerUrl is unusable: no image for that product', () => {
@@ -67,8 +73,8 @@ describe('image URLs', () => {
     test.each([
       ['Products/../../admin/x.png'],
       ['../private/x.png'],
-      ['./x.png'],
       ['%2e%2e/%2e%2e/x.png'], // URL parsers read an encoded dot-dot as a real one
+      ['%2e%2e%2fx.png'], // one part that decodes to ../x.png, for a server that decodes %2F first
       ['Products/.%2E/x.png'],
       ['..'],
     ])('%s', (path) => {

@@ -49,3 +49,25 @@ describe('control characters', () => {
     expect(withoutControlCharacters(`a\tb\nc${ESC}]8;;https://x/${ESC}\\d\u0007\u007f\u202eé`)).toBe('a\tb\nc]8;;https://x/\\dé');
   });
 });
+
+describe('what stays of the text around an address', () => {
+  test("a quote of the address's own word (key=\"address\", an attribute) takes only that word", () => {
+    expect(redactEmails('The customer with EmailAddress="ann@example.com" was not found')).toBe('The customer with <email> was not found');
+    expect(redactEmails('Validation failed for <Customer Email="ann@example.com"/> in request')).toBe('Validation failed for <Customer <email>> in request');
+  });
+
+  test.each([
+    ['Cart 42 is locked.\rContact support', 'Cart 42 is locked. Contact support'],
+    ['Cart 42\fis locked', 'Cart 42 is locked'],
+    ['Cart 42\vis locked', 'Cart 42 is locked'],
+  ])('%j: a carriage return, form feed or vertical tab still parts words', (text, expected) => {
+    expect(redactEmails(text)).toBe(expected);
+  });
+
+  test('a window that cuts through a quoted local part drops its start too', () => {
+    const padding = ' '.repeat(REDACTION_WINDOW - 'Error'.length - '"sean '.length - "o'br".length);
+    const text = `Error${padding}"sean o'brien"@example.com is locked`;
+    expect(text.slice(0, REDACTION_WINDOW).endsWith(`"sean o'br`)).toBe(true);
+    expect(redactEmails(text)).toBe('Error');
+  });
+});
