@@ -57,7 +57,10 @@ export function absoluteImageUrl(imageServerUrl: string, imagePath: string): str
   // `.` names the folder it is in: dropped. `..`, and a part that decodes to a slash, would leave it.
   const parts = path.replace(/^\/+/, '').split('/').map(decodePart).filter((part) => part !== '.');
   if (parts.some((part) => part === '..' || part.includes('/') || part.includes('\\'))) return undefined;
-  const relative = parts.map((part) => encodeURIComponent(part)).join('/');
+  // A path that names no file (`.`, `Products/`) would send ImageServerUrl's folder as the image.
+  if (parts.length === 0 || parts[parts.length - 1] === '') return undefined;
+  // `'` too, which encodeURIComponent leaves: the template may quote its attributes with it.
+  const relative = parts.map((part) => encodeURIComponent(part).replace(/'/g, '%27')).join('/');
   if (FILE_NAME_QUERY.test(imageServerUrl)) return imageServerUrl + relative;
   const queryAt = imageServerUrl.indexOf('?');
   const base = queryAt < 0 ? imageServerUrl : imageServerUrl.slice(0, queryAt);
@@ -74,6 +77,9 @@ function normalisedUrl(text: string): string | undefined {
     return undefined;
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return undefined;
+  // The parser leaves `"`, backquotes, braces and bars in a host: none is a host's, and a `"` would
+  // end the template's attribute.
+  if (!/^([a-z\d_-]+\.)*[a-z\d_-]+\.?$|^\[[\da-f:.]+\]$/i.test(url.hostname)) return undefined;
   url.hash = '';
   return url.href.replace(/'/g, '%27');
 }

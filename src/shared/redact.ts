@@ -19,8 +19,8 @@
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARACTERS = /[\u0000-\u0008\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 
-/** Vertical tab, form feed and carriage return: they part words, so they become spaces. */
-const LINE_BREAKING = /[\v\f\r]/g;
+/** Vertical tab, form feed, carriage return and NEL: they part words, so they become spaces. */
+const LINE_BREAKING = /[\v\f\r\u0085]/g;
 
 /** The text without control characters: what is printed to a terminal or kept from a remote service. */
 export function withoutControlCharacters(text: string): string {
@@ -36,7 +36,6 @@ export const REDACTION_WINDOW = 4_096;
  * quoted local parts and comments; a word is taken up to whitespace across them, or the part of
  * the address before them would survive the redaction.
  */
-const SEPARATOR = /[\s<>,;:]/;
 const SEPARATORS = /([\s<>,;:]+)/;
 
 /** The longest local part an address may have (RFC 5321). */
@@ -44,66 +43,71 @@ const MAX_LOCAL_PART = 64;
 
 /**
  * Whether a word (a run without separators) holds something like an address: a character, `@`, a
- * character, `.`, a character. Such a word is redacted whole.
+ * character. Such a word is redacted whole. No dot is asked for after the `@`: a domain may be a
+ * literal (`ann@[IPv6:...]`, cut at its colon), or cut from its dot by a line break.
  */
 function looksLikeEmail(word: string): boolean {
   const at = word.indexOf('@', 1);
-  return at > 0 && word.slice(at + 2, -1).includes('.');
+  return at > 0 && at < word.length - 1;
 }
 
 /**
- * The first REDACTION_WINDOW characters. When that cuts a word, the cut word goes too: the rest of
- * an address may lie past the cut, and the part before it would not look like one. A window that
- * is one word is kept (no address is kilobytes long; whether it holds an `@` and a `.` is checked).
+ * Where a quoted string or a comment that is still open began, word by word: a quoted local part or
+ * a comment may hold whitespace (`"sean o'brien"@example.com`, `sean(o brien).lee@example.com`),
+ * so the words of an address may begin before the word with its `@`. Read forward from the text's
+ * start, so that a quote is known to open or close (`Email="ann@..."` opens one, `lee"@...` closes
+ * one); `\"` inside a quoted string is a character of it.
  */
-function leadingWindow(text: string): string {
-  if (text.length <= REDACTION_WINDOW) return text;
-  const window = text.slice(0, REDACTION_WINDOW);
-  let end = window.length;
-  while (end > 0 && !SEPARATOR.test(window.charAt(end - 1))) end--;
-  if (end === 0) return window;
-  // A quoted local part or a comment the cut went through ("sean o'br...): its start goes too.
-  const kept = window.slice(0, end);
-  const tailStart = Math.max(0, kept.length - MAX_LOCAL_PART);
-  const opener = unmatchedOpener(kept.slice(tailStart));
-  return opener === undefined ? kept : kept.slice(0, tailStart + opener);
-}
+class OpenQuote {
+  /** The word the open quoted string or outermost comment began in, if one is open. */
+  openedIn: number | undefined;
+  private quoted = false;
+  private depth = 0;
 
-/** Where the first `"` or `(` that nothing closes is in `text`, if one is. */
-function unmatchedOpener(text: string): number | undefined {
-  let quote: number | undefined;
-  const parens: number[] = [];
-  for (let i = 0; i < text.length; i++) {
-    const character = text.charAt(i);
-    if (character === '"') quote = quote === undefined ? i : undefined;
-    else if (quote !== undefined) continue;
-    else if (character === '(') parens.push(i);
-    else if (character === ')') parens.pop();
+  read(word: string, index: number): void {
+    for (let i = 0; i < word.length; i++) {
+      const character = word.charAt(i);
+      if (this.quoted) {
+        if (character === '\\') i++;
+        else if (character === '"') this.quoted = false;
+      } else if (character === '"') {
+        this.quoted = true;
+        if (this.depth === 0) this.openedIn = index;
+      } else if (character === '(') {
+        if (this.depth++ === 0) this.openedIn = index;
+      } else if (character === ')' && this.depth > 0) {
+        this.depth--;
+      }
+    }
+    if (!this.quoted && this.depth === 0) this.openedIn = undefined;
   }
-  const firstParen = parens[0];
-  if (quote === undefined) return firstParen;
-  return firstParen === undefined ? quote : Math.min(quote, firstParen);
 }
 
 /**
  * Removes control characters and anything that looks like an email address, makes each run of
  * whitespace one space, and bounds the length to `maxLength` characters (and `...` when cut).
+ * Only the first REDACTION_WINDOW characters are read. When that cuts a word, the cut word goes
+ * too (the rest of an address may lie past the cut, and the part before it would not look like
+ * one), and so does a quoted string or comment the cut leaves open near the end (the start of a
+ * quoted local part). A window that is one word is kept (no address is kilobytes long).
  */
 export function redactEmails(text: string, maxLength = 200): string {
-  const parts = withoutControlCharacters(leadingWindow(text)).split(SEPARATORS);
+  const cut = text.length > REDACTION_WINDOW;
+  const parts = withoutControlCharacters(cut ? text.slice(0, REDACTION_WINDOW) : text).split(SEPARATORS);
+  // parts: words at even indexes, the separators between them at odd ones.
+  if (cut && parts.length > 1 && parts[parts.length - 1] !== '') parts[parts.length - 1] = '';
+  const open = new OpenQuote();
   for (let i = 0; i < parts.length; i += 2) {
     const word = parts[i] as string;
+    const openedIn = open.openedIn;
+    open.read(word, i);
     if (!looksLikeEmail(word)) continue;
     parts[i] = '<email>';
-    // A quoted local part or a comment may hold whitespace ("sean o'brien"@example.com,
-    // sean(o brien)@example.com): one that opened in an earlier word, and closes right before the
-    // `@`, goes back to where it opened. A quote of the word's own (Email="ann@example.com") does not.
-    const localPart = word.slice(0, word.indexOf('@', 1));
-    const quoteOpenedBefore = localPart.endsWith('"') && occurrences(localPart, '"') % 2 === 1;
-    const commentOpenedBefore = localPart.endsWith(')') && occurrences(localPart, ')') > occurrences(localPart, '(');
-    const opener = quoteOpenedBefore ? '"' : commentOpenedBefore ? '(' : undefined;
-    if (opener !== undefined) redactBackTo(opener, parts, i, localPart.length);
+    // A quoted string or comment that began in an earlier word is part of this address's local part.
+    if (openedIn !== undefined) clearBack(parts, openedIn, i);
   }
+  // A quoted string or comment the window's cut left open may be the start of an address.
+  if (cut && open.openedIn !== undefined) clearBack(parts, open.openedIn, parts.length);
   const redacted = parts
     .map((part, index) => (index % 2 === 0 ? part : part.replace(/\s+/g, ' ')))
     .join('')
@@ -111,21 +115,14 @@ export function redactEmails(text: string, maxLength = 200): string {
   return redacted.length > maxLength ? `${redacted.slice(0, maxLength)}...` : redacted;
 }
 
-function occurrences(text: string, character: string): number {
-  return text.split(character).length - 1;
-}
-
 /**
- * Clears the words and separators before `parts[index]` back to the word with `opener` in it (the
- * opening `"` or `(` of the local part), that word too, looking no further back than a local part's
- * length.
+ * Clears the words from `from` up to (not including) `to`, and the separators between them and
+ * before `to`, when they are no longer together than a local part may be: further back, the quote
+ * or comment is the text's, not an address's.
  */
-function redactBackTo(opener: string, parts: string[], index: number, length: number): void {
-  for (let j = index - 2; j >= 0 && length <= MAX_LOCAL_PART; j -= 2) {
-    const word = parts[j] as string;
-    length += word.length + (parts[j + 1] as string).length;
-    parts[j + 1] = '';
-    parts[j] = '';
-    if (word.includes(opener)) return;
-  }
+function clearBack(parts: string[], from: number, to: number): void {
+  let length = 0;
+  for (let j = from; j < to; j++) length += (parts[j] as string).length;
+  if (length > MAX_LOCAL_PART + 2) return;
+  for (let j = from; j < to; j++) parts[j] = '';
 }

@@ -1,0 +1,83 @@
+import fc from 'fast-check';
+import { redactEmails, REDACTION_WINDOW } from '../../src/shared/redact';
+
+// Addresses at the edges of what redactEmails reads: quoted local parts and comments with spaces,
+// escaped quotes, line breaks inside an address, domain literals, and the 4 kB window cutting
+// through any of them. No part of an address survives, and no word that is not part of one goes.
+
+test('an IPv6 domain literal (cut at its colon) still makes the word an address', () => {
+  expect(redactEmails('Unknown contact ann@[IPv6:2001:db8::1] today')).not.toMatch(/ann/);
+});
+
+test('an escaped quote inside a quoted local part does not end it', () => {
+  expect(redactEmails('Unknown contact "ann lee\\""@example.com today')).toBe('Unknown contact <email> today');
+});
+
+describe('an address broken by a line break', () => {
+  test('a lone CR in the domain: the local part goes', () => {
+    expect(redactEmails('Contact ann.lee@exam\rple.com was not found')).not.toMatch(/ann\.lee/);
+  });
+
+  test('CRLF in the domain: the local part goes', () => {
+    expect(redactEmails('Contact ann.lee@exam\r\nple.com was not found')).not.toMatch(/ann\.lee/);
+  });
+
+  test('NEL (U+0085) parts words as a line break, so the word before the address stays', () => {
+    expect(redactEmails('Contact\u0085ann.lee@example.com was not found')).toBe('Contact <email> was not found');
+  });
+});
+
+// RFC 5322's obsolete local part puts a quoted string or a comment between dots.
+describe('a quoted word or comment in the middle of a local part', () => {
+  test('"sean o".brien@example.com goes whole', () => {
+    expect(redactEmails('Unknown contact "sean o".brien@example.com today')).toBe('Unknown contact <email> today');
+  });
+
+  test('sean(o brien).lee@example.com goes whole', () => {
+    expect(redactEmails('Unknown contact sean(o brien).lee@example.com today')).toBe('Unknown contact <email> today');
+  });
+});
+
+test('a quoted local part holding an @ and a dot takes only its own words', () => {
+  expect(redactEmails('Please check the contact "ann@old.example lee"@example.com now')).toBe('Please check the contact <email> now');
+});
+
+/** Filler words, then `tail` placed so that the 4 kB window ends `cutAt` characters into `address`. */
+function cutThrough(tail: string, address: string, cutAt: number): string {
+  const addressStart = tail.indexOf(address);
+  const fill = REDACTION_WINDOW - addressStart - cutAt;
+  return `${'w '.repeat(Math.ceil(fill / 2)).slice(0, fill - 1)} ${tail}`;
+}
+
+describe('the window cut through a comment or a quoted word of a local part', () => {
+  test('sean(o brien)@example.com cut inside the comment: no part of it stays', () => {
+    const text = cutThrough('Unknown contact sean(o brien)@example.com please check', 'sean(o brien)@example.com', 8);
+    expect(text.slice(REDACTION_WINDOW - 8, REDACTION_WINDOW)).toBe('sean(o b');
+    expect(redactEmails(text, 100_000).slice(-40)).not.toMatch(/sean/);
+  });
+
+  test('sean."o brien"@example.com cut inside the quoted word: no part of it stays', () => {
+    const text = cutThrough('Unknown contact sean."o brien"@example.com please check', 'sean."o brien"@example.com', 10);
+    expect(redactEmails(text, 100_000).slice(-40)).not.toMatch(/sean/);
+  });
+
+  test('property (seeded): no part of the local part stays, wherever the cut falls in a comment', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 10, max: 99 }), fc.integer({ min: 0, max: 30 }), (n, cutAt) => {
+        const address = `q${n}(c${n} d${n})@example.com`;
+        const text = cutThrough(`Unknown contact ${address} please check`, address, cutAt);
+        return !redactEmails(text, 100_000).includes(`q${n}`);
+      }),
+      { seed: 424242, numRuns: 200 },
+    );
+  });
+
+  test('after a long quoted phrase, quotes are paired from the start: the cut local part goes', () => {
+    const tail = 'Sent by "Ann Lee of the Northern Estates, the Western Fields and the Far Isles" to <"sean obrien"@example.com> today';
+    const cutAt = '"sean ob'.length + 1; // the window ends inside "obrien"
+    const fill = REDACTION_WINDOW - tail.indexOf('"sean') - cutAt;
+    const text = `${'w '.repeat(Math.ceil(fill / 2)).slice(0, fill - 1)} ${tail}`;
+    expect(text.slice(REDACTION_WINDOW - 9, REDACTION_WINDOW)).toBe('"sean obr');
+    expect(redactEmails(text, 100_000).slice(-40)).not.toMatch(/sean/);
+  });
+});
