@@ -19,7 +19,7 @@ const RESIZER_SUFFIX = 'q=80&m=6&f=jpg';
 const FILE_NAME_QUERY = /[?&][^?&#=]+=(\/(?:[^?&#]*\/)?)?$/;
 
 /** A URL of the web, normalised and kept. */
-const HTTP_URL = /^https?:/i;
+const HTTP_URL = /^https?:\/\//i;
 
 /**
  * What is a URL but no image of the web: a scheme with an authority (`ftp://`) or one that names
@@ -60,7 +60,8 @@ export function absoluteImageUrl(imageServerUrl: string, imagePath: string): str
   // A path that names no file (`.`, `Products/`) would send ImageServerUrl's folder as the image.
   if (parts.length === 0 || parts[parts.length - 1] === '') return undefined;
   // `'` too, which encodeURIComponent leaves: the template may quote its attributes with it.
-  const relative = parts.map((part) => encodeURIComponent(part).replace(/'/g, '%27')).join('/');
+  const relative = encodedPath(parts);
+  if (relative === undefined) return undefined;
   if (FILE_NAME_QUERY.test(imageServerUrl)) return imageServerUrl + relative;
   const queryAt = imageServerUrl.indexOf('?');
   const base = queryAt < 0 ? imageServerUrl : imageServerUrl.slice(0, queryAt);
@@ -81,7 +82,17 @@ function normalisedUrl(text: string): string | undefined {
   // end the template's attribute.
   if (!/^([a-z\d_-]+\.)*[a-z\d_-]+\.?$|^\[[\da-f:.]+\]$/i.test(url.hostname)) return undefined;
   url.hash = '';
-  return url.href.replace(/'/g, '%27');
+  // The parser leaves these in a query (and `'` in a path): each could end or break an attribute.
+  return url.href.replace(/['`{}|^\\"<>]/g, (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** The parts percent-encoded and joined, `'` too; undefined for a name that cannot be encoded (a lone surrogate). */
+function encodedPath(parts: readonly string[]): string | undefined {
+  try {
+    return parts.map((part) => encodeURIComponent(part).replace(/'/g, '%27')).join('/');
+  } catch {
+    return undefined;
+  }
 }
 
 /**

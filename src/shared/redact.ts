@@ -47,67 +47,86 @@ const MAX_LOCAL_PART = 64;
  * literal (`ann@[IPv6:...]`, cut at its colon), or cut from its dot by a line break.
  */
 function looksLikeEmail(word: string): boolean {
-  const at = word.indexOf('@', 1);
+  const at = atSign(word);
   return at > 0 && at < word.length - 1;
 }
 
-/**
- * Where a quoted string or a comment that is still open began, word by word: a quoted local part or
- * a comment may hold whitespace (`"sean o'brien"@example.com`, `sean(o brien).lee@example.com`),
- * so the words of an address may begin before the word with its `@`. Read forward from the text's
- * start, so that a quote is known to open or close (`Email="ann@..."` opens one, `lee"@...` closes
- * one); `\"` inside a quoted string is a character of it.
- */
-class OpenQuote {
-  /** The word the open quoted string or outermost comment began in, if one is open. */
-  openedIn: number | undefined;
-  private quoted = false;
-  private depth = 0;
+/** Where the `@` of an address is in `word` (one written `%40`, as in a query string, too). */
+function atSign(word: string): number {
+  const at = word.indexOf('@', 1);
+  const encoded = word.toLowerCase().indexOf('%40', 1);
+  return at > 0 && (encoded < 0 || at < encoded) ? at : encoded;
+}
 
-  read(word: string, index: number): void {
-    for (let i = 0; i < word.length; i++) {
-      const character = word.charAt(i);
-      if (this.quoted) {
-        if (character === '\\') i++;
-        else if (character === '"') this.quoted = false;
-      } else if (character === '"') {
-        this.quoted = true;
-        if (this.depth === 0) this.openedIn = index;
-      } else if (character === '(') {
-        if (this.depth++ === 0) this.openedIn = index;
-      } else if (character === ')' && this.depth > 0) {
-        this.depth--;
-      }
-    }
-    if (!this.quoted && this.depth === 0) this.openedIn = undefined;
+/**
+ * What opened, in an earlier word, the quoted string or comment a local part is part of: a `"`
+ * unless the local part is a quoted string of its own (`"ann"`), escaped or not (a quote in JSON
+ * text is written `\\"`); a `(` when it closes more comments than it opens.
+ */
+function beganEarlier(localPart: string): '"' | '(' | undefined {
+  const quoted = localPart.split('"').length - 1;
+  const ownQuotedString = localPart.startsWith('"') && localPart.endsWith('"') && quoted === 2;
+  if (quoted > 0 && !ownQuotedString && !localPart.startsWith('"')) return '"';
+  if (quoted % 2 === 1) return '"';
+  return openParens(localPart) < 0 ? '(' : undefined;
+}
+
+/** `(` less `)` in `text`. */
+function openParens(text: string): number {
+  let depth = 0;
+  for (const character of text) {
+    if (character === '(') depth++;
+    else if (character === ')') depth--;
   }
+  return depth;
 }
 
 /**
  * Removes control characters and anything that looks like an email address, makes each run of
  * whitespace one space, and bounds the length to `maxLength` characters (and `...` when cut).
- * Only the first REDACTION_WINDOW characters are read. When that cuts a word, the cut word goes
- * too (the rest of an address may lie past the cut, and the part before it would not look like
- * one), and so does a quoted string or comment the cut leaves open near the end (the start of a
- * quoted local part). A window that is one word is kept (no address is kilobytes long).
+ *
+ * A quoted local part or a comment may hold whitespace (`"sean o'brien"@example.com`,
+ * `sean(o brien).lee@example.com`, `ann@(a comment)example.com`), so an address may span words.
+ * Each address is judged on its own word: a local part with an odd number of quotes, or with more
+ * `)` than `(`, began in an earlier word, and the words back to the nearest one with a `"` (or a
+ * `(`) go too; a domain with an open `(` goes on to the word that closes it. Either reaches at most
+ * a local part's length: further, the quote is the text's. A stray quote elsewhere in the text
+ * (27" monitor) changes nothing, and the words taken are at most that many characters of text next
+ * to the address.
+ *
+ * Only the first REDACTION_WINDOW characters are read. When that cuts a word, the cut word goes too
+ * (the rest of an address may lie past the cut, and the part before it would not look like one),
+ * and so do the words from the last `"` or `(` near the cut (it may open a quoted local part the
+ * cut went through). A window that is one word is kept (no address is kilobytes long).
  */
 export function redactEmails(text: string, maxLength = 200): string {
   const cut = text.length > REDACTION_WINDOW;
   const parts = withoutControlCharacters(cut ? text.slice(0, REDACTION_WINDOW) : text).split(SEPARATORS);
   // parts: words at even indexes, the separators between them at odd ones.
-  if (cut && parts.length > 1 && parts[parts.length - 1] !== '') parts[parts.length - 1] = '';
-  const open = new OpenQuote();
+  if (cut && parts.length > 1) {
+    parts[parts.length - 1] = '';
+    const opener = nearest(parts, parts.length - 1, -1, (word) => word.includes('"') || word.includes('('));
+    if (opener !== undefined) clear(parts, opener, parts.length);
+  }
+  // What is looked back and forward at is the text as it came, not what an earlier address left.
+  const words = parts.slice();
   for (let i = 0; i < parts.length; i += 2) {
     const word = parts[i] as string;
-    const openedIn = open.openedIn;
-    open.read(word, i);
     if (!looksLikeEmail(word)) continue;
+    const at = atSign(word);
+    const localPart = word.slice(0, at);
+    const domain = word.slice(at + 1);
     parts[i] = '<email>';
-    // A quoted string or comment that began in an earlier word is part of this address's local part.
-    if (openedIn !== undefined) clearBack(parts, openedIn, i);
+    const opener = beganEarlier(localPart);
+    if (opener !== undefined) {
+      const from = nearest(words, i, -1, (earlier) => earlier.includes(opener));
+      if (from !== undefined) clear(parts, from, i);
+    }
+    if (openParens(domain) > 0) {
+      const to = nearest(words, i, 1, (later) => later.includes(')'));
+      if (to !== undefined) clear(parts, i + 1, to + 1);
+    }
   }
-  // A quoted string or comment the window's cut left open may be the start of an address.
-  if (cut && open.openedIn !== undefined) clearBack(parts, open.openedIn, parts.length);
   const redacted = parts
     .map((part, index) => (index % 2 === 0 ? part : part.replace(/\s+/g, ' ')))
     .join('')
@@ -116,13 +135,21 @@ export function redactEmails(text: string, maxLength = 200): string {
 }
 
 /**
- * Clears the words from `from` up to (not including) `to`, and the separators between them and
- * before `to`, when they are no longer together than a local part may be: further back, the quote
- * or comment is the text's, not an address's.
+ * The index of the nearest word before (`step` -1) or after (1) `parts[index]` that `matches`,
+ * within a local part's length of it; undefined when none is.
  */
-function clearBack(parts: string[], from: number, to: number): void {
+function nearest(parts: readonly string[], index: number, step: -1 | 1, matches: (word: string) => boolean): number | undefined {
   let length = 0;
-  for (let j = from; j < to; j++) length += (parts[j] as string).length;
-  if (length > MAX_LOCAL_PART + 2) return;
+  for (let j = index + 2 * step; j >= 0 && j < parts.length; j += 2 * step) {
+    const word = parts[j] as string;
+    length += word.length + 1;
+    if (length > MAX_LOCAL_PART + 2) return undefined;
+    if (matches(word)) return j;
+  }
+  return undefined;
+}
+
+/** Clears the parts from `from` up to (not including) `to`: words and the separators between them. */
+function clear(parts: string[], from: number, to: number): void {
   for (let j = from; j < to; j++) parts[j] = '';
 }

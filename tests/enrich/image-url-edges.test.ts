@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { absoluteImageUrl } from '../../src/enrich/images';
+import { absoluteImageUrl, viewPortImages } from '../../src/enrich/images';
 
 // Image paths and URLs from Retail Server go into the template's attributes: nothing that ends an
 // attribute comes out, and a path that names no file gives no image.
@@ -37,4 +37,19 @@ describe('an absolute image URL whose host holds a "', () => {
       { seed: 424242, numRuns: 500 },
     );
   });
+});
+
+test('a backquote, brace, bar or caret the parser leaves in a query is percent-encoded', () => {
+  expect(absoluteImageUrl(SERVER, 'https://cdn.example.com/a.png?v=`x{|}^')).toBe('https://cdn.example.com/a.png?v=%60x%7B%7C%7D%5E');
+  expect(absoluteImageUrl(SERVER, 'https://x.com/a?`')).not.toContain('`');
+});
+
+test('a name that cannot be encoded (a lone surrogate) gives no image instead of failing the page', () => {
+  const viewPorts = [{ media: '(min-width: 0px)', width: 100, height: 100, useForDefaultImageTag: true }];
+  expect(absoluteImageUrl(SERVER, 'Products/Tee\uD800.png')).toBeUndefined();
+  expect(viewPortImages(SERVER, 'Products/Tee\uD800.png', viewPorts)).toEqual([]);
+});
+
+test('"https:" without slashes starts a file name, not a URL to another host', () => {
+  expect(absoluteImageUrl(SERVER, 'https:Products/Tee.png')).toBe('https://img.example.com/media/https%3AProducts/Tee.png');
 });

@@ -81,3 +81,24 @@ describe('the window cut through a comment or a quoted word of a local part', ()
     expect(redactEmails(text, 100_000).slice(-40)).not.toMatch(/sean/);
   });
 });
+
+describe('each address judged on its own words', () => {
+  test('a stray quote elsewhere in the text (27" monitor) does not let a quoted local part through', () => {
+    expect(redactEmails('Product 27" monitor unavailable for "sean o"@x.com today')).toBe('Product 27" monitor unavailable for <email> today');
+    expect(redactEmails('" "sean o"@x.com')).not.toMatch(/sean/);
+  });
+
+  const json = '{"Message":"The request could not be completed because the customer record failed validation: ';
+  test('inside a long JSON string, a comment or an escaped quoted local part goes whole', () => {
+    expect(redactEmails(`${json}sean(o brien).lee@x.com"}`)).not.toMatch(/sean/);
+    expect(redactEmails(`${json}\\"sean o\\"@x.com"}`)).not.toMatch(/sean/);
+  });
+
+  test('a comment in the domain goes with it', () => {
+    expect(redactEmails('Unknown ann@(comment here)x.com end')).toBe('Unknown <email> end');
+  });
+
+  test('an address written with %40, as a query string has it, is one', () => {
+    expect(redactEmails('GET /customers?email=ann%40x.com failed')).toBe('GET <email> failed');
+  });
+});
