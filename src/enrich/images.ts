@@ -55,10 +55,12 @@ export function absoluteImageUrl(imageServerUrl: string, imagePath: string): str
   if (HTTP_URL.test(path)) return normalisedUrl(path);
   if (OTHER_URL.test(path)) return undefined;
   // `.` names the folder it is in: dropped. `..`, and a part that decodes to a slash, would leave it.
-  const parts = path.replace(/^\/+/, '').split('/').map(decodePart).filter((part) => part !== '.');
+  const named = path.replace(/^\/+/, '').split('/').map(decodePart);
+  // A path that names no file (`.`, `Products/`, `Products/.`) would send a folder as the image.
+  const fileName = named[named.length - 1];
+  if (fileName === undefined || fileName === '' || fileName === '.') return undefined;
+  const parts = named.filter((part) => part !== '.');
   if (parts.some((part) => part === '..' || part.includes('/') || part.includes('\\'))) return undefined;
-  // A path that names no file (`.`, `Products/`) would send ImageServerUrl's folder as the image.
-  if (parts.length === 0 || parts[parts.length - 1] === '') return undefined;
   // `'` too, which encodeURIComponent leaves: the template may quote its attributes with it.
   const relative = encodedPath(parts);
   if (relative === undefined) return undefined;

@@ -1,15 +1,15 @@
-/**
- * Text a remote service wrote (Retail Server's error message, Emarsys' reply text) made fit for a
- * failure reason, a log line and a run report. Such text may name the customer a call was about,
- * and an email address never appears in a log: anything shaped like one is removed. The text is
- * untrusted, and the CLI prints reasons to an operator's terminal: control characters are removed
- * too.
- *
- * Linear in the text's length, and only the first REDACTION_WINDOW characters are read at all: a
- * regular expression over the words backtracked quadratically on a long run without a separator
- * (40 kB took 4 s, 1 MB half an hour, with the event loop blocked), and what is kept of the text
- * is a few hundred characters anyway.
- */
+import { domainEnd, localPartStart } from './address-span';
+
+// Text a remote service wrote (Retail Server's error message, Emarsys' reply text) made fit for a
+// failure reason, a log line and a run report. Such text may name the customer a call was about,
+// and an email address never appears in a log: anything shaped like one is removed. The text is
+// untrusted, and the CLI prints reasons to an operator's terminal: control characters are removed
+// too.
+//
+// Linear in the text's length, and only the first REDACTION_WINDOW characters are read at all: a
+// regular expression over the words backtracked quadratically on a long run without a separator
+// (40 kB took 4 s, 1 MB half an hour, with the event loop blocked), and what is kept of the text
+// is a few hundred characters anyway.
 
 /**
  * C0 control characters but tab and newline, DEL, C1 control characters (ESC and CSI start the
@@ -51,48 +51,22 @@ function looksLikeEmail(word: string): boolean {
   return at > 0 && at < word.length - 1;
 }
 
-/** Where the `@` of an address is in `word` (one written `%40`, as in a query string, too). */
-function atSign(word: string): number {
-  const at = word.indexOf('@', 1);
-  const encoded = word.toLowerCase().indexOf('%40', 1);
+/** Where the first `@` of an address at or after `from` is in `word` (one written `%40`, as in a query string, too); -1 for none. */
+function atSign(word: string, from = 1): number {
+  const at = word.indexOf('@', Math.max(1, from));
+  const encoded = word.toLowerCase().indexOf('%40', Math.max(1, from));
   return at > 0 && (encoded < 0 || at < encoded) ? at : encoded;
-}
-
-/**
- * What opened, in an earlier word, the quoted string or comment a local part is part of: a `"`
- * unless the local part is a quoted string of its own (`"ann"`), escaped or not (a quote in JSON
- * text is written `\\"`); a `(` when it closes more comments than it opens.
- */
-function beganEarlier(localPart: string): '"' | '(' | undefined {
-  const quoted = localPart.split('"').length - 1;
-  const ownQuotedString = localPart.startsWith('"') && localPart.endsWith('"') && quoted === 2;
-  if (quoted > 0 && !ownQuotedString && !localPart.startsWith('"')) return '"';
-  if (quoted % 2 === 1) return '"';
-  return openParens(localPart) < 0 ? '(' : undefined;
-}
-
-/** `(` less `)` in `text`. */
-function openParens(text: string): number {
-  let depth = 0;
-  for (const character of text) {
-    if (character === '(') depth++;
-    else if (character === ')') depth--;
-  }
-  return depth;
 }
 
 /**
  * Removes control characters and anything that looks like an email address, makes each run of
  * whitespace one space, and bounds the length to `maxLength` characters (and `...` when cut).
  *
- * A quoted local part or a comment may hold whitespace (`"sean o'brien"@example.com`,
- * `sean(o brien).lee@example.com`, `ann@(a comment)example.com`), so an address may span words.
- * Each address is judged on its own word: a local part with an odd number of quotes, or with more
- * `)` than `(`, began in an earlier word, and the words back to the nearest one with a `"` (or a
- * `(`) go too; a domain with an open `(` goes on to the word that closes it. Either reaches at most
- * a local part's length: further, the quote is the text's. A stray quote elsewhere in the text
- * (27" monitor) changes nothing, and the words taken are at most that many characters of text next
- * to the address.
+ * Each word (a run without separators) with an address's `@` in it goes whole, and so does every
+ * word the address itself reaches into (see `address-span.ts`): a quoted local part or a comment
+ * may hold spaces (`"sean o'brien"@example.com`, `sean (home)@x.com`), and it is read from the
+ * `@` outwards, so a stray quote elsewhere in the text (27" monitor) changes nothing. An XML
+ * `&quot;` is read as the quote it stands for.
  *
  * Only the first REDACTION_WINDOW characters are read. When that cuts a word, the cut word goes too
  * (the rest of an address may lie past the cut, and the part before it would not look like one),
@@ -101,31 +75,42 @@ function openParens(text: string): number {
  */
 export function redactEmails(text: string, maxLength = 200): string {
   const cut = text.length > REDACTION_WINDOW;
-  const parts = withoutControlCharacters(cut ? text.slice(0, REDACTION_WINDOW) : text).split(SEPARATORS);
-  // parts: words at even indexes, the separators between them at odd ones.
+  const window = withoutControlCharacters(cut ? text.slice(0, REDACTION_WINDOW) : text).replace(/&quot;|&#34;/gi, '"');
+  // Words at even indexes, the separators between them at odd ones; `starts` their offsets.
+  const parts = window.split(SEPARATORS);
+  const words = parts.slice();
+  const starts: number[] = [];
+  let offset = 0;
+  for (const part of parts) {
+    starts.push(offset);
+    offset += part.length;
+  }
+  const partAt = (position: number, from: number): number => {
+    let index = from;
+    while (index > 0 && (starts[index] as number) > position) index--;
+    while (index + 1 < parts.length && (starts[index + 1] as number) <= position) index++;
+    return index;
+  };
+  for (let i = 0; i < parts.length; i += 2) {
+    const word = words[i] as string;
+    if (!looksLikeEmail(word)) continue;
+    let first = i;
+    let last = i;
+    // Every `@` of the word: in `"o@home"@x.com` the address's own is the last.
+    for (let inWord = atSign(word); inWord > 0; inWord = atSign(word, inWord + 1)) {
+      const at = (starts[i] as number) + inWord;
+      const end = domainEnd(window, at + (word.charAt(inWord) === '@' ? 1 : 3));
+      first = Math.min(first, partAt(localPartStart(window, at), i));
+      last = Math.max(last, partAt(Math.max(end - 1, at), i));
+    }
+    clear(parts, first + (first % 2), i);
+    parts[i] = '<email>';
+    clear(parts, i + 1, last + 1 + (last % 2));
+  }
   if (cut && parts.length > 1) {
     parts[parts.length - 1] = '';
-    const opener = nearest(parts, parts.length - 1, -1, (word) => word.includes('"') || word.includes('('));
+    const opener = nearest(words, parts.length - 1, -1, (word) => word.includes('"') || word.includes('('));
     if (opener !== undefined) clear(parts, opener, parts.length);
-  }
-  // What is looked back and forward at is the text as it came, not what an earlier address left.
-  const words = parts.slice();
-  for (let i = 0; i < parts.length; i += 2) {
-    const word = parts[i] as string;
-    if (!looksLikeEmail(word)) continue;
-    const at = atSign(word);
-    const localPart = word.slice(0, at);
-    const domain = word.slice(at + 1);
-    parts[i] = '<email>';
-    const opener = beganEarlier(localPart);
-    if (opener !== undefined) {
-      const from = nearest(words, i, -1, (earlier) => earlier.includes(opener));
-      if (from !== undefined) clear(parts, from, i);
-    }
-    if (openParens(domain) > 0) {
-      const to = nearest(words, i, 1, (later) => later.includes(')'));
-      if (to !== undefined) clear(parts, i + 1, to + 1);
-    }
   }
   const redacted = parts
     .map((part, index) => (index % 2 === 0 ? part : part.replace(/\s+/g, ' ')))

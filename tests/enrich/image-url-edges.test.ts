@@ -11,6 +11,8 @@ test("a relative path's ' is percent-encoded, as an absolute URL's is", () => {
 test('a path that names no file (".", "./") gives no image, not the image folder', () => {
   expect(absoluteImageUrl('https://img.example.com/media/', '.')).toBeUndefined();
   expect(absoluteImageUrl('https://img.example.com/search?fileName=/', './')).toBeUndefined();
+  expect(absoluteImageUrl('https://img.example.com/media/', 'Products/.')).toBeUndefined();
+  expect(absoluteImageUrl('https://img.example.com/media/', 'Products/%2e')).toBeUndefined();
 });
 
 const SERVER = 'https://img.example.com/media/';

@@ -102,3 +102,38 @@ describe('each address judged on its own words', () => {
     expect(redactEmails('GET /customers?email=ann%40x.com failed')).toBe('GET <email> failed');
   });
 });
+
+describe('an address read from its @ outwards, as RFC 5322 writes one', () => {
+  test.each([
+    ['a comment between the local part and the @', 'Unknown sean (home)@x.com today'],
+    ['escaped quotes inside a quoted local part', 'Unknown "john \\"the boss\\" smith"@x.com today'],
+    ['two quoted strings joined by a dot', 'Unknown "sean o"."brien x"@x.com today'],
+    ['a quoted string, then a comment with a space', 'Unknown "sean o"(home addr)@x.com today'],
+    ['a quoted local part holding an @ and a space', 'Unknown "sean o@home"@x.com today'],
+    ['a nested comment', 'Unknown sean(a (b c) d).lee@x.com today'],
+  ])('%s: the address goes whole', (_, text) => {
+    expect(redactEmails(text)).toBe('Unknown <email> today');
+  });
+
+  test('the same address JSON-escaped (JSON.stringify of the message)', () => {
+    expect(redactEmails(JSON.stringify({ Message: 'Unknown "john \\"the boss\\" smith"@x.com today' }))).not.toMatch(/john/);
+  });
+
+  test('a quoted local part glued to a long path in the same word', () => {
+    expect(redactEmails('GET /Commerce/Customers/SearchByEmailAddressInTheCustomerDirectoryWithFilters?email="sean o"@x.com failed')).not.toMatch(/sean/);
+  });
+
+  test('in an XML attribute, &quot; is the quote it stands for', () => {
+    expect(redactEmails('<Customer Email="&quot;sean o&quot;@x.com" Name="x"/>')).not.toMatch(/sean/);
+    expect(redactEmails('<Customer Email="&quot;sean&quot;.lee@x.com"/>')).not.toMatch(/sean/);
+  });
+
+  test('an address spanning words just before the window cut', () => {
+    const address = '"sean o"@x.com';
+    const head = 'x '.repeat(1500);
+    const filler = 'y'.repeat(REDACTION_WINDOW - head.length - address.length - 3);
+    const text = `${head}${filler} ${address} tail and more text after the cut`;
+    expect(text.slice(REDACTION_WINDOW - 5, REDACTION_WINDOW)).toBe('com t');
+    expect(redactEmails(text, 100_000)).not.toMatch(/sean/);
+  });
+});
