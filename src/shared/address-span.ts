@@ -7,8 +7,9 @@
  * `ann@[IPv6:2001:db8::1]`. A quoted string that ends with an escaped quote (`\"`, as JSON text
  * writes one) began with one.
  *
- * Each scan reads at most `MAX_PART` characters from the `@`: a local part is at most 64, and what
- * lies further is the text's, not the address's. Both are linear in what they read.
+ * A local part's words are read at most `MAX_PART` characters back (a local part is at most 64, and
+ * what lies further is the text's, not the address's), comments and all at most four times that
+ * either side of the `@`. Both scans are linear in what they read.
  */
 
 /** The most characters read either side of an `@`. */
@@ -25,11 +26,14 @@ function isSpace(character: string | undefined): boolean {
 
 /** Where the local part before the `@` at `at` begins. */
 export function localPartStart(text: string, at: number): number {
-  const limit = Math.max(0, at - MAX_PART);
+  // A comment may be longer than a local part: words are read within MAX_PART of where they end,
+  // comments and all within four times that of the `@`.
+  const limit = Math.max(0, at - MAX_PART * 4);
   let position = at;
+  while (position > limit && isSpace(text.charAt(position - 1))) position--;
   for (;;) {
     position = commentsBefore(text, position, limit);
-    const word = wordBefore(text, position, limit);
+    const word = wordBefore(text, position, Math.max(limit, position - MAX_PART));
     if (word === position) return position;
     position = commentsBefore(text, word, limit);
     if (position > limit && text.charAt(position - 1) === '.') position--;
@@ -40,7 +44,9 @@ export function localPartStart(text: string, at: number): number {
 /** Where the domain after the `@` whose domain starts at `from` ends (exclusive). */
 export function domainEnd(text: string, from: number): number {
   const limit = Math.min(text.length, from + MAX_PART * 4);
-  let position = commentsAfter(text, from, limit);
+  let position = from;
+  while (position < limit && isSpace(text.charAt(position))) position++;
+  position = commentsAfter(text, position, limit);
   if (text.charAt(position) === '[') {
     const close = text.indexOf(']', position);
     position = close < 0 || close >= limit ? limit : close + 1;

@@ -46,16 +46,30 @@ const MAX_LOCAL_PART = 64;
  * character. Such a word is redacted whole. No dot is asked for after the `@`: a domain may be a
  * literal (`ann@[IPv6:...]`, cut at its colon), or cut from its dot by a line break.
  */
-function looksLikeEmail(word: string): boolean {
+function looksLikeEmail(word: string, wordBefore: boolean, wordAfter: boolean): boolean {
   const at = atSign(word);
-  return at > 0 && at < word.length - 1;
+  if (at < 0) return false;
+  const width = word.charAt(at) === '@' ? 1 : 3;
+  // RFC 5322 lets spaces stand beside the `@` (`"sean o" @x.com`, a line wrapped after `ann@`).
+  return (at > 0 || wordBefore) && (at + width < word.length || wordAfter);
 }
 
 /** Where the first `@` of an address at or after `from` is in `word` (one written `%40`, as in a query string, too); -1 for none. */
-function atSign(word: string, from = 1): number {
-  const at = word.indexOf('@', Math.max(1, from));
-  const encoded = word.toLowerCase().indexOf('%40', Math.max(1, from));
-  return at > 0 && (encoded < 0 || at < encoded) ? at : encoded;
+function atSign(word: string, from = 0): number {
+  const at = word.indexOf('@', from);
+  const encoded = word.toLowerCase().indexOf('%40', from);
+  return at >= 0 && (encoded < 0 || at < encoded) ? at : encoded;
+}
+
+const ENTITIES: Record<string, string> = { quot: '"', apos: "'", amp: '&', lt: '<', gt: '>' };
+
+/** XML and HTML character references read as the characters they stand for (`&apos;`, `&#64;`). */
+function decodeEntities(text: string): string {
+  return text.replace(/&(quot|apos|amp|lt|gt);|&#(\d{1,7});|&#x([\da-f]{1,6});/gi, (entity, name?: string, decimal?: string, hex?: string) => {
+    if (name !== undefined) return ENTITIES[name.toLowerCase()] ?? entity;
+    const code = decimal !== undefined ? Number(decimal) : parseInt(hex ?? '', 16);
+    return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : entity;
+  });
 }
 
 /**
@@ -75,7 +89,7 @@ function atSign(word: string, from = 1): number {
  */
 export function redactEmails(text: string, maxLength = 200): string {
   const cut = text.length > REDACTION_WINDOW;
-  const window = withoutControlCharacters(cut ? text.slice(0, REDACTION_WINDOW) : text).replace(/&quot;|&#34;/gi, '"');
+  const window = withoutControlCharacters(decodeEntities(cut ? text.slice(0, REDACTION_WINDOW) : text));
   // Words at even indexes, the separators between them at odd ones; `starts` their offsets.
   const parts = window.split(SEPARATORS);
   const words = parts.slice();
@@ -93,11 +107,14 @@ export function redactEmails(text: string, maxLength = 200): string {
   };
   for (let i = 0; i < parts.length; i += 2) {
     const word = words[i] as string;
-    if (!looksLikeEmail(word)) continue;
+    const spaceOnly = (separator: string | undefined) => separator !== undefined && separator !== '' && /^\s+$/.test(separator);
+    const wordBefore = i >= 2 && spaceOnly(words[i - 1]) && words[i - 2] !== '';
+    const wordAfter = i + 2 < words.length && spaceOnly(words[i + 1]) && words[i + 2] !== '';
+    if (!looksLikeEmail(word, wordBefore, wordAfter)) continue;
     let first = i;
     let last = i;
     // Every `@` of the word: in `"o@home"@x.com` the address's own is the last.
-    for (let inWord = atSign(word); inWord > 0; inWord = atSign(word, inWord + 1)) {
+    for (let inWord = atSign(word); inWord >= 0; inWord = atSign(word, inWord + 1)) {
       const at = (starts[i] as number) + inWord;
       const end = domainEnd(window, at + (word.charAt(inWord) === '@' ? 1 : 3));
       first = Math.min(first, partAt(localPartStart(window, at), i));
@@ -108,30 +125,15 @@ export function redactEmails(text: string, maxLength = 200): string {
     clear(parts, i + 1, last + 1 + (last % 2));
   }
   if (cut && parts.length > 1) {
-    parts[parts.length - 1] = '';
-    const opener = nearest(words, parts.length - 1, -1, (word) => word.includes('"') || word.includes('('));
-    if (opener !== undefined) clear(parts, opener, parts.length);
+    // The cut may go through an address, a quoted local part or a comment: the words within a
+    // local part's length of it go (the shown text is a few hundred characters from the start).
+    clear(parts, partAt(Math.max(0, window.length - MAX_LOCAL_PART), parts.length - 1), parts.length);
   }
   const redacted = parts
     .map((part, index) => (index % 2 === 0 ? part : part.replace(/\s+/g, ' ')))
     .join('')
     .trim();
   return redacted.length > maxLength ? `${redacted.slice(0, maxLength)}...` : redacted;
-}
-
-/**
- * The index of the nearest word before (`step` -1) or after (1) `parts[index]` that `matches`,
- * within a local part's length of it; undefined when none is.
- */
-function nearest(parts: readonly string[], index: number, step: -1 | 1, matches: (word: string) => boolean): number | undefined {
-  let length = 0;
-  for (let j = index + 2 * step; j >= 0 && j < parts.length; j += 2 * step) {
-    const word = parts[j] as string;
-    length += word.length + 1;
-    if (length > MAX_LOCAL_PART + 2) return undefined;
-    if (matches(word)) return j;
-  }
-  return undefined;
 }
 
 /** Clears the parts from `from` up to (not including) `to`: words and the separators between them. */

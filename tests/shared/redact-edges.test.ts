@@ -137,3 +137,46 @@ describe('an address read from its @ outwards, as RFC 5322 writes one', () => {
     expect(redactEmails(text, 100_000)).not.toMatch(/sean/);
   });
 });
+
+function cutAfter(kept: string): string {
+  const address = 'sean (home)@x.com and more text after the cut';
+  const head = 'x '.repeat(1500);
+  const filler = 'y'.repeat(REDACTION_WINDOW - head.length - 1 - kept.length);
+  const text = `${head}${filler} ${address}`;
+  expect(text.slice(REDACTION_WINDOW - kept.length, REDACTION_WINDOW)).toBe(kept);
+  return text;
+}
+
+describe('the window cut through a comment after the local part', () => {
+  test.each(['sean (ho', 'sean (home)', 'sean (home)@'])('window ends "%s": sean goes', (kept) => {
+    expect(redactEmails(cutAfter(kept), 100_000).slice(-20)).not.toMatch(/sean/);
+  });
+});
+
+test('a local part before a long comment goes', () => {
+  const text = 'Unknown sean (a comment that is rather long, explaining who this person is and more)@x.com today';
+  expect(redactEmails(text)).not.toMatch(/sean/);
+});
+
+describe('whitespace beside the @', () => {
+  test.each([
+    ['a comment, then a space before the @', 'Unknown sean (home) @x.com today'],
+    ['a quoted local part, then a space', 'Unknown "sean o" @x.com today'],
+    ['a line break right after the @ (wrapped text)', 'Unknown ann.sean@\nexample.com today'],
+  ])('%s: the local part goes', (_, text) => {
+    expect(redactEmails(text)).not.toMatch(/sean/);
+  });
+});
+
+describe('XML and HTML character references are read as their characters', () => {
+  test.each([
+    ['&apos;', '<Error Message="Unknown customer sean.o&apos;brien@x.com" />'],
+    ['&#39;', 'Unknown customer sean.o&#39;brien@x.com today'],
+  ])("an apostrophe written %s: no part of sean.o'brien survives", (_, text) => {
+    expect(redactEmails(text)).not.toMatch(/sean/);
+  });
+
+  test('a quoted local part whose quotes are written &#x22;', () => {
+    expect(redactEmails('Unknown &#x22;sean o&#x22;@x.com today')).not.toMatch(/sean|x\.com/);
+  });
+});
