@@ -1,4 +1,4 @@
-import { domainEnd, localPartStart } from './address-span';
+import { addressAround } from './address-span';
 
 // Text a remote service wrote (Retail Server's error message, Emarsys' reply text) made fit for a
 // failure reason, a log line and a run report. Such text may name the customer a call was about,
@@ -113,13 +113,17 @@ export function redactEmails(text: string, maxLength = 200): string {
     if (!looksLikeEmail(word, wordBefore, wordAfter)) continue;
     let first = i;
     let last = i;
+    let found = false;
     // Every `@` of the word: in `"o@home"@x.com` the address's own is the last.
     for (let inWord = atSign(word); inWord >= 0; inWord = atSign(word, inWord + 1)) {
       const at = (starts[i] as number) + inWord;
-      const end = domainEnd(window, at + (word.charAt(inWord) === '@' ? 1 : 3));
-      first = Math.min(first, partAt(localPartStart(window, at), i));
-      last = Math.max(last, partAt(Math.max(end - 1, at), i));
+      const address = addressAround(window, at, at + (word.charAt(inWord) === '@' ? 1 : 3));
+      if (!address) continue;
+      found = true;
+      first = Math.min(first, partAt(address.start, i));
+      last = Math.max(last, partAt(Math.max(address.end - 1, at), i));
     }
+    if (!found) continue;
     clear(parts, first + (first % 2), i);
     parts[i] = '<email>';
     clear(parts, i + 1, last + 1 + (last % 2));

