@@ -42,9 +42,8 @@ const SEPARATORS = /([\s<>,;:]+)/;
 const MAX_LOCAL_PART = 64;
 
 /**
- * Whether a word (a run without separators) holds something like an address: a character, `@`, a
- * character. Such a word is redacted whole. No dot is asked for after the `@`: a domain may be a
- * literal (`ann@[IPv6:...]`, cut at its colon), or cut from its dot by a line break.
+ * Whether a word (a run without separators) may hold an address's `@`: something before and after
+ * it, in the word or in the words beside it. `addressAround` then says whether an address is there.
  */
 function looksLikeEmail(word: string, wordBefore: boolean, wordAfter: boolean): boolean {
   const at = atSign(word);
@@ -73,19 +72,18 @@ function decodeEntities(text: string): string {
 }
 
 /**
- * Removes control characters and anything that looks like an email address, makes each run of
- * whitespace one space, and bounds the length to `maxLength` characters (and `...` when cut).
+ * Removes control characters and every email address, makes each run of whitespace one space, and
+ * bounds the length to `maxLength` characters (and `...` when cut).
  *
  * Each word (a run without separators) with an address's `@` in it goes whole, and so does every
  * word the address itself reaches into (see `address-span.ts`): a quoted local part or a comment
  * may hold spaces (`"sean o'brien"@example.com`, `sean (home)@x.com`), and it is read from the
- * `@` outwards, so a stray quote elsewhere in the text (27" monitor) changes nothing. An XML
- * `&quot;` is read as the quote it stands for.
+ * `@` outwards, so a stray quote elsewhere in the text (27" monitor) changes nothing. XML and HTML
+ * character references are read as the characters they stand for.
  *
- * Only the first REDACTION_WINDOW characters are read. When that cuts a word, the cut word goes too
- * (the rest of an address may lie past the cut, and the part before it would not look like one),
- * and so do the words from the last `"` or `(` near the cut (it may open a quoted local part the
- * cut went through). A window that is one word is kept (no address is kilobytes long).
+ * Only the first REDACTION_WINDOW characters are read. When that cuts the text, the words within a
+ * local part's length of the cut go (the rest of an address, a quoted local part or a comment may
+ * lie past it); a window that is one word is kept (no address is kilobytes long).
  */
 export function redactEmails(text: string, maxLength = 200): string {
   const cut = text.length > REDACTION_WINDOW;
