@@ -40,7 +40,7 @@ export function addressAround(text: string, at: number, domainFrom: number): { s
 }
 
 /** Where the local part before the `@` at `at` begins. */
-export function localPartStart(text: string, at: number): number {
+function localPartStart(text: string, at: number): number {
   // A comment may be longer than a local part: words are read within MAX_PART of where they end,
   // comments and all within four times that of the `@`.
   const limit = Math.max(0, at - MAX_PART * 4);

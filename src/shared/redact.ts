@@ -103,9 +103,9 @@ export function redactEmails(text: string, maxLength = 200): string {
     while (index + 1 < parts.length && (starts[index + 1] as number) <= position) index++;
     return index;
   };
+  const spaceOnly = (separator: string | undefined) => separator !== undefined && /^\s+$/.test(separator);
   for (let i = 0; i < parts.length; i += 2) {
     const word = words[i] as string;
-    const spaceOnly = (separator: string | undefined) => separator !== undefined && separator !== '' && /^\s+$/.test(separator);
     const wordBefore = i >= 2 && spaceOnly(words[i - 1]) && words[i - 2] !== '';
     const wordAfter = i + 2 < words.length && spaceOnly(words[i + 1]) && words[i + 2] !== '';
     if (!looksLikeEmail(word, wordBefore, wordAfter)) continue;
