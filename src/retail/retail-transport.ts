@@ -1,6 +1,7 @@
 import axios, { isAxiosError, type AxiosResponse } from 'axios';
 import { createLimiter, yieldToPendingIo } from '../shared/concurrency';
 import { RemoteServiceError } from '../shared/errors';
+import { headerValue } from '../shared/http-headers';
 import type { Logger } from '../shared/logger';
 import { redactEmails } from '../shared/redact';
 import { serverDelayFromHeaders, withRetry, type RetryDecision, type RetryPolicy } from '../shared/retry';
@@ -274,7 +275,7 @@ export function createRetailTransport(options: RetailTransportOptions): RetailTr
       );
     }
     if (status >= 300 && status < 400) {
-      const location = headerText(response.headers, 'location');
+      const location = headerValue(response.headers, 'location');
       throw fail(
         `${operation} was redirected (HTTP ${status}${location ? ` to ${location.split('?')[0] ?? ''}` : ''}). ` +
           "Check RetailServerUrl: it must be the Commerce Scale Unit's Retail Server URL, ending in /Commerce.",
@@ -287,7 +288,7 @@ export function createRetailTransport(options: RetailTransportOptions): RetailTr
         (status === 400 ? ` Check OperatingUnitNumber '${options.operatingUnitNumber}' and ApiVersion ('${options.apiVersion}').` : ''),
       retryable,
     );
-    const delay = retryable ? serverDelayFromHeaders(response.headers as Record<string, unknown>, new Date()) : undefined;
+    const delay = retryable ? serverDelayFromHeaders(response.headers, new Date()) : undefined;
     if (delay !== undefined) serverDelays.set(error, delay);
     throw error;
   }
@@ -373,15 +374,6 @@ function networkFailure(error: unknown, operation: string, url: string): RemoteS
     `${operation} to ${where} ${timedOut ? 'timed out' : 'could not complete'} (${codeText ?? 'network error'}: ${message}).${advice}`,
     { service: 'RetailServer', operation, code: codeText, retryable, cause: new Error(`${codeText ?? 'network error'}: ${message}`) },
   );
-}
-
-function headerText(headers: unknown, name: string): string | undefined {
-  if (headers && typeof (headers as { get?: unknown }).get === 'function') {
-    const value = (headers as { get(name: string): unknown }).get(name);
-    return value == null ? undefined : String(value);
-  }
-  const value = (headers as Record<string, unknown> | undefined)?.[name];
-  return value == null ? undefined : String(value);
 }
 
 type JsonObject = Record<string, unknown>;

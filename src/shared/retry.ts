@@ -1,4 +1,5 @@
 import { sleep as realSleep } from './clock';
+import { headerValue, type HeaderBag } from './http-headers';
 
 /** How a caller retries: bounded attempts, exponential backoff with full jitter. */
 export interface RetryPolicy {
@@ -75,20 +76,6 @@ export async function withRetry<T>(
   }
 }
 
-type HeaderBag = Record<string, unknown> | { get(name: string): unknown } | undefined;
-
-function header(headers: HeaderBag, name: string): string | undefined {
-  if (!headers) return undefined;
-  if (typeof (headers as { get?: unknown }).get === 'function') {
-    const value = (headers as { get(name: string): unknown }).get(name);
-    return value == null ? undefined : String(value);
-  }
-  const bag = headers as Record<string, unknown>;
-  const key = Object.keys(bag).find((k) => k.toLowerCase() === name.toLowerCase());
-  const value = key === undefined ? undefined : bag[key];
-  return value == null ? undefined : String(value);
-}
-
 /**
  * The wait a throttled response asks for: `Retry-After` (seconds or an HTTP date), else
  * `X-RateLimit-Reset` (seconds to wait, or a Unix time in seconds when it is that large) unless
@@ -97,15 +84,15 @@ function header(headers: HeaderBag, name: string): string | undefined {
  * only delay the retry.
  */
 export function serverDelayFromHeaders(headers: HeaderBag, now: Date): number | undefined {
-  const retryAfter = header(headers, 'retry-after');
+  const retryAfter = headerValue(headers, 'retry-after');
   if (retryAfter !== undefined) {
     const seconds = Number(retryAfter);
     if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
     const at = Date.parse(retryAfter);
     if (!Number.isNaN(at)) return Math.max(0, at - now.getTime());
   }
-  const reset = header(headers, 'x-ratelimit-reset');
-  const remaining = Number(header(headers, 'x-ratelimit-remaining') ?? Number.NaN);
+  const reset = headerValue(headers, 'x-ratelimit-reset');
+  const remaining = Number(headerValue(headers, 'x-ratelimit-remaining') ?? Number.NaN);
   if (reset !== undefined && !(remaining > 0)) {
     const value = Number(reset);
     if (Number.isFinite(value)) {
