@@ -171,7 +171,7 @@ export function parseSettings(raw: RawSettings): Settings {
       problems.push(...formatIssues(name, result.error, viewPortKeys));
       return undefined;
     }
-    return result.data as z.infer<S>;
+    return result.data;
   };
 
   const keyVault = parseSection('KeyVaultOptions', sectionSchemas.KeyVaultOptions.schema, sectionSchemas.KeyVaultOptions.aliases);

@@ -57,7 +57,7 @@ function matchingKey(target: Record<string, unknown>, name: string): string {
  * sample's spelling overrides the file's documented one, and the other way round).
  */
 export function applyEnvironmentOverrides(base: RawSettings, env: NodeJS.ProcessEnv, aliases: Partial<Record<SectionName, Record<string, string>>> = {}): RawSettings {
-  const result = structuredClone(base) as RawSettings;
+  const result = structuredClone<RawSettings>(base);
   /** The lower-case names that spell the same property of a section as `name`. */
   const spellingsOf = (section: SectionName, name: string): string[] => {
     const pairs = Object.entries(aliases[section] ?? {}).map(([alias, canonical]) => [alias.toLowerCase(), canonical.toLowerCase()] as const);

@@ -38,7 +38,7 @@ export class LatestCarts {
    */
   reader(): (cart: CartIdentity) => void {
     let instant = Number.NEGATIVE_INFINITY;
-    const idsAtInstant: [Map<string, string>, Map<string, string>] = [new Map(), new Map()];
+    const idsAtInstant: [Map<string, string>, Map<string, string>] = [new Map<string, string>(), new Map<string, string>()];
     return (cart) => {
       const [kind, key] = this.slotOf(cart);
       const book = this.books[kind];

@@ -106,7 +106,7 @@ export async function lookupIsolatingFailures<Id>(ids: readonly Id[], options: I
    * ends the lookup with it, once the requests already sent have settled (none is left running).
    */
   const ask = async (parts: readonly Suspect<Id>[]): Promise<Attempt<Id>[]> => {
-    const outcomes: Attempt<Id>[] = new Array(parts.length);
+    const outcomes = new Array<Attempt<Id>>(parts.length);
     let next = 0;
     let failure: { error: unknown } | undefined;
     const worker = async (): Promise<void> => {

@@ -109,7 +109,7 @@ describe('the survey and the pass past unreadable carts', () => {
             const survey = await surveyLatestCarts(retail, window, { pageSize, includeAnonymous: false, slices, keepCarts: keep }, async () => undefined);
             if (survey.onlyPage) all = survey.onlyPage.map((c) => (c.unreadable ? '!' : (c.key?.id ?? '?')));
             else {
-              const per = await Promise.all(survey.ranges.map((range) => (range.carts ? range.carts.map((c) => (c.unreadable ? '!' : (c.key?.id ?? '?'))) : readAll(retail, range, pageSize))));
+              const per = await Promise.all(survey.ranges.map(async (range) => (range.carts ? range.carts.map((c) => (c.unreadable ? '!' : (c.key?.id ?? '?'))) : readAll(retail, range, pageSize))));
               all = per.flat();
             }
             expect(survey.end).toBeUndefined();

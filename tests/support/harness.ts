@@ -174,7 +174,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         retryPolicy: fastRetry,
         sleep: async () => undefined,
         // As the entry points do (run-from-settings.ts).
-        readOnly: (request as Partial<JobRequest>).dryRun === true,
+        readOnly: request.dryRun === true,
       });
       const replaced = typeof extraDeps === 'function' ? extraDeps(deps) : extraDeps;
       return runAbandonedCartJob({ ...deps, ...replaced, settings: { ...deps.settings, ...job } }, { trigger: 'cli', ...request });

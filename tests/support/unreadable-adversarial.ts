@@ -90,7 +90,7 @@ export async function check(c: Case, control = false, betweenPages = false, duri
     return undefined;
   };
   const { retail, data, searches } = changeable(minutes, bad, extra, raw);
-  ref.data = data as unknown as { carts: RawRecord[] };
+  ref.data = data;
   const readable = minutes.map((_, i) => id(i)).filter((cart) => !bad.has(cart) && !doneIds.includes(cart));
   const describeRun = (label: string, ids: string[]) => {
     const problems: string[] = [];

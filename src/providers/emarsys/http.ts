@@ -45,7 +45,8 @@ export async function post(
   return {
     status: response.status,
     headers: { ...(response.headers as Record<string, unknown>) },
-    text: typeof data === 'string' ? data : data === undefined || data === null ? '' : String(data),
+    // The client asks for text and transforms nothing (createHttpClient), so a body is a string.
+    text: typeof data === 'string' ? data : Buffer.isBuffer(data) ? data.toString('utf8') : '',
   };
 }
 

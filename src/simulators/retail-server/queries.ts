@@ -89,12 +89,17 @@ export function isAnonymous(cart: RawRecord): boolean {
   return typeof cart.CustomerId !== 'string' || cart.CustomerId.trim() === '';
 }
 
+/** An id as text for ordering; one that is not a string or number (a broken record) orders by its JSON. */
+function idText(id: unknown): string {
+  return typeof id === 'string' ? id : typeof id === 'number' ? String(id) : (JSON.stringify(id) ?? '');
+}
+
 /** Orders by ModifiedDateTime then Id; carts without a readable time sort last. */
 export function compareCarts(a: RawRecord, b: RawRecord): number {
   const byTime = sortableTime(a) - sortableTime(b);
   if (byTime !== 0) return byTime;
-  const idA = String(a.Id ?? '');
-  const idB = String(b.Id ?? '');
+  const idA = idText(a.Id);
+  const idB = idText(b.Id);
   return idA < idB ? -1 : idA > idB ? 1 : 0;
 }
 

@@ -94,8 +94,8 @@ export function emarsysFaults(): void {
     });
 
     test.each([
-      { label: 'a truncated answer after processing', fault: { kind: 'truncate' } as Fault, processed: true },
-      { label: 'malformed JSON with 200, not processed', fault: { kind: 'malformed-json' } as Fault, processed: false },
+      { label: 'a truncated answer after processing', fault: { kind: 'truncate' } satisfies Fault, processed: true },
+      { label: 'malformed JSON with 200, not processed', fault: { kind: 'malformed-json' } satisfies Fault, processed: false },
     ])('$label: the batch fails retryably (may or may not have been processed), the checkpoint waits, the next run sends it once', async ({ label, fault, processed }) => {
       await faultScenario({ dependency: 'emarsys', name: `trigger: ${label}` }, {}, async ({ h, run, later }) => {
         let batch: string[] = [];
@@ -113,8 +113,8 @@ export function emarsysFaults(): void {
     });
 
     test.each([
-      { label: 'HTTP 200 with replyCode 1', fault: { kind: 'status', status: 200, body: '{"replyCode":1,"replyText":"Unknown error","data":""}' } as Fault, reason: /HTTP 200, replyCode 1 "Unknown error"/ },
-      { label: 'HTTP 400 with replyCode 10001', fault: { kind: 'status', status: 400, body: '{"replyCode":10001,"replyText":"Invalid request","data":""}' } as Fault, reason: /HTTP 400, replyCode 10001 "Invalid request"/ },
+      { label: 'HTTP 200 with replyCode 1', fault: { kind: 'status', status: 200, body: '{"replyCode":1,"replyText":"Unknown error","data":""}' } satisfies Fault, reason: /HTTP 200, replyCode 1 "Unknown error"/ },
+      { label: 'HTTP 400 with replyCode 10001', fault: { kind: 'status', status: 400, body: '{"replyCode":10001,"replyText":"Invalid request","data":""}' } satisfies Fault, reason: /HTTP 400, replyCode 10001 "Invalid request"/ },
     ])('the whole batch refused ($label): not retried in the run, its carts fail retryably and the checkpoint waits; the next run sends them', async ({ label, fault, reason }) => {
       await faultScenario({ dependency: 'emarsys', name: `trigger: batch refused, ${label}` }, {}, async ({ h, run, later }) => {
         let batch: string[] = [];

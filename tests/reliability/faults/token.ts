@@ -92,8 +92,8 @@ export function tokenFaults(): void {
     });
 
     test.each([
-      { label: '503 without a hint', fault: { kind: 'status', status: 503 } as Fault },
-      { label: '500 with an Entra error body', fault: { kind: 'status', status: 500, body: ENTRA_UNAVAILABLE } as Fault },
+      { label: '503 without a hint', fault: { kind: 'status', status: 503 } satisfies Fault },
+      { label: '500 with an Entra error body', fault: { kind: 'status', status: 500, body: ENTRA_UNAVAILABLE } satisfies Fault },
     ])('$label: one request on the wire, the run fails as passing; the next process completes', async ({ label, fault }) => {
       await faultScenario({ dependency: 'token', name: `token: ${label}` }, {}, async ({ h, run, later }) => {
         await h.newProcess();
