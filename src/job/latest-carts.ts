@@ -1,13 +1,21 @@
 import type { Cart } from '../retail/models';
 import { accountNumberOf } from './eligibility';
 
-type CartIdentity = Pick<Cart, 'Id' | 'CustomerId' | 'ReceiptEmail' | 'ModifiedDateTime'>;
+type CartIdentity = Pick<Cart, 'Id' | 'CustomerId' | 'ReceiptEmail' | 'ModifiedDateTime' | 'ModifiedTicks'>;
+
+/**
+ * How carts of one customer at one millisecond are ordered: by the ticks below it, as Retail
+ * Server orders them, then by id. Ticks have a fixed width, so the keys compare as text.
+ */
+function tieKey(cart: Pick<Cart, 'Id' | 'ModifiedTicks'>): string {
+  return `${String(cart.ModifiedTicks).padStart(4, '0')}${cart.Id}`;
+}
 
 /** Customers of one kind: by account number, or (anonymous carts) by receipt email. */
 interface Book {
   /** Per customer, when their newest cart was modified, in ms after the window's start. */
   newest: Map<string, number>;
-  /** Per customer whose newest carts share that instant, the id of the one that counts. */
+  /** Per customer whose newest carts share that millisecond, the `tieKey` of the one that counts. */
   tieWinners: Map<string, string>;
 }
 
@@ -16,8 +24,10 @@ interface Book {
  * that may be reminded of. It is what a run holds per customer rather than per page, so it is kept
  * small: per customer a short key and a small integer (the newest cart's ModifiedDateTime as ms
  * after the window's start, which V8 keeps unboxed for windows under 24 days): about 60 bytes a
- * customer, measured with 100,000 (a map of cart id and timestamp per customer took 205). Cart ids are kept only for a customer whose newest carts share an instant; then the
- * greater id counts, since Retail Server orders carts by nothing finer.
+ * customer, measured with 100,000 (a map of cart id and timestamp per customer took 205). More is
+ * kept only for a customer whose newest carts share a millisecond: then the later ticks below it
+ * count (Retail Server keeps 100 ns), and at the same ticks the greater id, since Retail Server
+ * orders carts by nothing finer.
  *
  * Customers are told apart by account number (ignoring case and padding, as the customer lookup
  * matches them), and anonymous carts by their receipt email.
@@ -32,33 +42,35 @@ export class LatestCarts {
 
   /**
    * Takes in carts that come oldest first (one time slice of the survey; slices may be read at
-   * once). A cart tying its customer's newest is told apart by id: the carts of that customer at
-   * the current instant are remembered until time moves on, so the greater id wins. Carts that
-   * arrive out of order still leave exactly one latest cart per customer.
+   * once). A cart tying its customer's newest millisecond is told apart by `tieKey`: the carts of
+   * that customer at the current millisecond are remembered until time moves on, so the greatest
+   * key wins. Carts that arrive out of order still leave exactly one latest cart per customer.
    */
   reader(): (cart: CartIdentity) => void {
     let instant = Number.NEGATIVE_INFINITY;
-    const idsAtInstant: [Map<string, string>, Map<string, string>] = [new Map<string, string>(), new Map<string, string>()];
+    const keysAtInstant: [Map<string, string>, Map<string, string>] = [new Map<string, string>(), new Map<string, string>()];
     return (cart) => {
       const [kind, key] = this.slotOf(cart);
       const book = this.books[kind];
       const at = cart.ModifiedDateTime.getTime() - this.windowStart.getTime();
       if (at > instant) {
         instant = at;
-        idsAtInstant[0].clear();
-        idsAtInstant[1].clear();
+        keysAtInstant[0].clear();
+        keysAtInstant[1].clear();
       }
       const newest = book.newest.get(key);
       if (newest === undefined || at > newest) {
         book.newest.set(key, at);
         book.tieWinners.delete(key);
       } else if (at === newest) {
-        const other = book.tieWinners.get(key) ?? (at === instant ? idsAtInstant[kind].get(key) : undefined);
-        book.tieWinners.set(key, other !== undefined && other > cart.Id ? other : cart.Id);
+        const other = book.tieWinners.get(key) ?? (at === instant ? keysAtInstant[kind].get(key) : undefined);
+        const mine = tieKey(cart);
+        book.tieWinners.set(key, other !== undefined && other > mine ? other : mine);
       }
       if (at === instant) {
-        const seen = idsAtInstant[kind].get(key);
-        if (seen === undefined || cart.Id > seen) idsAtInstant[kind].set(key, cart.Id);
+        const seen = keysAtInstant[kind].get(key);
+        const mine = tieKey(cart);
+        if (seen === undefined || mine > seen) keysAtInstant[kind].set(key, mine);
       }
     };
   }
@@ -71,7 +83,7 @@ export class LatestCarts {
     if (newest === undefined) return true;
     if (cart.ModifiedDateTime.getTime() - this.windowStart.getTime() !== newest) return false;
     const winner = book.tieWinners.get(key);
-    return winner === undefined || winner === cart.Id;
+    return winner === undefined || winner === tieKey(cart);
   }
 
   /** Customers counted. */

@@ -184,6 +184,16 @@ export const cartLineSchema = record(
 );
 export type CartLine = ParsedBy<typeof cartLineSchema>;
 
+/**
+ * The part of an ISO-8601 date-time below the millisecond, in 100 ns ticks (0-9999). Retail Server
+ * writes DateTimeOffset values with up to 7 fractional digits and orders carts by all of them; a
+ * JavaScript Date keeps 3 (`.1239999` is 123 ms and 9,999 ticks).
+ */
+export function subMillisecondTicks(dateTime: string): number {
+  const fraction = /T\d{2}:\d{2}:\d{2}\.(\d+)/.exec(dateTime)?.[1];
+  return fraction === undefined || fraction.length <= 3 ? 0 : Number(fraction.slice(3, 7).padEnd(4, '0'));
+}
+
 /** The cart without its lines; lines are parsed one by one so one bad line drops only itself. */
 export const cartHeaderSchema = record(
   {
@@ -199,6 +209,8 @@ export const cartHeaderSchema = record(
   (cart) => ({
     Id: cart.Id,
     ModifiedDateTime: new Date(cart.ModifiedDateTime),
+    /** Orders two carts of one millisecond as Retail Server does; ModifiedDateTime has the rest. */
+    ModifiedTicks: subMillisecondTicks(cart.ModifiedDateTime),
     CustomerId: optional(cart.CustomerId),
     ReceiptEmail: optional(cart.ReceiptEmail),
     CartTypeValue: optional(cart.CartTypeValue),

@@ -1,11 +1,12 @@
 import { LatestCarts } from '../../src/job/latest-carts';
 
 const start = new Date('2026-11-23T00:00:00Z');
-const cart = (id: string, customer: string, at: string, email?: string) => ({
+const cart = (id: string, customer: string, at: string, email?: string, ticks = 0) => ({
   Id: id,
   CustomerId: customer,
   ReceiptEmail: email,
   ModifiedDateTime: new Date(`2026-11-23T${at}Z`),
+  ModifiedTicks: ticks,
 });
 
 describe('LatestCarts', () => {
@@ -35,6 +36,18 @@ describe('LatestCarts', () => {
       offer(cart('other', 'C2', '01:00:00'));
       expect(['older', 'a', 'm', 'z'].map((id) => latest.isLatest(cart(id, 'C1', id === 'older' ? '00:59:59' : '01:00:00')))).toEqual([false, false, false, true]);
       expect(latest.isLatest(cart('other', 'C2', '01:00:00'))).toBe(true);
+    }
+  });
+
+  test('carts of a customer in one millisecond: the later ticks count before the id, whatever order they come in', () => {
+    // Retail Server keeps 100 ns: 'a' at .1239999 is newer than 'z' at .1230001, though both are 123 ms.
+    const tied = [cart('z', 'C1', '01:00:00.123', undefined, 1), cart('a', 'C1', '01:00:00.123', undefined, 9999), cart('m', 'C1', '01:00:00.123', undefined, 9999)];
+    for (const order of [[0, 1, 2], [2, 1, 0], [1, 0, 2]]) {
+      const latest = new LatestCarts(start);
+      const offer = latest.reader();
+      for (const i of order) offer(tied[i] as (typeof tied)[number]);
+      // Same ticks for 'a' and 'm': the greater id.
+      expect(tied.map((c) => latest.isLatest(c))).toEqual([false, false, true]);
     }
   });
 

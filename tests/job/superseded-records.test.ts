@@ -91,6 +91,40 @@ class ExpiringLedger extends ModeledLedger {
   }
 }
 
+describe('carts of one customer within one millisecond', () => {
+  let h: Harness;
+  afterEach(() => h.close());
+
+  test('the cart with the later ticks (Retail Server keeps 100 ns) is the latest one, whatever its id', async () => {
+    // The customer had product 1 in cart 'Z-old', then (0.2 ms later) product 2 in cart 'A-new'.
+    const older = '2026-11-23T10:15:30.1230001+00:00';
+    const newer = '2026-11-23T10:15:30.1239999+00:00';
+    h = await startHarness({
+      now: NOW,
+      data: buildSimulatorData({
+        customers: [customerRecord('C1')],
+        products: [productRecord(1), productRecord(2)],
+        carts: [
+          cartRecord({ id: 'Z-old', customerId: 'C1', modifiedDateTime: older, lines: [{ productId: 1 }] }),
+          cartRecord({ id: 'A-new', customerId: 'C1', modifiedDateTime: newer, lines: [{ productId: 2 }] }),
+        ],
+      }),
+    });
+
+    const report = await h.run();
+    expect(report.carts).toMatchObject({ notified: 1, skippedByReason: { superseded: 1 } });
+    // The reminder is for the newer cart and shows what is in it now.
+    expect(h.emarsys.deliveries.map((d) => d.data.cartId)).toEqual(['A-new']);
+    expect(h.emarsys.deliveries[0]?.data).toMatchObject({ orderDetails: [{ productId: '2' }] });
+    const ledger = await h.ledger();
+    const records = await ledger.getNotifications([notificationId('A-new', new Date(newer)), notificationId('Z-old', new Date(older))]);
+    expect([...records.values()].map(({ record }) => [record.cartId, record.status]).sort()).toEqual([
+      ['A-new', 'sent'],
+      ['Z-old', 'skipped'],
+    ]);
+  });
+});
+
 describe('a superseded cart whose record expires between the create and the read', () => {
   test('is left to the next run: the checkpoint does not move past it', async () => {
     const parsed = parseCartForChecks(cartRecord({ id: 'X', customerId: 'C1', modifiedDateTime: '2026-11-23T09:00:00Z', lines: [{ productId: 1 }] }));

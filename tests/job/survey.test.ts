@@ -21,7 +21,7 @@ describe('the survey', () => {
     const retail = directCartSearch(data);
     const survey = await surveyLatestCarts(retail, window, { pageSize: 2, includeAnonymous: false, slices: 4 }, () => undefined);
     const latestOf = (i: number) =>
-      survey.latest.isLatest({ Id: `c${i}`, CustomerId: i < 3 ? 'A' : `B${i}`, ReceiptEmail: undefined, ModifiedDateTime: new Date(`2026-11-23T${times[i]}Z`) });
+      survey.latest.isLatest({ Id: `c${i}`, CustomerId: i < 3 ? 'A' : `B${i}`, ReceiptEmail: undefined, ModifiedDateTime: new Date(`2026-11-23T${times[i]}Z`), ModifiedTicks: 0 });
     expect([0, 1, 2, 3, 4, 5].map(latestOf)).toEqual([false, false, true, true, true, true]);
     expect(survey.latest.size).toBe(4);
     expect(new Set(retail.searches.map((s) => s.from.toISOString())).size).toBeGreaterThanOrEqual(4);

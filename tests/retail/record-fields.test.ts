@@ -8,6 +8,7 @@ import {
   customerSchema,
   fields,
   parseCart,
+  subMillisecondTicks,
   type RecordSchema,
 } from '../../src/retail/models';
 
@@ -125,5 +126,19 @@ describe('records parsed through the predicates', () => {
     if (!parsed.ok) throw new Error(parsed.reason);
     expect(parsed.value.CartLines).not.toBe(raw.CartLines);
     expect(parsed.value.CartLines[0]).not.toBe(raw.CartLines[0]);
+  });
+});
+
+describe('ModifiedDateTime below the millisecond', () => {
+  test('the 100 ns ticks Retail Server writes are kept beside the Date, which keeps milliseconds', () => {
+    expect(subMillisecondTicks('2026-11-23T10:15:30.1239999+00:00')).toBe(9999);
+    expect(subMillisecondTicks('2026-11-23T10:15:30.1230001Z')).toBe(1);
+    expect(subMillisecondTicks('2026-11-23T10:15:30.12345Z')).toBe(4500);
+    expect(subMillisecondTicks('2026-11-23T10:15:30.123456789Z')).toBe(4567);
+    for (const plain of ['2026-11-23T10:15:30.123Z', '2026-11-23T10:15:30.5Z', '2026-11-23T10:15:30Z', '2026-11-23T10:15:30.123-05:00']) expect(subMillisecondTicks(plain)).toBe(0);
+    const parsed = parseCart({ Id: 'c1', ModifiedDateTime: '2026-11-23T10:15:30.1239999-05:00', CartLines: [] });
+    if (!parsed.ok) throw new Error(parsed.reason);
+    expect(parsed.value.ModifiedDateTime.toISOString()).toBe('2026-11-23T15:15:30.123Z');
+    expect(parsed.value.ModifiedTicks).toBe(9999);
   });
 });

@@ -94,9 +94,15 @@ function idText(id: unknown): string {
   return typeof id === 'string' ? id : typeof id === 'number' ? String(id) : (JSON.stringify(id) ?? '');
 }
 
-/** Orders by ModifiedDateTime then Id; carts without a readable time sort last. */
+/** The ticks below the millisecond (Retail Server keeps 100 ns; `Date.parse` keeps ms). */
+function ticksOf(cart: RawRecord): number {
+  const digits = typeof cart.ModifiedDateTime === 'string' ? (/:\d\d\.\d{3}(\d{1,4})/.exec(cart.ModifiedDateTime)?.[1] ?? '') : '';
+  return Number(digits.padEnd(4, '0'));
+}
+
+/** Orders by ModifiedDateTime (to its 100 ns, as Retail Server does) then Id; carts without a readable time sort last. */
 export function compareCarts(a: RawRecord, b: RawRecord): number {
-  const byTime = sortableTime(a) - sortableTime(b);
+  const byTime = sortableTime(a) - sortableTime(b) || ticksOf(a) - ticksOf(b);
   if (byTime !== 0) return byTime;
   const idA = idText(a.Id);
   const idB = idText(b.Id);
