@@ -97,7 +97,7 @@ const cache = new Map<string, CachedRuntime>();
 
 /**
  * What keys the clients: the settings, whether a credential was given, the provider's name, the
- * timeout and read-only. The other options (credential and provider objects, clock, retry policy,
+ * timeout and read-only (a read-only use takes the writable entry when there is one, `entry`). The other options (credential and provider objects, clock, retry policy,
  * sleep, env, Key Vault client options) are taken from the call that built the clients: a process
  * gives the same ones on every call (the Functions host and the CLI do; each test file has its own
  * module cache, and `disposeRuntimes` forgets every client).
@@ -110,6 +110,13 @@ function entry(options: RuntimeOptions): CachedRuntime {
   const key = cacheKey(options);
   let cached = cache.get(key);
   if (cached) return cached;
+  if (options.readOnly === true) {
+    // A dry run or a report read in a process whose runs built their clients: the secrets, the
+    // MSAL client and the Cosmos DB client are those (SPEC 3, 4: once per process), and the
+    // ledger they opened exists, so reading it creates nothing.
+    const writable = cache.get(cacheKey({ ...options, readOnly: false }));
+    if (writable) return writable;
+  }
   const logger = new ForwardingLogger(options.logger);
   const { settings } = options;
   const container = createCosmosContainer({

@@ -82,6 +82,28 @@ describe('the composition root wires settings to real clients', () => {
     }
   });
 
+  test('a dry run in a warm process reuses the runs\' secrets, Retail Server token and Cosmos DB client', async () => {
+    h = await startHarness({ now: NOW, data: data() });
+    const { vault, options } = await vaultRuntime(RETAIL_CLIENT_SECRET);
+    const retailTokens = () => h.tokens.requests.filter((r) => r.method === 'POST' && (r.form.scope ?? '').includes('commerce.dynamics.com')).length;
+    try {
+      await runAbandonedCartJob(await createJobDependencies(options), { trigger: 'timer' });
+      expect(vault.reads).toHaveLength(4);
+      expect(retailTokens()).toBe(1);
+      const cosmosBefore = h.cosmos.requests().length;
+
+      // As runJobFromSettings builds a dry rerun's dependencies.
+      const dry = await runAbandonedCartJob(await createJobDependencies({ ...options, readOnly: true }), { trigger: 'http', dryRun: true });
+      expect(dry.status).toBe('completed');
+      expect(vault.reads).toHaveLength(4);
+      expect(retailTokens()).toBe(1);
+      // No second Cosmos client: neither the account nor the container is read again.
+      expect(h.cosmos.requests().slice(cosmosBefore).filter((r) => r.method === 'GET' && !r.path.includes('/docs'))).toEqual([]);
+    } finally {
+      await vault.close();
+    }
+  });
+
   // The composition root used to keep the Retail Server client (and the secrets it was built
   // from) for the life of the process, also after Entra refused those credentials: every timer run
   // of a warm Function App failed with the old secret until the app was restarted.
