@@ -89,8 +89,9 @@ export function isAnonymous(cart: RawRecord): boolean {
   return typeof cart.CustomerId !== 'string' || cart.CustomerId.trim() === '';
 }
 
-/** An id as text for ordering; one that is not a string or number (a broken record) orders by its JSON. */
+/** An id as text for ordering: a missing one first; one that is not a string or number (a broken record) by its JSON. */
 function idText(id: unknown): string {
+  if (id === null || id === undefined) return '';
   return typeof id === 'string' ? id : typeof id === 'number' ? String(id) : (JSON.stringify(id) ?? '');
 }
 
