@@ -20,7 +20,7 @@ describe('review: Cosmos DB refusing the claims is logged at warn or error', () 
     expect(report.carts).toMatchObject({ seen: 300, notified: 0, failed: 300 });
     expect(report.failures).toEqual([{ reason: 'ledger: cosmos HTTP 429 after 4 attempts: the container needs more throughput (RU/s), or autoscale', count: 300 }]);
     // Measured: no warn or error line at all; the only trace is the info line
-    // 'Abandoned cart run finished' (src/job/run-abandoned-cart-job.ts:191-192), and
+    // 'Abandoned cart run finished' (src/job/run-abandoned-cart-job.ts:192-193), and
     // src/job/claim-page.ts (claimFailed, failUnread) logs nothing.
     const loud = atLevels(h.logs, 'warn', 'error');
     expect(loud.map((log) => `${log.message} ${JSON.stringify(log.fields)}`).join('\n')).toMatch(/cosmos/i);
