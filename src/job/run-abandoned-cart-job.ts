@@ -3,6 +3,7 @@ import type { ChannelConfiguration } from '../retail/models';
 import { LeaseLostError } from '../store/ledger';
 import { withCallBudget } from '../shared/call-budget';
 import { toError } from '../shared/errors';
+import { withFields, withLogFields } from '../shared/logger';
 import type { RunReport } from './report';
 import { runLimits, type RunLimits } from './run-limits';
 import { RunCounters } from './run-counters';
@@ -43,20 +44,24 @@ function emptyReport(runId: string, request: JobRequest, settings: JobSettings, 
 export async function runAbandonedCartJob(deps: JobDependencies, request: JobRequest): Promise<RunReport> {
   const startedAt = deps.clock.now();
   const limits = runLimits(startedAt, deps.clock, deps.settings.maxRunMinutes, request.maxRunMinutes);
+  const runId = (deps.newRunId ?? randomUUID)();
+  // The fields every log line of the run carries, so that an operator finds the run's lines by the
+  // id the report, the stored run record and GET /runs/{runId} give: the job's own lines through
+  // its logger, the shared clients' lines through the async context the run's calls are made in.
+  const log = { runId, operatingUnitNumber: deps.settings.operatingUnitNumber, trigger: request.trigger, dryRun: request.dryRun ?? false };
+  const run: JobDependencies = { ...deps, logger: withFields(deps.logger, log) };
   // The run's Retail Server and Cosmos DB calls (point and bulk) retry only while their waits fit
   // before its limit and the minute's grace the pages in flight have.
-  return withCallBudget(limits.callTimeLeft, () => runJob(deps, request, startedAt, limits));
+  return withLogFields(log, () => withCallBudget(limits.callTimeLeft, () => runJob(run, request, runId, startedAt, limits)));
 }
 
-async function runJob(deps: JobDependencies, request: JobRequest, startedAt: Date, limits: RunLimits): Promise<RunReport> {
+async function runJob(deps: JobDependencies, request: JobRequest, runId: string, startedAt: Date, limits: RunLimits): Promise<RunReport> {
   const { retail, ledger, clock, logger, settings } = deps;
-  const runId = (deps.newRunId ?? randomUUID)();
   const report = emptyReport(runId, request, settings, startedAt);
   const statsAtStart = callStats(deps);
   const counters = new RunCounters();
   const dryRun = request.dryRun ?? false;
   const lease = new UnitLease(ledger, clock, settings.claimTimeoutMinutes * 60_000);
-  const log = { runId, operatingUnitNumber: settings.operatingUnitNumber, trigger: request.trigger, dryRun };
 
   try {
     const channel = await retail.getChannelConfiguration();
@@ -69,7 +74,7 @@ async function runJob(deps: JobDependencies, request: JobRequest, startedAt: Dat
         `Operating unit ${settings.operatingUnitNumber} is being processed by run ${busy.heldByRunId} ` +
         `(lease until ${busy.expiresAt}); this run did nothing. Try again after that run ends.`;
       // Logged and stored like any run, so a busy timer leaves a trace.
-      return await finishReport(report, counters, deps, startedAt, statsAtStart, log);
+      return await finishReport(report, counters, deps, startedAt, statsAtStart);
     }
 
     const rerun = request.from !== undefined || request.to !== undefined;
@@ -85,18 +90,16 @@ async function runJob(deps: JobDependencies, request: JobRequest, startedAt: Dat
     const { window } = plan;
     if (plan.expiredCheckpoint) {
       logger.warn('The checkpoint is older than AzureCosmosOptions.TimeToLiveDays: the run starts where the ledger still knows which carts were reminded, and carts modified before then are not reminded', {
-        ...log,
         checkpoint: plan.expiredCheckpoint.toISOString(),
         from: window.from.toISOString(),
       });
     }
     report.window = { from: window.from.toISOString(), to: window.to.toISOString(), source: window.source };
     assertRerunWithinRecords(window, startedAt, settings.recordTtlDays);
-    logger.info('Abandoned cart run started', { ...log, window: report.window, ...(Number.isFinite(limits.limitMinutes) ? { limitMinutes: limits.limitMinutes } : {}) });
+    logger.info('Abandoned cart run started', { window: report.window, ...(Number.isFinite(limits.limitMinutes) ? { limitMinutes: limits.limitMinutes } : {}) });
 
     if (plan.checkpointAhead) {
       logger.info('The checkpoint is past the end of the window (ExcludeAbandonedCartsModifiedSinceLastMinutes was raised since?): nothing to read, the checkpoint stays', {
-        ...log,
         checkpoint: plan.checkpointAhead.toISOString(),
       });
     } else {
@@ -105,7 +108,6 @@ async function runJob(deps: JobDependencies, request: JobRequest, startedAt: Dat
           deps,
           runId,
           dryRun,
-          log,
           limits,
           counters,
           channel,
@@ -126,9 +128,9 @@ async function runJob(deps: JobDependencies, request: JobRequest, startedAt: Dat
         ? `Run ${runId} lost the lease on operating unit ${settings.operatingUnitNumber} (it ran longer than AzureCosmosOptions.ClaimTimeoutMinutes); it stopped so that two runs never work the unit at once.`
         : failure.message;
   } finally {
-    await lease.release(logger, log);
+    await lease.release(logger);
   }
-  return finishReport(report, counters, deps, startedAt, statsAtStart, log);
+  return finishReport(report, counters, deps, startedAt, statsAtStart);
 }
 
 /** Moves the unit's checkpoint and says so in the report; a dry run or a rerun never moves it. */
@@ -174,7 +176,6 @@ async function finishReport(
   deps: JobDependencies,
   startedAt: Date,
   statsAtStart: CallStats,
-  log: Record<string, unknown>,
 ): Promise<RunReport> {
   const finishedAt = deps.clock.now();
   const statsAtEnd = callStats(deps);
@@ -186,10 +187,10 @@ async function finishReport(
   });
   if (!report.dryRun) {
     await deps.ledger.saveRun(report).catch((error: unknown) => {
-      deps.logger.warn('Could not store the run report', { ...log, error: toError(error).message });
+      deps.logger.warn('Could not store the run report', { reason: toError(error).message });
     });
   }
   const level = report.status === 'failed' ? 'error' : 'info';
-  deps.logger[level]('Abandoned cart run finished', { ...log, report });
+  deps.logger[level]('Abandoned cart run finished', { report });
   return report;
 }

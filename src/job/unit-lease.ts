@@ -55,10 +55,10 @@ export class UnitLease {
   }
 
   /** Gives the lease back; when that fails it expires on its own, so the failure is only logged. */
-  async release(logger: Logger, log: Record<string, unknown>): Promise<void> {
+  async release(logger: Logger): Promise<void> {
     if (!this.lease) return;
     await this.ledger.releaseLease(this.lease).catch((error: unknown) => {
-      logger.warn('Could not release the operating unit lease; it expires on its own', { ...log, error: toError(error).message });
+      logger.warn('Could not release the operating unit lease; it expires on its own', { reason: toError(error).message });
     });
   }
 }

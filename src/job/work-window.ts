@@ -20,8 +20,6 @@ export interface WindowWork {
   deps: JobDependencies;
   runId: string;
   dryRun: boolean;
-  /** The fields every log line of the run carries. */
-  log: Record<string, unknown>;
   limits: RunLimits;
   /** The run's tallies; a page's join them when the page ends. */
   counters: RunCounters;
@@ -46,7 +44,7 @@ export type CheckpointPosition = ReturnType<CheckpointTracker['position']>;
  * order. Says what is left of the window for the next run when the run's time ran out.
  */
 export async function workWindow(run: WindowWork, window: RunWindow): Promise<void> {
-  const { deps, limits, log } = run;
+  const { deps, limits } = run;
   const { retail, clock, logger, settings } = deps;
   const tracker = new CheckpointTracker(window.from, window.cartIdsDoneAtFrom);
   const sequential = settings.strategy === 'sequential';
@@ -71,7 +69,7 @@ export async function workWindow(run: WindowWork, window: RunWindow): Promise<vo
   );
   // What this run works: the window, or its first stretch when the survey ran out of time.
   const worked: RunWindow = survey.end ? { ...window, to: survey.end } : window;
-  if (survey.end) logger.info('Abandoned cart run cut its window: the survey ran out of time', { ...log, limitMinutes: limits.limitMinutes, to: survey.end.toISOString() });
+  if (survey.end) logger.info('Abandoned cart run cut its window: the survey ran out of time', { limitMinutes: limits.limitMinutes, to: survey.end.toISOString() });
 
   const context = pageContext(run, worked, survey);
   const isTimeUp = (error: unknown) => error instanceof RemoteServiceError && error.outOfTime;
@@ -92,7 +90,7 @@ export async function workWindow(run: WindowWork, window: RunWindow): Promise<vo
         tallies.pages++;
         observations.push(...(await processPage(page, { ...context, counters: tallies, now: clock.now(), priority: index })));
         run.counters.add(tallies);
-        logger.debug('Page done', { ...log, carts: page.length, notified: run.counters.notified });
+        logger.debug('Page done', { carts: page.length, notified: run.counters.notified });
       }
       return observations;
     },
@@ -109,9 +107,9 @@ export async function workWindow(run: WindowWork, window: RunWindow): Promise<vo
     },
   );
   if (timeUp !== undefined) {
-    logger.warn('A page ran out of time for its calls (Retail Server or Cosmos DB); the run ends before it', { ...log, limitMinutes: limits.limitMinutes, reason: toError(timeUp).message });
+    logger.warn('A page ran out of time for its calls (Retail Server or Cosmos DB); the run ends before it', { limitMinutes: limits.limitMinutes, reason: toError(timeUp).message });
   } else if (stoppedEarly) {
-    logger.info('Abandoned cart run reached its time limit; it started no new page', { ...log, limitMinutes: limits.limitMinutes });
+    logger.info('Abandoned cart run reached its time limit; it started no new page', { limitMinutes: limits.limitMinutes });
   } else {
     tracker.finish(worked.to);
   }

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Container } from '@azure/cosmos';
 import type { TokenCredential } from '@azure/identity';
 import type { SecretClientOptions } from '@azure/keyvault-secrets';
@@ -11,7 +10,7 @@ import { createRetailServerClient, type RetailServerClient } from '../retail/ret
 import { createRetailTokenProvider, type RetailTokenProvider } from '../retail/token-provider';
 import { systemClock, type Clock } from '../shared/clock';
 import { RemoteServiceError } from '../shared/errors';
-import { silentLogger, type Logger, type LogFields } from '../shared/logger';
+import { contextLogger, silentLogger, type Logger } from '../shared/logger';
 import type { RetryPolicy } from '../shared/retry';
 import { createCosmosContainer } from '../store/cosmos-client';
 import { CosmosLedger } from '../store/cosmos-ledger';
@@ -48,42 +47,12 @@ export interface RuntimeOptions {
   readOnly?: boolean;
 }
 
-/**
- * Clients outlive an invocation (their token caches are worth keeping), but their log lines belong
- * to the invocation that made the call, even when a timer run and a rerun overlap in one process.
- * Each run's calls carry its logger in async context; a client's logger looks it up per line.
- */
-const invocationLoggerStore = new AsyncLocalStorage<Logger>();
-
-/** Runs `work` with `logger` as the destination of every client's log lines made within it. */
-export function withInvocationLogger<T>(logger: Logger, work: () => Promise<T>): Promise<T> {
-  return invocationLoggerStore.run(logger, work);
-}
-
-class ForwardingLogger implements Logger {
-  constructor(private readonly fallback: Logger) {}
-  private get target(): Logger {
-    return invocationLoggerStore.getStore() ?? this.fallback;
-  }
-  debug(message: string, fields?: LogFields) {
-    this.target.debug(message, fields);
-  }
-  info(message: string, fields?: LogFields) {
-    this.target.info(message, fields);
-  }
-  warn(message: string, fields?: LogFields) {
-    this.target.warn(message, fields);
-  }
-  error(message: string, fields?: LogFields) {
-    this.target.error(message, fields);
-  }
-}
-
 /** The clients a run is given besides its ledger, clock, logger and settings. */
 type JobClients = Omit<JobDependencies, 'clock' | 'logger' | 'ledger' | 'settings'>;
 
 interface CachedRuntime {
-  logger: ForwardingLogger;
+  /** Every client's: each line goes to the invocation, and carries the fields of the run, that made the call. */
+  logger: Logger;
   container: Promise<Container>;
   ledger: Promise<NotificationLedger>;
   job: Promise<JobClients> | undefined;
@@ -117,7 +86,7 @@ function entry(options: RuntimeOptions): CachedRuntime {
     const writable = cache.get(cacheKey({ ...options, readOnly: false }));
     if (writable) return writable;
   }
-  const logger = new ForwardingLogger(options.logger);
+  const logger = contextLogger(options.logger);
   const { settings } = options;
   const container = createCosmosContainer({
     endpoint: settings.cosmos.endpoint,

@@ -2,8 +2,8 @@ import { loadSettings, type Settings } from '../config/settings';
 import { checkRerunFields, checkRerunWindow, type RerunRequest } from '../job/rerun-request';
 import { runAbandonedCartJob, type JobDependencies, type JobRequest } from '../job/run-abandoned-cart-job';
 import type { RunReport } from '../job/report';
-import type { Logger } from '../shared/logger';
-import { createJobDependencies, createLedger, withInvocationLogger, type RuntimeOptions } from './create-dependencies';
+import { withInvocationLogger, type Logger } from '../shared/logger';
+import { createJobDependencies, createLedger, type RuntimeOptions } from './create-dependencies';
 
 /**
  * What every entry point does: load and validate the settings (appSettings.json plus environment

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 
 export type LogFields = Record<string, unknown>;
@@ -41,6 +42,48 @@ export function jsonLineLogger(write: (line: string) => void, minLevel: LogLevel
 }
 
 export const silentLogger: Logger = createLogger(() => undefined);
+
+/** `logger` with `fields` added to every line it writes (a line's own fields win). */
+export function withFields(logger: Logger, fields: LogFields): Logger {
+  const emit = (level: LogLevel) => (message: string, own: LogFields = {}) => logger[level](message, { ...fields, ...own });
+  return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
+}
+
+/**
+ * Clients outlive an invocation (their token caches are worth keeping), but their log lines belong
+ * to the invocation and the run that made the call, even when a timer run and a rerun overlap in
+ * one process. So each invocation's calls carry its logger in async context, each run's calls carry
+ * the run's fields (its id), and a client's logger (`contextLogger`) looks both up per line.
+ */
+interface LogContext {
+  logger: Logger | undefined;
+  fields: LogFields;
+}
+
+const logContext = new AsyncLocalStorage<LogContext>();
+
+/** Runs `work` with `logger` as the destination of every client's log lines made within it. */
+export function withInvocationLogger<T>(logger: Logger, work: () => Promise<T>): Promise<T> {
+  return logContext.run({ logger, fields: {} }, work);
+}
+
+/** Runs `work` with `fields` added to every client's log line made within it (to those already set). */
+export function withLogFields<T>(fields: LogFields, work: () => Promise<T>): Promise<T> {
+  const outer = logContext.getStore();
+  return logContext.run({ logger: outer?.logger, fields: { ...outer?.fields, ...fields } }, work);
+}
+
+/**
+ * A logger for clients shared by invocations: each line goes to the logger of the invocation it is
+ * made in (else to `fallback`), with the fields of the run it is made in.
+ */
+export function contextLogger(fallback: Logger): Logger {
+  const emit = (level: LogLevel) => (message: string, fields?: LogFields) => {
+    const context = logContext.getStore();
+    (context?.logger ?? fallback)[level](message, { ...context?.fields, ...fields });
+  };
+  return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
+}
 
 /** A stable, non-reversible tag for an email address, for logs that must tell customers apart. */
 export function hashEmail(email: string): string {

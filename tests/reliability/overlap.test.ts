@@ -235,6 +235,16 @@ describe('overlapping runs on one operating unit', () => {
       return lines.filter((line) => line.startsWith('emarsys trigger sent'));
     }
 
+    /**
+     * Each line of an invocation's run carries that run's id, the clients' lines too: the run id
+     * is what the report gives an operator to find the run's lines by.
+     */
+    function expectOwnRunId(lines: string[]) {
+      const runId = /"runId":"([0-9a-f-]{36})"/.exec(lines.find((line) => line.startsWith('Abandoned cart run finished')) ?? '')?.[1];
+      expect(runId).toBeDefined();
+      expect(lines.filter((line) => !line.includes(`"runId":"${runId}"`))).toEqual([]);
+    }
+
     async function clientsBuiltByAnEarlierInvocation(): Promise<CapturedContext> {
       const earlier = capturedContext('abandonedCartsRun', 'earlier-invocation');
       const empty = { from: new Date(Date.parse(window.from) - 48 * 3_600_000).toISOString(), to: new Date(Date.parse(window.from) - 47 * 3_600_000).toISOString() };
@@ -243,16 +253,18 @@ describe('overlapping runs on one operating unit', () => {
       return earlier;
     }
 
-    test("the rerun's client logs stay in the rerun's invocation log", async () => {
+    test("the rerun's client logs stay in the rerun's invocation log, with the rerun's run id", async () => {
       const earlier = await clientsBuiltByAnEarlierInvocation();
       const { holder, timer, rerun } = await timerDuringRerun();
       expect(holder).toMatchObject({ status: 'completed', carts: { notified: CUSTOMERS } });
       expect(sentLines(rerun.lines).length).toBeGreaterThanOrEqual(1);
       expect(sentLines(timer.lines)).toEqual([]);
       expect(sentLines(earlier.lines)).toEqual([]);
+      expectOwnRunId(rerun.lines);
+      expectOwnRunId(timer.lines);
     });
 
-    test("the timer's client logs stay in the timer's invocation log", async () => {
+    test("the timer's client logs stay in the timer's invocation log, with the timer's run id", async () => {
       const earlier = await clientsBuiltByAnEarlierInvocation();
       const timer = capturedContext('abandonedCartsTimer');
       const rerun = capturedContext('abandonedCartsRun');
@@ -264,6 +276,8 @@ describe('overlapping runs on one operating unit', () => {
       expect(sentLines(timer.lines).length).toBeGreaterThanOrEqual(1);
       expect(sentLines(rerun.lines)).toEqual([]);
       expect(sentLines(earlier.lines)).toEqual([]);
+      expectOwnRunId(timer.lines);
+      expectOwnRunId(rerun.lines);
     });
   });
 
