@@ -10,6 +10,7 @@ import { accountNumberOf, checkCart } from './eligibility';
 import { verdictOnConflict, withOutcome } from './notification-records';
 import type { Candidate, PageContext, PageObservation, Ready, Unanswered } from './page-context';
 import { PageTally } from './page-tally';
+import { ProblemSummary } from './problem-summary';
 
 export type { PageContext, PageObservation } from './page-context';
 
@@ -57,16 +58,19 @@ function screen(page: readonly PageCart[], context: PageContext, tally: PageTall
   const superseded: Candidate[] = [];
   const seenIds = new Set<string>();
   const checks = { ...context.window, includeAnonymous: context.includeAnonymous };
+  // Logged per page, not per cart (see ProblemSummary).
+  const unreadableCarts = new ProblemSummary();
+  const invalidCarts = new ProblemSummary();
   for (const { key, cart: parsed, unreadable } of page) {
     counters.seen++;
     if (unreadable) {
       counters.skip('unreadable-record');
-      logger.warn('Skipped a cart that Retail Server cannot load', { reason: parsed.ok ? undefined : parsed.reason });
+      unreadableCarts.add(parsed.ok ? 'no reason given' : parsed.reason);
       continue;
     }
     if (!parsed.ok) {
       counters.skip('invalid-record');
-      logger.warn('Skipped a cart record that does not parse', { cartId: key?.id, reason: parsed.reason });
+      invalidCarts.add(parsed.reason, key?.id);
       if (key) tally.settle({ Id: key.id, ModifiedDateTime: key.modifiedAt }, true);
       continue;
     }
@@ -87,6 +91,8 @@ function screen(page: readonly PageCart[], context: PageContext, tally: PageTall
     seenIds.add(id);
     (context.latestCarts.isLatest(cart) ? candidates : superseded).push({ cart, id });
   }
+  unreadableCarts.log(logger, 'warn', 'Skipped carts that Retail Server cannot load');
+  invalidCarts.log(logger, 'warn', 'Skipped cart records that do not parse');
   return { candidates, superseded };
 }
 
@@ -115,19 +121,29 @@ async function lookUp(candidates: readonly Candidate[], context: PageContext): P
   const lookup = { concurrency: context.sequential ? 1 : undefined, priority: context.priority };
   const readCustomers = async () =>
     accountNumbers.length > 0 ? context.retail.getCustomers(accountNumbers, lookup) : { customers: [] as Customer[], invalid: [], failed: [] };
+  // Logged per page, not per record (see ProblemSummary). A product is read once a run, so its
+  // problems are logged by the page whose read met them.
+  const invalidCustomers = new ProblemSummary();
+  const failedCustomers = new ProblemSummary();
+  const invalidProducts = new ProblemSummary();
+  const failedProducts = new ProblemSummary();
   const readProducts = () =>
     context.productCache.load(productIds, async (ids) => {
       const read = await context.retail.getProducts(ids, context.channel.RecordId, lookup);
       counters.invalidProducts += read.invalid.length;
-      for (const { reason } of read.invalid) logger.warn('Skipped a product record that does not parse', { reason });
-      for (const { id, reason } of read.failed) logger.warn('Retail Server fails every lookup of this product; its carts fail for now', { productId: id, reason });
+      for (const { problem, record } of read.invalid) invalidProducts.add(problem, record);
+      for (const { id, reason } of read.failed) failedProducts.add(reason, id);
       return read;
     });
   const [customerResult, productResult] = context.sequential ? [await readCustomers(), await readProducts()] : await Promise.all([readCustomers(), readProducts()]);
 
   counters.invalidCustomers += customerResult.invalid.length;
-  for (const { reason } of customerResult.invalid) logger.warn('Skipped a customer record that does not parse', { reason });
-  for (const { id, reason } of customerResult.failed) logger.warn('Retail Server fails every lookup of this customer; their cart fails for now', { accountNumber: id, reason });
+  for (const { problem, record } of customerResult.invalid) invalidCustomers.add(problem, record);
+  for (const { id, reason } of customerResult.failed) failedCustomers.add(reason, id);
+  invalidCustomers.log(logger, 'warn', 'Skipped customer records that do not parse');
+  invalidProducts.log(logger, 'warn', 'Skipped product records that do not parse');
+  failedCustomers.log(logger, 'warn', 'Retail Server fails every lookup of these customers; their carts fail for now');
+  failedProducts.log(logger, 'warn', 'Retail Server fails every lookup of these products; their carts fail for now');
   return {
     // Keyed as `accountNumberOf` gives a cart's account number (trimmed), ignoring case as the lookup does.
     customers: new Map(customerResult.customers.map((customer) => [customer.AccountNumber.trim().toLowerCase(), customer])),
@@ -254,6 +270,8 @@ async function recordOutcomes(owned: readonly Owned[], outcomeById: ReadonlyMap<
   const written = updates.length > 0 ? await context.ledger.replaceNotifications(updates, context.store) : [];
   const writeById = new Map(written.map((result) => [result.id, result]));
   const cartById = new Map(owned.map(({ item }) => [item.id, item.cart]));
+  // Logged per page, not per reminder (see ProblemSummary).
+  const unrecorded = new ProblemSummary();
   for (const { record } of updates) {
     const cart = cartById.get(record.id) as Cart;
     const write = writeById.get(record.id);
@@ -265,14 +283,12 @@ async function recordOutcomes(owned: readonly Owned[], outcomeById: ReadonlyMap<
     if (write?.status !== 'ok') {
       // The send happened but the ledger does not know: the claim stays, the checkpoint waits, and
       // a run after the claim timeout settles it (resending with the same trigger id).
-      counters.countFailureReason(`ledger: outcome not recorded (${write?.status === 'error' ? write.reason : (write?.status ?? 'no answer')})`, 'store');
-      logger.warn('The outcome of a reminder could not be recorded; a later run will settle it', {
-        notificationId: record.id,
-        cartId: record.cartId,
-        write: write?.status ?? 'missing',
-      });
+      const reason = write?.status === 'error' ? write.reason : (write?.status ?? 'no answer');
+      counters.countFailureReason(`ledger: outcome not recorded (${reason})`, 'store');
+      unrecorded.add(reason, record.id);
     }
     const final = write?.status === 'ok' && (record.status === 'sent' || !record.retryable || record.attempts >= context.maxSendAttempts);
     tally.settle(cart, final);
   }
+  unrecorded.log(logger, 'warn', 'Cosmos DB did not record the outcomes of reminders; a later run will settle them');
 }

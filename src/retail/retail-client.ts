@@ -39,7 +39,12 @@ export interface CartSearchQuery {
 
 /** A record that did not parse, and why. */
 export interface InvalidRecord {
+  /** Which record and what is wrong with it: `customer AccountNumber C5: Email ...`. */
   reason: string;
+  /** The record as `reason` names it: its id field and id, else its position (`#3`). */
+  record: string;
+  /** What is wrong with it without naming it, which records can be counted by. */
+  problem: string;
 }
 
 /** How a chunked lookup runs: `concurrency` chunks at once (default MaxConcurrency; 1 is the sample's one call after another). */
@@ -376,7 +381,10 @@ function parseEach<T>(raw: readonly unknown[], schema: RecordSchema<T>, kind: st
   raw.forEach((record, index) => {
     const parsed = parseRecord(schema, record);
     if (parsed.ok) valid.push(parsed.value);
-    else invalid.push({ reason: `${kind} ${label(record, idField, index)}: ${parsed.reason}` });
+    else {
+      const named = label(record, idField, index);
+      invalid.push({ reason: `${kind} ${named}: ${parsed.reason}`, record: named, problem: parsed.reason });
+    }
   });
   return { valid, invalid };
 }

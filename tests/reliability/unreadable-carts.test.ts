@@ -73,7 +73,7 @@ describe('a cart Retail Server cannot load', () => {
     h = await startFaultHarness({ now: '2026-11-23T12:00:00Z', data: store(tenMinutesApart(10)), env: { RetailServerClientOptions__PageSize: '4' } });
     failSearchesHolding(h, new Set(['cart-05']));
     await h.run();
-    const warning = h.logs.find((entry) => entry.message === 'Skipped a cart that Retail Server cannot load');
+    const warning = h.logs.find((entry) => entry.message === 'Skipped carts that Retail Server cannot load');
     expect(warning?.fields.reason).toMatch(
       /^Retail Server fails every cart search that includes one cart modified between 2026-11-23T05:40:00.000Z and 2026-11-23T06:00:00.000Z, so it was not read: .*HTTP 500.*An error occurred while loading the cart\./,
     );

@@ -177,9 +177,9 @@ export function cosmosFaults(): void {
         expect((raced?.carts.notified ?? 0) + (raced?.carts.skippedByReason['already-notified'] ?? 0)).toBe(CART_COUNT);
         expect(a.status).toBe('failed');
         expect(a.error).toMatch(/lost the lease/);
-        const lostWrites = h.logs.filter((r) => r.message === 'The outcome of a reminder could not be recorded; a later run will settle it');
+        const lostWrites = h.logs.filter((r) => r.message === 'Cosmos DB did not record the outcomes of reminders; a later run will settle them');
         expect(lostWrites.length).toBeGreaterThanOrEqual(1);
-        expect(lostWrites.every((r) => r.fields.write === 'conflict')).toBe(true);
+        expect(lostWrites.every((r) => r.fields.reason === 'conflict' && r.fields.byReason === undefined)).toBe(true);
         // A's send reached Emarsys after B's: the same trigger ids, dropped.
         expect(h.emarsys.duplicatesDropped).toBeGreaterThanOrEqual(1);
         expectNothingLeft(await later());

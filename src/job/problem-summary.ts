@@ -1,0 +1,41 @@
+import type { Logger } from '../shared/logger';
+
+/** Records named on a line, at most: enough to start looking, few enough to keep the line short. */
+const SAMPLES = 5;
+/** Reasons counted on a line, at most; the records of the others are counted together. */
+const REASONS = 5;
+const OTHER_REASONS = '(other reasons)';
+
+/**
+ * The records of one kind of problem a page met (cart records that do not parse, lookups Retail
+ * Server fails, outcomes Cosmos DB did not record), logged as one line when the page has them all
+ * instead of a line per record: a bad day brings thousands, Application Insights bills every line,
+ * and the run report counts each record by reason already. The line says how many (`count`), the
+ * first record's `reason`, the count per reason when there are several (`byReason`), and the ids
+ * of a few records (`samples`). Callers pass ids and reasons only: never an email address, a token
+ * or a customer's name.
+ */
+export class ProblemSummary {
+  private count = 0;
+  private readonly byReason = new Map<string, number>();
+  private readonly samples: (string | number)[] = [];
+
+  add(reason: string, id?: string | number): void {
+    this.count++;
+    const counted = this.byReason.has(reason) || this.byReason.size < REASONS ? reason : OTHER_REASONS;
+    this.byReason.set(counted, (this.byReason.get(counted) ?? 0) + 1);
+    if (id !== undefined && this.samples.length < SAMPLES) this.samples.push(id);
+  }
+
+  /** One line for the records added so far, if any. */
+  log(logger: Logger, level: 'info' | 'warn', message: string): void {
+    if (this.count === 0) return;
+    const [reason] = this.byReason.keys();
+    logger[level](message, {
+      count: this.count,
+      reason,
+      ...(this.byReason.size > 1 ? { byReason: Object.fromEntries(this.byReason) } : {}),
+      ...(this.samples.length > 0 ? { samples: this.samples } : {}),
+    });
+  }
+}
