@@ -219,17 +219,20 @@ export class CosmosLedger implements NotificationLedger {
       // The writes are done; a conflict is the safe answer (a later run's takeover settles it).
       this.logger.warn('Could not read back writes whose first try timed out; reporting them as conflicts', {
         count: uncertain.length,
-        error: describeCosmosError(error),
+        reason: describeCosmosError(error),
       });
       return;
     }
+    const applied: string[] = [];
     for (const { index, record } of uncertain) {
       const current = stored.get(record.id);
       if (current && sameNotification(current.record, record)) {
         results[index] = { id: record.id, status: 'ok', etag: current.etag };
-        this.logger.info('Cosmos DB write applied by an earlier, timed-out try', { id: record.id });
+        applied.push(record.id);
       }
     }
+    // One line per bulk call, not per record: one lost answer to a bulk of 100 is 100 records.
+    if (applied.length > 0) this.logger.info('Cosmos DB write applied by an earlier, timed-out try', { count: applied.length, samples: applied.slice(0, 5) });
   }
 
   private notificationDocument(record: NotificationRecord): JSONObject {
