@@ -3,6 +3,7 @@ import { NotificationReads } from '../store/ledger';
 import type { Candidate, PageContext, Ready, Unanswered } from './page-context';
 import type { PageTally } from './page-tally';
 import { newRecord, verdictOnConflict } from './notification-records';
+import { ProblemSummary } from './problem-summary';
 
 /** A reminder this run has claimed, and the etag its outcome is written against. */
 export interface Owned {
@@ -36,9 +37,15 @@ export async function claimPage(
 
   const conflicts = [...created.values()].filter((result) => result.status === 'conflict').map((result) => result.id);
   const existing = conflicts.length > 0 ? await context.ledger.getNotifications(conflicts, context.store) : new NotificationReads();
+  // Cosmos DB refusing claims (throttled past its retries, say) fails every cart it refused, which
+  // the report counts; a run that still completes must say so at warn too, once a page.
+  const refused = new ProblemSummary();
   // A cart whose record the ledger could not read back (throttled past its retries): this run
   // cannot tell whether it may act on it, so it fails for the run and a later run looks again.
-  const failUnread = (cart: Candidate['cart'], reason: string) => tally.fail(cart, `ledger: ${reason}`, 'store', false);
+  const failUnread = (cart: Candidate['cart'], reason: string) => {
+    tally.fail(cart, `ledger: ${reason}`, 'store', false);
+    refused.add(reason, cart.Id);
+  };
 
   // A superseded cart recorded before: sent when it was still the customer's latest cart, settled
   // already, claimed by a run working it now, or left for a later run (a retryable failure, a stale
@@ -56,6 +63,7 @@ export async function claimPage(
       // Not an eligible cart, so not a failed one: skipped, not for good, with why in the failures.
       tally.skip(item.cart, 'superseded', false);
       tally.counters.countFailureReason(`ledger: ${verdict.reason}`, 'store');
+      refused.add(verdict.reason, item.cart.Id);
     } else if (verdict.act === 'take-over') {
       const { stored } = verdict;
       const record: NotificationRecord = { ...stored.record, status: 'skipped', reason: 'superseded', retryable: undefined, runId: context.runId, updatedAt: now };
@@ -72,8 +80,11 @@ export async function claimPage(
   }
 
   const owned: Owned[] = [];
-  const claimFailed = (item: Ready, result: WriteResult | undefined) =>
-    tally.fail(item.cart, `ledger: ${result?.status === 'error' ? result.reason : 'no result for the claim'}`, 'store', false);
+  const claimFailed = (item: Ready, result: WriteResult | undefined) => {
+    const reason = result?.status === 'error' ? result.reason : 'no result for the claim';
+    tally.fail(item.cart, `ledger: ${reason}`, 'store', false);
+    refused.add(reason, item.cart.Id);
+  };
 
   // Reminders: the claim made, or a record to take over with another attempt counted.
   const takeOvers: { item: Ready; update: StoredNotification }[] = [];
@@ -133,7 +144,12 @@ export async function claimPage(
   for (const { item, record, written } of failures) {
     const landed = written?.status === 'ok';
     tally.fail(item.cart, item.reason, 'retail', landed && record.attempts >= context.maxSendAttempts);
-    if (!landed) tally.counters.countFailureReason(`ledger: ${written?.status === 'error' ? written.reason : 'no result for the record'}`, 'store');
+    if (!landed) {
+      const reason = written?.status === 'error' ? written.reason : 'no result for the record';
+      tally.counters.countFailureReason(`ledger: ${reason}`, 'store');
+      refused.add(reason, item.cart.Id);
+    }
   }
+  refused.log(context.logger, 'warn', 'Cosmos DB failed the claims of carts; they fail for this run, and a later run tries them again');
   return owned;
 }
