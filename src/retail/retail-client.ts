@@ -211,6 +211,8 @@ export function createRetailServerClient(options: RetailServerClientOptions): Re
           const answer = await transport.post(spec.endpoint, spec.path, [['$top', asked.length], ['$skip', 0]], spec.body(asked), {
             priority: spec.lookup?.priority,
             recordErrorAttempts: splitting ? SPLIT_RECORD_ERROR_ATTEMPTS : undefined,
+            // A record's failure is split out (lookup-isolation).
+            isolatesRecordFailures: true,
           });
           return { records: collectionItems(answer, operation), more: hasNextLink(answer) };
         },
@@ -265,7 +267,8 @@ export function createRetailServerClient(options: RetailServerClientOptions): Re
             IncludeAnonymous: query.includeAnonymous,
           },
         },
-        { priority: query.priority, recordErrorAttempts: query.narrowing ? SPLIT_RECORD_ERROR_ATTEMPTS : undefined },
+        // A record's failure is narrowed down to the cart (searchPastUnreadableCart).
+        { priority: query.priority, recordErrorAttempts: query.narrowing ? SPLIT_RECORD_ERROR_ATTEMPTS : undefined, isolatesRecordFailures: true },
       );
       const records = collectionItems(answer, 'POST Carts/Search');
       // A page shorter than $top ends a range of the window. One that says it holds more is a

@@ -2,7 +2,7 @@ import axios, { isAxiosError, type AxiosResponse } from 'axios';
 import { createLimiter, yieldToPendingIo } from '../shared/concurrency';
 import { RemoteServiceError } from '../shared/errors';
 import { headerValue } from '../shared/http-headers';
-import type { Logger } from '../shared/logger';
+import type { Logger, LogFields } from '../shared/logger';
 import { redactEmails } from '../shared/redact';
 import { serverDelayFromHeaders, withRetry, type RetryDecision, type RetryPolicy } from '../shared/retry';
 import { mayBeAboutARecord } from './lookup-isolation';
@@ -55,6 +55,16 @@ export interface PostOptions {
    * network failures keep the retry policy's attempts.
    */
   recordErrorAttempts?: number | undefined;
+  /**
+   * Set when the caller isolates a record's failure (`mayBeAboutARecord`) that outlasts every
+   * retry: a lookup split to find the ids Retail Server fails on, a page's search narrowed to the
+   * cart it cannot load, and the requests of that split or narrowing. Such a record costs dozens
+   * of failing attempts, which are expected, not news: so the retries are held until the call
+   * ends, and those of a record's failure go at debug when the call fails with one (the job logs
+   * what the isolation finds, once a page). Any other retry, and every retry of a call that then
+   * succeeds, is a warn, as for any call.
+   */
+  isolatesRecordFailures?: boolean | undefined;
 }
 
 export interface RetailTransport {
@@ -62,6 +72,8 @@ export interface RetailTransport {
   post(endpoint: RetailEndpoint, path: string, query: readonly QueryParameter[], body: unknown, options?: PostOptions): Promise<unknown>;
   stats(): RetailCallStats;
 }
+
+const RETRYING = 'Retail Server call failed; retrying';
 
 const ENDPOINTS: readonly (RetailEndpoint | 'token')[] = ['channel', 'cartSearch', 'customers', 'products', 'token'];
 
@@ -217,6 +229,12 @@ export function createRetailTransport(options: RetailTransportOptions): RetailTr
     };
     let outOfTime = false;
 
+    const held: { fields: LogFields; aboutARecord: boolean }[] = [];
+    const logHeld = (failedWith: unknown): void => {
+      const isolated = failedWith !== undefined && mayBeAboutARecord(failedWith);
+      for (const { fields, aboutARecord } of held.splice(0)) logger[isolated && aboutARecord ? 'debug' : 'warn'](RETRYING, fields);
+    };
+
     return withRetry(counted, decide, options.retry, {
       sleep: options.sleep,
       random: options.random,
@@ -228,17 +246,26 @@ export function createRetailTransport(options: RetailTransportOptions): RetailTr
       onRetry: ({ attempt: failedAttempt, delayMs, error }) => {
         const fromTokenEndpoint = error instanceof RemoteServiceError && error.service === 'TokenEndpoint';
         bump(retries, fromTokenEndpoint ? 'token' : endpoint);
-        logger.warn('Retail Server call failed; retrying', {
+        const fields = {
           operation,
           attempt: failedAttempt,
           delayMs,
           status: error instanceof RemoteServiceError ? error.statusCode : undefined,
           reason: error instanceof Error ? error.message : String(error),
-        });
+        };
+        if (postOptions.isolatesRecordFailures === true) held.push({ fields, aboutARecord: mayBeAboutARecord(error) });
+        else logger.warn(RETRYING, fields);
       },
-    }).catch((error: unknown) => {
-      throw withAttempts(error, attempts, outOfTime || (error instanceof RemoteServiceError && error.outOfTime));
-    });
+    }).then(
+      (answer) => {
+        logHeld(undefined);
+        return answer;
+      },
+      (error: unknown) => {
+        logHeld(error);
+        throw withAttempts(error, attempts, outOfTime || (error instanceof RemoteServiceError && error.outOfTime));
+      },
+    );
   }
 
   function interpret(response: AxiosResponse<string>, operation: string, url: string): unknown {

@@ -275,6 +275,28 @@ describe('retries', () => {
     expect(h.logs.some((log) => log.level === 'warn' && log.fields.operation === 'POST Carts/Search')).toBe(true);
   });
 
+  test("a page's search logs its retries at warn, unless a record's failure outlasts them (the narrowing that follows logs what it finds)", async () => {
+    const h = await start({ data: seeded() });
+    const levels = () => h.logs.splice(0).filter((log) => log.message === 'Retail Server call failed; retrying').map((log) => log.level);
+    const http500 = (count: number) => Array.from({ length: count }, () => ({ status: 500 }));
+    // Recovered: real retries.
+    h.simulator.failNext('cartSearch', [{ status: 500 }, { status: 503 }]);
+    await h.client.searchCarts(query);
+    expect(levels()).toEqual(['warn', 'warn']);
+    // A record's failure to the end: the caller narrows the page to the cart it fails for.
+    h.simulator.failNext('cartSearch', http500(fastRetry.maxAttempts));
+    await failure(h.client.searchCarts(query));
+    expect(levels()).toEqual(['debug', 'debug', 'debug']);
+    // A throttled attempt among them was a real retry all the same.
+    h.simulator.failNext('cartSearch', [{ status: 503 }, ...http500(fastRetry.maxAttempts - 1)]);
+    await failure(h.client.searchCarts(query));
+    expect(levels()).toEqual(['warn', 'debug', 'debug']);
+    // The narrowing's own requests fail by design.
+    h.simulator.failNext('cartSearch', http500(2));
+    await failure(h.client.searchCarts({ ...query, narrowing: true }));
+    expect(levels()).toEqual(['debug']);
+  });
+
   test('429 with Retry-After waits what the server asked', async () => {
     const h = await start({ data: seeded() });
     h.simulator.failNext('customers', [{ status: 429, headers: { 'Retry-After': '7' } }]);
