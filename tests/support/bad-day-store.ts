@@ -2,6 +2,9 @@ import { buildSimulatorData, cartRecord, customerRecord, productRecord } from '.
 import type { LogLevel, LogRecord } from '../../src/shared/logger';
 import type { ProxiedRequest } from '../../src/simulators/fault-rules';
 
+// A store for runs on a bad day: good carts, and as many carts, customers and products that do
+// not parse as a test asks for (tests/job/log-lines-bounded.test.ts, cosmos-refuses-claims.test.ts).
+
 /** 12:00 is the runs' now: the default window is 03:40 to 11:50. */
 export const NOW = '2026-11-23T12:00:00Z';
 const START = Date.parse('2026-11-23T04:00:00Z');
