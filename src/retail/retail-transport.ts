@@ -59,10 +59,10 @@ export interface PostOptions {
    * Set when the caller isolates a record's failure (`mayBeAboutARecord`) that outlasts every
    * retry: a lookup split to find the ids Retail Server fails on, a page's search narrowed to the
    * cart it cannot load, and the requests of that split or narrowing. Such a record costs dozens
-   * of failing attempts, which are expected, not news: so the retries are held until the call
-   * ends, and those of a record's failure go at debug when the call fails with one (the job logs
-   * what the isolation finds, once a page). Any other retry, and every retry of a call that then
-   * succeeds, is a warn, as for any call.
+   * of failing attempts, which are expected, not news: so the retries of a failure that may be
+   * about a record are held until the call ends, and go at debug when the call fails with one (the
+   * job logs what the isolation finds, once a page). Every other retry (throttling, a network
+   * failure) is a warn when it happens, and a held one is a warn when the call then succeeds.
    */
   isolatesRecordFailures?: boolean | undefined;
 }
@@ -229,10 +229,11 @@ export function createRetailTransport(options: RetailTransportOptions): RetailTr
     };
     let outOfTime = false;
 
-    const held: { fields: LogFields; aboutARecord: boolean }[] = [];
+    /** Retries of a failure that may be about a record, until the call ends (`isolatesRecordFailures`). */
+    const held: LogFields[] = [];
     const logHeld = (failedWith: unknown): void => {
       const isolated = failedWith !== undefined && mayBeAboutARecord(failedWith);
-      for (const { fields, aboutARecord } of held.splice(0)) logger[isolated && aboutARecord ? 'debug' : 'warn'](RETRYING, fields);
+      for (const fields of held.splice(0)) logger[isolated ? 'debug' : 'warn'](RETRYING, fields);
     };
 
     return withRetry(counted, decide, options.retry, {
@@ -253,7 +254,8 @@ export function createRetailTransport(options: RetailTransportOptions): RetailTr
           status: error instanceof RemoteServiceError ? error.statusCode : undefined,
           reason: error instanceof Error ? error.message : String(error),
         };
-        if (postOptions.isolatesRecordFailures === true) held.push({ fields, aboutARecord: mayBeAboutARecord(error) });
+        // Throttling and network failures are news as they happen (a 429's wait may take minutes).
+        if (postOptions.isolatesRecordFailures === true && mayBeAboutARecord(error)) held.push(fields);
         else logger.warn(RETRYING, fields);
       },
     }).then(

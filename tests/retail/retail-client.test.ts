@@ -1,4 +1,5 @@
 import { ConfigurationError, RemoteServiceError } from '../../src/shared/errors';
+import type { LogRecord } from '../../src/shared/logger';
 import { createRetailServerClient, normalizeRetailServerUrl } from '../../src/retail/retail-client';
 import { createRetailTokenProvider } from '../../src/retail/token-provider';
 import {
@@ -295,6 +296,19 @@ describe('retries', () => {
     h.simulator.failNext('cartSearch', http500(2));
     await failure(h.client.searchCarts({ ...query, narrowing: true }));
     expect(levels()).toEqual(['debug']);
+  });
+
+  test('a throttled search says so when it starts to wait, not once the call has ended', async () => {
+    let logs: readonly LogRecord[] = [];
+    const warnedWhileWaiting: boolean[] = [];
+    const sleep = async () => {
+      warnedWhileWaiting.push(logs.some((log) => log.level === 'warn' && log.fields.status === 429));
+    };
+    const h = await start({ data: seeded(), client: { sleep } });
+    logs = h.logs;
+    h.simulator.failNext('cartSearch', [{ status: 429, headers: { 'Retry-After': '30' } }]);
+    await h.client.searchCarts(query);
+    expect(warnedWhileWaiting).toEqual([true]);
   });
 
   test('429 with Retry-After waits what the server asked', async () => {
