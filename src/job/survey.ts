@@ -91,13 +91,17 @@ interface CountedRange extends TimeRange {
 /**
  * Joins neighbouring ranges while together they hold less than a page (a slice's last page is
  * seldom full), so the pass works full pages: one search each, and no more pages than the window
- * needs. A joined range has a copy only when both of its parts had one.
+ * needs. A search that returns a full page cannot tell the range's end from "there may be more",
+ * and searches again; a range the survey kept is worked from its copy with no search, so kept
+ * ranges are joined while together they hold a page or less. A joined range has a copy only when
+ * both of its parts had one.
  */
 function mergeRanges(ranges: readonly CountedRange[], pageSize: number): SurveyRange[] {
   const merged: CountedRange[] = [];
   for (const range of ranges) {
     const last = merged.at(-1);
-    if (last && last.count + range.count < pageSize) {
+    const room = last?.kept && range.kept ? pageSize : pageSize - 1;
+    if (last && last.count + range.count <= room) {
       const kept = last.kept && range.kept ? [...last.kept, ...range.kept] : undefined;
       merged[merged.length - 1] = { ...last, to: range.to, before: range.before, count: last.count + range.count, kept };
     } else {
@@ -320,11 +324,12 @@ export async function surveyLatestCarts(
       break;
     }
   }
-  const restRanges = mergeRanges(readWithoutGap, options.pageSize);
-  // The head's ranges are kept apart: its copy never holds the carts at `head.stoppedAt`, the rest's first instant.
-  const headRanges = mergeRanges(head.ranges, options.pageSize);
+  // The head ends just before `head.stoppedAt` (its copy holds no cart from there on) and the rest
+  // starts there (the first slice's copy holds every cart from there on): like two slices, they
+  // meet exactly, and a range joined across the head's end holds each of its carts once.
+  const ranges = mergeRanges([...head.ranges, ...readWithoutGap], options.pageSize);
   // Carts at `end` itself belong to the part not read; the window's `to` is inclusive.
-  return { latest, onlyPage: undefined, ranges: [...headRanges, ...restRanges], pages, end: end === undefined ? undefined : new Date(end - 1) };
+  return { latest, onlyPage: undefined, ranges, pages, end: end === undefined ? undefined : new Date(end - 1) };
 }
 
 /** Takes the carts at `from` that an earlier run finished out of the page, and offers each that parses. */

@@ -1,7 +1,8 @@
 import { cartPages, type RawCart, type TimeRange } from '../../src/job/cart-pages';
 import { surveyLatestCarts, type Survey } from '../../src/job/survey';
-import { buildSimulatorData, cartRecord, type SimulatorData } from '../../src/simulators/retail-server';
+import { buildSimulatorData, cartRecord, customerRecord, productRecord, type SimulatorData } from '../../src/simulators/retail-server';
 import { directCartSearch } from '../support/direct-cart-search';
+import { startHarness, type Harness } from '../support/harness';
 
 /**
  * The processing pass searches the survey's ranges all at once instead of following one keyset
@@ -214,5 +215,76 @@ describe('the processing pass over the survey ranges', () => {
     const read = perRange.flat();
     expect(read.sort()).toEqual(idsInWindow(data));
     expect(new Set(read).size).toBe(20);
+  });
+});
+
+/** As the pipelined pass works the survey: pages of the kept copies, and the pages each searched range yields. */
+async function workAsThePass(survey: Survey, data: SimulatorData, pageSize: number) {
+  if (survey.onlyPage) return { ids: idsOf(survey.onlyPage), pages: survey.onlyPage.length > 0 ? 1 : 0, searches: 0 };
+  const retail = directCartSearch(data);
+  const ids: string[] = [];
+  let pages = 0;
+  for (const range of survey.ranges) {
+    if (range.carts) {
+      ids.push(...idsOf(range.carts));
+      pages += Math.ceil(range.carts.length / pageSize);
+      continue;
+    }
+    for await (const page of cartPages(retail, { ...range, pageSize, includeAnonymous: false })) {
+      ids.push(...page.map((c) => c.key?.id ?? '?'));
+      pages++;
+    }
+  }
+  return { ids, pages, searches: retail.searches.length };
+}
+
+describe('how many pages the pass works', () => {
+  test('a window of exactly one page the survey kept is one range and one page, though the survey read it as its head and the rest', async () => {
+    const data = buildSimulatorData({
+      carts: Array.from({ length: 10 }, (_, i) => cartRecord({ id: `c${i}`, customerId: `C${i}`, modifiedDateTime: new Date(from.getTime() + (i + 1) * 60_000).toISOString(), lines: [{ productId: 1 }] })),
+    });
+    const survey = await surveyLatestCarts(directCartSearch(data), window, { pageSize: 10, includeAnonymous: false, slices: 4, keepCarts: 100 }, () => undefined);
+    expect(survey.pages).toBeGreaterThan(1); // the head stops before its newest instant; the rest reads that cart again
+    expect(survey.ranges).toHaveLength(1);
+    expect(idsOf(survey.ranges[0]?.carts)).toEqual(data.carts.map((cart) => String(cart.Id)));
+    const pass = await workAsThePass(survey, data, 10);
+    expect(pass).toEqual({ ids: idsOf(survey.ranges[0]?.carts), pages: 1, searches: 0 });
+  });
+});
+
+describe('a timer run over a window of a few pages the survey kept', () => {
+  const NOW = '2026-11-23T12:00:00Z';
+  /** `n` carts of `n` customers, spread evenly over [11:20, 11:50); a first run looking back 40 minutes reads [11:20, 11:50]. */
+  const windowOf = (n: number) =>
+    buildSimulatorData({
+      customers: Array.from({ length: n }, (_, i) => customerRecord(`C${i}`)),
+      products: Array.from({ length: 20 }, (_, i) => productRecord(i + 1)),
+      carts: Array.from({ length: n }, (_, i) =>
+        cartRecord({
+          id: `cart-${i}`,
+          customerId: `C${i}`,
+          modifiedDateTime: new Date(Date.parse(NOW) - 40 * 60_000 + Math.floor((i * 30 * 60_000) / n)).toISOString(),
+          lines: [{ productId: (i % 20) + 1 }],
+        }),
+      ),
+    });
+  let h: Harness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+
+  // Each page costs a customer lookup, an Emarsys trigger, two bulk writes and a checkpoint save:
+  // a window of exactly PageSize (100) carts was worked as pages of 99 and 1.
+  test.each([
+    [100, 1],
+    [199, 2],
+  ])('%i carts at PageSize 100 are worked in %i page(s), one customer lookup and one Emarsys trigger each', async (carts, pages) => {
+    h = await startHarness({ now: NOW, data: windowOf(carts) });
+    const report = await h.run({ trigger: 'timer' }, { RetailServerClientOptions__IncludeAbandonedCartsModifiedSinceLastMinutes: '40' });
+    expect(report.carts.notified).toBe(carts);
+    expect(report.pages).toBe(pages);
+    expect(h.retail.requests.filter((r) => r.endpoint === 'customers')).toHaveLength(pages);
+    expect(h.emarsys.requests.filter((r) => r.kind === 'trigger')).toHaveLength(pages);
   });
 });
