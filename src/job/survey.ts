@@ -85,33 +85,81 @@ export function parseCartForChecks(raw: unknown): ParseResult<Cart> {
 /** A range, how many carts the survey found in it, and those carts when it kept them. */
 interface CountedRange extends TimeRange {
   count: number;
-  kept?: PageCart[] | undefined;
+  kept?: KeyedCart[] | undefined;
 }
 
+/** A kept cart: a slice with a record whose id and time do not parse is not kept. */
+type KeyedCart = PageCart & { key: NonNullable<RawCart['key']> };
+
 /**
- * Joins neighbouring ranges while together they hold less than a page (a slice's last page is
- * seldom full), so the pass works full pages: one search each, and no more pages than the window
- * needs. A search that returns a full page cannot tell the range's end from "there may be more",
- * and searches again; a range the survey kept is worked from its copy with no search, so kept
- * ranges are joined while together they hold a page or less. A joined range has a copy only when
- * both of its parts had one.
+ * Joins neighbouring ranges so that the pass works no more pages than the window needs.
+ *
+ * A range the pass searches holds less than a page when joined (a slice's last page is seldom
+ * full): a search that returns a full page cannot tell the range's end from "there may be more",
+ * and searches again. A range the survey kept is worked from its copy, a page at a time, with no
+ * search: kept ranges are cut again at the instants of their carts and joined while the carts fill
+ * the last page's room, so a stretch of the window held in copies takes the fewest pages its
+ * instants allow (a full page is one page). Carts that share an instant stay in one range; an
+ * instant with more than a page of carts is worked over several pages of its range, which also
+ * takes the carts before it that fit its first page and those after it that fit its last, though
+ * never a second such instant (a range stays about a page or one instant long). A joined range has
+ * a copy only when both of its parts had one.
  */
 function mergeRanges(ranges: readonly CountedRange[], pageSize: number): SurveyRange[] {
   const merged: CountedRange[] = [];
-  for (const range of ranges) {
+  for (const range of ranges.flatMap(byInstant)) {
     const last = merged.at(-1);
-    const room = last?.kept && range.kept ? pageSize : pageSize - 1;
-    if (last && last.count + range.count <= room) {
-      const kept = last.kept && range.kept ? [...last.kept, ...range.kept] : undefined;
-      merged[merged.length - 1] = { ...last, to: range.to, before: range.before, count: last.count + range.count, kept };
+    if (last && joins(last, range, pageSize)) {
+      // In place: a range is joined one instant at a time, and copying its carts each time would take quadratic time.
+      last.to = range.to;
+      last.before = range.before;
+      last.count += range.count;
+      if (last.kept && range.kept) for (const cart of range.kept) last.kept.push(cart);
+      else last.kept = undefined;
     } else {
-      merged.push(range);
+      merged.push({ ...range, kept: range.kept && [...range.kept] });
     }
   }
   return merged.map(({ count: _count, kept, ...range }) => (kept ? { ...range, carts: kept } : range));
 }
 
-type KeyedCart = PageCart & { key: NonNullable<RawCart['key']> };
+/** Whether `next` is joined to the range before it (see `mergeRanges`). */
+function joins(last: CountedRange, next: CountedRange, pageSize: number): boolean {
+  if (!last.kept || !next.kept) return last.count + next.count < pageSize;
+  // From copies: `next` is one instant (`byInstant`), and the range is worked in pages of `pageSize`.
+  if (last.count === 0 || next.count === 0) return true;
+  // An instant of more than a page starts on the range's last page while it has room (a range holding more than a page already has one such instant).
+  if (next.count > pageSize) return last.count < pageSize;
+  const onLastPage = last.count % pageSize;
+  return onLastPage !== 0 && onLastPage + next.count <= pageSize;
+}
+
+/**
+ * A kept range cut at the instants of its carts, one range per instant, meeting exactly: the first
+ * from the range's start, the last to its end. A range searched again, or empty, stays whole.
+ */
+function byInstant(range: CountedRange): CountedRange[] {
+  const { kept } = range;
+  if (kept === undefined || kept.length === 0) return [range];
+  // Each instant's carts in the order the survey read them.
+  const groups = new Map<number, KeyedCart[]>();
+  for (const cart of kept) {
+    const t = cart.key.modifiedAt.getTime();
+    const group = groups.get(t);
+    if (group) group.push(cart);
+    else groups.set(t, [cart]);
+  }
+  const instants = [...groups.keys()].sort((a, b) => a - b);
+  return instants.map((t, i): CountedRange => {
+    const carts = groups.get(t) as KeyedCart[];
+    const end = instants[i + 1];
+    const from = i === 0 ? range.from : new Date(t);
+    const cartIdsDoneAtFrom = i === 0 ? range.cartIdsDoneAtFrom : [];
+    return end === undefined
+      ? { from, to: range.to, before: range.before, cartIdsDoneAtFrom, count: carts.length, kept: carts }
+      : { from, to: new Date(end), before: end, cartIdsDoneAtFrom, count: carts.length, kept: carts };
+  });
+}
 
 /**
  * Hands each kept cart to its range of the slice: the ranges meet exactly, range i holding
@@ -121,7 +169,7 @@ type KeyedCart = PageCart & { key: NonNullable<RawCart['key']> };
 function withKeptCarts(ranges: readonly CountedRange[], carts: readonly KeyedCart[] | undefined): CountedRange[] {
   if (!carts) return [...ranges];
   const starts = ranges.map((range) => range.from.getTime());
-  const buckets = ranges.map((): PageCart[] => []);
+  const buckets = ranges.map((): KeyedCart[] => []);
   for (const cart of carts) {
     const t = cart.key.modifiedAt.getTime();
     // The last range that starts at or before t.

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { cartPages, type RawCart, type TimeRange } from '../../src/job/cart-pages';
 import { surveyLatestCarts, type Survey } from '../../src/job/survey';
 import { buildSimulatorData, cartRecord, customerRecord, productRecord, type SimulatorData } from '../../src/simulators/retail-server';
@@ -218,6 +219,35 @@ describe('the processing pass over the survey ranges', () => {
   });
 });
 
+/**
+ * The fewest pages a pass can work `sizes` (carts per instant, oldest first) in, pages of at most
+ * `pageSize` carts in time order: a page ends between two instants, or inside an instant that holds
+ * more than a page; and no page holds carts of two such instants (a range stays about a page or one
+ * instant long). Worked out over every place a page may end, not the way the survey joins ranges.
+ */
+function fewestPages(sizes: readonly number[], pageSize: number): number {
+  const bounds = [0];
+  const big: number[] = []; // For each cart position, the instant it belongs to when that instant holds more than a page.
+  sizes.forEach((size, instant) => {
+    const start = bounds.at(-1) as number;
+    for (let i = 1; i < size; i++) if (size > pageSize) bounds.push(start + i);
+    for (let i = 0; i < size; i++) big.push(size > pageSize ? instant : -1);
+    bounds.push(start + size);
+  });
+  const total = bounds.at(-1) as number;
+  const fewest = new Map<number, number>([[0, 0]]);
+  for (const end of bounds.slice(1)) {
+    let best = Number.POSITIVE_INFINITY;
+    for (const [start, pages] of fewest) {
+      if (end - start > pageSize) continue;
+      const bigInstants = new Set(big.slice(start, end).filter((instant) => instant >= 0));
+      if (bigInstants.size <= 1) best = Math.min(best, pages + 1);
+    }
+    fewest.set(end, best);
+  }
+  return fewest.get(total) as number;
+}
+
 /** As the pipelined pass works the survey: pages of the kept copies, and the pages each searched range yields. */
 async function workAsThePass(survey: Survey, data: SimulatorData, pageSize: number) {
   if (survey.onlyPage) return { ids: idsOf(survey.onlyPage), pages: survey.onlyPage.length > 0 ? 1 : 0, searches: 0 };
@@ -250,6 +280,112 @@ describe('how many pages the pass works', () => {
     const pass = await workAsThePass(survey, data, 10);
     expect(pass).toEqual({ ids: idsOf(survey.ranges[0]?.carts), pages: 1, searches: 0 });
   });
+
+  test('random windows around multiples of the page size, with ties, kept or not, cut short or not: every cart once, and the fewest pages wherever the survey kept the carts', async () => {
+    const shapes = { kept: 0, notKept: 0, partlyKept: 0, bigTies: 0, cut: 0, done: 0 };
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          pageSize: fc.integer({ min: 2, max: 12 }),
+          pagesOfCarts: fc.integer({ min: 0, max: 6 }),
+          offset: fc.integer({ min: -2, max: 2 }),
+          // Carts per instant, used in turn: 1 is a window of distinct instants; more than the page size, ties that need `$skip`.
+          tieSizes: fc.array(fc.oneof(fc.constant(1), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 26 })), { minLength: 1, maxLength: 5 }),
+          keep: fc.constantFrom('all', 'none', 'some'),
+          keepShare: fc.double({ min: 0, max: 1, noNaN: true }),
+          slices: fc.integer({ min: 1, max: 4 }),
+          outOfTimeAfter: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }),
+          startsAtFrom: fc.boolean(),
+          done: fc.integer({ min: 0, max: 3 }),
+          seed: fc.integer(),
+        }),
+        async (c) => {
+          const count = Math.max(0, c.pagesOfCarts * c.pageSize + c.offset);
+          const random = seeded(c.seed);
+          // Instants spread over the window, sorted, the first at the window's start when asked.
+          const sizes: number[] = [];
+          for (let used = 0, i = 0; used < count; i++) {
+            const size = Math.min(count - used, c.tieSizes[i % c.tieSizes.length] as number);
+            sizes.push(size);
+            used += size;
+          }
+          const span = to.getTime() - from.getTime();
+          const times = new Set<number>();
+          if (c.startsAtFrom && sizes.length > 0) times.add(from.getTime());
+          while (times.size < sizes.length) times.add(from.getTime() + 1 + Math.floor(random() * span));
+          const instants = [...times].sort((a, b) => a - b);
+          const carts = sizes.flatMap((size, i) =>
+            Array.from({ length: size }, (_, j) =>
+              cartRecord({ id: `c${i}-${j}`, customerId: `C${i}-${j}`, modifiedDateTime: new Date(instants[i] as number).toISOString(), lines: [{ productId: 1 }] }),
+            ),
+          );
+          const data = buildSimulatorData({ carts });
+          // Carts at the window's start an earlier run finished: read by the survey, worked by no one.
+          const doneAtFrom = c.startsAtFrom ? carts.filter((cart) => cart.ModifiedDateTime === from.toISOString()).slice(0, c.done).map((cart) => String(cart.Id)) : [];
+          const keepCarts = c.keep === 'all' ? 10_000 : c.keep === 'none' ? 0 : c.pageSize + Math.floor(c.keepShare * count);
+          let surveyPages = 0;
+          const survey = await surveyLatestCarts(
+            directCartSearch(data),
+            { ...window, cartIdsDoneAtFrom: doneAtFrom },
+            { pageSize: c.pageSize, includeAnonymous: false, slices: c.slices, keepCarts, outOfTime: () => c.outOfTimeAfter !== undefined && surveyPages >= c.outOfTimeAfter },
+            (read) => {
+              surveyPages = read;
+            },
+          );
+          const end = survey.end?.getTime() ?? to.getTime();
+          const inWindow = (cart: (typeof carts)[number]) => Date.parse(String(cart.ModifiedDateTime)) <= end && !doneAtFrom.includes(String(cart.Id));
+          const expected = carts.filter(inWindow).map((cart) => String(cart.Id));
+
+          const pass = await workAsThePass(survey, data, c.pageSize);
+          // Every cart of the window once (those an earlier run finished, never).
+          expect([...pass.ids].sort()).toEqual([...expected].sort());
+
+          if (!survey.onlyPage) {
+            const { ranges } = survey;
+            // The ranges meet exactly, from the window's start to its end (or to where the survey stopped).
+            expect(ranges[0]?.from).toEqual(from);
+            for (let i = 1; i < ranges.length; i++) expect(ranges[i]?.from.getTime()).toBe(ranges[i - 1]?.before);
+            if (survey.end) expect(ranges.at(-1)?.before).toBe(end + 1);
+            else expect([ranges.at(-1)?.to, ranges.at(-1)?.before]).toEqual([to, undefined]);
+            // A kept range holds exactly what searching it returns.
+            for (const range of ranges.filter((r) => r.carts !== undefined)) {
+              const searched: string[] = [];
+              for await (const page of cartPages(directCartSearch(data), { ...range, pageSize: c.pageSize, includeAnonymous: false })) searched.push(...page.map((cart) => cart.key?.id ?? '?'));
+              expect(idsOf(range.carts).sort()).toEqual(searched.sort());
+            }
+            // No two neighbouring ranges would be worked in fewer pages joined: together they hold a
+            // page or more, and more than a page when both are worked from copies (a full page is one).
+            const held = ranges.map((range) => expected.filter((id) => {
+              const t = Date.parse(String(carts.find((cart) => cart.Id === id)?.ModifiedDateTime));
+              return t >= range.from.getTime() && t < (range.before ?? Number.POSITIVE_INFINITY);
+            }).length);
+            for (let i = 1; i < ranges.length; i++) {
+              const both = ranges[i - 1]?.carts !== undefined && ranges[i]?.carts !== undefined;
+              expect((held[i - 1] as number) + (held[i] as number)).toBeGreaterThanOrEqual(both ? c.pageSize + 1 : c.pageSize);
+            }
+          }
+          const keptAll = survey.onlyPage !== undefined || survey.ranges.every((range) => range.carts !== undefined);
+          if (keptAll) {
+            // What the window's instants allow: for distinct instants, ceil(carts / page size).
+            const perInstant = new Map<string, number>();
+            for (const cart of carts.filter(inWindow)) perInstant.set(String(cart.ModifiedDateTime), (perInstant.get(String(cart.ModifiedDateTime)) ?? 0) + 1);
+            const fewest = fewestPages([...perInstant.values()], c.pageSize);
+            expect(pass.pages).toBe(fewest);
+            if ([...perInstant.values()].every((n) => n === 1)) expect(pass.pages).toBe(Math.ceil(expected.length / c.pageSize));
+            expect(pass.searches).toBe(0);
+          }
+          shapes[keptAll ? 'kept' : survey.ranges.some((range) => range.carts !== undefined) ? 'partlyKept' : 'notKept']++;
+          if (sizes.some((size) => size > c.pageSize)) shapes.bigTies++;
+          if (survey.end) shapes.cut++;
+          if (doneAtFrom.length > 0) shapes.done++;
+        },
+      ),
+      // Seeded like the repository's other properties; RANGE_PAGES_SEED and RANGE_PAGES_RUNS try others.
+      { seed: Number(process.env.RANGE_PAGES_SEED ?? 20261207), numRuns: Number(process.env.RANGE_PAGES_RUNS ?? 400) },
+    );
+    // The runs reached every kind of window.
+    for (const [shape, runs] of Object.entries(shapes)) expect([shape, runs > 10]).toEqual([shape, true]);
+  });
 });
 
 describe('a timer run over a window of a few pages the survey kept', () => {
@@ -279,6 +415,9 @@ describe('a timer run over a window of a few pages the survey kept', () => {
   test.each([
     [100, 1],
     [199, 2],
+    [200, 2],
+    [300, 3],
+    [800, 8],
   ])('%i carts at PageSize 100 are worked in %i page(s), one customer lookup and one Emarsys trigger each', async (carts, pages) => {
     h = await startHarness({ now: NOW, data: windowOf(carts) });
     const report = await h.run({ trigger: 'timer' }, { RetailServerClientOptions__IncludeAbandonedCartsModifiedSinceLastMinutes: '40' });
