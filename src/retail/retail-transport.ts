@@ -234,6 +234,17 @@ export function createRetailTransport(options: RetailTransportOptions): RetailTr
     const logHeld = (failedWith: unknown): void => {
       const isolated = failedWith !== undefined && mayBeAboutARecord(failedWith);
       for (const fields of held.splice(0)) logger[isolated ? 'debug' : 'warn'](RETRYING, fields);
+      // The call that starts an isolation (not one of its own requests, which fail by design) says
+      // so once: what follows may find a record at fault, or find none (a brief outage), and either
+      // way the operator sees that Retail Server failed it.
+      if (isolated && recordErrorAttempts === undefined) {
+        logger.warn('Retail Server failed a call on every attempt, as it fails for a record it cannot load; the connector looks for that record', {
+          operation,
+          attempts,
+          status: failedWith.statusCode,
+          reason: failedWith.message,
+        });
+      }
     };
 
     return withRetry(counted, decide, options.retry, {

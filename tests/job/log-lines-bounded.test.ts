@@ -4,6 +4,8 @@ import { failSearchesHolding } from '../support/unreadable-carts';
 import { atLevels, NOW, outcomeWrites, store } from '../support/bad-day-store';
 import type { LogRecord } from '../../src/shared/logger';
 
+const ISOLATING = 'Retail Server failed a call on every attempt, as it fails for a record it cannot load; the connector looks for that record';
+
 /**
  * What a bad day costs in Application Insights, which bills every line it ingests. The report
  * counts every bad record by reason; the log says so once a page for each kind of problem, not a
@@ -91,8 +93,28 @@ describe('log lines on a bad day stay bounded (no line per record)', () => {
       expect(report.retries.cartSearch).toBeGreaterThan(100);
       const warned = atLevels(h.logs, 'warn', 'error');
       expect(warned.length).toBeLessThanOrEqual(BOUND);
-      expect(new Set(warned.map((log) => log.message))).toEqual(new Set(['Skipped carts that Retail Server cannot load']));
+      expect(new Set(warned.map((log) => log.message))).toEqual(new Set(['Skipped carts that Retail Server cannot load', ISOLATING]));
       expect(counted(warned, 'Skipped carts that Retail Server cannot load')).toBe(10);
+      // Once a call that met one, not once an attempt: the page's search and the search of the cart
+      // alone, in the survey and in the pass.
+      expect(warned.filter((log) => log.message === ISOLATING).length).toBeLessThanOrEqual(4 * 10);
     });
+  });
+});
+
+describe('a failure that outlasts its retries and turns out to be no record\'s', () => {
+  let h: Harness;
+  afterEach(() => h.close());
+
+  test('a customer lookup failing with HTTP 500 on every attempt, then answered in parts, is still a warn', async () => {
+    h = await startHarness({ now: NOW, data: store({ good: 3 }) });
+    // A brief outage, not a record: the split that follows finds no customer at fault.
+    h.retail.failNext('customers', Array.from({ length: 4 }, () => ({ status: 500 })));
+    const report = await h.run();
+
+    expect(report.status).toBe('completed');
+    expect(report.carts.notified).toBe(3);
+    const warned = atLevels(h.logs, 'warn', 'error').filter((log) => log.fields.operation === 'POST Customers/GetByAccountNumbers');
+    expect(warned.map((log) => [log.message, log.fields.attempts, log.fields.status])).toEqual([[ISOLATING, 4, 500]]);
   });
 });
