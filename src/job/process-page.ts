@@ -122,28 +122,29 @@ async function lookUp(candidates: readonly Candidate[], context: PageContext): P
   const readCustomers = async () =>
     accountNumbers.length > 0 ? context.retail.getCustomers(accountNumbers, lookup) : { customers: [] as Customer[], invalid: [], failed: [] };
   // Logged per page, not per record (see ProblemSummary). A product is read once a run, so its
-  // problems are logged by the page whose read met them.
+  // problems are logged by the read that met them, as soon as it has: the page's customer lookup
+  // may yet fail, and the read's results stay in the run's cache for the pages after it.
   const invalidCustomers = new ProblemSummary();
   const failedCustomers = new ProblemSummary();
-  const invalidProducts = new ProblemSummary();
-  const failedProducts = new ProblemSummary();
   const readProducts = () =>
     context.productCache.load(productIds, async (ids) => {
       const read = await context.retail.getProducts(ids, context.channel.RecordId, lookup);
       counters.invalidProducts += read.invalid.length;
+      const invalidProducts = new ProblemSummary();
+      const failedProducts = new ProblemSummary();
       for (const { problem, record } of read.invalid) invalidProducts.add(problem, record);
       for (const { id, reason } of read.failed) failedProducts.add(reason, id);
+      invalidProducts.log(logger, 'warn', 'Skipped product records that do not parse');
+      failedProducts.log(logger, 'warn', 'Retail Server fails every lookup of these products; their carts fail for now');
       return read;
     });
-  const [customerResult, productResult] = context.sequential ? [await readCustomers(), await readProducts()] : await Promise.all([readCustomers(), readProducts()]);
+  const [customerResult, productResult] = context.sequential ? [await readCustomers(), await readProducts()] : await bothSettled(readCustomers(), readProducts());
 
   counters.invalidCustomers += customerResult.invalid.length;
   for (const { problem, record } of customerResult.invalid) invalidCustomers.add(problem, record);
   for (const { id, reason } of customerResult.failed) failedCustomers.add(reason, id);
   invalidCustomers.log(logger, 'warn', 'Skipped customer records that do not parse');
-  invalidProducts.log(logger, 'warn', 'Skipped product records that do not parse');
   failedCustomers.log(logger, 'warn', 'Retail Server fails every lookup of these customers; their carts fail for now');
-  failedProducts.log(logger, 'warn', 'Retail Server fails every lookup of these products; their carts fail for now');
   return {
     // Keyed as `accountNumberOf` gives a cart's account number (trimmed), ignoring case as the lookup does.
     customers: new Map(customerResult.customers.map((customer) => [customer.AccountNumber.trim().toLowerCase(), customer])),
@@ -151,6 +152,17 @@ async function lookUp(candidates: readonly Candidate[], context: PageContext): P
     products: productResult.products,
     productFailures: productResult.failures,
   };
+}
+
+/**
+ * Both results, once both calls have ended: when one fails, the other is not left running after the
+ * page has failed (its requests, its retries, its log lines outliving the run); the first failure is thrown.
+ */
+async function bothSettled<A, B>(first: Promise<A>, second: Promise<B>): Promise<[A, B]> {
+  const [a, b] = await Promise.allSettled([first, second]);
+  if (a.status === 'rejected') throw toError(a.reason);
+  if (b.status === 'rejected') throw toError(b.reason);
+  return [a.value, b.value];
 }
 
 /**

@@ -3,6 +3,8 @@ import { startFaultHarness, type FaultHarness } from '../support/fault-harness';
 import { failSearchesHolding } from '../support/unreadable-carts';
 import { atLevels, NOW, outcomeWrites, store } from '../support/bad-day-store';
 import type { LogRecord } from '../../src/shared/logger';
+import { buildSimulatorData, cartRecord, customerRecord, productRecord } from '../../src/simulators/retail-server';
+import { RETAIL_ENDPOINTS } from '../reliability/faults/retail';
 
 const ISOLATING = 'Retail Server failed a call on every attempt, as it fails for a record it cannot load; the connector looks for that record';
 
@@ -116,5 +118,37 @@ describe('a failure that outlasts its retries and turns out to be no record\'s',
     expect(report.carts.notified).toBe(3);
     const warned = atLevels(h.logs, 'warn', 'error').filter((log) => log.fields.operation === 'POST Customers/GetByAccountNumbers');
     expect(warned.map((log) => [log.message, log.fields.attempts, log.fields.status])).toEqual([[ISOLATING, 4, 500]]);
+  });
+});
+
+describe('a page whose customer lookup fails while its product read finds a product Retail Server fails', () => {
+  let h: FaultHarness;
+  afterEach(() => h.close());
+
+  test('the product is still logged at warn, and the read has ended when the run reports', async () => {
+    const poison = 2;
+    const start = Date.parse('2026-11-23T05:00:00Z');
+    h = await startFaultHarness({
+      now: NOW,
+      data: buildSimulatorData({
+        customers: Array.from({ length: 6 }, (_, i) => customerRecord(`C${i}`)),
+        products: [productRecord(1), productRecord(poison)],
+        carts: Array.from({ length: 6 }, (_, i) =>
+          cartRecord({ id: `cart-${i}`, customerId: `C${i}`, modifiedDateTime: new Date(start + i * 600_000).toISOString(), lines: i === 4 ? [{ productId: 1 }, { productId: poison }] : [{ productId: 1 }] }),
+        ),
+      }),
+    });
+    // Product 2 cannot be loaded (the split finds it); the customer endpoint is down (503: no record's status).
+    h.proxies.retail.inject({
+      path: RETAIL_ENDPOINTS.products,
+      match: (request) => (JSON.parse(request.text()) as { productSearchCriteria: { Ids: number[] } }).productSearchCriteria.Ids.includes(poison),
+      fault: { kind: 'status', status: 500, body: JSON.stringify({ error: { code: 'Microsoft_Dynamics_Commerce_Runtime_CriticalStorageError', message: 'An error occurred while loading the record.' } }) },
+    });
+    h.proxies.retail.inject({ path: RETAIL_ENDPOINTS.customers, fault: { kind: 'status', status: 503 } });
+    const report = await h.run();
+
+    expect(report.status).toBe('failed');
+    const warned = h.logs.filter((log) => log.level === 'warn' && log.message === 'Retail Server fails every lookup of these products; their carts fail for now');
+    expect(warned.map((log) => log.fields.samples)).toEqual([[poison]]);
   });
 });
