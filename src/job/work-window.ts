@@ -71,6 +71,21 @@ export async function workWindow(run: WindowWork, window: RunWindow): Promise<vo
   const worked: RunWindow = survey.end ? { ...window, to: survey.end } : window;
   if (survey.end) logger.info('Abandoned cart run cut its window: the survey ran out of time', { limitMinutes: limits.limitMinutes, to: survey.end.toISOString() });
 
+  // The pipelined pass knows its ranges before it starts: the last one's commit moves the checkpoint
+  // to the window's end, and the run's closing save, finding it there, writes nothing more.
+  const lastRange = sequential ? undefined : survey.onlyPage !== undefined ? 0 : survey.ranges.length - 1;
+  let saved: string | undefined;
+  const save = async () => {
+    // The lease first: a run that lost it (stalled past it) must not write its checkpoint over the
+    // one the unit's new holder has moved on.
+    await run.keepLease();
+    const position = tracker.position();
+    const key = JSON.stringify(position);
+    if (key === saved) return;
+    await run.saveCheckpoint(position);
+    saved = key;
+  };
+
   const context = pageContext(run, worked, survey);
   const isTimeUp = (error: unknown) => error instanceof RemoteServiceError && error.outOfTime;
   const { stoppedEarly, timeUp } = await runPagePipeline(
@@ -96,14 +111,11 @@ export async function workWindow(run: WindowWork, window: RunWindow): Promise<vo
     },
     async (observations, index) => {
       for (const { cartId, modifiedAt, final } of observations) tracker.observe(cartId, modifiedAt, final);
+      // Every range before it is committed, so the window has been read to its end.
+      if (index === lastRange) tracker.finish(worked.to);
       const { counters } = run;
       deps.onProgress?.({ phase: 'pages', pages: index + 1, seen: counters.seen, notified: counters.notified, failed: counters.failed });
-      if (!run.dryRun) {
-        // The lease first: a run that lost it (stalled past it) must not write its checkpoint
-        // over the one the unit's new holder has moved on.
-        await run.keepLease();
-        await run.saveCheckpoint(tracker.position());
-      }
+      if (!run.dryRun) await save();
     },
   );
   if (timeUp !== undefined) {
@@ -115,8 +127,7 @@ export async function workWindow(run: WindowWork, window: RunWindow): Promise<vo
   }
   // Every cart before the tracker's position has its outcome; the rest of the window is the next run's.
   if (stoppedEarly || survey.end) run.leaveRemaining({ from: tracker.position().lastModifiedAt.toISOString(), to: window.to.toISOString() });
-  await run.keepLease();
-  await run.saveCheckpoint(tracker.position());
+  await save();
 }
 
 /** What every page of the window is worked with (each page gets its own tallies, time and priority). */
