@@ -190,7 +190,9 @@ async function finishReport(
       deps.logger.warn('Could not store the run report', { reason: toError(error).message });
     });
   }
-  const level = report.status === 'failed' ? 'error' : 'info';
+  // A run that completed but failed carts (they wait for the next run) is a warn: an operator who
+  // alerts on warn and up sees it once a run, whatever its pages said.
+  const level = report.status === 'failed' ? 'error' : report.carts.failed > 0 ? 'warn' : 'info';
   deps.logger[level]('Abandoned cart run finished', { report });
   return report;
 }

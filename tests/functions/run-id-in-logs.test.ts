@@ -52,6 +52,8 @@ describe('the log lines of a run', () => {
     const report = JSON.parse((finished as { text: string }).text.slice('Abandoned cart run finished '.length)) as { report: { carts: { failed: number; skippedByReason: Record<string, number> } } };
     expect(report.report.carts.skippedByReason['invalid-record']).toBe(200);
     expect(report.report.carts.failed).toBe(50);
+    // A completed run that failed carts closes at warn.
+    expect(finished?.level).toBe('warning');
 
     // Every level: a debug line of a client is as much the run's. The container is made ready when
     // the dependencies are built, before the run (and its id) exists.
