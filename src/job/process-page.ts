@@ -237,15 +237,20 @@ async function tallyDryRun(
   for (const { cart, id } of superseded) tally.skip(cart, existing.get(id)?.record.status === 'sent' ? 'already-notified' : 'superseded');
   // A cart the ledger has a record of is tallied as a real run's conflict would make it; true when
   // the run would still act on it.
+  // Records Cosmos DB did not let it read: a warn once a page, as a real run's refused claims are.
+  const unread = new ProblemSummary();
   const actedOn = (cart: Candidate['cart'], id: string): boolean => {
     const verdict = recorded(id) ? verdictOnConflict(id, existing, context) : undefined;
     if (verdict?.act === 'skip') tally.notOwned(cart, verdict.reason, true);
-    else if (verdict?.act === 'unknown') tally.fail(cart, `ledger: ${verdict.reason}`, 'store', true);
-    else return true;
+    else if (verdict?.act === 'unknown') {
+      tally.fail(cart, `ledger: ${verdict.reason}`, 'store', true);
+      unread.add(verdict.reason, cart.Id);
+    } else return true;
     return false;
   };
   for (const { cart, id } of ready) if (actedOn(cart, id)) tally.settle(cart, true);
   for (const { cart, id, reason } of unanswered) if (actedOn(cart, id)) tally.fail(cart, reason, 'retail', true);
+  unread.log(context.logger, 'warn', 'Cosmos DB failed the reads of carts\' records; the dry run counts them as failed');
 }
 
 /** Step 6: one provider call for the reminders this run owns; a provider that throws fails them all, retryably. */
