@@ -3,7 +3,7 @@ import { NotificationReads } from '../store/ledger';
 import type { Candidate, PageContext, Ready, Unanswered } from './page-context';
 import type { PageTally } from './page-tally';
 import { newRecord, verdictOnConflict } from './notification-records';
-import { ProblemSummary } from './problem-summary';
+import { ProblemSummary } from '../shared/problem-summary';
 
 /** A reminder this run has claimed, and the etag its outcome is written against. */
 export interface Owned {

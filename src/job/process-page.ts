@@ -10,7 +10,7 @@ import { accountNumberOf, checkCart } from './eligibility';
 import { verdictOnConflict, withOutcome } from './notification-records';
 import type { Candidate, PageContext, PageObservation, Ready, Unanswered } from './page-context';
 import { PageTally } from './page-tally';
-import { ProblemSummary } from './problem-summary';
+import { ProblemSummary } from '../shared/problem-summary';
 
 export type { PageContext, PageObservation } from './page-context';
 

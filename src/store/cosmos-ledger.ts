@@ -1,3 +1,4 @@
+import { ProblemSummary } from '../shared/problem-summary';
 import type { Container, CosmosDiagnostics, ItemDefinition, JSONObject, JSONValue, OperationInput, RequestOptions } from '@azure/cosmos';
 import type { RunReport } from '../job/report';
 import { callTimeLeft } from '../shared/call-budget';
@@ -115,6 +116,8 @@ export class CosmosLedger implements NotificationLedger {
     if (unique.length === 0) return found;
     const operations: OperationInput[] = unique.map((id) => ({ operationType: 'Read', id, partitionKey: id }));
     const outcomes = await this.bulk.execute('reads', 'read notifications', operations, options);
+    // One line per read, not per document (see ProblemSummary).
+    const unparsed = new ProblemSummary();
     outcomes.forEach((outcome, index) => {
       const id = unique[index] as string;
       if (outcome.statusCode === 404) return;
@@ -125,10 +128,14 @@ export class CosmosLedger implements NotificationLedger {
         else throw this.bulkFailure('read notifications', outcome);
         return;
       }
-      const stored = this.parseNotification(id, outcome);
-      if (stored) found.set(id, stored);
-      else found.unreadable.add(id);
+      const parsed = this.parseNotification(id, outcome);
+      if (parsed.ok) found.set(id, parsed.value);
+      else {
+        found.unreadable.add(id);
+        unparsed.add(parsed.problems, id);
+      }
     });
+    unparsed.log(this.logger, 'warn', 'Ignoring notification documents that do not parse; their carts count as handled');
     return found;
   }
 
@@ -240,17 +247,14 @@ export class CosmosLedger implements NotificationLedger {
     return definedFields(document);
   }
 
-  private parseNotification(id: string, outcome: BulkOutcome): StoredNotification | undefined {
+  /** A document read back as a record with its etag, or what is wrong with it. */
+  private parseNotification(id: string, outcome: BulkOutcome): { ok: true; value: StoredNotification } | { ok: false; problems: string } {
     const parsed = notificationRecordSchema.safeParse(outcome.body);
     const etag = outcome.etag;
     if (!parsed.success || parsed.data.id !== id || !etag) {
-      this.logger.warn('Ignoring a notification document that does not parse; its cart counts as handled', {
-        id,
-        problems: parsed.success ? (etag ? 'id mismatch' : 'no etag') : issuePaths(parsed.error.issues),
-      });
-      return undefined;
+      return { ok: false, problems: parsed.success ? (etag ? 'id mismatch' : 'no etag') : issuePaths(parsed.error.issues) };
     }
-    return { record: parsed.data, etag };
+    return { ok: true, value: { record: parsed.data, etag } };
   }
 
   private failureReason(outcome: BulkOutcome): { reason: string; retryable: boolean } {

@@ -233,14 +233,18 @@ describe('notifications', () => {
     expect(result).toEqual({ id: theirs.id, status: 'conflict' });
   });
 
-  test('a stored document that does not parse is left out, and a create for it conflicts', async () => {
+  test('stored documents that do not parse are left out, said once a read, and a create for one conflicts', async () => {
     const { ledger, container, logs } = fixture;
-    const record = claim();
-    await container.items.create({ ...record, pk: record.id, status: 'opened-in-a-later-version' });
-    const found = await ledger.getNotifications([record.id]);
+    const records = [claim(), claim(), claim()];
+    for (const record of records) await container.items.create({ ...record, pk: record.id, status: 'opened-in-a-later-version' });
+    const found = await ledger.getNotifications([...records.map((r) => r.id), claim().id]);
     expect(found.size).toBe(0);
-    expect(logs.some((l) => l.level === 'warn' && l.fields.id === record.id)).toBe(true);
-    expect(await ledger.createNotifications([record])).toEqual([{ id: record.id, status: 'conflict' }]);
+    expect([...found.unreadable].sort()).toEqual(records.map((r) => r.id).sort());
+    const warned = logs.filter((l) => l.level === 'warn');
+    expect(warned.map((l) => [l.message, l.fields.count, l.fields.samples])).toEqual([
+      ['Ignoring notification documents that do not parse; their carts count as handled', 3, records.map((r) => r.id)],
+    ]);
+    expect(await ledger.createNotifications([records[0] as NotificationRecord])).toEqual([{ id: records[0]?.id, status: 'conflict' }]);
   });
 
   test('an invalid record is an error without a request', async () => {

@@ -1,4 +1,4 @@
-import type { Logger } from '../shared/logger';
+import type { Logger } from './logger';
 
 /** Records named on a line, at most: enough to start looking, few enough to keep the line short. */
 const SAMPLES = 5;

@@ -1,4 +1,4 @@
-import { ProblemSummary } from '../../src/job/problem-summary';
+import { ProblemSummary } from '../../src/shared/problem-summary';
 import { createLogger, type LogRecord } from '../../src/shared/logger';
 
 function logged(summary: ProblemSummary): LogRecord[] {
