@@ -24,12 +24,17 @@ export interface LogRecord {
   fields: LogFields;
 }
 
+/** A logger whose every level writes through `write`. */
+function byLevel(write: (level: LogLevel, message: string, fields: LogFields | undefined) => void): Logger {
+  const emit = (level: LogLevel) => (message: string, fields?: LogFields) => write(level, message, fields);
+  return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
+}
+
 /** A logger that hands each record to a sink, dropping those under `minLevel`. */
 export function createLogger(sink: (record: LogRecord) => void, minLevel: LogLevel = 'info'): Logger {
-  const emit = (level: LogLevel) => (message: string, fields: LogFields = {}) => {
+  return byLevel((level, message, fields = {}) => {
     if (levelOrder[level] >= levelOrder[minLevel]) sink({ level, message, fields });
-  };
-  return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
+  });
 }
 
 /** One JSON line per record on the given stream (stderr for the CLI, so stdout stays clean). */
@@ -45,8 +50,7 @@ export const silentLogger: Logger = createLogger(() => undefined);
 
 /** `logger` with `fields` added to every line it writes (a line's own fields win). */
 export function withFields(logger: Logger, fields: LogFields): Logger {
-  const emit = (level: LogLevel) => (message: string, own: LogFields = {}) => logger[level](message, { ...fields, ...own });
-  return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
+  return byLevel((level, message, own) => logger[level](message, { ...fields, ...own }));
 }
 
 /**
@@ -78,11 +82,10 @@ export function withLogFields<T>(fields: LogFields, work: () => Promise<T>): Pro
  * made in (else to `fallback`), with the fields of the run it is made in.
  */
 export function contextLogger(fallback: Logger): Logger {
-  const emit = (level: LogLevel) => (message: string, fields?: LogFields) => {
+  return byLevel((level, message, fields) => {
     const context = logContext.getStore();
     (context?.logger ?? fallback)[level](message, { ...context?.fields, ...fields });
-  };
-  return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
+  });
 }
 
 /** A stable, non-reversible tag for an email address, for logs that must tell customers apart. */

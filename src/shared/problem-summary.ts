@@ -7,8 +7,8 @@ const REASONS = 5;
 const OTHER_REASONS = '(other reasons)';
 
 /**
- * The records of one kind of problem a page met (cart records that do not parse, lookups Retail
- * Server fails, outcomes Cosmos DB did not record), logged as one line when the page has them all
+ * The records of one kind of problem a page (or one ledger read) met (cart records that do not
+ * parse, lookups Retail Server fails, outcomes Cosmos DB did not record), logged as one line once they are all known
  * instead of a line per record: a bad day brings thousands, Application Insights bills every line,
  * and the run report counts each record by reason already. The line says how many (`count`), the
  * first record's `reason`, the count per reason when there are several (`byReason`), and the ids

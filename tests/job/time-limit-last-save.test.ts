@@ -40,14 +40,14 @@ function secondRenewalFails(ledger: NotificationLedger, saved: { count: number }
   });
 }
 
-describe('a run stopped by its time limit whose last lease renewal fails', () => {
+describe('checkpoint saves', () => {
   let h: Harness;
   beforeEach(async () => {
     h = await startHarness({ data: seed(), now: NOW });
   });
   afterEach(() => h.close());
 
-  test('still reports what is left of its window', async () => {
+  test('a run stopped by its time limit whose last lease renewal fails still reports what is left of its window', async () => {
     const saved = { count: 0 };
     // Past the time limit once the first page has sent (the lease is renewed before its checkpoint
     // is saved), and later still once it is saved: the run's closing step renews the lease again.
@@ -61,14 +61,6 @@ describe('a run stopped by its time limit whose last lease renewal fails', () =>
     expect(report.checkpoint).toBeDefined();
     expect(report.remaining).toEqual({ from: report.checkpoint?.lastModifiedAt, to: report.window.to });
   });
-});
-
-describe('checkpoint saves', () => {
-  let h: Harness;
-  beforeEach(async () => {
-    h = await startHarness({ data: seed(), now: NOW });
-  });
-  afterEach(() => h.close());
 
   test('the pipelined pass saves once a range, its last range at the window\'s end, and the run saves nothing more', async () => {
     const saved = { count: 0 };
