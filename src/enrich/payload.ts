@@ -21,12 +21,16 @@ const PLAIN_DECIMAL = /^\d+(\.\d+)?$/;
 
 /** Text from Commerce goes into emails; keep it to a sane length whatever the source holds. */
 const MAX_TEXT = 256;
+const GRAPHEMES = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 function clip(value: string | undefined): string {
   if (!value) return '';
   const trimmed = value.trim();
   if (trimmed.length <= MAX_TEXT) return trimmed;
-  // Not between the two halves of a character outside the BMP (an emoji, a rare CJK character).
-  const cut = trimmed.slice(0, MAX_TEXT - 1);
+  // Not inside a character as the reader sees it: a flag (two regional indicators), an emoji
+  // sequence, a letter and its marks, a Hangul syllable typed as jamo; a cut there shows another
+  // character. Where one grapheme alone would fill the limit, not inside a code point at least.
+  const end = GRAPHEMES.segment(trimmed.slice(0, MAX_TEXT + 16)).containing(MAX_TEXT - 1)?.index ?? 0;
+  const cut = trimmed.slice(0, end > 0 ? end : MAX_TEXT - 1);
   return `${/[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut}…`;
 }
 

@@ -242,6 +242,42 @@ describe('buildNotificationData', () => {
     expect(encodeURIComponent(long)).toBeTruthy(); // throws URIError on a lone surrogate
   });
 
+  test('long text is cut between graphemes, not inside one: a flag, a Hangul syllable typed as jamo', () => {
+    const graphemes = (text: string) => [...new Intl.Segmenter(undefined, { granularity: 'grapheme' }).segment(text)].map((s) => s.segment);
+    // 253 letters, then a flag of two regional indicators: a cut at 255 units would keep one, a lone "J".
+    const flag = `${'a'.repeat(253)}🇯🇵 Tee`;
+    // Korean typed on a Mac arrives decomposed (한 = ᄒ ᅡ ᆫ): a cut inside it shows another syllable (하).
+    const hangul = `${'b'.repeat(254)}\u1112\u1161\u11ab 셔츠`;
+    // One grapheme longer than the limit (a letter and 300 marks) is still cut, inside it.
+    const marks = `x${'\u0301'.repeat(300)}`;
+    const result = buildNotificationData({
+      cart: cart([
+        { LineId: 'L1', ProductId: 1, Quantity: 1, Price: 1 },
+        { LineId: 'L2', ProductId: 2, Quantity: 1, Price: 1 },
+      ]),
+      email: 'ann@example.com',
+      customer: { AccountNumber: 'C1', Email: 'ann@example.com', FirstName: hangul, LastName: marks, Language: undefined },
+      products: new Map([
+        [1, product(1, { ProductName: flag })],
+        [2, product(2, { ProductName: `${'c'.repeat(254)}e\u0301s` })], // é as e and its accent: not an e without it
+      ]),
+      channel,
+      settings,
+    });
+    if (!result.ok) throw new Error('expected data');
+    expect(result.data.orderDetails[0]?.productName).toBe(`${'a'.repeat(253)}…`);
+    expect(result.data.orderDetails[1]?.productName).toBe(`${'c'.repeat(254)}…`);
+    expect(result.data.firstName).toBe(`${'b'.repeat(254)}…`);
+    expect(result.data.lastName).toBe(`${marks.slice(0, 255)}…`);
+    for (const [clipped, original] of [
+      [result.data.orderDetails[0]?.productName ?? '', flag],
+      [result.data.firstName, hangul],
+    ] as const) {
+      const kept = graphemes(clipped.slice(0, -1));
+      expect(kept).toEqual(graphemes(original).slice(0, kept.length));
+    }
+  });
+
   test('maps lines to order details with the sample field names, dropping unknown products', () => {
     const result = buildNotificationData({
       cart: cart([
