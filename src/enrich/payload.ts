@@ -3,6 +3,7 @@ import type { Cart, CartLine, ChannelConfiguration, Customer, Product } from '..
 import { formatDecimal } from './decimal';
 import { viewPortImages, type ViewPort, type ViewPortImageCache } from './images';
 import { returnToCartUrl } from './return-url';
+import { hasLoneSurrogate, wellFormed } from '../shared/well-formed';
 
 export interface PayloadSettings {
   imageServerUrl: string;
@@ -22,9 +23,16 @@ const PLAIN_DECIMAL = /^\d+(\.\d+)?$/;
 /** Text from Commerce goes into emails; keep it to a sane length whatever the source holds. */
 const MAX_TEXT = 256;
 const GRAPHEMES = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/**
+ * Text as it is sent: trimmed, clipped, and with U+FFFD for each lone surrogate, as the sample's
+ * payload (written as UTF-8) carries it. JSON.stringify would send one on as a `\ud83d` escape,
+ * which is no character: RFC 8259 leaves what a receiver does with it unpredictable, and strict
+ * parsers refuse the whole body, the request's other reminders with it.
+ */
 function clip(value: string | undefined): string {
   if (!value) return '';
-  const trimmed = value.trim();
+  const trimmed = wellFormed(value.trim());
   if (trimmed.length <= MAX_TEXT) return trimmed;
   // Not inside a character as the reader sees it: a flag (two regional indicators), an emoji
   // sequence, a letter and its marks, a Hangul syllable typed as jamo; a cut there shows another
@@ -43,9 +51,9 @@ function firstText(...values: (string | undefined)[]): string {
   return '';
 }
 
-/** A deliberately loose check: one @, something on both sides, a dot in the domain, no spaces. */
+/** A deliberately loose check: one @, something on both sides, a dot in the domain, no spaces, no half characters. */
 export function isPlausibleEmail(value: string): boolean {
-  return value.length <= 254 && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value);
+  return value.length <= 254 && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value) && !hasLoneSurrogate(value);
 }
 
 /** A line a reminder is about: not voided, not a gift card. */

@@ -278,6 +278,23 @@ describe('buildNotificationData', () => {
     }
   });
 
+  test('half of a surrogate pair (a name cut inside an emoji upstream) is sent as U+FFFD, as the sample sends it; an address with one is refused', () => {
+    const input = {
+      cart: cart([{ LineId: 'L1', ProductId: 1, Quantity: 1, Price: 1 }]),
+      customer: { AccountNumber: 'C1', Email: 'zoe@example.com', FirstName: 'Zoë \ud83d', LastName: '\udc4dLee', Language: undefined },
+      products: new Map([[1, product(1, { ProductName: 'T-shirt \ud83d', Image: { Items: [{ Url: 'P/1.png', AltText: 'Shirt 👍 \udc4d' }] } })]]),
+      channel,
+      settings,
+    };
+    const result = buildNotificationData({ ...input, email: 'zoe@example.com' });
+    if (!result.ok) throw new Error('expected data');
+    expect(result.data).toMatchObject({ firstName: 'Zoë \uFFFD', lastName: '\uFFFDLee' });
+    expect(result.data.orderDetails[0]).toMatchObject({ productName: 'T-shirt \uFFFD', productImage: { altText: 'Shirt 👍 \uFFFD' } });
+    // What JSON.stringify writes for a lone surrogate: an escape that is no character.
+    expect(JSON.stringify(result.data)).not.toMatch(/\\ud[89a-f][0-9a-f]{2}/i);
+    expect(buildNotificationData({ ...input, email: 'zoe\ud83d@example.com' })).toMatchObject({ ok: false, reason: 'invalid-email' });
+  });
+
   test('maps lines to order details with the sample field names, dropping unknown products', () => {
     const result = buildNotificationData({
       cart: cart([
