@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { hasLoneSurrogate } from '../shared/well-formed';
 
 /**
  * What the connector reads from Retail Server, parsed record by record. Unknown fields are
@@ -107,9 +108,16 @@ const list = field(z.array(z.unknown()), (v) => Array.isArray(v));
 
 /** `.` and `..`: in a URL's path, this folder and the one above it. */
 const isDotSegment = (value: string): boolean => value === '.' || value === '..';
-const notDotSegment = z.string().refine((value) => !isDotSegment(value), {
-  message: "is '.' or '..', which in the return-to-cart link's path would lead to another page",
-});
+/** What the return-to-cart link can hold: not a dot segment, and text encodeURIComponent can encode. */
+const isLinkable = (value: string): boolean => !isDotSegment(value) && !hasLoneSurrogate(value);
+const notDotSegment = z
+  .string()
+  .refine((value) => !isDotSegment(value), {
+    message: "is '.' or '..', which in the return-to-cart link's path would lead to another page",
+  })
+  .refine((value) => !hasLoneSurrogate(value), {
+    message: 'holds half of a surrogate pair, which no link can encode',
+  });
 
 /** The kinds of field Retail Server's records have, each with its zod type and its predicate. */
 export const fields = {
@@ -117,10 +125,11 @@ export const fields = {
   /**
    * An id that goes into the return-to-cart link (a cart's Id and CustomerId). encodeURIComponent
    * leaves `.` alone, so `{cartId}` = `..` in the template's path would make the link another page
-   * of the shop: such a cart is an invalid record.
+   * of the shop, and it throws on half of a surrogate pair (which failed the whole page, at every
+   * run): such a cart is an invalid record.
    */
-  linkId: field(z.string().min(1).pipe(notDotSegment), (v) => typeof v === 'string' && v.length > 0 && !isDotSegment(v)),
-  optionalLinkId: field(notDotSegment.nullish(), (v) => isNullish(v) || (typeof v === 'string' && !isDotSegment(v))),
+  linkId: field(z.string().min(1).pipe(notDotSegment), (v) => typeof v === 'string' && v.length > 0 && isLinkable(v)),
+  optionalLinkId: field(notDotSegment.nullish(), (v) => isNullish(v) || (typeof v === 'string' && isLinkable(v))),
   string,
   text: nullish(string),
   dateTime: field(z.string().refine(isDateTime, { message: 'is not an ISO-8601 date-time' }), (v) => typeof v === 'string' && isDateTime(v)),

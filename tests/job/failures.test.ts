@@ -180,4 +180,22 @@ describe('when a dependency misbehaves', () => {
     expect(report.invalidRecords.products).toBe(0);
     expect(report.carts.notified).toBe(3);
   });
+
+  test('a cart whose Id or CustomerId holds half of a surrogate pair is an invalid record, not a page that fails at every run', async () => {
+    // encodeURIComponent throws on a lone surrogate: building its return-to-cart link failed the run.
+    const data = threeCarts();
+    data.customers.push(customerRecord('C\ud800'));
+    data.carts.push(
+      cartRecord({ id: 'cart-\udfff', customerId: 'C1', modifiedDateTime: '2026-11-23T09:10:00Z', lines: [{ productId: 1 }] }),
+      cartRecord({ id: 'cart-4', customerId: 'C\ud800', modifiedDateTime: '2026-11-23T09:20:00Z', lines: [{ productId: 1 }] }),
+    );
+    h = await startHarness({ now: NOW, data, env: { RetailServerClientOptions__ReturnToCartUrl: 'https://shop.contoso.com/{customerId}/cart?cartId={cartId}' } });
+    const report = await h.run();
+    expect(report.error).toBeUndefined();
+    expect(report.status).toBe('completed');
+    expect(report.carts).toMatchObject({ notified: 3, skippedByReason: { 'invalid-record': 2 } });
+    const skipped = h.logs.find((record) => record.message === 'Skipped cart records that do not parse');
+    expect(Object.keys(skipped?.fields.byReason as object).sort()).toEqual(['CustomerId holds half of a surrogate pair, which no link can encode', 'Id holds half of a surrogate pair, which no link can encode']);
+    expect(report.checkpoint?.lastModifiedAt).toBe('2026-11-23T11:50:00.000Z');
+  });
 });

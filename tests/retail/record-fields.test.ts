@@ -20,7 +20,7 @@ import {
  */
 
 const SPECIAL_NUMBERS = [0, -0, 1, -1, 0.5, 1e21, 1e-7, 2 ** 53 - 1, 2 ** 53, 2 ** 53 + 2, -(2 ** 53), Number.MAX_VALUE, Number.MIN_VALUE, NaN, Infinity, -Infinity];
-const SPECIAL_STRINGS = ['', ' ', '.', '..', '0', '1', '-1', '01', '1.', '.5', '1.50', '-0', '1e3', '0x10', ' 12', '12 ', '1,5', 'NaN', 'Infinity', '9007199254740993', '9223372036854775807'];
+const SPECIAL_STRINGS = ['', ' ', '.', '..', '0', '1', '-1', '01', '1.', '.5', '1.50', '-0', '1e3', '0x10', ' 12', '12 ', '1,5', 'NaN', 'Infinity', '9007199254740993', '9223372036854775807', '\ud800', 'a\udfffb', '😀'];
 const DATE_STRINGS = ['2026-11-23T12:00:00Z', '2026-11-23T12:00:00.1234567Z', '2026-11-23T12:00:00+05:00', '2026-11-23', '2026-13-45T25:61:00Z', 'yesterday', 'Sun, 06 Dec 2026 10:00:00 GMT', '0'];
 
 /** Anything a JSON answer could hold, and then some: the edges of every field kind. */
