@@ -1,4 +1,4 @@
-import { addDecimals, decimalToString, multiplyDecimals, parseDecimal } from '../../src/providers/preview/decimal';
+import { addDecimals, decimalToString, multiplyDecimals, parseDecimal, roundDecimal } from '../../src/providers/preview/decimal';
 import { createFormatters } from '../../src/providers/preview/format';
 import { escapeHtml, safeUrl } from '../../src/providers/preview/html';
 import { renderEmail } from '../../src/providers/preview/render-email';
@@ -171,6 +171,37 @@ describe('money and quantity formatting', () => {
     expect(parseDecimal('')).toBeUndefined();
     expect(renderEmail(hostileCart().data)).toContain('>$59.70</td>');
     expect(renderEmail(hostileCart().data)).toContain('>$83.70</td>');
+  });
+
+  it('totals the line totals as shown, each rounded to the currency as the shop charges it (goods by weight, yen)', () => {
+    // 0.5 kg at 1,99 €/kg is 0,995 €: the line shows (and the shop charges) 1,00 €, two make 2,00 €.
+    const apples = notificationOf('t', {
+      language: 'de-de',
+      currency: 'EUR',
+      orderDetails: [
+        product({ productId: '1', productName: 'Äpfel', quantity: '0.5', unitPrice: '1.99' }),
+        product({ productId: '2', productName: 'Birnen', quantity: '0.5', unitPrice: '1.99' }),
+      ],
+    });
+    const html = renderEmail(apples.data);
+    expect([...html.matchAll(/<td class="line-total"[^>]*>([^<]*)<\/td>/g)].map((m) => m[1])).toEqual([`1,00${NBSP}€`, `1,00${NBSP}€`]);
+    expect(html).toMatch(new RegExp(`class="cart-total"[^>]*>2,00${NBSP}€</td>`));
+    const index = renderIndex([{ htmlFileName: 't.html', payload: toPreviewPayload(apples) }], new Date(0));
+    expect(index).toContain(`class="num total">2,00${NBSP}€</td>`);
+    // The yen has no minor unit: 3 × 33,3 ¥ shows as ￥100 a line; the dinar has three.
+    const yen = notificationOf('t', {
+      language: 'ja-jp',
+      currency: 'JPY',
+      orderDetails: [product({ productId: '1', productName: '米', quantity: '3', unitPrice: '33.3' }), product({ productId: '2', productName: '茶', quantity: '3', unitPrice: '33.3' })],
+    });
+    expect(renderEmail(yen.data)).toMatch(/class="cart-total"[^>]*>￥200<\/td>/);
+    const dinar = notificationOf('t', {
+      currency: 'KWD',
+      orderDetails: [product({ productId: '1', productName: 'Dates', quantity: '0.25', unitPrice: '1.25' }), product({ productId: '2', productName: 'Figs', quantity: '0.25', unitPrice: '1.25' })],
+    });
+    expect(renderEmail(dinar.data)).toMatch(/class="cart-total"[^>]*>KWD\u00a00\.626<\/td>/);
+    expect(decimalToString(roundDecimal(parseDecimal('-0.3125') ?? { units: 0n, scale: 0 }, 3))).toBe('-0.313');
+    expect(decimalToString(roundDecimal(parseDecimal('12.5') ?? { units: 0n, scale: 0 }, 0))).toBe('13');
   });
 
   it('shows a line with an unreadable price without a line total and leaves it out of the total', () => {

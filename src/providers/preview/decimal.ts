@@ -36,6 +36,18 @@ export function multiplyDecimals(a: Decimal, b: Decimal): Decimal {
   return { units: a.units * b.units, scale: a.scale + b.scale };
 }
 
+/**
+ * Rounded to `scale` decimals, halves away from zero: how Intl.NumberFormat rounds (`halfExpand`)
+ * what it shows, and so the amount a line shows.
+ */
+export function roundDecimal(value: Decimal, scale: number): Decimal {
+  if (value.scale <= scale) return value;
+  const divisor = 10n ** BigInt(value.scale - scale);
+  const magnitude = value.units < 0n ? -value.units : value.units;
+  const rounded = (magnitude + divisor / 2n) / divisor;
+  return { units: value.units < 0n ? -rounded : rounded, scale };
+}
+
 /** The plain decimal string (`59.7`, `-0.05`, `3`), trailing zeros removed. */
 export function decimalToString(value: Decimal): `${number}` {
   const negative = value.units < 0n;

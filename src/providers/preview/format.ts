@@ -13,6 +13,8 @@ export interface Formatters {
   /** The language tag used: the payload's when Intl accepts it, else `en-US`. */
   locale: string;
   money(value: Decimal): string;
+  /** The decimals `money` shows: the currency's (0 for JPY, 3 for KWD), else 2. */
+  moneyDigits: number;
   quantity(value: Decimal): string;
 }
 
@@ -38,14 +40,15 @@ export function resolveLocale(language: string): string {
   }
 }
 
-function moneyFormat(locale: string, currency: string): (value: Decimal) => string {
+function moneyFormat(locale: string, currency: string): Pick<Formatters, 'money' | 'moneyDigits'> {
   try {
-    const currencyFormat = numberFormat(locale, { style: 'currency', currency });
-    return (value) => currencyFormat.format(decimalToString(value));
+    const currencyFormat = new Intl.NumberFormat(locale, { style: 'currency', currency });
+    const format = currencyFormat as unknown as DecimalNumberFormat;
+    return { money: (value) => format.format(decimalToString(value)), moneyDigits: currencyFormat.resolvedOptions().maximumFractionDigits ?? 2 };
   } catch {
     const plain = numberFormat(locale, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
     const code = currency.trim();
-    return (value) => (code === '' ? plain.format(decimalToString(value)) : `${plain.format(decimalToString(value))} ${code}`);
+    return { money: (value) => (code === '' ? plain.format(decimalToString(value)) : `${plain.format(decimalToString(value))} ${code}`), moneyDigits: 2 };
   }
 }
 
@@ -54,7 +57,7 @@ export function createFormatters(language: string, currency: string): Formatters
   const quantityFormat = numberFormat(locale, { maximumFractionDigits: 6 });
   return {
     locale,
-    money: moneyFormat(locale, currency),
+    ...moneyFormat(locale, currency),
     quantity: (value) => quantityFormat.format(decimalToString(value)),
   };
 }

@@ -84,7 +84,7 @@ function renderButton(url: string): string {
 /** `localImages`: copies of the product images in the preview's folder, by URL (see PictureOptions). */
 export function renderEmail(data: NotificationData, localImages?: ReadonlyMap<string, string>): string {
   const format = createFormatters(data.language, data.currency);
-  const summary = summarizeCart(data);
+  const summary = summarizeCart(data, format.moneyDigits);
   const total = format.money(summary.total);
   const verb = decimalToString(summary.itemCount) === '1' ? 'is' : 'are';
   const preheader = `Your ${itemsLabel(summary, format)} (${total}) ${verb} still waiting for you.`;

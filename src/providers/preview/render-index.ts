@@ -50,7 +50,7 @@ function customerName(payload: PreviewPayload): string {
 function renderRow(entry: IndexEntry): string {
   const { data } = entry.payload;
   const format = createFormatters(data.language, data.currency);
-  const summary = summarizeCart(data);
+  const summary = summarizeCart(data, format.moneyDigits);
   const href = escapeHtml(encodeURIComponent(entry.htmlFileName));
   return `
         <tr class="email-row">
