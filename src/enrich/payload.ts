@@ -3,7 +3,6 @@ import type { Cart, CartLine, ChannelConfiguration, Customer, Product } from '..
 import { formatDecimal } from './decimal';
 import { viewPortImages, type ViewPort, type ViewPortImageCache } from './images';
 import { returnToCartUrl } from './return-url';
-import { hasLoneSurrogate, wellFormed } from '../shared/well-formed';
 
 export interface PayloadSettings {
   imageServerUrl: string;
@@ -32,7 +31,7 @@ const GRAPHEMES = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
  */
 function clip(value: string | undefined): string {
   if (!value) return '';
-  const trimmed = wellFormed(value.trim());
+  const trimmed = value.trim().toWellFormed();
   if (trimmed.length <= MAX_TEXT) return trimmed;
   // Not inside a character as the reader sees it: a flag (two regional indicators), an emoji
   // sequence, a letter and its marks, a Hangul syllable typed as jamo; a cut there shows another
@@ -53,7 +52,7 @@ function firstText(...values: (string | undefined)[]): string {
 
 /** A deliberately loose check: one @, something on both sides, a dot in the domain, no spaces, no half characters. */
 export function isPlausibleEmail(value: string): boolean {
-  return value.length <= 254 && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value) && !hasLoneSurrogate(value);
+  return value.length <= 254 && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value) && value.isWellFormed();
 }
 
 /** A line a reminder is about: not voided, not a gift card. */

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { hasLoneSurrogate } from '../shared/well-formed';
 
 /**
  * What the connector reads from Retail Server, parsed record by record. Unknown fields are
@@ -109,13 +108,13 @@ const list = field(z.array(z.unknown()), (v) => Array.isArray(v));
 /** `.` and `..`: in a URL's path, this folder and the one above it. */
 const isDotSegment = (value: string): boolean => value === '.' || value === '..';
 /** What the return-to-cart link can hold: not a dot segment, and text encodeURIComponent can encode. */
-const isLinkable = (value: string): boolean => !isDotSegment(value) && !hasLoneSurrogate(value);
+const isLinkable = (value: string): boolean => !isDotSegment(value) && value.isWellFormed();
 const notDotSegment = z
   .string()
   .refine((value) => !isDotSegment(value), {
     message: "is '.' or '..', which in the return-to-cart link's path would lead to another page",
   })
-  .refine((value) => !hasLoneSurrogate(value), {
+  .refine((value) => value.isWellFormed(), {
     message: 'holds half of a surrogate pair, which no link can encode',
   });
 
