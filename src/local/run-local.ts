@@ -151,6 +151,19 @@ function localSettings(options: LocalRunOptions, endpoints: { authorityHost: str
   return parseSettings({ ...raw, ...local, EmarsysClientOptions: emarsys });
 }
 
+/**
+ * The provider, on the real clock, given the job's send deadline (on the store's replayed clock,
+ * `replayedBy` ms from the real one) on its own clock.
+ */
+function withRealDeadlines(provider: IEmailProvider, replayedBy: number): IEmailProvider {
+  return {
+    name: provider.name,
+    stats: () => provider.stats(),
+    send: (batch, sendOptions) =>
+      provider.send(batch, sendOptions?.deadline ? { ...sendOptions, deadline: new Date(sendOptions.deadline.getTime() - replayedBy) } : sendOptions),
+  };
+}
+
 export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult> {
   const stateDir = resolve(options.stateDir);
   const outDir = resolve(options.outDir);
@@ -218,14 +231,16 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         : undefined;
     if (options.provider === 'preview') await writePreviewIndex(outDir, { logger: options.logger });
     options.announce(options.provider === 'preview' ? `Emails: preview into ${outDir}` : `Emails: Emarsys at ${settings.emarsys.apiUrl}`);
+    // The clients keep the real clock: Emarsys refuses a WSSE header whose Created is more than
+    // five minutes from its own time, and the store's moment may be hours old. Only the job replays it.
     const deps = await createJobDependencies({
       settings,
       logger: options.logger,
       env: { ...options.env, LocalRetailAppId: CLIENT_ID, LocalRetailAppSecret: CLIENT_SECRET },
       provider,
-      clock,
     });
-    const report = await runAbandonedCartJob({ ...deps, onProgress: options.onProgress }, { trigger: 'cli' });
+    const replayedBy = seededAt.getTime() - startedAt;
+    const report = await runAbandonedCartJob({ ...deps, clock, provider: withRealDeadlines(deps.provider, replayedBy), onProgress: options.onProgress }, { trigger: 'cli' });
     if (embedded) await saveLedgerSnapshot(container, snapshotPath);
     const indexPath = options.provider === 'preview' && existsSync(join(outDir, 'index.html')) ? join(outDir, 'index.html') : undefined;
     return { report, indexPath };

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runLocal, type LocalRunOptions } from '../../src/local/run-local';
@@ -72,6 +72,31 @@ describe('the local run', () => {
       expect(emarsys.deliveries).toHaveLength(result.report.carts.notified);
       expect(new Set(emarsys.requests.filter((r) => r.kind === 'trigger').map((r) => r.eventId))).toEqual(new Set(['99']));
       expect(result.indexPath).toBeUndefined();
+    } finally {
+      await emarsys.close();
+    }
+  });
+
+  test('--provider emarsys against a store seeded an hour ago (an earlier run) sends: Emarsys gets the real time in the WSSE header, not the store\'s moment', async () => {
+    const emarsys = await startEmarsysStandIn({ auth: { mode: 'wsse', userName: 'local-user', secret: 'local-secret' } });
+    try {
+      const stateDir = join(dir, 'hour-old-state');
+      mkdirSync(stateDir, { recursive: true });
+      // The store's moment, from the first run an hour ago; its carts are not all sent (here, none).
+      writeFileSync(join(stateDir, 'store.json'), JSON.stringify({ seededAt: new Date(Date.now() - 3_600_000).toISOString(), seed: 20261123 }));
+      const settingsPath = join(dir, 'appSettings.hour-old.json');
+      writeFileSync(
+        settingsPath,
+        JSON.stringify({ EmarsysClientOptions: { ApiUrl: emarsys.apiUrlTemplate, ExternalEventId: '99', ApiUserNameKeyVaultSecretName: 'EmarsysUser', ApiSecretKeyVaultSecretName: 'EmarsysSecret' } }),
+      );
+      const result = await runLocal(
+        options({ stateDir, outDir: join(dir, 'unused-emails-hour-old'), provider: 'emarsys', settingsPath, env: { EmarsysUser: 'local-user', EmarsysSecret: 'local-secret' } }),
+      );
+      // Refused as a wrong secret or clock (WSSE Created an hour old), then, with only that fixed,
+      // as past the run's time limit (the job's deadline read on the provider's real clock).
+      expect(result.report.failures).toEqual([]);
+      expect(result.report.carts.notified).toBeGreaterThanOrEqual(20);
+      expect(emarsys.deliveries).toHaveLength(result.report.carts.notified);
     } finally {
       await emarsys.close();
     }
