@@ -90,7 +90,15 @@ function isRecordId(value: unknown): value is number | string {
   return Number.isSafeInteger(n) && n > 0;
 }
 
-const isDateTime = (value: string): boolean => !Number.isNaN(Date.parse(value));
+/**
+ * An ISO-8601 date-time with its offset or `Z`, as Retail Server writes a DateTimeOffset (a year of
+ * six digits with its sign too, as JavaScript writes one). `Date.parse` alone takes other forms,
+ * and reads one without a zone (`2026-11-23T05:03:00`, `11/23/2026`) in the host's time zone
+ * (TZ, WEBSITE_TIME_ZONE): the same record would be another instant on another host, and a cart
+ * read hours late would move the keyset cursor past carts not yet read.
+ */
+const ISO_DATE_TIME_WITH_ZONE = /^(?:\d{4}|[+-]\d{6})-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})$/;
+const isDateTime = (value: string): boolean => ISO_DATE_TIME_WITH_ZONE.test(value) && !Number.isNaN(Date.parse(value));
 const isNullish = (value: unknown): value is null | undefined => value === null || value === undefined;
 
 /** The same field, also absent or null. */
@@ -131,7 +139,7 @@ export const fields = {
   optionalLinkId: field(notDotSegment.nullish(), (v) => isNullish(v) || (typeof v === 'string' && isLinkable(v))),
   string,
   text: nullish(string),
-  dateTime: field(z.string().refine(isDateTime, { message: 'is not an ISO-8601 date-time' }), (v) => typeof v === 'string' && isDateTime(v)),
+  dateTime: field(z.string().refine(isDateTime, { message: 'is not an ISO-8601 date-time with a time zone' }), (v) => typeof v === 'string' && isDateTime(v)),
   decimal,
   optionalDecimal: nullish(decimal),
   /** Record ids (RecordId, ProductId) are Int64 in Commerce; the ones in use fit a JS number. */

@@ -82,3 +82,25 @@ describe('a record without a usable id on a page boundary', () => {
     expect(report.carts.notified).toBe(10);
   });
 });
+
+describe('a cart whose ModifiedDateTime has no time zone', () => {
+  let h: Harness;
+  afterEach(() => h.close());
+
+  // Read in the host's zone, such a cart moved the keyset cursor hours ahead (TZ=America/St_Johns:
+  // 4 of 12 carts seen, the rest never read) or fell before the window uncounted (Asia/Kolkata).
+  // Under TZ=UTC it passed before too: run this file under those zones to see it.
+  test('is counted once and the carts after it are all read, whatever the host time zone', async () => {
+    const at = (m: number) => new Date(Date.parse('2026-11-23T05:00:00Z') + m * 60_000).toISOString();
+    const carts = Array.from({ length: 12 }, (_, i) => cartRecord({ id: `k${String(i).padStart(2, '0')}`, customerId: `C${i + 1}`, modifiedDateTime: at(i), lines: [{ productId: 1 }] }));
+    h = await startHarness({ now: NOW, data: buildSimulatorData({ customers: customers(12), products: [productRecord(1)], carts }) });
+    // Retail Server orders the cart by its instant (05:03Z) but writes it, this once, without its offset.
+    const zoneless = { ...(carts[3] as Record<string, unknown>), ModifiedDateTime: '2026-11-23T05:03:00' };
+    h.retail.failNext('cartSearch', [answer([carts[0], carts[1], carts[2], zoneless, carts[4]])]);
+    const report = await h.run({}, { RetailServerClientOptions__PageSize: '5' });
+    expect(report.status).toBe('completed');
+    expect(report.carts.seen).toBe(12);
+    const others = carts.map((c) => (c as { Id: string }).Id).filter((id) => id !== 'k03');
+    expect(h.emarsys.deliveries.map((d) => d.data.cartId)).toEqual(expect.arrayContaining(others));
+  });
+});

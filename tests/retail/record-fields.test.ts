@@ -142,3 +142,14 @@ describe('ModifiedDateTime below the millisecond', () => {
     expect(parsed.value.ModifiedTicks).toBe(9999);
   });
 });
+
+describe('ModifiedDateTime and the time zone', () => {
+  test('one without a zone designator, or not ISO-8601, does not parse: Date.parse would read it in the host\'s time zone', () => {
+    for (const text of ['2026-11-23T05:03:00', '2026-11-23T05:03:00.1234567', '11/23/2026 05:03:00', 'Mon Nov 23 2026 05:03:00', '2026-11-23']) {
+      expect(parseCart({ Id: 'c1', ModifiedDateTime: text, CartLines: [] }).ok).toBe(false);
+    }
+    for (const text of ['2026-11-23T05:03:00Z', '2026-11-23T10:33:00.1234567+05:30', '2026-11-23T01:33:00-03:30', '0001-01-01T00:00:00+00:00', '9999-12-31T23:59:59.9999999+00:00', '+010000-01-01T00:00:00.000Z']) {
+      expect(parseCart({ Id: 'c1', ModifiedDateTime: text, CartLines: [] }).ok).toBe(true);
+    }
+  });
+});
