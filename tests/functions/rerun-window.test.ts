@@ -141,4 +141,10 @@ describe('rerun dates', () => {
     expect(problemsOf('2028-05-30T10:60:00Z')).toEqual(['from is not a real date and time of day']);
     expect(problemsOf('2028-13-01T00:00:00Z')).toEqual(['from is not a real date and time of day']);
   });
+  test('written with a lowercase t and z (RFC 3339 allows them) are the same instants, not "not a real date"', () => {
+    const lower = parseRerunRequest({ from: '2028-05-30t10:00:00z', to: '2028-05-31t00:00:00+05:30' }, now);
+    expect(lower.ok).toBe(true);
+    expect(lower).toEqual(parseRerunRequest({ from: '2028-05-30T10:00:00Z', to: '2028-05-31T00:00:00+05:30' }, now));
+    expect(problemsOf('2027-02-29t00:00:00z')).toEqual(['from is not a real date and time of day']);
+  });
 });
