@@ -4,6 +4,7 @@ import { LeaseLostError } from '../store/ledger';
 import { withCallBudget } from '../shared/call-budget';
 import { toError } from '../shared/errors';
 import { withFields, withLogFields } from '../shared/logger';
+import { withRunTally } from '../shared/run-tally';
 import type { RunReport } from './report';
 import { runLimits, type RunLimits } from './run-limits';
 import { RunCounters } from './run-counters';
@@ -51,8 +52,9 @@ export async function runAbandonedCartJob(deps: JobDependencies, request: JobReq
   const log = { runId, operatingUnitNumber: deps.settings.operatingUnitNumber, trigger: request.trigger, dryRun: request.dryRun ?? false };
   const run: JobDependencies = { ...deps, logger: withFields(deps.logger, log) };
   // The run's Retail Server and Cosmos DB calls (point and bulk) retry only while their waits fit
-  // before its limit and the minute's grace the pages in flight have.
-  return withLogFields(log, () => withCallBudget(limits.callTimeLeft, () => runJob(run, request, runId, startedAt, limits)));
+  // before its limit and the minute's grace the pages in flight have; and they are counted apart
+  // from those of a run beside it in the process, whose clients are the same.
+  return withLogFields(log, () => withCallBudget(limits.callTimeLeft, () => withRunTally(() => runJob(run, request, runId, startedAt, limits))));
 }
 
 async function runJob(deps: JobDependencies, request: JobRequest, runId: string, startedAt: Date, limits: RunLimits): Promise<RunReport> {
@@ -155,7 +157,10 @@ async function saveCheckpoint(
 
 type CallStats = { calls: Record<string, number>; retries: Record<string, number> };
 
-/** Round trips and retries per dependency. Clients outlive a run (Functions reuse them), so a run reports differences. */
+/**
+ * Round trips and retries per dependency. Clients outlive a run (Functions reuse them), so a run
+ * reports differences; within a run, a client's stats are the run's own (see run-tally).
+ */
 function callStats(deps: JobDependencies): CallStats {
   const retail = deps.retail.stats();
   const provider = deps.provider.stats();

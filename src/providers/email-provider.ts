@@ -63,7 +63,7 @@ export interface IEmailProvider {
   readonly name: string;
   /** Sends every notification it is given; never throws for a per-notification failure. */
   send(batch: readonly Notification[], options?: SendOptions): Promise<NotificationOutcome[]>;
-  /** Counters since the provider was created. */
+  /** Counters since the provider was created; asked within a run, the run's own (see shared/run-tally). */
   stats(): ProviderStats;
   /**
    * A harmless authenticated call that proves the credentials work (used by `doctor`). Resolves

@@ -68,7 +68,7 @@ export interface RetailServerClient {
   getCustomers(accountNumbers: readonly string[], options?: LookupOptions): Promise<{ customers: Customer[]; invalid: InvalidRecord[]; failed: FailedId<string>[] }>;
   /** `POST Products/Search` by ids in the channel, in chunks. Ids not found are simply absent; `failed` as for customers. */
   getProducts(productIds: readonly number[], channelId: number, options?: LookupOptions): Promise<{ products: Product[]; invalid: InvalidRecord[]; failed: FailedId<number>[] }>;
-  /** HTTP requests and retries so far, per endpoint (`channel`, `cartSearch`, `customers`, `products`, `token`). */
+  /** HTTP requests and retries so far (within a run, the run's own), per endpoint (`channel`, `cartSearch`, `customers`, `products`, `token`). */
   stats(): RetailCallStats;
 }
 

@@ -8,6 +8,7 @@ import { serverDelayFromHeaders, withRetry, type RetryDecision, type RetryPolicy
 import { mayBeAboutARecord } from './lookup-isolation';
 import type { RetailTokenProvider } from './token-provider';
 import { callTimeLeft } from '../shared/call-budget';
+import { ofThisRun, sharedCounters } from '../shared/run-tally';
 
 /**
  * One authenticated JSON POST to Retail Server, the way every call needs it: bearer token, `OUN`
@@ -20,9 +21,9 @@ import { callTimeLeft } from '../shared/call-budget';
 export type RetailEndpoint = 'channel' | 'cartSearch' | 'customers' | 'products';
 
 /**
- * Per endpoint: HTTP requests sent (every attempt) and retries. `token`: requests the token
- * provider sent to the authority since this client was made (cache hits are free), and forced
- * refreshes or retries of token acquisition.
+ * Per endpoint: HTTP requests sent (every attempt) and retries; asked within a run, the run's own.
+ * `token`: requests the client's token provider sent to the authority (cache hits are free), and
+ * forced refreshes or retries of token acquisition.
  */
 export interface RetailCallStats {
   calls: Record<string, number>;
@@ -101,15 +102,14 @@ export function buildRetailUrl(baseUrl: string, path: string, query: readonly Qu
 }
 
 export function createRetailTransport(options: RetailTransportOptions): RetailTransport {
-  const calls = Object.fromEntries(ENDPOINTS.map((key) => [key, 0])) as Record<string, number>;
-  const retries = Object.fromEntries(ENDPOINTS.map((key) => [key, 0])) as Record<string, number>;
+  const calls: Record<string, number> = sharedCounters(ENDPOINTS);
+  const retries: Record<string, number> = sharedCounters(ENDPOINTS);
   const serverDelays = new WeakMap<object, number>();
   const { logger } = options;
   const bump = (counter: Record<string, number>, key: string): void => {
     counter[key] = (counter[key] ?? 0) + 1;
   };
 
-  const tokenRequestsBefore = options.tokenProvider.tokenRequests();
   const limit = createLimiter(Math.max(1, options.maxConcurrentRequests ?? Number.MAX_SAFE_INTEGER));
 
   async function token(forceRefresh: boolean): Promise<string> {
@@ -336,8 +336,8 @@ export function createRetailTransport(options: RetailTransportOptions): RetailTr
   return {
     post,
     stats: () => ({
-      calls: { ...calls, token: options.tokenProvider.tokenRequests() - tokenRequestsBefore },
-      retries: { ...retries },
+      calls: { ...ofThisRun(calls), token: options.tokenProvider.tokenRequests() },
+      retries: ofThisRun(retries),
     }),
   };
 }

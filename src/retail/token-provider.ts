@@ -1,6 +1,7 @@
 import { ConfidentialClientApplication, LogLevel, type AuthenticationResult } from '@azure/msal-node';
 import { ConfigurationError, RemoteServiceError } from '../shared/errors';
 import { silentLogger, type Logger } from '../shared/logger';
+import { ofThisRun, sharedCounters } from '../shared/run-tally';
 import {
   DEFAULT_AUTHORITY_HOST,
   DEFAULT_RETAIL_SERVER_AUDIENCE,
@@ -25,7 +26,7 @@ import {
 export interface RetailTokenProvider {
   /** A bearer token for Retail Server. `forceRefresh` bypasses the cache (after a 401). */
   getToken(options?: { forceRefresh?: boolean }): Promise<string>;
-  /** How many token requests went to the authority (cache misses, failures included) so far. */
+  /** How many token requests went to the authority (cache misses, failures included) so far; within a run, the run's. */
   tokenRequests(): number;
 }
 
@@ -100,7 +101,7 @@ export function createRetailTokenProvider(options: RetailTokenProviderOptions): 
   });
 
   const inFlight = new Map<boolean, Promise<string>>();
-  let tokenRequests = 0;
+  const counted = sharedCounters(['requests']);
 
   async function acquire(forceRefresh: boolean): Promise<string> {
     const started = Date.now();
@@ -118,12 +119,12 @@ export function createRetailTokenProvider(options: RetailTokenProviderOptions): 
       );
     } catch (error) {
       // A throttle replay never left the process: MSAL answered it from its own cache.
-      if (!isMsalThrottleReplay(error)) tokenRequests++;
+      if (!isMsalThrottleReplay(error)) counted.requests++;
       const explained = error instanceof RemoteServiceError ? error : await explainTokenFailure(error, context);
       if (!explained.retryable) options.onRefused?.();
       throw explained;
     }
-    if (!result?.fromCache) tokenRequests++;
+    if (!result?.fromCache) counted.requests++;
     if (!result?.accessToken) {
       throw new RemoteServiceError(`${intro(context)}: the authority answered without an access token.`, {
         service: 'TokenEndpoint',
@@ -148,7 +149,7 @@ export function createRetailTokenProvider(options: RetailTokenProviderOptions): 
       inFlight.set(forceRefresh, request);
       return request;
     },
-    tokenRequests: () => tokenRequests,
+    tokenRequests: () => ofThisRun(counted).requests,
   };
 }
 

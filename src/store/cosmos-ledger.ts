@@ -5,6 +5,7 @@ import { callTimeLeft } from '../shared/call-budget';
 import { systemClock, type Clock } from '../shared/clock';
 import { ConfigurationError, RemoteServiceError } from '../shared/errors';
 import { silentLogger, type Logger } from '../shared/logger';
+import { ofThisRun, sharedCounters } from '../shared/run-tally';
 import { defaultRetryPolicy, withRetry, type RetryHooks, type RetryPolicy } from '../shared/retry';
 import { BulkExecutor, type BulkCounters, type BulkOutcome } from './cosmos-bulk';
 import {
@@ -85,7 +86,7 @@ export class CosmosLedger implements NotificationLedger {
   private readonly clock: Clock;
   private readonly retryPolicy: RetryPolicy;
   private readonly retryHooks: Pick<RetryHooks, 'sleep' | 'random'>;
-  private readonly counters: BulkCounters = { requests: 0, reads: 0, writes: 0, retries: 0 };
+  private readonly counters: BulkCounters = sharedCounters(['requests', 'reads', 'writes', 'retries']);
   private readonly bulk: BulkExecutor;
 
   constructor(options: CosmosLedgerOptions) {
@@ -465,7 +466,7 @@ export class CosmosLedger implements NotificationLedger {
   }
 
   stats(): LedgerStats {
-    return { ...this.counters };
+    return ofThisRun(this.counters);
   }
 
   // ---- point operations ----------------------------------------------------------------------

@@ -119,7 +119,7 @@ export interface NotificationLedger {
   saveRun(report: RunReport): Promise<void>;
   getRun(runId: string): Promise<RunReport | undefined>;
 
-  /** Counters since the ledger was created: round trips, and the operations they carried. */
+  /** Counters since the ledger was created (within a run, the run's own): round trips, and the operations they carried. */
   stats(): LedgerStats;
 }
 

@@ -31,6 +31,42 @@ describe('runs that overlap or die', () => {
     expect(new Set(h.emarsys.deliveries.map((d) => d.triggerId)).size).toBe(150);
   });
 
+  // The clients are the process's, shared by overlapping invocations; a report used to take the
+  // difference of their counters over its run, and so counted the calls of any run beside it: a
+  // dry run reported the Emarsys requests of the timer's run, which it never makes.
+  test("each run's report counts its own calls, not those of a run beside it in the process", async () => {
+    h = await startHarness({ now: NOW, data: carts(2) });
+    // A warm process: the ledger is open (a report was read), so the runs below share one set of clients.
+    await h.ledger();
+
+    // A dry rerun starts and waits in its first cart search until the timer's run is done.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let reached!: () => void;
+    const waiting = new Promise<void>((resolve) => (reached = resolve));
+    let drySearches = 0;
+    const dry = h.run({ trigger: 'http', dryRun: true }, {}, {}, (built) => ({
+      retail: {
+        ...built.retail,
+        searchCarts: async (query) => {
+          drySearches++;
+          reached();
+          await gate;
+          return built.retail.searchCarts(query);
+        },
+      },
+    }));
+    await waiting;
+    const timer = await h.run({ trigger: 'timer' });
+    release();
+    const dryReport = await dry;
+
+    expect([timer.carts.notified, dryReport.carts.seen]).toEqual([2, 2]);
+    expect(timer.calls).toMatchObject({ channel: 1, provider: 1 });
+    // The Emarsys request is the timer run's; the dry run's own calls are one channel read and its searches.
+    expect(dryReport.calls).toMatchObject({ channel: 1, cartSearch: drySearches, provider: 0 });
+  });
+
   test('a run that died after claiming: its claims wait out the timeout, then a later run takes them over with the same trigger ids', async () => {
     h = await startHarness({ now: NOW, data: carts(3) });
     const ledger = await h.ledger();

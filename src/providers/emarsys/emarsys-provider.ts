@@ -2,6 +2,7 @@ import type { IEmailProvider, Notification, NotificationOutcome, ProviderStats, 
 import { systemClock } from '../../shared/clock';
 import { mapWithConcurrency } from '../../shared/concurrency';
 import { hashEmail } from '../../shared/logger';
+import { ofThisRun, sharedCounters } from '../../shared/run-tally';
 import type { EmarsysAuthenticator } from './auth';
 import { contactKey, planRequests } from './batching';
 import { RemoteServiceError } from '../../shared/errors';
@@ -90,7 +91,7 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
   const settings = resolveEmarsysOptions(options);
   const clock = options.clock ?? systemClock;
   const logger = options.logger;
-  const counters: ProviderCounters = { calls: 0, retries: 0 };
+  const counters: ProviderCounters = sharedCounters(['calls', 'retries']);
   const http = createHttpClient(settings.timeoutMs);
   const eventId = settings.externalEventId;
   const retryHooks = { sleep: options.sleep, random: options.random };
@@ -303,7 +304,7 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
       return outcomes;
     },
     stats(): ProviderStats {
-      return { calls: counters.calls, retries: counters.retries };
+      return ofThisRun(counters);
     },
   };
 }
