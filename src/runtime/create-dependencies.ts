@@ -77,14 +77,22 @@ function cacheKey(options: RuntimeOptions): string {
 
 function entry(options: RuntimeOptions): CachedRuntime {
   const key = cacheKey(options);
-  let cached = cache.get(key);
-  if (cached) return cached;
   if (options.readOnly === true) {
     // A dry run or a report read in a process whose runs built their clients: the secrets, the
     // MSAL client and the Cosmos DB client are those (SPEC 3, 4: once per process), and the
-    // ledger they opened exists, so reading it creates nothing.
+    // ledger they opened exists, so reading it creates nothing. Also when a read came first.
     const writable = cache.get(cacheKey({ ...options, readOnly: false }));
     if (writable) return writable;
+  }
+  let cached = cache.get(key);
+  if (cached) return cached;
+  if (options.readOnly !== true) {
+    // The process's first run after a read: from now on the reads use the run's clients, and the
+    // read's Cosmos DB client stops refreshing its endpoints (a read still using it finishes).
+    const readKey = cacheKey({ ...options, readOnly: true });
+    const read = cache.get(readKey);
+    cache.delete(readKey);
+    void read?.container.then((container) => container.database.client.dispose(), () => undefined);
   }
   const logger = contextLogger(options.logger);
   const { settings } = options;

@@ -1,6 +1,6 @@
 import { ClientSecretCredential } from '@azure/identity';
 import { runAbandonedCartJob } from '../../src/job/run-abandoned-cart-job';
-import { createJobDependencies } from '../../src/runtime/create-dependencies';
+import { createJobDependencies, createLedger, disposeRuntimes } from '../../src/runtime/create-dependencies';
 import { silentLogger } from '../../src/shared/logger';
 import { buildSimulatorData, cartRecord, customerRecord, productRecord } from '../../src/simulators/retail-server';
 import { startKeyVaultStandIn } from '../support/key-vault-stand-in';
@@ -99,6 +99,32 @@ describe('the composition root wires settings to real clients', () => {
       expect(retailTokens()).toBe(1);
       // No second Cosmos client: neither the account nor the container is read again.
       expect(h.cosmos.requests().slice(cosmosBefore).filter((r) => r.method === 'GET' && !r.path.includes('/docs'))).toEqual([]);
+    } finally {
+      await vault.close();
+    }
+  });
+
+  // A read-only use built clients of its own when no run had built them yet, and kept them: a
+  // report read before a process's first run meant every later dry run read the secrets again and
+  // asked Entra for a token of its own, beside a second Cosmos DB client.
+  test('a report read before the first run of a warm process: the dry runs after it still reuse the runs\' clients', async () => {
+    h = await startHarness({ now: NOW, data: data() });
+    const { vault, options } = await vaultRuntime(RETAIL_CLIENT_SECRET);
+    const retailTokens = () => h.tokens.requests.filter((r) => r.method === 'POST' && (r.form.scope ?? '').includes('commerce.dynamics.com')).length;
+    try {
+      // An earlier process made the ledger's container; this one starts cold.
+      await createLedger(options);
+      await disposeRuntimes();
+
+      // As readRunReport reads a report (GET /runs/{runId}) before the timer's first run.
+      await (await createLedger({ ...options, readOnly: true })).getRun('00000000-0000-4000-8000-000000000000');
+      const timer = await runAbandonedCartJob(await createJobDependencies(options), { trigger: 'timer' });
+      expect(timer.carts.notified).toBe(2);
+      expect([vault.reads.length, retailTokens()]).toEqual([4, 1]);
+
+      const dry = await runAbandonedCartJob(await createJobDependencies({ ...options, readOnly: true }), { trigger: 'http', dryRun: true });
+      expect(dry.status).toBe('completed');
+      expect([vault.reads.length, retailTokens()]).toEqual([4, 1]);
     } finally {
       await vault.close();
     }
