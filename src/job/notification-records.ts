@@ -90,7 +90,8 @@ export function withOutcome(claim: NotificationRecord, outcome: NotificationOutc
     reason: sent ? claim.reason : outcome.reason,
     retryable: sent ? claim.retryable : outcome.retryable,
     runId: claim.runId,
-    attempts: claim.attempts,
+    // A provider outage is not one of the reminder's attempts: the claim counted one, given back.
+    attempts: outcome.status === 'failed' && outcome.outage === true ? Math.max(0, claim.attempts - 1) : claim.attempts,
     claimedAt: claim.claimedAt,
     updatedAt,
     sentAt: sent ? updatedAt : claim.sentAt,

@@ -42,7 +42,19 @@ export interface Notification {
 
 export type NotificationOutcome =
   | { triggerId: string; status: 'sent'; providerMessageId?: string | undefined }
-  | { triggerId: string; status: 'failed'; reason: string; retryable: boolean };
+  | {
+      triggerId: string;
+      status: 'failed';
+      reason: string;
+      retryable: boolean;
+      /**
+       * The provider failed the request as a whole for a reason that is not about its reminders:
+       * down, throttling past the retries, the credentials or the event refused, no time left. The
+       * run is then not one of the reminder's `MaxSendAttempts`: an outage, however long, loses no
+       * cart; the reminders wait until the provider works again.
+       */
+      outage?: boolean | undefined;
+    };
 
 export interface ProviderStats {
   /** HTTP requests made to the provider (sends, retries and token calls). */

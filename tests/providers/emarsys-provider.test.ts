@@ -221,7 +221,7 @@ test('a fresh nonce and the clock\'s timestamp on every request across batches',
   expect(triggers().every((r) => r.status === 200)).toBe(true);
 });
 
-test('400 with a replyCode: every contact fails without a retry, retryable by a later run (the request, not the contacts, was refused)', async () => {
+test('400 with a replyCode: every contact fails without a retry, retryable by a later run, as an outage (the request, not the contacts, was refused)', async () => {
   await start({ knownEventIds: ['1234'] });
   const batch = notifications(3);
   const emarsys = provider();
@@ -232,6 +232,7 @@ test('400 with a replyCode: every contact fails without a retry, retryable by a 
       triggerId: batch[i]!.triggerId,
       status: 'failed',
       retryable: true,
+      outage: true,
       reason: 'Emarsys rejected the request: HTTP 400, replyCode 6003 "Invalid event id: 4711"',
     });
   }

@@ -58,8 +58,8 @@ interface SendState {
   stopReason?: string | undefined;
 }
 
-function failed(triggerId: string, reason: string, retryable: boolean): NotificationOutcome {
-  return { triggerId, status: 'failed', reason, retryable };
+function failed(triggerId: string, reason: string, retryable: boolean, outage = false): NotificationOutcome {
+  return outage ? { triggerId, status: 'failed', reason, retryable, outage } : { triggerId, status: 'failed', reason, retryable };
 }
 
 /** Finds a contact's errors by the exact external_id, else as Emarsys may have normalised it. */
@@ -125,8 +125,8 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
     const { batch, outcomes } = state;
     const notifications = indices.map((index) => batch[index] as Notification);
     /** Records the same failure for the notifications at `these` (batch positions). */
-    const failEach = (these: readonly number[], reason: string, retryable: boolean) => {
-      for (const index of these) outcomes[index] = failed((batch[index] as Notification).triggerId, reason, retryable);
+    const failEach = (these: readonly number[], reason: string, retryable: boolean, outage = false) => {
+      for (const index of these) outcomes[index] = failed((batch[index] as Notification).triggerId, reason, retryable, outage);
     };
     /** The one notification of this request refused for its size, for good. */
     const failAlone = (reason: string) => {
@@ -138,8 +138,9 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
     }
     if (state.stopReason !== undefined) {
       const reason = state.stopReason;
-      // The same credentials would be refused again; a later run retries once they are fixed.
-      failEach(indices, reason, true);
+      // The same credentials would be refused again; a later run retries once they are fixed. Not
+      // sent at all, so not an attempt either.
+      failEach(indices, reason, true, true);
       return false;
     }
     const started = Date.now();
@@ -189,7 +190,7 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
       return false;
     }
     if (result.kind === 'failed') {
-      failEach(indices, result.reason, result.retryable);
+      failEach(indices, result.reason, result.retryable, result.outage);
       if (result.stopSend) state.stopReason = result.reason;
       logger.error('emarsys trigger request failed', { eventId, contacts: indices.length, retryable: result.retryable, reason: result.reason });
       return false;

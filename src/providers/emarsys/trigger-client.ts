@@ -37,7 +37,12 @@ export type TriggerResult =
    * endpoint down, the deadline passed). `tooLarge`: Emarsys refused the request's size (HTTP 413)
    * or a contact's (a size replyCode).
    */
-  | { kind: 'failed'; reason: string; retryable: boolean; stopSend?: boolean | undefined; tooLarge?: 'request' | 'contact' | undefined };
+  /**
+   * `outage`: the request failed as a whole for a reason that is not about its contacts (Emarsys
+   * down or throttling past the retries, the credentials or the event refused): see
+   * `NotificationOutcome`.
+   */
+  | { kind: 'failed'; reason: string; retryable: boolean; stopSend?: boolean | undefined; tooLarge?: 'request' | 'contact' | undefined; outage?: boolean | undefined };
 
 /** Bounds one trigger request. */
 export interface TriggerOptions {
@@ -117,18 +122,18 @@ export function createTriggerClient(options: TriggerClientOptions): (contacts: r
       const stopped = outOfTime ? ', stopped at the run\'s time limit' : '';
       if (error instanceof TransientReplyError) {
         const reply = describeReply(error.reply.status, error.reply.text);
-        return { kind: 'failed', retryable: true, stopSend: outOfTime, reason: `Emarsys ${reply}, still failing after ${attempts} attempts${stopped}` };
+        return { kind: 'failed', retryable: true, stopSend: outOfTime, outage: true, reason: `Emarsys ${reply}, still failing after ${attempts} attempts${stopped}` };
       }
       if (isTransportError(error)) {
-        return { kind: 'failed', retryable: true, stopSend: outOfTime, reason: `no answer from Emarsys after ${attempts} attempts${stopped} (${describeTransportError(error)})` };
+        return { kind: 'failed', retryable: true, stopSend: outOfTime, outage: true, reason: `no answer from Emarsys after ${attempts} attempts${stopped} (${describeTransportError(error)})` };
       }
       if (error instanceof RemoteServiceError) {
         if (!error.retryable) options.onCredentialsRefused?.();
         // The token endpoint failed; it was retried there already when that could help, so the
         // send's other requests are not tried (each would repeat those retries, and their timeouts).
-        // Refused credentials are retryable too: once the secret is fixed, a later run sends the
-        // carts (MaxSendAttempts bounds how often), instead of losing a whole outage's reminders.
-        return { kind: 'failed', retryable: true, reason: error.message, stopSend: true };
+        // Refused credentials are retryable too, and not counted against MaxSendAttempts: once the
+        // secret is fixed, a later run sends the carts, instead of losing a whole outage's reminders.
+        return { kind: 'failed', retryable: true, reason: error.message, stopSend: true, outage: true };
       }
       const message = error instanceof Error ? error.message : String(error);
       logger.error('emarsys trigger failed unexpectedly', { eventId, error: message });
@@ -157,9 +162,9 @@ export function createTriggerClient(options: TriggerClientOptions): (contacts: r
           }
           // The whole request refused (a wrong ExternalEventId or ApiUrl, a key_id the account does
           // not have): nothing about these contacts, and every request of the run meets it. As with
-          // refused credentials, a later run tries them again (MaxSendAttempts bounds how often),
-          // so that a setting fixed after the first run does not cost a whole window's reminders.
-          return { kind: 'failed', retryable: true, reason: verdict.reason };
+          // refused credentials, a later run tries them again (not counted against MaxSendAttempts),
+          // so that a setting fixed hours later does not cost a whole window's reminders.
+          return { kind: 'failed', retryable: true, outage: true, reason: verdict.reason };
         case 'unreadable':
           // Emarsys may have processed it; a later retry is safe because it drops repeated trigger ids.
           return { kind: 'failed', retryable: true, reason: verdict.reason };
@@ -178,6 +183,7 @@ export function createTriggerClient(options: TriggerClientOptions): (contacts: r
             kind: 'failed',
             retryable: true,
             stopSend: true,
+            outage: true,
             reason: `Emarsys refused the credentials (HTTP ${verdict.status}${code}${text}): ${authenticator.credentialsHint}`,
           };
         }
