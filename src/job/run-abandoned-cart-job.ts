@@ -96,6 +96,16 @@ async function runJob(deps: JobDependencies, request: JobRequest, runId: string,
         from: window.from.toISOString(),
       });
     }
+    const behindMinutes = Math.floor((startedAt.getTime() - window.from.getTime()) / 60_000);
+    if (window.source === 'checkpoint' && !plan.checkpointAhead && behindMinutes > settings.includeMinutes) {
+      // Nothing is lost to an outage: the checkpoint waited. But its carts go out late, later than a
+      // first run reaches back, and the operator should know before customers ask.
+      logger.warn('The run starts further back than IncludeAbandonedCartsModifiedSinceLastMinutes: the checkpoint waited while runs failed or could not send, so the carts left since then are reminded late, up to behindMinutes after they were left', {
+        from: window.from.toISOString(),
+        behindMinutes,
+        includeMinutes: settings.includeMinutes,
+      });
+    }
     report.window = { from: window.from.toISOString(), to: window.to.toISOString(), source: window.source };
     assertRerunWithinRecords(window, startedAt, settings.recordTtlDays);
     logger.info('Abandoned cart run started', { window: report.window, ...(Number.isFinite(limits.limitMinutes) ? { limitMinutes: limits.limitMinutes } : {}) });
