@@ -153,9 +153,17 @@ export async function runDoctor(options: DoctorOptions): Promise<number> {
       const ledger = new CosmosLedger({ container, ttlDays: settings.cosmos.ttlDays });
       const checkpoint = channelId === undefined ? undefined : await ledger.getCheckpoint(settings.retail.operatingUnitNumber, channelId);
       const { resource } = await container.read();
-      return `${settings.cosmos.databaseId}/${settings.cosmos.containerId} reachable; ${
-        checkpoint ? `checkpoint at ${checkpoint.lastModifiedAt}` : 'no checkpoint yet (the first run reads the last IncludeAbandonedCartsModifiedSinceLastMinutes)'
-      }${indexesEveryProperty(resource) ? '; it indexes every property: the policy in docs/data-model.md makes each write cheaper' : ''}`;
+      // Without the channel id (Retail Server failed, or was not checked) the checkpoint cannot be
+      // looked up: saying there is none would tell an operator mid-incident that the ledger was lost.
+      const where =
+        channelId === undefined
+          ? 'the checkpoint is not read: it is kept per channel, and Retail Server did not give the channel id'
+          : checkpoint
+            ? `checkpoint at ${checkpoint.lastModifiedAt}`
+            : 'no checkpoint yet (the first run reads the last IncludeAbandonedCartsModifiedSinceLastMinutes)';
+      return `${settings.cosmos.databaseId}/${settings.cosmos.containerId} reachable; ${where}${
+        indexesEveryProperty(resource) ? '; it indexes every property: the policy in docs/data-model.md makes each write cheaper' : ''
+      }`;
     } finally {
       container.database.client.dispose();
     }

@@ -195,6 +195,19 @@ describe('abandoned-carts CLI', () => {
     expect(shortRuns.stdout).toMatch(/^✓ Time limit: RetailServerClientOptions\.MaxRunMinutes 4; .*host\.json sets no functionTimeout, so the plan's default applies: .*, and it is under both$/m);
   });
 
+  // It said "no checkpoint yet (the first run reads the last IncludeAbandonedCartsModifiedSinceLastMinutes)"
+  // whenever Retail Server failed or was not checked: during that incident, that the ledger was lost.
+  test('doctor, while the Retail Server app secret is expired, does not say the ledger has no checkpoint', async () => {
+    expect((await cli(['run'])).code).toBe(EXIT.ok);
+    // The client secret in the vault has expired in Entra: no token, so Retail Server is not checked.
+    const expired = await cli(['doctor'], { ...h.env, ...h.secretsEnv, retail_app_secret: 'expired-secret' });
+    expect(expired.code).toBe(EXIT.failed);
+    expect(expired.stdout).toMatch(/^✗ Token: /m);
+    expect(expired.stdout).toMatch(/^- Retail Server: not checked/m);
+    expect(expired.stdout).not.toMatch(/no checkpoint yet/);
+    expect(expired.stdout).toMatch(/^✓ Cosmos DB: .* reachable; the checkpoint is not read: it is kept per channel, and Retail Server did not give the channel id$/m);
+  });
+
   test('a bad argument is reported even when the configuration is missing too', async () => {
     const { code, stderr } = await cli(['run', '--from', 'yesterday'], {});
     expect(code).toBe(EXIT.usage);
