@@ -97,7 +97,7 @@ async function runJob(deps: JobDependencies, request: JobRequest, runId: string,
       });
     }
     const behindMinutes = Math.floor((startedAt.getTime() - window.from.getTime()) / 60_000);
-    if (window.source === 'checkpoint' && !plan.checkpointAhead && behindMinutes > settings.includeMinutes) {
+    if (window.source === 'checkpoint' && !plan.checkpointAhead && isLate(behindMinutes, settings)) {
       // Nothing is lost to an outage: the checkpoint waited. But its carts go out late, later than a
       // first run reaches back, and the operator should know before customers ask.
       logger.warn('The run starts further back than IncludeAbandonedCartsModifiedSinceLastMinutes: the checkpoint waited while runs failed or could not send, so the carts left since then are reminded late, up to behindMinutes after they were left', {
@@ -163,6 +163,16 @@ async function saveCheckpoint(
     updatedAt: deps.clock.now().toISOString(),
   });
   report.checkpoint = { lastModifiedAt, cartIdsAtLastModified: position.cartIdsAtLastModified.length };
+}
+
+/**
+ * A run's window normally starts where the last run's ended: Exclude plus the time since that run
+ * ago. Late means the window is longer than a first run's (Include) and longer than two hours, so
+ * that a small Include beside a half-hourly or hourly schedule is not late at every run.
+ */
+const LATE_WINDOW_MINUTES = 120;
+function isLate(behindMinutes: number, settings: { includeMinutes: number; excludeMinutes: number }): boolean {
+  return behindMinutes - settings.excludeMinutes > Math.max(settings.includeMinutes, LATE_WINDOW_MINUTES);
 }
 
 type CallStats = { calls: Record<string, number>; retries: Record<string, number> };

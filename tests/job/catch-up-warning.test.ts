@@ -47,3 +47,37 @@ test('after a week in which every run failed, the run that works again says how 
     },
   ]);
 });
+
+test('a small Include beside an hourly schedule is not late at every run; a three-hour outage still is', async () => {
+  const include = { RetailServerClientOptions__IncludeAbandonedCartsModifiedSinceLastMinutes: '30' };
+  const data = buildSimulatorData({
+    customers: [customerRecord('C1'), customerRecord('C2')],
+    products: [productRecord(1)],
+    carts: [
+      cartRecord({ id: 'first', customerId: 'C1', modifiedDateTime: '2026-11-23T11:40:00Z', lines: [{ productId: 1 }] }),
+      cartRecord({ id: 'later', customerId: 'C2', modifiedDateTime: '2026-11-23T14:30:00Z', lines: [{ productId: 1 }] }),
+    ],
+  });
+  h = await startFaultHarness({ now: NOW, data });
+  const lateWarnings = (from: number) => h.logs.slice(from).filter((log) => log.level === 'warn' && /further back/.test(log.message));
+
+  let logsBefore = h.logs.length;
+  expect((await h.run({ trigger: 'timer' }, include)).carts.notified).toBe(1);
+  // An hour on: the window is the hour since the last run ended (70 minutes back, Include 30).
+  h.clock.set('2026-11-23T13:00:00Z');
+  expect((await h.run({ trigger: 'timer' }, include)).status).toBe('completed');
+  expect(lateWarnings(logsBefore)).toEqual([]);
+
+  // Retail Server down for three hours: the run after it reaches back 3 h 10 min.
+  const outage = h.proxies.retail.inject({ path: /GetOrgUnitConfiguration/, fault: { kind: 'status', status: 503 } });
+  for (const at of ['2026-11-23T14:00:00Z', '2026-11-23T15:00:00Z']) {
+    h.clock.set(at);
+    expect((await h.run({ trigger: 'timer' }, include)).status).toBe('failed');
+  }
+  outage.remove();
+  h.clock.set('2026-11-23T16:00:00Z');
+  logsBefore = h.logs.length;
+  const recovered = await h.run({ trigger: 'timer' }, include);
+  expect(recovered.carts.notified).toBe(1);
+  expect(lateWarnings(logsBefore)).toEqual([expect.objectContaining({ fields: expect.objectContaining({ behindMinutes: 190, includeMinutes: 30 }) })]);
+});
