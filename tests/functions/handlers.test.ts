@@ -93,6 +93,8 @@ describe('Azure Functions handlers', () => {
       context('abandonedCartsGetRun').context,
     );
     expect(missing.status).toBe(404);
+    // Not only "expired": a report Cosmos DB refused to store is missing too, and a dry run's never is.
+    expect((missing.jsonBody as { error: string }).error).toMatch(/expired.*dry run.*Could not store the run report/);
     const bad = await abandonedCartsGetRun(
       new HttpRequest({ method: 'GET', url: 'http://localhost:7071/api/abandoned-carts/runs/x', params: { runId: '../x' } }),
       context('abandonedCartsGetRun').context,
