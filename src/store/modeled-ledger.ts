@@ -1,6 +1,7 @@
 import type { RunReport } from '../job/report';
 import { sleep } from '../shared/clock';
 import { chunk, mapWithConcurrency } from '../shared/concurrency';
+import { ofThisRun, sharedCounters } from '../shared/run-tally';
 import { CHUNK_CONCURRENCY, MAX_OPERATIONS_PER_REQUEST } from './cosmos-bulk';
 import {
   checkNotificationRecord,
@@ -66,7 +67,9 @@ type PointResult = { status: 'ok'; etag: string } | { status: 'conflict' } | { s
 export class ModeledLedger implements NotificationLedger {
   private readonly latencyMs: number;
   private readonly wait: (ms: number) => Promise<void>;
-  private readonly counters: LedgerStats = { requests: 0, reads: 0, writes: 0, retries: 0 };
+  // The read-only runtime's ledger before the container exists, shared by the dry runs that find it:
+  // each run counts its own calls, as on CosmosLedger (see shared/run-tally).
+  private readonly counters: LedgerStats = sharedCounters(['requests', 'reads', 'writes', 'retries']);
   private readonly notifications = new Map<string, StoredNotification>();
   private readonly checkpoints = new Map<string, Checkpoint>();
   private readonly leases = new Map<string, StoredLease>();
@@ -245,7 +248,7 @@ export class ModeledLedger implements NotificationLedger {
   // ---- counters ------------------------------------------------------------------------------
 
   stats(): LedgerStats {
-    return { ...this.counters };
+    return ofThisRun(this.counters);
   }
 
   /** The most requests that were in flight at once: how much of the store's concurrency the job used. */

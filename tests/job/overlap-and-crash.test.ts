@@ -67,6 +67,20 @@ describe('runs that overlap or die', () => {
     expect(dryReport.calls).toMatchObject({ channel: 1, cartSearch: drySearches, provider: 0 });
   });
 
+  // Before the ledger's container exists, the read-only runtime reads it as an empty modeled
+  // ledger, which the dry runs that find the same entry share: its counters were the process's,
+  // so two dry runs at once each reported the other's store requests too.
+  test('two dry runs at once before the ledger exists: each report counts its own store requests', async () => {
+    h = await startHarness({ now: NOW, data: carts(30) });
+    const dry = () => h.run({ trigger: 'http', dryRun: true }, { RetailServerClientOptions__PageSize: '5' });
+    const alone = await dry();
+    const both = await Promise.all([dry(), dry()]);
+    expect(both.map((r) => r.carts.seen)).toEqual([30, 30]);
+    // The same reads each; the partition key range lookup before the shared ledger's first read is made once, by one of them.
+    const own = alone.calls.store ?? 0;
+    expect(both.map((r) => r.calls.store ?? 0).sort((a, b) => a - b)).toEqual([own - 1, own]);
+  });
+
   test('a run that died after claiming: its claims wait out the timeout, then a later run takes them over with the same trigger ids', async () => {
     h = await startHarness({ now: NOW, data: carts(3) });
     const ledger = await h.ledger();
