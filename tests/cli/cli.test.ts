@@ -133,7 +133,7 @@ describe('abandoned-carts CLI', () => {
     expect(stdout).toMatch(/^✓ Token: acquired from https:\/\/127\.0\.0\.1:\d+\//m);
     expect(stdout).toMatch(/^✓ Retail Server: channel 5637144592 for OUN 128, currency USD, language en-us$/m);
     expect(stdout).toMatch(/^✓ Cosmos DB: .* does not exist yet; the first run creates it$/m);
-    expect(stdout).toMatch(/^✓ Emarsys: wsse credentials accepted by http:\/\/127\.0\.0\.1:\d+$/m);
+    expect(stdout).toMatch(/^✓ Emarsys: wsse credentials accepted by http:\/\/127\.0\.0\.1:\d+; external event 4711 \("Stand-in event 4711"\) exists$/m);
     expect(stdout).toMatch(/Everything needed for a run works/);
     expect(stdout).not.toMatch(/retail-app-client-secret-value|emarsys-api-secret-value|C2y6yDjf5/);
     expect(h.emarsys.deliveries).toHaveLength(0);
@@ -163,6 +163,11 @@ describe('abandoned-carts CLI', () => {
     expect(wrongSecret.code).toBe(EXIT.failed);
     expect(wrongSecret.stdout).toMatch(/^✗ Emarsys: Emarsys refused the credentials \(HTTP 401\)/m);
     expect(wrongSecret.stdout).toMatch(/^✓ Retail Server/m);
+
+    // Credentials that work with an event the account does not have: every send would fail.
+    const wrongEvent = await cli(['doctor'], { ...h.env, ...h.secretsEnv, EmarsysClientOptions__ExternalEventId: '4712' });
+    expect(wrongEvent.code).toBe(EXIT.failed);
+    expect(wrongEvent.stdout).toMatch(/^✗ Emarsys: Emarsys refused external event 4712 \(HTTP 400, replyCode 6003: Invalid event id: 4712\): EmarsysClientOptions\.ExternalEventId must be/m);
 
     const { retail_app_secret: _dropped, ...secretsWithoutOne } = h.secretsEnv;
     const missing = await cli(['doctor'], { ...h.env, ...secretsWithoutOne });

@@ -352,3 +352,25 @@ test('never logs an email address, the secret or a WSSE digest', async () => {
   expect(logged).not.toContain('another-secret-value');
   expect(logged).not.toMatch(/PasswordDigest|UsernameToken|Nonce=/);
 });
+
+describe('verify (doctor): the credentials, then the external event the reminders trigger', () => {
+  test('an event the account has is named', async () => {
+    await start({ knownEventIds: [eventId] });
+    await expect(provider().verify?.()).resolves.toMatch(new RegExp(`^wsse credentials accepted by http://127\\.0\\.0\\.1:\\d+; external event ${eventId} \\("Stand-in event ${eventId}"\\) exists$`));
+    expect(standIn.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /api/v2/settings', `GET /api/v2/event/${eventId}`]);
+    expect(standIn.deliveries).toHaveLength(0);
+  });
+
+  test('a wrong or deleted ExternalEventId fails the check, naming the setting, where it passed on the credentials alone', async () => {
+    await start({ knownEventIds: ['1234'] });
+    await expect(provider().verify?.()).rejects.toThrow(
+      `Emarsys refused external event ${eventId} (HTTP 400, replyCode 6003: Invalid event id: ${eventId}): EmarsysClientOptions.ExternalEventId must be the id of an external event of this account`,
+    );
+  });
+
+  test('an ApiUrl of another shape: the event is not looked up, and the line says so', async () => {
+    await start({ knownEventIds: ['1234'] });
+    const custom = provider({ apiUrl: standIn.apiUrlTemplate.replace('/api/v2/event/{0}/trigger', '/proxy/emarsys?event={0}') });
+    await expect(custom.verify?.()).resolves.toMatch(/; the external event was not looked up \(ApiUrl is not .*\)$/);
+  });
+});

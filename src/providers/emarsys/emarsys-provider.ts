@@ -6,6 +6,7 @@ import { ofThisRun, sharedCounters } from '../../shared/run-tally';
 import type { EmarsysAuthenticator } from './auth';
 import { contactKey, planRequests } from './batching';
 import { RemoteServiceError } from '../../shared/errors';
+import { redactEmails } from '../../shared/redact';
 import { createHttpClient, describeTransportError, withinTimeout, type ProviderCounters } from './http';
 import { createOAuthAuthenticator, createOAuthTokenSource } from './oauth-token';
 import { resolveEmarsysOptions, triggerUrl, type EmarsysProviderOptions } from './options';
@@ -70,6 +71,16 @@ function errorFor(contactErrors: Map<string, ContactError>, normalised: Map<stri
 function halves(indices: number[]): [number[], number[]] {
   const middle = Math.ceil(indices.length / 2);
   return [indices.slice(0, middle), indices.slice(middle)];
+}
+
+/**
+ * The external event's own endpoint (Emarsys' "Query an external event") beside the trigger
+ * endpoint: `.../api/v2/event/{0}/trigger` → `.../api/v2/event/<id>`; undefined for an ApiUrl of
+ * another shape, whose event cannot be looked up.
+ */
+export function eventUrl(apiUrlTemplate: string, eventId: string): string | undefined {
+  const match = /^(.*\/api\/v\d+\/event\/)\{0\}\/trigger\/?$/.exec(apiUrlTemplate);
+  return match ? `${match[1]}${encodeURIComponent(eventId)}` : undefined;
 }
 
 /** The account settings endpoint beside the trigger endpoint: `.../api/v2/event/{0}/trigger` → `.../api/v2/settings`. */
@@ -247,6 +258,41 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
     return false;
   };
 
+  /**
+   * Whether the account has the external event the reminders trigger: a wrong or deleted
+   * ExternalEventId otherwise passes `doctor` and fails every send. Returns what to add to the
+   * check's line; throws when Emarsys says the event does not exist.
+   */
+  async function checkEvent(): Promise<string> {
+    const url = eventUrl(settings.apiUrlTemplate, eventId);
+    if (url === undefined) return '; the external event was not looked up (ApiUrl is not .../api/vN/event/{0}/trigger)';
+    const headers = await authenticator.headers();
+    counters.calls++;
+    let status: number;
+    let reply: { replyCode?: unknown; replyText?: unknown; data?: unknown } | undefined;
+    try {
+      const response = await withinTimeout(http, (config) => http.get<string>(url, { ...config, headers: { ...headers, Accept: 'application/json' } }));
+      status = response.status;
+      reply = safeJson(response.data) as typeof reply;
+    } catch (error) {
+      return `; the external event could not be looked up (${describeTransportError(error)})`;
+    }
+    if (status === 200 && reply?.replyCode === 0) {
+      const found = [reply.data].flat().find((event): event is { name: string } => typeof (event as { name?: unknown } | null)?.name === 'string');
+      return `; external event ${eventId}${found ? ` ("${redactEmails(found.name).slice(0, 100)}")` : ''} exists`;
+    }
+    // A refusal of this request (the API user may lack the right to read events) or a fault is not
+    // an answer about the event; a replyCode for the request otherwise is (6003: invalid event id).
+    if (typeof reply?.replyCode === 'number' && reply.replyCode !== 0 && status < 500 && status !== 401 && status !== 403) {
+      const text = typeof reply.replyText === 'string' ? `: ${redactEmails(reply.replyText).slice(0, 200)}` : '';
+      throw new RemoteServiceError(
+        `Emarsys refused external event ${eventId} (HTTP ${status}, replyCode ${reply.replyCode}${text}): EmarsysClientOptions.ExternalEventId must be the id of an external event of this account, the one your automation program or email starts on`,
+        { service: 'Emarsys', operation: 'GET event', statusCode: status, retryable: false },
+      );
+    }
+    return `; the external event could not be looked up (HTTP ${status})`;
+  }
+
   return {
     name: EMARSYS_PROVIDER_NAME,
     async verify() {
@@ -266,7 +312,7 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
           retryable: true,
         });
       }
-      if (status === 200 && replyCode === 0) return `${authenticator.mode} credentials accepted by ${new URL(url).origin}`;
+      if (status === 200 && replyCode === 0) return `${authenticator.mode} credentials accepted by ${new URL(url).origin}${await checkEvent()}`;
       const refused = status === 401 || status === 403;
       throw new RemoteServiceError(
         refused ? `Emarsys refused the credentials (HTTP ${status}): ${authenticator.credentialsHint}` : `Emarsys answered HTTP ${status} to GET ${url}`,

@@ -141,6 +141,7 @@ export async function startEmarsysStandIn(options: EmarsysStandInOptions): Promi
   const auth = options.auth;
   const apiVersion = auth.mode === 'wsse' ? 'v2' : 'v3';
   const triggerPath = new RegExp(`^/api/${apiVersion}/event/([^/]+)/trigger/?$`);
+  const eventPath = new RegExp(`^/api/${apiVersion}/event/([^/]+)/?$`);
   const wsse = auth.mode === 'wsse' ? createWsseVerifier(auth, clock) : undefined;
   const tokens =
     auth.mode === 'oauth2' ? createTokenIssuer(auth, clock, auth.tokenLifetimeSeconds ?? DEFAULT_TOKEN_LIFETIME_SECONDS) : undefined;
@@ -284,6 +285,20 @@ export async function startEmarsysStandIn(options: EmarsysStandInOptions): Promi
         record.kind = 'trigger';
         record.eventId = decodeURIComponent(trigger[1] as string);
         record.status = await handleTrigger(request, response, record, record.eventId);
+      } else if (eventPath.test(path) && request.method === 'GET') {
+        // Query an external event: its id and name, or 6003 for an id the account does not have.
+        await readBody(request);
+        const eventId = decodeURIComponent((eventPath.exec(path) as RegExpExecArray)[1] as string);
+        if (!authenticate(request, record)) {
+          send(response, 401, reply(1, 'Unauthorized'));
+          record.status = 401;
+        } else if (knownEvents && !knownEvents.has(eventId)) {
+          send(response, 400, reply(6003, `Invalid event id: ${eventId}`));
+          record.status = 400;
+        } else {
+          send(response, 200, reply(0, 'OK', [{ id: Number(eventId), name: `Stand-in event ${eventId}` }]));
+          record.status = 200;
+        }
       } else if (path === `/api/${apiVersion}/settings`) {
         // Account settings: what a client reads to check its credentials without side effects.
         await readBody(request);
