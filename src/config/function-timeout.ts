@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { decodeJsonFile } from './sources';
 
 /**
  * The Functions host's `functionTimeout`, for checking `MaxRunMinutes` against it: from the app
@@ -49,13 +50,13 @@ export function readFunctionTimeout(options: { directory: string; env: NodeJS.Pr
   const path = join(options.directory, 'host.json');
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = decodeJsonFile(readFileSync(path));
   } catch {
     return undefined;
   }
   let parsed: z.infer<typeof hostJsonSchema>;
   try {
-    parsed = hostJsonSchema.parse(JSON.parse(text.replace(/^\uFEFF/, '')));
+    parsed = hostJsonSchema.parse(JSON.parse(text));
   } catch {
     return { problem: `${path} is not JSON with a string functionTimeout` };
   }

@@ -20,18 +20,28 @@ export const SECTION_NAMES = [
 ] as const;
 export type SectionName = (typeof SECTION_NAMES)[number];
 
+/**
+ * A JSON file's text as .NET's configuration reads it: by its byte-order mark, so that a file
+ * Windows PowerShell 5.1 wrote (`>` and `Out-File` write UTF-16) or Notepad or Visual Studio saved
+ * with a mark reads as it does for the sample; UTF-8 without one.
+ */
+export function decodeJsonFile(bytes: Uint8Array): string {
+  const encoding = bytes[0] === 0xff && bytes[1] === 0xfe ? 'utf-16le' : bytes[0] === 0xfe && bytes[1] === 0xff ? 'utf-16be' : 'utf-8';
+  // The decoder drops the byte-order mark itself.
+  return new TextDecoder(encoding).decode(bytes);
+}
+
 export function readSettingsFile(path: string): RawSettings {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = decodeJsonFile(readFileSync(path));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new ConfigurationError([`settings file ${path}: cannot be read (${code ?? String(error)})`]);
   }
   let parsed: unknown;
   try {
-    // appSettings.json files written for .NET may start with a byte-order mark.
-    parsed = JSON.parse(text.replace(/^\uFEFF/, ''));
+    parsed = JSON.parse(text);
   } catch (error) {
     throw new ConfigurationError([`settings file ${path}: is not valid JSON (${(error as Error).message})`]);
   }

@@ -29,6 +29,11 @@ describe('functionTimeout', () => {
       });
     });
 
+    test('a host.json saved as UTF-16 with CRLF line ends (Windows PowerShell 5.1, Notepad) is read', () => {
+      writeFileSync(join(dir, 'host.json'), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('{\r\n  "version": "2.0",\r\n  "functionTimeout": "00:10:00"\r\n}\r\n', 'utf16le')]));
+      expect(readFunctionTimeout({ directory: dir, env: {} })).toEqual({ minutes: 10, value: '00:10:00', source: join(dir, 'host.json') });
+    });
+
     test("nothing to compare with when there is no host.json; the plan's default when it sets no functionTimeout", () => {
       expect(readFunctionTimeout({ directory: dir, env: {} })).toBeUndefined();
       writeFileSync(join(dir, 'host.json'), '{ "version": "2.0" }');

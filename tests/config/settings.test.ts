@@ -455,6 +455,22 @@ describe('loadSettings', () => {
     expect(problems).toEqual([expect.stringMatching(/^EmarsysClientOptions\.ClientIdKeyVaultSecretName is required when AuthMode is "oauth2"/)]);
   });
 
+  test('a file saved with a byte-order mark, as UTF-8 or UTF-16 (Windows PowerShell 5.1\'s > and Out-File write UTF-16, so can Notepad), and with CRLF line ends is read, as .NET reads it', () => {
+    const shipped = JSON.parse(readFileSync(shippedSettings, 'utf8')) as { RetailServerClientOptions: Record<string, unknown> };
+    shipped.RetailServerClientOptions.PageSize = 250;
+    const text = JSON.stringify(shipped, null, 2).replace(/\n/g, '\r\n');
+    const saved = {
+      'UTF-8 with BOM': Buffer.from(`\uFEFF${text}`, 'utf8'),
+      'UTF-16 LE': Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]),
+      'UTF-16 BE': Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(text, 'utf16le').swap16()]),
+    };
+    for (const [encoding, bytes] of Object.entries(saved)) {
+      const path = writeSettings('');
+      writeFileSync(path, bytes);
+      expect([encoding, loadSettings({ settingsPath: path, env: completeEnv }).retail.pageSize]).toEqual([encoding, 250]);
+    }
+  });
+
   test('a broken settings file names the file', () => {
     const path = writeSettings('{ "KeyVaultOptions": ');
     expect(configurationProblems(() => loadSettings({ settingsPath: path, env: {} }))).toEqual([
