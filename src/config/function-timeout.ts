@@ -45,8 +45,11 @@ export const CONSUMPTION_DEFAULT_TIMEOUT_MINUTES = 5;
 
 /** Undefined when neither the app setting nor a host.json is there. */
 export function readFunctionTimeout(options: { directory: string; env: NodeJS.ProcessEnv }): FunctionTimeout | PlanDefaultTimeout | { problem: string } | undefined {
-  const fromEnv = options.env[ENV_NAME];
-  if (fromEnv !== undefined && fromEnv.trim() !== '') return described(fromEnv, `app setting ${ENV_NAME}`);
+  // The host reads the setting under either separator, as .NET configuration does.
+  for (const name of [ENV_NAME, ENV_NAME.replace('__', ':')]) {
+    const fromEnv = options.env[name];
+    if (fromEnv !== undefined && fromEnv.trim() !== '') return described(fromEnv, `app setting ${name}`);
+  }
   const path = join(options.directory, 'host.json');
   let text: string;
   try {

@@ -3,8 +3,9 @@ import { ConfigurationError } from '../shared/errors';
 
 /**
  * Where raw settings come from: `appSettings.json`, then environment variables named
- * `Section__Property` (arrays: `Section__Array__0__prop`), which is how Azure Functions app
- * settings and `local.settings.json` Values reach the process. Names match case-insensitively,
+ * `Section__Property` (arrays: `Section__Array__0__prop`), or `Section:Property` as .NET apps on a
+ * Windows plan name them, which is how Azure Functions app settings and `local.settings.json`
+ * Values reach the process. Names match case-insensitively,
  * as in .NET configuration, so the sample's files work unchanged.
  */
 
@@ -77,8 +78,9 @@ export function applyEnvironmentOverrides(base: RawSettings, env: NodeJS.Process
   const setByEnvironment = new Set<string>();
   const sections = new Map(SECTION_NAMES.map((name) => [name.toLowerCase(), name]));
   for (const [variable, value] of Object.entries(env)) {
-    if (value === undefined || !variable.includes('__')) continue;
-    const path = variable.split('__');
+    if (value === undefined || !/__|:/.test(variable)) continue;
+    // `:` as .NET reads it: app settings on a Windows plan (and local.settings.json) may use it.
+    const path = variable.split(/__|:/);
     const section = sections.get((path[0] ?? '').toLowerCase());
     if (!section || path.length < 2 || path.some((segment) => segment === '')) continue;
     let node: Record<string, unknown> = result;

@@ -34,6 +34,15 @@ describe('functionTimeout', () => {
       expect(readFunctionTimeout({ directory: dir, env: {} })).toEqual({ minutes: 10, value: '00:10:00', source: join(dir, 'host.json') });
     });
 
+    test('the app setting named with a colon, as a Windows plan may name it, overrides host.json too', () => {
+      writeFileSync(join(dir, 'host.json'), '{ "version": "2.0", "functionTimeout": "00:10:00" }');
+      expect(readFunctionTimeout({ directory: dir, env: { 'AzureFunctionsJobHost:functionTimeout': '00:30:00' } })).toEqual({
+        minutes: 30,
+        value: '00:30:00',
+        source: 'app setting AzureFunctionsJobHost:functionTimeout',
+      });
+    });
+
     test("nothing to compare with when there is no host.json; the plan's default when it sets no functionTimeout", () => {
       expect(readFunctionTimeout({ directory: dir, env: {} })).toBeUndefined();
       writeFileSync(join(dir, 'host.json'), '{ "version": "2.0" }');

@@ -261,6 +261,26 @@ describe('loadSettings', () => {
     ]);
   });
 
+  test('app settings named Section:Property, as .NET apps on a Windows plan name them, override the file as Section__Property does', () => {
+    const settings = loadSettings({
+      settingsPath: shippedSettings,
+      env: {
+        ...completeEnv,
+        'RetailServerClientOptions:PageSize': '250',
+        'retailserverclientoptions:IncludeAnonymous': 'true',
+        'MediaOptions:ImageViewPorts:0:imageWidth': '320',
+        'MediaOptions:ImageViewPorts__1:imageHeight': '640',
+        '=C:': 'C:\\Users\\ann',
+      },
+    });
+    expect(settings.retail.pageSize).toBe(250);
+    expect(settings.retail.includeAnonymous).toBe(true);
+    expect(settings.media.viewPorts.map((v) => [v.width, v.height])).toEqual([
+      [320, 300],
+      [600, 640],
+    ]);
+  });
+
   test('viewports given as app settings numbered from 1, or with a gap, bind in index order (as .NET binds them)', () => {
     const path = writeSettings({ ...JSON.parse(readFileSync(shippedSettings, 'utf8')), MediaOptions: { ImageServerUrl: '' } });
     const settings = loadSettings({
