@@ -147,6 +147,30 @@ describe('preview provider', () => {
     expect(rowsOf(await readFile(path.join(outDir, 'index.html'), 'utf8'))).toHaveLength(3);
   });
 
+  it('names every file as Windows allows, no two differing only by case, whatever the trigger id', async () => {
+    // Windows refuses these characters and a trailing dot or space, reserves the device names
+    // (with any extension), and ignores case: `Cart-A.html` and `cart-a.html` are one file there.
+    const windowsProblems = (name: string): string[] =>
+      [
+        // eslint-disable-next-line no-control-regex
+        /[<>:"/\\|?*\u0000-\u001f]/.test(name) && 'a character Windows forbids',
+        /[. ]$/.test(name) && 'a trailing dot or space',
+        /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i.test(name) && 'a reserved device name',
+        name.length > 255 && 'longer than 255',
+      ].filter((problem): problem is string => problem !== false);
+    const ids = ['cart-0f3a9c2e4b', 'CON', 'nul', 'Aux.old', 'COM1', 'lpt9', 'Cart-A', 'cart-a', 'INDEX', 'trailing.', 'a<b>:c|d?e*f"g\u0001'];
+    const outDir = path.join(root, 'emails');
+    const outcomes = await createPreviewProvider({ outDir, logger: captureLog().logger }).send(ids.map((id) => notificationOf(id, {})));
+
+    expect(outcomes.filter((outcome) => outcome.status !== 'sent')).toEqual([]);
+    const names = await readdir(outDir);
+    expect(names.filter((name) => windowsProblems(name).length > 0).map((name) => `${name}: ${windowsProblems(name).join(', ')}`)).toEqual([]);
+    expect(new Set(names.map((name) => name.toLowerCase())).size).toBe(names.length);
+    // Each email its own file, as Windows tells names apart.
+    expect(new Set(names.filter((name) => name.endsWith('.html') && name !== 'index.html').map((name) => name.toLowerCase())).size).toBe(ids.length);
+    expect(rowsOf(await readFile(path.join(outDir, 'index.html'), 'utf8'))).toHaveLength(ids.length);
+  });
+
   it('leaves JSON files that are not email payloads out of the index', async () => {
     const outDir = path.join(root, 'emails');
     await mkdir(outDir, { recursive: true });

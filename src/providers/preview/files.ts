@@ -9,16 +9,19 @@ import * as path from 'node:path';
 
 export const INDEX_FILE_NAME = 'index.html';
 
-const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,150}$/;
-const RESERVED = new Set(['index']);
+/** Lower case only: Windows file names ignore case, so `Cart-A` and `cart-a` would be one file. */
+const SAFE_NAME = /^[a-z0-9][a-z0-9._-]{0,150}$/;
+/** `index`, and the device names Windows reserves, with any extension too (`nul.old.html` is NUL). */
+const RESERVED = /^(?:index|(?:con|prn|aux|nul|com[0-9]|lpt[0-9])(?:\..*)?)$/;
 
 /**
  * The base file name for a trigger id. Trigger ids are `cart-<hex>` today, but the name must be
- * safe whatever they become: anything that is not a plain file name (path separators, a leading
- * dot, `index`) is replaced and suffixed with a hash of the id, so two ids never share a file.
+ * safe whatever they become, on Windows too: anything that is not a plain lower-case file name
+ * (path separators, a leading dot, a capital, `index`, a device name such as `CON`) is replaced and
+ * suffixed with a hash of the id, so two ids never share a file.
  */
 export function previewBaseName(triggerId: string): string {
-  if (SAFE_NAME.test(triggerId) && !RESERVED.has(triggerId.toLowerCase())) return triggerId;
+  if (SAFE_NAME.test(triggerId) && !RESERVED.test(triggerId)) return triggerId;
   const readable = triggerId.replace(/[^A-Za-z0-9_-]+/g, '_').replace(/^_+/, '').slice(0, 100);
   const hash = createHash('sha256').update(triggerId).digest('hex').slice(0, 12);
   return readable === '' ? `email-${hash}` : `${readable}-${hash}`;
