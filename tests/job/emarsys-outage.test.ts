@@ -1,6 +1,7 @@
 import type { RunReport } from '../../src/job/report';
 import { buildSimulatorData, cartRecord, customerRecord, productRecord } from '../../src/simulators/retail-server';
 import type { Fault } from '../../src/simulators/fault-proxy';
+import { notificationId } from '../../src/store/ledger';
 import { startFaultHarness, type FaultHarness } from '../support/fault-harness';
 
 /**
@@ -39,6 +40,8 @@ describe('Emarsys fails every trigger request for three hours (six timer runs), 
   const json = { 'Content-Type': 'application/json' };
   test.each<[string, Fault]>([
     ['down (HTTP 503)', { kind: 'status', status: 503 }],
+    // A 500 past the retries may be one reminder's data; the halves of each request, failed alike, tell it is Emarsys.
+    ['failing every request (HTTP 500)', { kind: 'status', status: 500 }],
     ['refusing the rotated API secret (HTTP 401)', { kind: 'status', status: 401, headers: json, body: JSON.stringify({ replyCode: 1, replyText: 'Unauthorized', data: '' }) }],
     ['refusing the deleted external event (replyCode 6003)', { kind: 'status', status: 400, headers: json, body: JSON.stringify({ replyCode: 6003, replyText: 'Invalid event id: 4711', data: '' }) }],
   ])('%s: once it works, every cart of the outage is reminded, once', async (_name, fault) => {
@@ -61,4 +64,41 @@ describe('Emarsys fails every trigger request for three hours (six timer runs), 
     expect(delivered.filter((id, i) => delivered.indexOf(id) !== i)).toEqual([]);
     expect(due(h).filter((id) => !delivered.includes(id))).toEqual([]);
   });
+});
+
+/**
+ * One reminder whose data Emarsys fails with HTTP 500 every time (a bug of Emarsys' on it, as a
+ * Retail Server runtime extension throwing on one record's data): every request it is in fails as
+ * a whole. Taken for an outage, it cost no attempt: the checkpoint waited for TimeToLiveDays (90 by
+ * default), every run read the whole stretch since again, and the carts sent with it were never
+ * reminded.
+ */
+test('a reminder Emarsys fails with HTTP 500 every time: the carts sent with it go out, it is given up after MaxSendAttempts runs', async () => {
+  const data = buildSimulatorData({
+    customers: ['CP', 'CM', 'CN'].map((c) => customerRecord(c)),
+    products: [productRecord(1)],
+    carts: [
+      cartRecord({ id: 'poison', customerId: 'CP', modifiedDateTime: '2026-11-23T11:00:00Z', lines: [{ productId: 1 }] }),
+      cartRecord({ id: 'mate', customerId: 'CM', modifiedDateTime: '2026-11-23T11:05:00Z', lines: [{ productId: 1 }] }),
+      cartRecord({ id: 'later', customerId: 'CN', modifiedDateTime: '2026-11-23T12:30:00Z', lines: [{ productId: 1 }] }),
+    ],
+  });
+  h = await startFaultHarness({ now: NOW, data });
+  const env = { EmarsysClientOptions__MaxSendAttempts: '3' };
+  h.proxies.emarsys.inject({ path: /\/trigger$/, match: (r) => r.text().includes('cp@example.com'), fault: { kind: 'status', status: 500 } });
+
+  const reports = [];
+  for (let run = 0; run < 4; run++) {
+    reports.push(await h.run({ trigger: 'timer' }, env));
+    h.clock.advanceMinutes(30);
+  }
+  // The cart sent beside it is reminded at once, the later one in its turn.
+  expect(h.emarsys.deliveries.map((d) => d.data.cartId).sort()).toEqual(['later', 'mate']);
+  // It fails in three runs, with Emarsys' answer, and is then given up: the checkpoint moves on.
+  expect(reports.map((r) => r.carts.failed)).toEqual([1, 1, 1, 0]);
+  const stored = (await (await h.ledger()).getNotifications([notificationId('poison', new Date('2026-11-23T11:00:00Z'))])).values().next().value;
+  expect(stored?.record).toMatchObject({ status: 'failed', retryable: true, attempts: 3, reason: expect.stringMatching(/HTTP 500/) });
+  // The report tells it from an outage: Emarsys took the rest of its request.
+  expect(reports[2]?.failures).toEqual([{ reason: expect.stringMatching(/HTTP 500.*Emarsys took the rest of its request/), count: 1 }]);
+  expect(reports[2]?.checkpoint?.lastModifiedAt).toBe('2026-11-23T12:50:00.000Z');
 });

@@ -59,6 +59,15 @@ interface SendState {
   stopReason?: string | undefined;
 }
 
+/**
+ * How a part of a request Emarsys failed with HTTP 500 past its retries is sent: once, and its
+ * sender told whether Emarsys took it or failed it with HTTP 500 again.
+ */
+interface Probe {
+  onAccepted: () => void;
+  onSuspect: (indices: number[], reason: string) => void;
+}
+
 function failed(triggerId: string, reason: string, retryable: boolean, outage = false): NotificationOutcome {
   return outage ? { triggerId, status: 'failed', reason, retryable, outage } : { triggerId, status: 'failed', reason, retryable };
 }
@@ -132,7 +141,7 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
    * Emarsys refused it for a reminder's size though none of its reminders is large: a refusal that
    * is not about their size.
    */
-  const sendChunk = async (state: SendState, indices: number[]): Promise<boolean> => {
+  const sendChunk = async (state: SendState, indices: number[], probe?: Probe): Promise<boolean> => {
     const { batch, outcomes } = state;
     const notifications = indices.map((index) => batch[index] as Notification);
     /** Records the same failure for the notifications at `these` (batch positions). */
@@ -157,7 +166,7 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
     const started = Date.now();
     const result = await sendTrigger(
       indices.map((index) => state.contacts[index] as string),
-      { deadline: state.deadline },
+      { deadline: state.deadline, once: probe !== undefined },
     );
 
     if (result.kind === 'failed' && result.tooLarge === 'request') {
@@ -200,6 +209,16 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
       for (const index of large) await sendChunk(state, [index]);
       return false;
     }
+    if (result.kind === 'failed' && result.suspect) {
+      // An outage until Emarsys is seen taking another part of the request (the caller's to tell).
+      failEach(indices, result.reason, result.retryable, true);
+      if (probe) probe.onSuspect(indices, result.reason);
+      else {
+        logger.warn('emarsys failed a request with HTTP 500 past its retries; sending its halves to tell an outage from a reminder it fails on', { eventId, contacts: indices.length });
+        await isolate(state, indices, result.reason, false);
+      }
+      return false;
+    }
     if (result.kind === 'failed') {
       failEach(indices, result.reason, result.retryable, result.outage);
       if (result.stopSend) state.stopReason = result.reason;
@@ -207,6 +226,7 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
       return false;
     }
 
+    probe?.onAccepted();
     const normalised = new Map([...result.contactErrors].map(([externalId, error]) => [contactKey(externalId), error]));
     const rejected: string[] = [];
     const byCode: Record<string, number> = {};
@@ -292,6 +312,34 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
     }
     return `; the external event could not be looked up (HTTP ${status})`;
   }
+
+  /**
+   * The reminders at `indices`, whose request Emarsys failed with HTTP 500 past its retries:
+   * Emarsys down, or failing every time on one reminder's data, which would otherwise hold the
+   * others and the checkpoint until TimeToLiveDays. Their halves are sent once each. Emarsys taking
+   * one (`up`) shows it works: a half it failed holds such a reminder and is halved again, down to
+   * the reminder alone, whose failure is then an attempt of its own (MaxSendAttempts bounds it).
+   * Emarsys taking neither is an outage, no reminder's attempt. A reminder alone in its request
+   * cannot be told apart that way: its failure is an attempt too.
+   */
+  const isolate = async (state: SendState, indices: number[], reason: string, up: boolean): Promise<void> => {
+    if (indices.length === 1) {
+      const index = indices[0] as number;
+      const why = up ? `${reason}; Emarsys took the rest of its request, so it fails on this reminder` : reason;
+      state.outcomes[index] = failed((state.batch[index] as Notification).triggerId, why, true);
+      return;
+    }
+    const failing: { indices: number[]; reason: string }[] = [];
+    let accepted = up;
+    const probe: Probe = {
+      onAccepted: () => {
+        accepted = true;
+      },
+      onSuspect: (these, why) => failing.push({ indices: these, reason: why }),
+    };
+    for (const half of halves(indices)) await sendChunk(state, half, probe);
+    if (accepted) for (const half of failing) await isolate(state, half.indices, half.reason, true);
+  };
 
   return {
     name: EMARSYS_PROVIDER_NAME,

@@ -40,14 +40,25 @@ export type TriggerResult =
   /**
    * `outage`: the request failed as a whole for a reason that is not about its contacts (Emarsys
    * down or throttling past the retries, the credentials or the event refused): see
-   * `NotificationOutcome`.
+   * `NotificationOutcome`. `suspect`: HTTP 500 past the retries, which is an outage or something
+   * in one of its contacts' data that Emarsys fails on every time; the provider tells them apart.
    */
-  | { kind: 'failed'; reason: string; retryable: boolean; stopSend?: boolean | undefined; tooLarge?: 'request' | 'contact' | undefined; outage?: boolean | undefined };
+  | {
+      kind: 'failed';
+      reason: string;
+      retryable: boolean;
+      stopSend?: boolean | undefined;
+      tooLarge?: 'request' | 'contact' | undefined;
+      outage?: boolean | undefined;
+      suspect?: boolean | undefined;
+    };
 
 /** Bounds one trigger request. */
 export interface TriggerOptions {
   /** Epoch ms by the provider's clock: no retry waits past it. */
   deadline?: number | undefined;
+  /** One attempt, no retry: the request is a part of one that failed past its retries already. */
+  once?: boolean | undefined;
 }
 
 export interface TriggerClientOptions {
@@ -90,6 +101,7 @@ export function createTriggerClient(options: TriggerClientOptions): (contacts: r
     used: { headers: Record<string, string>; attempts: number },
     contacts: number,
     deadline: number | undefined,
+    once: boolean,
   ): Promise<HttpReply | TriggerResult> => {
     let outOfTime = false;
     try {
@@ -99,7 +111,7 @@ export function createTriggerClient(options: TriggerClientOptions): (contacts: r
           error instanceof TransientReplyError
             ? { retry: true, serverDelayMs: serverDelayFromHeaders(error.reply.headers, clock.now()) }
             : { retry: isTransportError(error) },
-        retry,
+        once ? { ...retry, maxAttempts: 1 } : retry,
         {
           sleep: options.sleep,
           random: options.random,
@@ -122,7 +134,10 @@ export function createTriggerClient(options: TriggerClientOptions): (contacts: r
       const stopped = outOfTime ? ', stopped at the run\'s time limit' : '';
       if (error instanceof TransientReplyError) {
         const reply = describeReply(error.reply.status, error.reply.text);
-        return { kind: 'failed', retryable: true, stopSend: outOfTime, outage: true, reason: `Emarsys ${reply}, still failing after ${attempts} attempts${stopped}` };
+        // A 500 (not a 502, 503 or 504 of a gateway or an unavailable service) may be Emarsys failing
+        // on one contact's data every time, which no wait would change.
+        const suspect = error.reply.status === 500 && !outOfTime;
+        return { kind: 'failed', retryable: true, stopSend: outOfTime, outage: true, ...(suspect ? { suspect } : {}), reason: `Emarsys ${reply}, still failing after ${attempts} attempts${stopped}` };
       }
       if (isTransportError(error)) {
         return { kind: 'failed', retryable: true, stopSend: outOfTime, outage: true, reason: `no answer from Emarsys after ${attempts} attempts${stopped} (${describeTransportError(error)})` };
@@ -148,7 +163,7 @@ export function createTriggerClient(options: TriggerClientOptions): (contacts: r
     let renewedCredentials = false;
     for (;;) {
       const used = { headers: {} as Record<string, string>, attempts: 0 };
-      const reply = await postWithRetry(body, used, contacts.length, deadline);
+      const reply = await postWithRetry(body, used, contacts.length, deadline, bounds.once === true);
       if ('kind' in reply) return reply;
 
       const verdict = interpretTriggerReply(reply.status, reply.text);
