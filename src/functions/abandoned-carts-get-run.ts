@@ -12,7 +12,7 @@ export async function abandonedCartsGetRun(request: HttpRequest, context: Invoca
   const logger = invocationLogger(context);
   try {
     const report = await readRunReport(runId, { logger });
-    return report ? json(200, report) : json(404, { error: `No run ${runId} is stored: the id is not a run's, its report expired (kept for AzureCosmosOptions.TimeToLiveDays), it was a dry run (never stored), or Cosmos DB refused the write when the run ended (its log then has the warn "Could not store the run report").` });
+    return report ? json(200, report) : json(404, { error: `No run ${runId} is stored: a report is stored when its run ends, so the run may still be working, or have been ended by the host before it finished (functionTimeout, a restart: no report then); or the id is not a run's, its report expired (kept for AzureCosmosOptions.TimeToLiveDays), it was a dry run (never stored), or Cosmos DB refused the write when the run ended (its log then has the warn "Could not store the run report").` });
   } catch (error) {
     // A 500 returned is an invocation the host records as succeeded: this line is the only trace of why.
     logger.error('The run report could not be read', { runId, error: error instanceof Error ? error.message : String(error) });

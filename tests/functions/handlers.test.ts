@@ -102,6 +102,23 @@ describe('Azure Functions handlers', () => {
     expect(bad.status).toBe(400);
   });
 
+  test('GET /runs/{runId} of a run still working: the 404 says a report is stored when its run ends', async () => {
+    // Emarsys takes its time: the run is in the middle of its send when the operator looks its id up.
+    h.emarsys.failNext([{ status: 200, deliver: true, delayMs: 1500 }]);
+    const run = context('abandonedCartsTimer');
+    const running = abandonedCartsTimer(timer, run.context);
+    while (!h.emarsys.requests.some((request) => request.kind === 'trigger')) await new Promise((resolve) => setTimeout(resolve, 20));
+    const runId = /"runId":"([0-9a-f-]{36})"/.exec(run.lines.find((line) => line.startsWith('Abandoned cart run started')) ?? '')?.[1] ?? '';
+    const response = await abandonedCartsGetRun(
+      new HttpRequest({ method: 'GET', url: `http://localhost:7071/api/abandoned-carts/runs/${runId}`, params: { runId } }),
+      context('abandonedCartsGetRun').context,
+    );
+    await running;
+    expect(response.status).toBe(404);
+    // Its id is a run's, and its report neither expired nor was refused: it is not written yet.
+    expect((response.jsonBody as { error: string }).error).toMatch(/may still be working/);
+  });
+
   test('GET /runs/{runId} only reads: before the ledger exists it is a 404, and creates neither database nor container', async () => {
     const runId = '00000000-0000-4000-8000-000000000000';
     const get = () =>
