@@ -167,12 +167,14 @@ async function saveCheckpoint(
 
 /**
  * A run's window normally starts where the last run's ended: Exclude plus the time since that run
- * ago. Late means the window is longer than a first run's (Include) and longer than two hours, so
- * that a small Include beside a half-hourly or hourly schedule is not late at every run.
+ * ago. Late means the window is half as long again as a first run's (Include) or two hours,
+ * whichever is longer: so a small Include beside a half-hourly or hourly schedule, or a schedule
+ * about as long as Include with a timer a little late, is not late at every run.
  */
 const LATE_WINDOW_MINUTES = 120;
+const LATE_WINDOW_FACTOR = 1.5;
 function isLate(behindMinutes: number, settings: { includeMinutes: number; excludeMinutes: number }): boolean {
-  return behindMinutes - settings.excludeMinutes > Math.max(settings.includeMinutes, LATE_WINDOW_MINUTES);
+  return behindMinutes - settings.excludeMinutes > LATE_WINDOW_FACTOR * Math.max(settings.includeMinutes, LATE_WINDOW_MINUTES);
 }
 
 type CallStats = { calls: Record<string, number>; retries: Record<string, number> };

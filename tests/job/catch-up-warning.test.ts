@@ -48,7 +48,7 @@ test('after a week in which every run failed, the run that works again says how 
   ]);
 });
 
-test('a small Include beside an hourly schedule is not late at every run; a three-hour outage still is', async () => {
+test('a small Include beside an hourly schedule is not late at every run; a four-hour outage still is', async () => {
   const include = { RetailServerClientOptions__IncludeAbandonedCartsModifiedSinceLastMinutes: '30' };
   const data = buildSimulatorData({
     customers: [customerRecord('C1'), customerRecord('C2')],
@@ -68,16 +68,27 @@ test('a small Include beside an hourly schedule is not late at every run; a thre
   expect((await h.run({ trigger: 'timer' }, include)).status).toBe('completed');
   expect(lateWarnings(logsBefore)).toEqual([]);
 
-  // Retail Server down for three hours: the run after it reaches back 3 h 10 min.
+  // Retail Server down for four hours: the run after it reaches back 4 h 10 min, to where the 13:00 run ended.
   const outage = h.proxies.retail.inject({ path: /GetOrgUnitConfiguration/, fault: { kind: 'status', status: 503 } });
-  for (const at of ['2026-11-23T14:00:00Z', '2026-11-23T15:00:00Z']) {
+  for (const at of ['2026-11-23T14:00:00Z', '2026-11-23T15:00:00Z', '2026-11-23T16:00:00Z']) {
     h.clock.set(at);
     expect((await h.run({ trigger: 'timer' }, include)).status).toBe('failed');
   }
   outage.remove();
-  h.clock.set('2026-11-23T16:00:00Z');
+  h.clock.set('2026-11-23T17:00:00Z');
   logsBefore = h.logs.length;
   const recovered = await h.run({ trigger: 'timer' }, include);
   expect(recovered.carts.notified).toBe(1);
-  expect(lateWarnings(logsBefore)).toEqual([expect.objectContaining({ fields: expect.objectContaining({ behindMinutes: 190, includeMinutes: 30 }) })]);
+  expect(lateWarnings(logsBefore)).toEqual([expect.objectContaining({ fields: expect.objectContaining({ behindMinutes: 250, includeMinutes: 30 }) })]);
+});
+
+test('a schedule as long as Include, with a timer a few minutes late, is not late', async () => {
+  const include = { RetailServerClientOptions__IncludeAbandonedCartsModifiedSinceLastMinutes: '180' };
+  h = await startFaultHarness({ now: NOW, data: buildSimulatorData({ customers: [customerRecord('C1')], products: [productRecord(1)], carts: [] }) });
+  const logsBefore = h.logs.length;
+  for (const at of ['2026-11-23T12:00:00Z', '2026-11-23T15:04:00Z', '2026-11-23T18:00:00Z']) {
+    h.clock.set(at);
+    expect((await h.run({ trigger: 'timer' }, include)).status).toBe('completed');
+  }
+  expect(h.logs.slice(logsBefore).filter((log) => /further back/.test(log.message))).toEqual([]);
 });
