@@ -16,7 +16,7 @@ export function formatReport(report: RunReport): string {
     ['Carts seen', String(report.carts.seen)],
     ['Eligible', String(report.carts.eligible)],
     [report.dryRun ? 'Would notify' : 'Notified', String(report.dryRun ? report.carts.eligible : report.carts.notified)],
-    ['Failed', String(report.carts.failed)],
+    ['Failed', report.carts.providerDown ? `${report.carts.failed} (${report.carts.providerDown} while the email provider failed them as a whole: no attempt of theirs, the next run sends them)` : String(report.carts.failed)],
     ['Skipped', String(report.carts.skipped)],
     ...Object.entries(report.carts.skippedByReason).map(([reason, count]): [string, string] => [`  ${reason}`, String(count)]),
     ['Lines dropped', String(report.lines.dropped)],

@@ -4,14 +4,24 @@ import { invocationLogger } from './support/invocation-logger';
 
 /**
  * The scheduled run. The schedule comes from the app setting `AbandonedCartSchedule` (an NCRONTAB
- * expression). A failed run fails the invocation, so the Functions host records and alerts on it;
- * a run that finds the unit busy (a manual rerun is working it) ends quietly.
+ * expression). A failed run fails the invocation, so the Functions host records and alerts on it,
+ * and so does a run that sent nothing because the email provider failed every reminder as a whole
+ * (down, the credentials or the event refused); a run that finds the unit busy (a manual rerun is
+ * working it) ends quietly.
  */
 export async function abandonedCartsTimer(timer: Timer, context: InvocationContext): Promise<void> {
   const logger = invocationLogger(context);
   if (timer.isPastDue) logger.warn('The timer is past due; running now');
   const report = await runJobFromSettings({ trigger: 'timer' }, { logger });
   if (report.status === 'failed') throw new Error(`Abandoned cart run ${report.runId} failed: ${report.error ?? 'unknown error'}`);
+  const providerDown = report.carts.providerDown ?? 0;
+  if (report.carts.notified === 0 && providerDown > 0) {
+    // Completed, and nothing lost (the carts wait for the next run), but the provider took none of
+    // its reminders: a failed invocation is what monitoring alerts on.
+    throw new Error(
+      `Abandoned cart run ${report.runId} sent nothing: the email provider failed all ${providerDown} reminders as a whole (${report.failures[0]?.reason ?? 'no reason given'}); they wait for a run in which it works`,
+    );
+  }
 }
 
 app.timer('abandonedCartsTimer', {

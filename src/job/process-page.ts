@@ -295,6 +295,8 @@ async function recordOutcomes(owned: readonly Owned[], outcomeById: ReadonlyMap<
     if (record.status === 'sent') counters.notified++;
     else {
       counters.failed++;
+      const outcome = outcomeById.get(record.id);
+      if (outcome?.status === 'failed' && outcome.outage === true) counters.providerDown++;
       counters.countFailureReason(record.reason ?? 'unknown', 'provider');
     }
     if (write?.status !== 'ok') {

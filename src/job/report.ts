@@ -40,6 +40,13 @@ export interface RunReport {
     eligible: number;
     notified: number;
     failed: number;
+    /**
+     * Of `failed`, set when there are any: carts whose send the provider failed as a whole (down,
+     * throttling past the retries, the credentials or the event refused). They cost no attempt and
+     * wait for a run in which the provider works; a run that delivered nothing while some failed
+     * so fails its timer invocation, so that monitoring sees the provider down.
+     */
+    providerDown?: number | undefined;
     skipped: number;
     skippedByReason: Partial<Record<SkipReason, number>>;
   };

@@ -7,6 +7,8 @@ export class RunCounters {
   eligible = 0;
   notified = 0;
   failed = 0;
+  /** Of `failed`: carts whose send the provider failed as a whole (down, credentials or event refused). */
+  providerDown = 0;
   invalidCustomers = 0;
   invalidProducts = 0;
   private readonly skipped = new Map<SkipReason, number>();
@@ -38,6 +40,7 @@ export class RunCounters {
     this.eligible += other.eligible;
     this.notified += other.notified;
     this.failed += other.failed;
+    this.providerDown += other.providerDown;
     this.invalidCustomers += other.invalidCustomers;
     this.invalidProducts += other.invalidProducts;
     for (const [reason, count] of other.skipped) this.skip(reason, count);
@@ -56,6 +59,7 @@ export class RunCounters {
         eligible: this.eligible,
         notified: this.notified,
         failed: this.failed,
+        ...(this.providerDown > 0 ? { providerDown: this.providerDown } : {}),
         skipped: [...this.skipped.values()].reduce((sum, n) => sum + n, 0),
         skippedByReason,
       },

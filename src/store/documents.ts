@@ -159,6 +159,7 @@ export const runReportSchema = z.object({
     eligible: z.number(),
     notified: z.number(),
     failed: z.number(),
+    providerDown: z.number().optional(),
     skipped: z.number(),
     skippedByReason,
   }),

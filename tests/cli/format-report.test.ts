@@ -21,6 +21,13 @@ describe('formatReport', () => {
     expect(formatReport(runReport({ remaining, dryRun: true }))).toContain(advice);
   });
 
+  test('says how many of the failed carts failed while the email provider was down, and that they wait', () => {
+    const base = runReport();
+    const table = formatReport(runReport({ carts: { ...base.carts, notified: 0, failed: 3, providerDown: 3 } }));
+    expect(table).toMatch(/^Failed +3 \(3 while the email provider failed them as a whole: no attempt of theirs, the next run sends them\)$/m);
+    expect(formatReport(runReport({ carts: { ...base.carts, failed: 1 } }))).toMatch(/^Failed +1$/m);
+  });
+
   test('prints no control character a failure reason or the error holds, whoever built the report', () => {
     const ESC = '\u001b';
     const report = runReport({

@@ -71,6 +71,21 @@ describe('Azure Functions handlers', () => {
     expect(lines.join('\n')).not.toMatch(/c1@example\.com|retail-app-client-secret-value|emarsys-api-secret-value/);
   });
 
+  test('a run that sends nothing because Emarsys fails every reminder as a whole fails the timer invocation; the next run sends them', async () => {
+    // The external event deleted (or a wrong id deployed): every trigger request is refused.
+    process.env.EmarsysClientOptions__ExternalEventId = '4712';
+    await expect(abandonedCartsTimer(timer, context('abandonedCartsTimer').context)).rejects.toThrow(
+      /^Abandoned cart run [0-9a-f-]+ sent nothing: the email provider failed all 2 reminders as a whole \(Emarsys rejected the request: HTTP 400, replyCode 6003 .*\); they wait for a run in which it works$/,
+    );
+    expect(h.emarsys.deliveries).toHaveLength(0);
+
+    // Fixed: the next timer run succeeds and sends both (the outage cost them no attempt).
+    process.env.EmarsysClientOptions__ExternalEventId = '4711';
+    await disposeRuntimes();
+    await abandonedCartsTimer(timer, context('abandonedCartsTimer').context);
+    expect(h.emarsys.deliveries.map((d) => d.data.cartId).sort()).toEqual(['cart-1', 'cart-2']);
+  });
+
   test('a manual rerun over HTTP returns the report, which GET /runs/{runId} returns again', async () => {
     const { context: runContext, lines } = context('abandonedCartsRun');
     const response = await abandonedCartsRun(post(JSON.stringify({ dryRun: false })), runContext);

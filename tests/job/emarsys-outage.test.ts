@@ -54,7 +54,11 @@ describe('Emarsys fails every trigger request for three hours (six timer runs), 
       during.push(await h.run({ trigger: 'timer' }));
     }
     // Every run of the outage says so: each failed its carts, with Emarsys' answer as the reason.
-    for (const report of during) expect([report.carts.notified, report.carts.failed > 0, report.failuresByDependency]).toEqual([0, true, { provider: report.carts.failed }]);
+    for (const report of during) {
+      expect([report.carts.notified, report.carts.failed > 0, report.failuresByDependency]).toEqual([0, true, { provider: report.carts.failed }]);
+      // Every one of them failed while Emarsys was down (what fails the timer's invocation).
+      expect(report.carts.providerDown).toBe(report.carts.failed);
+    }
     outage.remove();
 
     h.clock.advanceMinutes(30);
@@ -96,6 +100,8 @@ test('a reminder Emarsys fails with HTTP 500 every time: the carts sent with it 
   expect(h.emarsys.deliveries.map((d) => d.data.cartId).sort()).toEqual(['later', 'mate']);
   // It fails in three runs, with Emarsys' answer, and is then given up: the checkpoint moves on.
   expect(reports.map((r) => r.carts.failed)).toEqual([1, 1, 1, 0]);
+  // A reminder Emarsys fails on is not Emarsys down.
+  expect(reports.map((r) => r.carts.providerDown)).toEqual([undefined, undefined, undefined, undefined]);
   const stored = (await (await h.ledger()).getNotifications([notificationId('poison', new Date('2026-11-23T11:00:00Z'))])).values().next().value;
   expect(stored?.record).toMatchObject({ status: 'failed', retryable: true, attempts: 3, reason: expect.stringMatching(/HTTP 500/) });
   // The report tells it from an outage: Emarsys took the rest of its request.
