@@ -374,3 +374,16 @@ describe('verify (doctor): the credentials, then the external event the reminder
     await expect(custom.verify?.()).resolves.toMatch(/; the external event was not looked up \(ApiUrl is not .*\)$/);
   });
 });
+
+test.each([503, 500])('Emarsys failing every request with HTTP %i past the retries: the failed request is logged at error', async (status) => {
+  // An HTTP 500 is told from a reminder Emarsys fails on by sending the request's halves: failed
+  // alike, it is an outage, which must be as loud as a 503's.
+  await start();
+  // Five attempts of the request, then (for a 500) its two halves once each.
+  standIn.failNext(Array(7).fill({ status }));
+  const outcomes = await provider().send(notifications(4));
+  expect(outcomes.every((o) => o.status === 'failed' && o.outage === true)).toBe(true);
+  expect(log.records.filter((record) => record.level === 'error')).toEqual([
+    expect.objectContaining({ message: 'emarsys trigger request failed', fields: expect.objectContaining({ contacts: 4, reason: expect.stringMatching(new RegExp(`HTTP ${status}`)) }) }),
+  ]);
+});

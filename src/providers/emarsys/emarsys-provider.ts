@@ -215,7 +215,12 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
       if (probe) probe.onSuspect(indices, result.reason);
       else {
         logger.warn('emarsys failed a request with HTTP 500 past its retries; sending its halves to tell an outage from a reminder it fails on', { eventId, contacts: indices.length });
-        await isolate(state, indices, result.reason, false);
+        const unsent = await isolate(state, indices, result.reason, false);
+        // Down or failing on a reminder, the request failed: said at error, as any other failed request.
+        const first = state.outcomes[unsent[0] as number];
+        if (first?.status === 'failed') {
+          logger.error('emarsys trigger request failed', { eventId, contacts: indices.length, failed: unsent.length, retryable: true, outage: first.outage === true, reason: first.reason });
+        }
       }
       return false;
     }
@@ -320,14 +325,15 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
    * one (`up`) shows it works: a half it failed holds such a reminder and is halved again, down to
    * the reminder alone, whose failure is then an attempt of its own (MaxSendAttempts bounds it).
    * Emarsys taking neither is an outage, no reminder's attempt. A reminder alone in its request
-   * cannot be told apart that way: its failure is an attempt too.
+   * cannot be told apart that way: its failure is an attempt too. Returns the reminders it left
+   * failed with HTTP 500.
    */
-  const isolate = async (state: SendState, indices: number[], reason: string, up: boolean): Promise<void> => {
+  const isolate = async (state: SendState, indices: number[], reason: string, up: boolean): Promise<number[]> => {
     if (indices.length === 1) {
       const index = indices[0] as number;
       const why = up ? `${reason}; Emarsys took the rest of its request, so it fails on this reminder` : reason;
       state.outcomes[index] = failed((state.batch[index] as Notification).triggerId, why, true);
-      return;
+      return [index];
     }
     const failing: { indices: number[]; reason: string }[] = [];
     let accepted = up;
@@ -338,7 +344,10 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
       onSuspect: (these, why) => failing.push({ indices: these, reason: why }),
     };
     for (const half of halves(indices)) await sendChunk(state, half, probe);
-    if (accepted) for (const half of failing) await isolate(state, half.indices, half.reason, true);
+    if (!accepted) return failing.flatMap((half) => half.indices);
+    const found: number[] = [];
+    for (const half of failing) found.push(...(await isolate(state, half.indices, half.reason, true)));
+    return found;
   };
 
   return {
