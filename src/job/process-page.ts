@@ -296,7 +296,7 @@ async function recordOutcomes(owned: readonly Owned[], outcomeById: ReadonlyMap<
     else {
       counters.failed++;
       const outcome = outcomeById.get(record.id);
-      if (outcome?.status === 'failed' && outcome.outage === true) counters.providerDown++;
+      if (outcome?.status === 'failed' && outcome.outage === true && outcome.outOfTime !== true) counters.providerDown++;
       counters.countFailureReason(record.reason ?? 'unknown', 'provider');
     }
     if (write?.status !== 'ok') {

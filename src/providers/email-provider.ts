@@ -54,6 +54,11 @@ export type NotificationOutcome =
        * cart; the reminders wait until the provider works again.
        */
       outage?: boolean | undefined;
+      /**
+       * With `outage`: not sent because the run reached its time limit first, the provider never
+       * asked, so not the provider down (the report's `providerDown` leaves it out).
+       */
+      outOfTime?: boolean | undefined;
     };
 
 export interface ProviderStats {

@@ -108,3 +108,26 @@ test('a reminder Emarsys fails with HTTP 500 every time: the carts sent with it 
   expect(reports[2]?.failures).toEqual([{ reason: expect.stringMatching(/HTTP 500.*Emarsys took the rest of its request/), count: 1 }]);
   expect(reports[2]?.checkpoint?.lastModifiedAt).toBe('2026-11-23T12:50:00.000Z');
 });
+
+/** The run's time limit stops a send before Emarsys is asked: that is not Emarsys down (the timer's invocation fails on that). */
+test('a run whose page reaches the send after its time limit: its reminders are not counted as the email provider down', async () => {
+  h = await startFaultHarness({
+    now: NOW,
+    data: buildSimulatorData({
+      customers: [customerRecord('C1'), customerRecord('C2')],
+      products: [productRecord(1)],
+      carts: [
+        cartRecord({ id: 'A', customerId: 'C1', modifiedDateTime: '2026-11-23T10:00:00Z', lines: [{ productId: 1 }] }),
+        cartRecord({ id: 'B', customerId: 'C2', modifiedDateTime: '2026-11-23T10:05:00Z', lines: [{ productId: 1 }] }),
+      ],
+    }),
+  });
+  // Retail Server's customer lookup takes 20 minutes by the run's clock: past MaxRunMinutes and its grace.
+  h.proxies.retail.inject({ path: /Customers\/GetByAccountNumbers/, times: 1, before: () => h.clock.advanceMinutes(20) });
+  const report = await h.run({ trigger: 'timer' }, { RetailServerClientOptions__MaxRunMinutes: '10' });
+  expect(h.emarsys.requests.filter((r) => r.kind === 'trigger')).toHaveLength(0);
+  expect(report.carts).toMatchObject({ notified: 0, failed: 2 });
+  expect(report.failures).toEqual([{ reason: expect.stringMatching(/time limit/), count: 2 }]);
+  // Emarsys was never asked: nothing says it was down (a timer run would fail its invocation blaming it).
+  expect(report.carts.providerDown).toBeUndefined();
+});

@@ -57,6 +57,8 @@ interface SendState {
   outcomes: NotificationOutcome[];
   deadline?: number | undefined;
   stopReason?: string | undefined;
+  /** The stop is the run's time limit, reached before a request: Emarsys was not asked. */
+  outOfTime?: boolean | undefined;
 }
 
 /**
@@ -155,12 +157,14 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
     };
     if (state.stopReason === undefined && state.deadline !== undefined && clock.now().getTime() >= state.deadline) {
       state.stopReason = 'not sent: the run reached its time limit before this request';
+      state.outOfTime = true;
     }
     if (state.stopReason !== undefined) {
       const reason = state.stopReason;
       // The same credentials would be refused again; a later run retries once they are fixed. Not
       // sent at all, so not an attempt either.
       failEach(indices, reason, true, true);
+      if (state.outOfTime) for (const index of indices) outcomes[index] = { ...(outcomes[index] as NotificationOutcome & { status: 'failed' }), outOfTime: true };
       return false;
     }
     const started = Date.now();
