@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { IEmailProvider, NotificationOutcome } from '../../src/providers/email-provider';
 import { createEmarsysProvider, type EmarsysProviderOptions } from '../../src/providers/emarsys';
 import { startEmarsysStandIn, type EmarsysStandIn, type EmarsysStandInOptions } from '../../src/simulators/emarsys';
@@ -366,6 +368,21 @@ describe('verify (doctor): the credentials, then the external event the reminder
     await expect(provider().verify?.()).rejects.toThrow(
       `Emarsys refused external event ${eventId} (HTTP 400, replyCode 6003: Invalid event id: ${eventId}): EmarsysClientOptions.ExternalEventId must be the id of an external event of this account`,
     );
+  });
+
+  test('an API that answers the event query with 404 (no such endpoint) leaves the event unchecked, not missing', async () => {
+    const server = createServer((request, response) => {
+      response.writeHead(request.url === '/api/v2/settings' ? 200 : 404, { 'Content-Type': 'application/json' });
+      response.end(JSON.stringify(request.url === '/api/v2/settings' ? { replyCode: 0, replyText: 'OK', data: {} } : { replyCode: 1, replyText: 'Not found' }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const emarsys = createEmarsysProvider({ apiUrl: `http://127.0.0.1:${port}/api/v2/event/{0}/trigger`, externalEventId: eventId, auth: { mode: 'wsse', userName, secret }, clock, logger: log.logger });
+      await expect(emarsys.verify?.()).resolves.toMatch(/; the external event could not be looked up \(HTTP 404\)$/);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   test('an ApiUrl of another shape: the event is not looked up, and the line says so', async () => {

@@ -310,9 +310,10 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
       const found = [reply.data].flat().find((event): event is { name: string } => typeof (event as { name?: unknown } | null)?.name === 'string');
       return `; external event ${eventId}${found ? ` ("${redactEmails(found.name).slice(0, 100)}")` : ''} exists`;
     }
-    // A refusal of this request (the API user may lack the right to read events) or a fault is not
-    // an answer about the event; a replyCode for the request otherwise is (6003: invalid event id).
-    if (typeof reply?.replyCode === 'number' && reply.replyCode !== 0 && status < 500 && status !== 401 && status !== 403) {
+    // Only Emarsys' answer about the event (HTTP 200 or 400 with a replyCode, as 6003: invalid event
+    // id) fails the check. A refusal of the request (the API user may lack the right to read
+    // events), a 404 (an API version without this endpoint) or a fault leaves the event unchecked.
+    if (typeof reply?.replyCode === 'number' && reply.replyCode !== 0 && (status === 200 || status === 400)) {
       const text = typeof reply.replyText === 'string' ? `: ${redactEmails(reply.replyText).slice(0, 200)}` : '';
       throw new RemoteServiceError(
         `Emarsys refused external event ${eventId} (HTTP ${status}, replyCode ${reply.replyCode}${text}): EmarsysClientOptions.ExternalEventId must be the id of an external event of this account, the one your automation program or email starts on`,
