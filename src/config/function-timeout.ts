@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { decodeJsonFile } from './sources';
+import { decodeJsonFile, parseJsonFile } from './sources';
 
 /**
  * The Functions host's `functionTimeout`, for checking `MaxRunMinutes` against it: from the app
@@ -59,7 +59,9 @@ export function readFunctionTimeout(options: { directory: string; env: NodeJS.Pr
   }
   let parsed: z.infer<typeof hostJsonSchema>;
   try {
-    parsed = hostJsonSchema.parse(JSON.parse(text));
+    const read = parseJsonFile(text);
+    if (!read.ok) throw new Error(read.problem);
+    parsed = hostJsonSchema.parse(read.value);
   } catch {
     return { problem: `${path} is not JSON with a string functionTimeout` };
   }

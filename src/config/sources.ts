@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { ConfigurationError } from '../shared/errors';
 
 /**
@@ -32,6 +33,22 @@ export function decodeJsonFile(bytes: Uint8Array): string {
   return new TextDecoder(encoding).decode(bytes);
 }
 
+/**
+ * A JSON file's value as .NET's configuration reads it: `//` line and block comments and trailing
+ * commas allowed (its JSON provider skips comments and takes trailing commas, so a file written
+ * for the sample may hold them; host.json may too). The problem names the first error's place.
+ */
+export function parseJsonFile(text: string): { ok: true; value: unknown } | { ok: false; problem: string } {
+  const errors: ParseError[] = [];
+  const value: unknown = parseJsonc(text, errors, { allowTrailingComma: true, disallowComments: false, allowEmptyContent: false });
+  const first = errors[0];
+  if (first === undefined) return { ok: true, value };
+  const before = text.slice(0, first.offset);
+  const line = before.split('\n').length;
+  const column = first.offset - before.lastIndexOf('\n');
+  return { ok: false, problem: `${printParseErrorCode(first.error)} at line ${line}, column ${column}` };
+}
+
 export function readSettingsFile(path: string): RawSettings {
   let text: string;
   try {
@@ -40,12 +57,9 @@ export function readSettingsFile(path: string): RawSettings {
     const code = (error as NodeJS.ErrnoException).code;
     throw new ConfigurationError([`settings file ${path}: cannot be read (${code ?? String(error)})`]);
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigurationError([`settings file ${path}: is not valid JSON (${(error as Error).message})`]);
-  }
+  const read = parseJsonFile(text);
+  if (!read.ok) throw new ConfigurationError([`settings file ${path}: is not valid JSON (${read.problem})`]);
+  const parsed = read.value;
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new ConfigurationError([`settings file ${path}: must hold a JSON object with the settings sections`]);
   }

@@ -34,6 +34,11 @@ describe('functionTimeout', () => {
       expect(readFunctionTimeout({ directory: dir, env: {} })).toEqual({ minutes: 10, value: '00:10:00', source: join(dir, 'host.json') });
     });
 
+    test('a host.json with comments and a trailing comma, which the Functions host takes, is read', () => {
+      writeFileSync(join(dir, 'host.json'), '{\n  // ten minutes, the Premium default\n  "version": "2.0",\n  /* the run stops at MaxRunMinutes */ "functionTimeout": "00:10:00",\n}\n');
+      expect(readFunctionTimeout({ directory: dir, env: {} })).toEqual({ minutes: 10, value: '00:10:00', source: join(dir, 'host.json') });
+    });
+
     test('the app setting named with a colon, as a Windows plan may name it, overrides host.json too', () => {
       writeFileSync(join(dir, 'host.json'), '{ "version": "2.0", "functionTimeout": "00:10:00" }');
       expect(readFunctionTimeout({ directory: dir, env: { 'AzureFunctionsJobHost:functionTimeout': '00:30:00' } })).toEqual({

@@ -491,10 +491,24 @@ describe('loadSettings', () => {
     }
   });
 
-  test('a broken settings file names the file', () => {
-    const path = writeSettings('{ "KeyVaultOptions": ');
+  test('comments and trailing commas, which .NET\'s JSON configuration takes, are read as it reads them', () => {
+    // The shipped file, as someone may have annotated it for the sample.
+    const shipped = readFileSync(shippedSettings, 'utf8');
+    const annotated = `// Written for the sample: .NET skips comments and takes trailing commas.\n${shipped}`
+      .replace('"PageSize": 100,', '"PageSize": 250, /* a page of carts */')
+      .replace('"ReturnToCartUrl": "",', '"ReturnToCartUrl": "https://shop.example/cart?id={cartId} // not a comment inside a string",')
+      .replace(/\}(\s*)\}\s*$/, '},$1}\n');
+    expect(annotated).not.toBe(shipped);
+    const path = writeSettings(annotated);
+    const { RetailServerClientOptions__ReturnToCartUrl: _fromFile, ...env } = completeEnv;
+    const settings = loadSettings({ settingsPath: path, env });
+    expect([settings.retail.pageSize, settings.retail.returnToCartUrl]).toEqual([250, 'https://shop.example/cart?id={cartId} // not a comment inside a string']);
+  });
+
+  test('a broken settings file names the file, and where it breaks', () => {
+    const path = writeSettings('{\n  "KeyVaultOptions": \n');
     expect(configurationProblems(() => loadSettings({ settingsPath: path, env: {} }))).toEqual([
-      expect.stringMatching(new RegExp(`^settings file ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: is not valid JSON`)),
+      expect.stringMatching(new RegExp(`^settings file ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: is not valid JSON \\(ValueExpected at line 3, column 1\\)$`)),
     ]);
     expect(configurationProblems(() => loadSettings({ settingsPath: join(tmpdir(), 'nope', 'appSettings.json'), env: {} }))[0]).toMatch(
       /cannot be read \(ENOENT\)/,
