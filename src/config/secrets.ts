@@ -32,7 +32,16 @@ export interface SecretResolverOptions {
   /** Defaults to DefaultAzureCredential (managed identity in Azure, developer sign-in locally). */
   credential?: TokenCredential;
   keyVaultClientOptions?: SecretClientOptions;
+  /** How long a secret's read may take, the token for it and the SDK's retries included (default 30 s). */
+  timeoutMs?: number;
 }
+
+/**
+ * Key Vault answers in well under a second; the SDK retries a throttled or failed read itself. A
+ * vault (or managed identity endpoint) that does not answer at all would otherwise hold every run
+ * of the process until the host's functionTimeout.
+ */
+export const KEY_VAULT_TIMEOUT_MS = 30_000;
 
 export function environmentVariableNames(secretName: string): string[] {
   const sanitized = secretName.replace(/[^A-Za-z0-9]/g, '_');
@@ -54,6 +63,7 @@ export function createSecretResolver(options: SecretResolverOptions = {}): Secre
     const vaultUrl = options.vaultUrl;
     source = `Key Vault ${vaultUrl}`;
     const client = new SecretClient(vaultUrl, options.credential ?? new DefaultAzureCredential(), options.keyVaultClientOptions);
+    const timeoutMs = options.timeoutMs ?? KEY_VAULT_TIMEOUT_MS;
     lookup = async (name) => {
       if (!KEY_VAULT_SECRET_NAME.test(name)) {
         return {
@@ -62,7 +72,7 @@ export function createSecretResolver(options: SecretResolverOptions = {}): Secre
         };
       }
       try {
-        const secret = await client.getSecret(name);
+        const secret = await client.getSecret(name, { abortSignal: AbortSignal.timeout(timeoutMs) });
         if (secret.value === undefined || secret.value === '') {
           return { found: false, problem: `secret "${name}" in ${source} is empty` };
         }
@@ -79,7 +89,9 @@ export function createSecretResolver(options: SecretResolverOptions = {}): Secre
               `"Key Vault Secrets User" role on the vault (or a Get secret access policy)`,
           };
         }
-        throw new RemoteServiceError(`Key Vault ${vaultUrl} could not be reached to read secret "${name}": ${(error as Error).message}`, {
+        const timedOut = (error as { name?: unknown }).name === 'AbortError' || (error as { name?: unknown }).name === 'TimeoutError';
+        const why = timedOut ? `no answer within ${timeoutMs / 1000} s` : (error as Error).message;
+        throw new RemoteServiceError(`Key Vault ${vaultUrl} could not be reached to read secret "${name}": ${why}`, {
           service: 'KeyVault',
           operation: `GET secrets/${name}`,
           statusCode: status,

@@ -1,7 +1,7 @@
 import { ClientSecretCredential } from '@azure/identity';
 import { createSecretResolver, environmentVariableNames } from '../../src/config/secrets';
 import { startTokenServer, type TokenServer } from '../../src/simulators/token-server';
-import { ConfigurationError } from '../../src/shared/errors';
+import { ConfigurationError, RemoteServiceError } from '../../src/shared/errors';
 import { startKeyVaultStandIn, type KeyVaultStandIn } from '../support/key-vault-stand-in';
 import { testTls } from '../support/test-tls';
 
@@ -113,5 +113,29 @@ describe('secrets from Key Vault', () => {
     ]);
     // Not asked: Key Vault would answer 400, once taken for the vault being out of reach.
     expect(vault.reads).toEqual([]);
+  });
+
+  test('a vault that never answers fails the read after the timeout, naming the vault and the secret, instead of holding the run', async () => {
+    const tls = testTls();
+    const hung = await startKeyVaultStandIn({
+      tls,
+      authorityUrl: `${tokens.authorityHost}/${tenantId}`,
+      isValidToken: (token) => tokens.isValidToken(token, 'https://vault.azure.net'),
+      secrets: { 'retail-app-id': 'client-id-123' },
+      hang: true,
+    });
+    try {
+      const secrets = createSecretResolver({
+        vaultUrl: hung.vaultUrl,
+        credential: new ClientSecretCredential(tenantId, 'vault-reader', 'reader-secret', { authorityHost: tokens.authorityHost, disableInstanceDiscovery: true }),
+        keyVaultClientOptions: { disableChallengeResourceVerification: true },
+        timeoutMs: 300,
+      });
+      const error = await secrets.resolveAll([{ name: 'retail-app-id', setting: 'RetailServerClientOptions.AppIdKeyVaultSecretName' }]).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RemoteServiceError);
+      expect((error as Error).message).toBe(`Key Vault ${hung.vaultUrl} could not be reached to read secret "retail-app-id": no answer within 0.3 s`);
+    } finally {
+      await hung.close();
+    }
   });
 });

@@ -18,6 +18,8 @@ export async function startKeyVaultStandIn(options: {
   authorityUrl: string;
   isValidToken: (token: string) => boolean;
   secrets: Record<string, string>;
+  /** Never answer a read with a valid token (a vault that hangs); the connection stays open until close. */
+  hang?: boolean;
 }): Promise<KeyVaultStandIn> {
   const secrets = new Map(Object.entries(options.secrets));
   const reads: string[] = [];
@@ -36,6 +38,7 @@ export async function startKeyVaultStandIn(options: {
         sendJson(response, 400, { error: { code: 'BadParameter', message: 'Unsupported request' } });
         return;
       }
+      if (options.hang) return;
       const name = match[1] as string;
       const value = secrets.get(name);
       if (value === undefined) {
