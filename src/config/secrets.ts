@@ -72,7 +72,11 @@ export function createSecretResolver(options: SecretResolverOptions = {}): Secre
         };
       }
       try {
-        const secret = await client.getSecret(name, { abortSignal: AbortSignal.timeout(timeoutMs) });
+        const signal = AbortSignal.timeout(timeoutMs);
+        // The SDK hands the signal to the credential, but MSAL's token requests (managed identity's
+        // too) do not heed it: a token endpoint that does not answer is given up on here as well.
+        const givenUp = new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
+        const secret = await Promise.race([client.getSecret(name, { abortSignal: signal }), givenUp]);
         if (secret.value === undefined || secret.value === '') {
           return { found: false, problem: `secret "${name}" in ${source} is empty` };
         }

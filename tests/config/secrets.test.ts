@@ -1,5 +1,7 @@
+import type { ServerResponse } from 'node:http';
 import { ClientSecretCredential } from '@azure/identity';
 import { createSecretResolver, environmentVariableNames } from '../../src/config/secrets';
+import { listen, sendJson } from '../../src/simulators/http-server';
 import { startTokenServer, type TokenServer } from '../../src/simulators/token-server';
 import { ConfigurationError, RemoteServiceError } from '../../src/shared/errors';
 import { startKeyVaultStandIn, type KeyVaultStandIn } from '../support/key-vault-stand-in';
@@ -138,4 +140,34 @@ describe('secrets from Key Vault', () => {
       await hung.close();
     }
   });
+});
+
+test('a token endpoint that never answers fails the read after the timeout too, as a vault that never answers does', async () => {
+  const tls = testTls();
+  // Takes the token request and holds it (MSAL's requests do not heed the SDK's abort signal).
+  const held: ServerResponse[] = [];
+  const hungTokens = await listen((_request, response) => void held.push(response), { tls });
+  const vault = await startKeyVaultStandIn({ tls, authorityUrl: `${hungTokens.origin}/${tenantId}`, isValidToken: () => false, secrets: {} });
+  try {
+    const secrets = createSecretResolver({
+      vaultUrl: vault.vaultUrl,
+      credential: new ClientSecretCredential(tenantId, 'vault-reader', 'reader-secret', { authorityHost: hungTokens.origin, disableInstanceDiscovery: true }),
+      keyVaultClientOptions: { disableChallengeResourceVerification: true },
+      timeoutMs: 300,
+    });
+    let stillWaiting: NodeJS.Timeout | undefined;
+    const error = await Promise.race([
+      secrets.resolveAll([{ name: 'retail-app-id', setting: 'RetailServerClientOptions.AppIdKeyVaultSecretName' }]).catch((e: unknown) => e),
+      new Promise((resolve) => (stillWaiting = setTimeout(() => resolve('still waiting after 3 s'), 3000))),
+    ]);
+    clearTimeout(stillWaiting);
+    expect(error).toBeInstanceOf(RemoteServiceError);
+    expect((error as Error).message).toBe(`Key Vault ${vault.vaultUrl} could not be reached to read secret "retail-app-id": no answer within 0.3 s`);
+  } finally {
+    // The held request ends with a refusal, which MSAL does not retry, so that nothing is left running.
+    for (const response of held) sendJson(response, 400, { error: 'invalid_request' });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await vault.close();
+    await hungTokens.close();
+  }
 });
