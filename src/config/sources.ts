@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
+import { getNodeValue, parseTree, printParseErrorCode, type Node as JsonNode, type ParseError } from 'jsonc-parser';
 import { ConfigurationError } from '../shared/errors';
 
 /**
@@ -38,15 +38,57 @@ export function decodeJsonFile(bytes: Uint8Array): string {
  * commas allowed (its JSON provider skips comments and takes trailing commas, so a file written
  * for the sample may hold them; host.json may too). The problem names the first error's place.
  */
-export function parseJsonFile(text: string): { ok: true; value: unknown } | { ok: false; problem: string } {
+export function parseJsonFile(text: string, options: { asConfiguration?: boolean } = {}): { ok: true; value: unknown } | { ok: false; problem: string } {
   const errors: ParseError[] = [];
-  const value: unknown = parseJsonc(text, errors, { allowTrailingComma: true, disallowComments: false, allowEmptyContent: false });
+  const parseOptions = { allowTrailingComma: true, disallowComments: false, allowEmptyContent: false };
+  const tree = parseTree(text, errors, parseOptions);
   const first = errors[0];
-  if (first === undefined) return { ok: true, value };
-  const before = text.slice(0, first.offset);
-  const line = before.split('\n').length;
-  const column = first.offset - before.lastIndexOf('\n');
-  return { ok: false, problem: `${printParseErrorCode(first.error)} at line ${line}, column ${column}` };
+  if (first !== undefined || tree === undefined) {
+    const offset = first?.offset ?? 0;
+    const before = text.slice(0, offset);
+    const line = before.split('\n').length;
+    const column = offset - before.lastIndexOf('\n');
+    return { ok: false, problem: `${first ? printParseErrorCode(first.error) : 'ValueExpected'} at line ${line}, column ${column}` };
+  }
+  if (!options.asConfiguration) return { ok: true, value: getNodeValue(tree) as unknown };
+  const duplicates: string[] = [];
+  const value = configurationValue(tree, '', duplicates);
+  if (duplicates.length > 0) return { ok: false, problem: `a duplicate key ${duplicates.map((key) => `"${key}"`).join(', ')} was found (.NET refuses it too)` };
+  return { ok: true, value };
+}
+
+/**
+ * A JSON value as .NET's configuration reads it: keys are case-insensitive, an object given twice
+ * under one key (any case) is merged, and a value given twice is a duplicate key, which .NET
+ * refuses ("A duplicate key was found"), rather than the last one silently winning.
+ */
+function configurationValue(node: JsonNode, path: string, duplicates: string[]): unknown {
+  if (node.type === 'array') return (node.children ?? []).map((child, index) => configurationValue(child, `${path}:${index}`, duplicates));
+  if (node.type !== 'object') return node.value as unknown;
+  const result: Record<string, unknown> = {};
+  for (const property of node.children ?? []) {
+    const [keyNode, valueNode] = property.children ?? [];
+    if (!keyNode || !valueNode) continue;
+    const key = String(keyNode.value);
+    const keyPath = path === '' ? key : `${path}:${key}`;
+    mergeInto(result, key, configurationValue(valueNode, keyPath, duplicates), keyPath, duplicates);
+  }
+  return result;
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function mergeInto(target: Record<string, unknown>, key: string, value: unknown, path: string, duplicates: string[]): void {
+  const existing = Object.keys(target).find((name) => name.toLowerCase() === key.toLowerCase());
+  if (existing === undefined) {
+    // Defined, not assigned: a key named __proto__ stays a key.
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+    return;
+  }
+  const earlier = target[existing];
+  if (isObject(earlier) && isObject(value)) {
+    for (const [name, inner] of Object.entries(value)) mergeInto(earlier, name, inner, `${path}:${name}`, duplicates);
+  } else duplicates.push(path);
 }
 
 export function readSettingsFile(path: string): RawSettings {
@@ -57,7 +99,7 @@ export function readSettingsFile(path: string): RawSettings {
     const code = (error as NodeJS.ErrnoException).code;
     throw new ConfigurationError([`settings file ${path}: cannot be read (${code ?? String(error)})`]);
   }
-  const read = parseJsonFile(text);
+  const read = parseJsonFile(text, { asConfiguration: true });
   if (!read.ok) throw new ConfigurationError([`settings file ${path}: is not valid JSON (${read.problem})`]);
   const parsed = read.value;
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {

@@ -505,6 +505,19 @@ describe('loadSettings', () => {
     expect([settings.retail.pageSize, settings.retail.returnToCartUrl]).toEqual([250, 'https://shop.example/cart?id={cartId} // not a comment inside a string']);
   });
 
+  test('as .NET reads it: a value given twice (in any case) is refused by its key, a section given twice is merged', () => {
+    const shipped = readFileSync(shippedSettings, 'utf8');
+    // Two PageSize values, the second spelled in another case: .NET refuses the file ("A duplicate key").
+    const twice = writeSettings(shipped.replace('"PageSize": 100,', '"PageSize": 100, "pageSize": 250,'));
+    expect(configurationProblems(() => loadSettings({ settingsPath: twice, env: completeEnv }))).toEqual([
+      expect.stringMatching(/: is not valid JSON \(a duplicate key "RetailServerClientOptions:pageSize" was found \(\.NET refuses it too\)\)$/),
+    ]);
+    // A section given again, with other properties: .NET merges the two; JSON.parse kept only the last.
+    const merged = writeSettings(shipped.replace('"PageSize": 100,', '').replace('"MaxConcurrency": 4,', '"MaxConcurrency": 6,').replace(/\}(\s*)\}\s*$/, '},$1"RetailServerClientOptions": { "PageSize": 250 }\n}\n'));
+    const settings = loadSettings({ settingsPath: merged, env: completeEnv });
+    expect([settings.retail.pageSize, settings.retail.maxConcurrency]).toEqual([250, 6]);
+  });
+
   test('a broken settings file names the file, and where it breaks', () => {
     const path = writeSettings('{\n  "KeyVaultOptions": \n');
     expect(configurationProblems(() => loadSettings({ settingsPath: path, env: {} }))).toEqual([
