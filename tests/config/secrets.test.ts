@@ -50,6 +50,16 @@ test('an app setting left holding its unresolved Key Vault reference is not take
   expect((error as ConfigurationError).message).not.toContain(reference);
 });
 
+/** A Key Vault resolver whose reads give up after 300 ms, for the stand-ins that never answer. */
+function resolverWithTimeout(vaultUrl: string, authorityHost: string) {
+  return createSecretResolver({
+    vaultUrl,
+    credential: new ClientSecretCredential(tenantId, 'vault-reader', 'reader-secret', { authorityHost, disableInstanceDiscovery: true }),
+    keyVaultClientOptions: { disableChallengeResourceVerification: true },
+    timeoutMs: 300,
+  });
+}
+
 describe('secrets from Key Vault', () => {
   let tokens: TokenServer;
   let vault: KeyVaultStandIn;
@@ -127,12 +137,7 @@ describe('secrets from Key Vault', () => {
       hang: true,
     });
     try {
-      const secrets = createSecretResolver({
-        vaultUrl: hung.vaultUrl,
-        credential: new ClientSecretCredential(tenantId, 'vault-reader', 'reader-secret', { authorityHost: tokens.authorityHost, disableInstanceDiscovery: true }),
-        keyVaultClientOptions: { disableChallengeResourceVerification: true },
-        timeoutMs: 300,
-      });
+      const secrets = resolverWithTimeout(hung.vaultUrl, tokens.authorityHost);
       const error = await secrets.resolveAll([{ name: 'retail-app-id', setting: 'RetailServerClientOptions.AppIdKeyVaultSecretName' }]).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(RemoteServiceError);
       expect((error as Error).message).toBe(`Key Vault ${hung.vaultUrl} could not be reached to read secret "retail-app-id": no answer within 0.3 s`);
@@ -149,12 +154,7 @@ test('a token endpoint that never answers fails the read after the timeout too, 
   const hungTokens = await listen((_request, response) => void held.push(response), { tls });
   const vault = await startKeyVaultStandIn({ tls, authorityUrl: `${hungTokens.origin}/${tenantId}`, isValidToken: () => false, secrets: {} });
   try {
-    const secrets = createSecretResolver({
-      vaultUrl: vault.vaultUrl,
-      credential: new ClientSecretCredential(tenantId, 'vault-reader', 'reader-secret', { authorityHost: hungTokens.origin, disableInstanceDiscovery: true }),
-      keyVaultClientOptions: { disableChallengeResourceVerification: true },
-      timeoutMs: 300,
-    });
+    const secrets = resolverWithTimeout(vault.vaultUrl, hungTokens.origin);
     let stillWaiting: NodeJS.Timeout | undefined;
     const error = await Promise.race([
       secrets.resolveAll([{ name: 'retail-app-id', setting: 'RetailServerClientOptions.AppIdKeyVaultSecretName' }]).catch((e: unknown) => e),

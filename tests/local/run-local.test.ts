@@ -7,6 +7,11 @@ import { startEmarsysStandIn } from '../../src/simulators/emarsys';
 import { testTls } from '../support/test-tls';
 
 /** `npm run local` in-process: the seeded store, the image server, the embedded Cosmos DB server and the preview. */
+/** The appSettings.json `--provider emarsys` reads: the stand-in's trigger URL, event 99, secrets from the environment. */
+function writeEmarsysSettings(path: string, apiUrl: string): void {
+  writeFileSync(path, JSON.stringify({ EmarsysClientOptions: { ApiUrl: apiUrl, ExternalEventId: '99', ApiUserNameKeyVaultSecretName: 'EmarsysUser', ApiSecretKeyVaultSecretName: 'EmarsysSecret' } }));
+}
+
 describe('the local run', () => {
   const dir = mkdtempSync(join(tmpdir(), 'local-run-'));
   const lines: string[] = [];
@@ -61,10 +66,7 @@ describe('the local run', () => {
     try {
       const stateDir = join(dir, 'emarsys-state');
       const settingsPath = join(dir, 'appSettings.emarsys.json');
-      writeFileSync(
-        settingsPath,
-        JSON.stringify({ EmarsysClientOptions: { ApiUrl: emarsys.apiUrlTemplate, ExternalEventId: '99', ApiUserNameKeyVaultSecretName: 'EmarsysUser', ApiSecretKeyVaultSecretName: 'EmarsysSecret' } }),
-      );
+      writeEmarsysSettings(settingsPath, emarsys.apiUrlTemplate);
       const result = await runLocal(
         options({ stateDir, outDir: join(dir, 'unused-emails'), provider: 'emarsys', settingsPath, env: { EmarsysUser: 'local-user', EmarsysSecret: 'local-secret' } }),
       );
@@ -85,10 +87,7 @@ describe('the local run', () => {
       // The store's moment, from the first run an hour ago; its carts are not all sent (here, none).
       writeFileSync(join(stateDir, 'store.json'), JSON.stringify({ seededAt: new Date(Date.now() - 3_600_000).toISOString(), seed: 20261123 }));
       const settingsPath = join(dir, 'appSettings.hour-old.json');
-      writeFileSync(
-        settingsPath,
-        JSON.stringify({ EmarsysClientOptions: { ApiUrl: emarsys.apiUrlTemplate, ExternalEventId: '99', ApiUserNameKeyVaultSecretName: 'EmarsysUser', ApiSecretKeyVaultSecretName: 'EmarsysSecret' } }),
-      );
+      writeEmarsysSettings(settingsPath, emarsys.apiUrlTemplate);
       const result = await runLocal(
         options({ stateDir, outDir: join(dir, 'unused-emails-hour-old'), provider: 'emarsys', settingsPath, env: { EmarsysUser: 'local-user', EmarsysSecret: 'local-secret' } }),
       );
