@@ -100,6 +100,9 @@ export function settingsUrl(apiUrlTemplate: string): string {
   return match ? `${match[1]}/settings` : `${new URL(apiUrlTemplate.replace('{0}', '0')).origin}/api/v2/settings`;
 }
 
+/** What Emarsys answers a request with, as far as doctor's checks read it. */
+type EmarsysReply = { replyCode?: unknown; replyText?: unknown; data?: unknown };
+
 function safeJson(text: unknown): unknown {
   if (typeof text !== 'string') return undefined;
   try {
@@ -288,6 +291,18 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
   };
 
   /**
+   * An authenticated GET of `url` (doctor's checks): its status and the reply, when it is JSON.
+   * Throws the authenticator's RemoteServiceError when no credentials can be had (an OAuth token
+   * refused), and the transport's error when Emarsys cannot be reached.
+   */
+  async function getJson(url: string): Promise<{ status: number; reply: EmarsysReply | undefined }> {
+    const headers = await authenticator.headers();
+    counters.calls++;
+    const response = await withinTimeout(http, (config) => http.get<string>(url, { ...config, headers: { ...headers, Accept: 'application/json' } }));
+    return { status: response.status, reply: safeJson(response.data) as EmarsysReply | undefined };
+  }
+
+  /**
    * Whether the account has the external event the reminders trigger: a wrong or deleted
    * ExternalEventId otherwise passes `doctor` and fails every send. Returns what to add to the
    * check's line; throws when Emarsys says the event does not exist.
@@ -295,15 +310,12 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
   async function checkEvent(): Promise<string> {
     const url = eventUrl(settings.apiUrlTemplate, eventId);
     if (url === undefined) return '; the external event was not looked up (ApiUrl is not .../api/vN/event/{0}/trigger)';
-    const headers = await authenticator.headers();
-    counters.calls++;
     let status: number;
-    let reply: { replyCode?: unknown; replyText?: unknown; data?: unknown } | undefined;
+    let reply: EmarsysReply | undefined;
     try {
-      const response = await withinTimeout(http, (config) => http.get<string>(url, { ...config, headers: { ...headers, Accept: 'application/json' } }));
-      status = response.status;
-      reply = safeJson(response.data) as typeof reply;
+      ({ status, reply } = await getJson(url));
     } catch (error) {
+      if (error instanceof RemoteServiceError) throw error; // the credentials, refused or not to be had
       return `; the external event could not be looked up (${describeTransportError(error)})`;
     }
     if (status === 200 && reply?.replyCode === 0) {
@@ -359,15 +371,14 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
     name: EMARSYS_PROVIDER_NAME,
     async verify() {
       const url = settingsUrl(settings.apiUrlTemplate);
-      const headers = await authenticator.headers();
-      counters.calls++;
       let status: number;
       let replyCode: unknown;
       try {
-        const response = await withinTimeout(http, (config) => http.get<string>(url, { ...config, headers: { ...headers, Accept: 'application/json' } }));
-        status = response.status;
-        replyCode = (safeJson(response.data) as { replyCode?: unknown } | undefined)?.replyCode;
+        let reply: EmarsysReply | undefined;
+        ({ status, reply } = await getJson(url));
+        replyCode = reply?.replyCode;
       } catch (error) {
+        if (error instanceof RemoteServiceError) throw error; // the credentials, refused or not to be had
         throw new RemoteServiceError(`Emarsys could not be reached at ${new URL(url).origin}: ${describeTransportError(error)}`, {
           service: 'Emarsys',
           operation: 'GET settings',
