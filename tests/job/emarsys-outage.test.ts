@@ -38,20 +38,22 @@ afterEach(() => h.close());
 
 describe('Emarsys fails every trigger request for three hours (six timer runs), then works again', () => {
   const json = { 'Content-Type': 'application/json' };
-  test.each<[string, Fault]>([
+  test.each<[string, Fault, Record<string, string>?]>([
     ['down (HTTP 503)', { kind: 'status', status: 503 }],
     // A 500 past the retries may be one reminder's data; the halves of each request, failed alike, tell it is Emarsys.
     ['failing every request (HTTP 500)', { kind: 'status', status: 500 }],
+    // Alone in its request, a reminder cannot be told from Emarsys down by halves; by the send's other requests, failed alike.
+    ['failing every request (HTTP 500), one reminder a request', { kind: 'status', status: 500 }, { EmarsysClientOptions__BatchSize: '1' }],
     ['refusing the rotated API secret (HTTP 401)', { kind: 'status', status: 401, headers: json, body: JSON.stringify({ replyCode: 1, replyText: 'Unauthorized', data: '' }) }],
     ['refusing the deleted external event (replyCode 6003)', { kind: 'status', status: 400, headers: json, body: JSON.stringify({ replyCode: 6003, replyText: 'Invalid event id: 4711', data: '' }) }],
-  ])('%s: once it works, every cart of the outage is reminded, once', async (_name, fault) => {
+  ])('%s: once it works, every cart of the outage is reminded, once', async (_name, fault, env = {}) => {
     h = await startFaultHarness({ now: NOW, data: store() });
     expect((await h.run({ trigger: 'timer' })).status).toBe('completed');
     const outage = h.proxies.emarsys.inject({ path: /\/trigger$/, fault });
     const during: RunReport[] = [];
     for (let run = 0; run < 6; run++) {
       h.clock.advanceMinutes(30);
-      during.push(await h.run({ trigger: 'timer' }));
+      during.push(await h.run({ trigger: 'timer' }, env));
     }
     // Every run of the outage says so: each failed its carts, with Emarsys' answer as the reason.
     for (const report of during) {
@@ -62,7 +64,7 @@ describe('Emarsys fails every trigger request for three hours (six timer runs), 
     outage.remove();
 
     h.clock.advanceMinutes(30);
-    const recovered = await h.run({ trigger: 'timer' });
+    const recovered = await h.run({ trigger: 'timer' }, env);
     expect(recovered.status).toBe('completed');
     const delivered = h.emarsys.deliveries.map((d) => d.data.cartId);
     expect(delivered.filter((id, i) => delivered.indexOf(id) !== i)).toEqual([]);
@@ -75,9 +77,9 @@ describe('Emarsys fails every trigger request for three hours (six timer runs), 
  * Retail Server runtime extension throwing on one record's data): every request it is in fails as
  * a whole. Taken for an outage, it cost no attempt: the checkpoint waited for TimeToLiveDays (90 by
  * default), every run read the whole stretch since again, and the carts sent with it were never
- * reminded.
+ * reminded. Alone in a run's send it still cannot be told from Emarsys down.
  */
-test('a reminder Emarsys fails with HTTP 500 every time: the carts sent with it go out, it is given up after MaxSendAttempts runs', async () => {
+test('a reminder Emarsys fails with HTTP 500 every time: the carts sent with it go out, it is given up after MaxSendAttempts runs it was sent with others', async () => {
   const data = buildSimulatorData({
     customers: ['CP', 'CM', 'CN'].map((c) => customerRecord(c)),
     products: [productRecord(1)],
@@ -88,7 +90,7 @@ test('a reminder Emarsys fails with HTTP 500 every time: the carts sent with it 
     ],
   });
   h = await startFaultHarness({ now: NOW, data });
-  const env = { EmarsysClientOptions__MaxSendAttempts: '3' };
+  const env = { EmarsysClientOptions__MaxSendAttempts: '2' };
   h.proxies.emarsys.inject({ path: /\/trigger$/, match: (r) => r.text().includes('cp@example.com'), fault: { kind: 'status', status: 500 } });
 
   const reports = [];
@@ -100,10 +102,12 @@ test('a reminder Emarsys fails with HTTP 500 every time: the carts sent with it 
   expect(h.emarsys.deliveries.map((d) => d.data.cartId).sort()).toEqual(['later', 'mate']);
   // It fails in three runs, with Emarsys' answer, and is then given up: the checkpoint moves on.
   expect(reports.map((r) => r.carts.failed)).toEqual([1, 1, 1, 0]);
-  // A reminder Emarsys fails on is not Emarsys down.
-  expect(reports.map((r) => r.carts.providerDown)).toEqual([undefined, undefined, undefined, undefined]);
+  // Sent alone (the second run: the cart beside it went out, the later one is not due), its
+  // failure cannot be told from Emarsys down: that run counts it so, and it costs no attempt.
+  expect(reports.map((r) => r.carts.providerDown)).toEqual([undefined, 1, undefined, undefined]);
+  expect(reports[1]?.failures).toEqual([{ reason: expect.not.stringMatching(/took/), count: 1 }]);
   const stored = (await (await h.ledger()).getNotifications([notificationId('poison', new Date('2026-11-23T11:00:00Z'))])).values().next().value;
-  expect(stored?.record).toMatchObject({ status: 'failed', retryable: true, attempts: 3, reason: expect.stringMatching(/HTTP 500/) });
+  expect(stored?.record).toMatchObject({ status: 'failed', retryable: true, attempts: 2, reason: expect.stringMatching(/HTTP 500/) });
   // The report tells it from an outage: Emarsys took the rest of its request.
   expect(reports[2]?.failures).toEqual([{ reason: expect.stringMatching(/HTTP 500.*Emarsys took the rest of its request/), count: 1 }]);
   expect(reports[2]?.checkpoint?.lastModifiedAt).toBe('2026-11-23T12:50:00.000Z');
@@ -130,4 +134,48 @@ test('a run whose page reaches the send after its time limit: its reminders are 
   expect(report.failures).toEqual([{ reason: expect.stringMatching(/time limit/), count: 2 }]);
   // Emarsys was never asked: nothing says it was down (a timer run would fail its invocation blaming it).
   expect(report.carts.providerDown).toBeUndefined();
+});
+
+/**
+ * One reminder Emarsys refuses as a whole every time (an HTTP 400 with a replyCode, as it answers
+ * data it cannot take): every request it is in was refused, taken for the event's or the account's
+ * refusal, so no attempt. The checkpoint waited for TimeToLiveDays and the carts sent with it were
+ * never reminded.
+ */
+test('a reminder Emarsys refuses as a whole every time: the carts sent with it go out, it is given up after MaxSendAttempts', async () => {
+  const data = buildSimulatorData({
+    customers: ['CP', 'CM', 'CN', 'CO'].map((c) => customerRecord(c)),
+    products: [productRecord(1)],
+    carts: ['poison', 'mate', 'other', 'next'].map((id, i) =>
+      cartRecord({ id, customerId: ['CP', 'CM', 'CN', 'CO'][i], modifiedDateTime: `2026-11-23T11:0${i}:00Z`, lines: [{ productId: 1 }] }),
+    ),
+  });
+  h = await startFaultHarness({ now: NOW, data });
+  const refusal = { replyCode: 10001, replyText: 'Invalid data in the request', data: '' };
+  h.proxies.emarsys.inject({
+    path: /\/trigger$/,
+    match: (r) => r.text().includes('cp@example.com'),
+    fault: { kind: 'status', status: 400, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(refusal) },
+  });
+  const env = { EmarsysClientOptions__MaxSendAttempts: '2' };
+  const first = await h.run({ trigger: 'timer' }, env);
+  // The request, its halves, then the half with the reminder halved again: the others went out.
+  expect(h.emarsys.deliveries.map((d) => d.data.cartId).sort()).toEqual(['mate', 'next', 'other']);
+  expect(first.carts).toMatchObject({ notified: 3, failed: 1 });
+  expect(first.carts.providerDown).toBeUndefined();
+  expect(first.failures).toEqual([{ reason: expect.stringMatching(/replyCode 10001.*Emarsys took the rest of its request/), count: 1 }]);
+  // Alone in the next run's send, it is not told from a refusal of the event: no attempt.
+  h.clock.advanceMinutes(30);
+  const second = await h.run({ trigger: 'timer' }, env);
+  expect(second.carts).toMatchObject({ failed: 1, providerDown: 1 });
+  const stored = async () => (await (await h.ledger()).getNotifications([notificationId('poison', new Date('2026-11-23T11:00:00Z'))])).values().next().value;
+  expect((await stored())?.record).toMatchObject({ status: 'failed', attempts: 1 });
+  // Beside a new cart, it fails its second attempt and is given up: the checkpoint moves on.
+  h.retail.data.customers.push(customerRecord('CL'));
+  h.retail.data.carts.push(cartRecord({ id: 'late', customerId: 'CL', modifiedDateTime: '2026-11-23T12:15:00Z', lines: [{ productId: 1 }] }));
+  h.clock.advanceMinutes(30);
+  const third = await h.run({ trigger: 'timer' }, env);
+  expect(third.carts).toMatchObject({ notified: 1, failed: 1 });
+  expect((await stored())?.record).toMatchObject({ status: 'failed', retryable: true, attempts: 2, reason: expect.stringMatching(/replyCode 10001/) });
+  expect(third.checkpoint?.lastModifiedAt).toBe('2026-11-23T12:50:00.000Z');
 });

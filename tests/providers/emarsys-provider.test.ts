@@ -224,6 +224,8 @@ test('a fresh nonce and the clock\'s timestamp on every request across batches',
 });
 
 test('400 with a replyCode: every contact fails without a retry, retryable by a later run, as an outage (the request, not the contacts, was refused)', async () => {
+  // Its halves are sent once each, to tell a refusal of the event from one of a reminder's data:
+  // refused alike, it is the event's.
   await start({ knownEventIds: ['1234'] });
   const batch = notifications(3);
   const emarsys = provider();
@@ -238,9 +240,45 @@ test('400 with a replyCode: every contact fails without a retry, retryable by a 
       reason: 'Emarsys rejected the request: HTTP 400, replyCode 6003 "Invalid event id: 4711"',
     });
   }
-  expect(emarsys.stats()).toEqual({ calls: 1, retries: 0 });
+  expect(emarsys.stats()).toEqual({ calls: 3, retries: 0 });
+  expect(triggers().map((r) => (r.body as { contacts: unknown[] }).contacts.length)).toEqual([3, 2, 1]);
   expect(sleeper.waits).toEqual([]);
   expect(standIn.deliveries).toHaveLength(0);
+});
+
+test('a refusal the halves of a request meet again stops the send: its other requests would meet it too', async () => {
+  await start({ knownEventIds: ['1234'] });
+  const emarsys = provider({ batchSize: 2 });
+  const outcomes = await emarsys.send(notifications(10));
+  // The first request and its halves; the other four requests are not sent.
+  expect(triggers().map((r) => (r.body as { contacts: unknown[] }).contacts.length)).toEqual([2, 1, 1]);
+  expect(outcomes.map((o) => o.status === 'failed' && o.outage && o.retryable && o.reason)).toEqual(Array(10).fill('Emarsys rejected the request: HTTP 400, replyCode 6003 "Invalid event id: 4711"'));
+});
+
+describe('a reminder alone in a request Emarsys fails with HTTP 500 past the retries', () => {
+  test('while Emarsys takes the send\'s other requests: the reminder is at fault, an attempt of its own', async () => {
+    await start();
+    standIn.failNext(Array(5).fill({ status: 500 }));
+    const batch = notifications(2);
+    const outcomes = await provider({ batchSize: 1 }).send(batch);
+    expect(outcomes).toEqual([
+      { triggerId: batch[0]!.triggerId, status: 'failed', retryable: true, reason: expect.stringMatching(/HTTP 500.*Emarsys took the send's other reminders, so it fails on this one/) },
+      sent(batch[1]!.triggerId),
+    ]);
+    expect(log.records.filter((record) => record.level === 'error')).toEqual([
+      expect.objectContaining({ message: 'emarsys trigger request failed', fields: expect.objectContaining({ contacts: 1, outage: false }) }),
+    ]);
+  });
+
+  test('with nothing else taken: Emarsys down, not an attempt of the reminder\'s', async () => {
+    await start();
+    standIn.failNext(Array(5).fill({ status: 500 }));
+    const [outcome] = await provider().send(notifications(1));
+    expect(outcome).toMatchObject({ status: 'failed', retryable: true, outage: true, reason: expect.not.stringMatching(/took/) });
+    expect(log.records.filter((record) => record.level === 'error')).toEqual([
+      expect.objectContaining({ message: 'emarsys trigger request failed', fields: expect.objectContaining({ contacts: 1, outage: true }) }),
+    ]);
+  });
 });
 
 test('a 200 with a non-zero replyCode fails the request', async () => {

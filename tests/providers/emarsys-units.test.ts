@@ -131,13 +131,20 @@ describe('interpretTriggerReply', () => {
     expect(reply).toMatchObject({ kind: 'accepted', unattributed: [{ codes: ['<email>'], reason: 'Emarsys <email>' }, { codes: ['2010'], reason: 'Emarsys 2010: for <email>' }] });
   });
 
-  test('a non-zero replyCode fails the whole request', () => {
+  test('a non-zero replyCode fails the whole request, which one contact\'s data may bring about', () => {
     expect(interpretTriggerReply(400, '{"replyCode":6003,"replyText":"Invalid event id"}')).toEqual({
       kind: 'rejected',
       replyCode: 6003,
+      mayBeData: true,
       reason: 'Emarsys rejected the request: HTTP 400, replyCode 6003 "Invalid event id"',
     });
-    expect(interpretTriggerReply(200, '{"replyCode":"1","replyText":"Error"}')).toMatchObject({ kind: 'rejected', replyCode: 1 });
+    expect(interpretTriggerReply(200, '{"replyCode":"1","replyText":"Error"}')).toMatchObject({ kind: 'rejected', replyCode: 1, mayBeData: true });
+    expect(interpretTriggerReply(422, '<html/>')).toMatchObject({ kind: 'rejected', mayBeData: true });
+    // Not what a contact's data brings about: the URL, a size, the batch's length, no program.
+    expect(interpretTriggerReply(404, '<html/>')).not.toHaveProperty('mayBeData');
+    expect(interpretTriggerReply(413, '')).not.toHaveProperty('mayBeData');
+    expect(interpretTriggerReply(400, '{"replyCode":1000,"replyText":"Too many contacts"}')).not.toHaveProperty('mayBeData');
+    expect(interpretTriggerReply(200, '{"replyCode":0,"replyText":"OK","data":{"connectedTo":false}}')).not.toHaveProperty('mayBeData');
   });
 
   test('401 and 403 are about credentials; an HTML 404 points at the URL', () => {

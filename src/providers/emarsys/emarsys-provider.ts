@@ -59,11 +59,18 @@ interface SendState {
   stopReason?: string | undefined;
   /** The stop is the run's time limit, reached before a request: Emarsys was not asked. */
   outOfTime?: boolean | undefined;
+  /** Emarsys took a request (or a part of one) of this send: it is up, and takes this event and these credentials. */
+  taken?: boolean | undefined;
+  /**
+   * Reminders alone in their request that Emarsys failed or refused as a whole, judged once the
+   * send's other requests are answered: Emarsys taking one of those shows the reminder is at fault.
+   */
+  lone: { index: number; reason: string }[];
 }
 
 /**
- * How a part of a request Emarsys failed with HTTP 500 past its retries is sent: once, and its
- * sender told whether Emarsys took it or failed it with HTTP 500 again.
+ * How a part of a request Emarsys failed or refused as a whole is sent: once, and its sender told
+ * whether Emarsys took it or failed it the same way again.
  */
 interface Probe {
   onAccepted: () => void;
@@ -217,16 +224,22 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
       return false;
     }
     if (result.kind === 'failed' && result.suspect) {
-      // An outage until Emarsys is seen taking another part of the request (the caller's to tell).
+      // An outage until Emarsys is seen taking another part of the request (the caller's to tell),
+      // or, for a reminder alone in its request, another request of the send (`send` tells).
       failEach(indices, result.reason, result.retryable, true);
       if (probe) probe.onSuspect(indices, result.reason);
+      else if (indices.length === 1) state.lone.push({ index: indices[0] as number, reason: result.reason });
       else {
-        logger.warn('emarsys failed a request with HTTP 500 past its retries; sending its halves to tell an outage from a reminder it fails on', { eventId, contacts: indices.length });
-        const unsent = await isolate(state, indices, result.reason, false);
+        const what = result.suspect === 'error' ? 'failed a request with HTTP 500 past its retries' : 'refused a request as a whole';
+        logger.warn(`emarsys ${what}; sending its halves to tell an outage from a reminder it fails on`, { eventId, contacts: indices.length });
+        const unsent = await isolate(state, indices, result.reason);
         // Down or failing on a reminder, the request failed: said at error, as any other failed request.
         const first = state.outcomes[unsent[0] as number];
         if (first?.status === 'failed') {
           logger.error('emarsys trigger request failed', { eventId, contacts: indices.length, failed: unsent.length, retryable: true, outage: first.outage === true, reason: first.reason });
+          // A refusal both halves met again is about the event, the key or the account, not a
+          // reminder: the send's other requests would meet it too, so they are not sent.
+          if (first.outage && result.suspect === 'refusal') state.stopReason = first.reason;
         }
       }
       return false;
@@ -239,6 +252,7 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
     }
 
     probe?.onAccepted();
+    state.taken = true;
     const normalised = new Map([...result.contactErrors].map(([externalId, error]) => [contactKey(externalId), error]));
     const rejected: string[] = [];
     const byCode: Record<string, number> = {};
@@ -336,20 +350,19 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
   }
 
   /**
-   * The reminders at `indices`, whose request Emarsys failed with HTTP 500 past its retries:
-   * Emarsys down, or failing every time on one reminder's data, which would otherwise hold the
-   * others and the checkpoint until TimeToLiveDays. Their halves are sent once each. Emarsys taking
-   * one (`up`) shows it works: a half it failed holds such a reminder and is halved again, down to
-   * the reminder alone, whose failure is then an attempt of its own (MaxSendAttempts bounds it).
-   * Emarsys taking neither is an outage, no reminder's attempt. A reminder alone in its request
-   * cannot be told apart that way: its failure is an attempt too. Returns the reminders it left
-   * failed with HTTP 500.
+   * The reminders at `indices` (two or more), whose request Emarsys failed with HTTP 500 past its
+   * retries or refused as a whole: Emarsys down or refusing the event, or failing or refusing every
+   * time because of one reminder's data, which would otherwise hold the others and the checkpoint
+   * until TimeToLiveDays. Their halves are sent once each. Emarsys taking one (`up`) shows it
+   * works: a half it failed holds such a reminder and is halved again, down to the reminder alone,
+   * whose failure is then an attempt of its own (MaxSendAttempts bounds it). Emarsys taking neither
+   * is an outage, no reminder's attempt. Returns the reminders it left failed.
    */
-  const isolate = async (state: SendState, indices: number[], reason: string, up: boolean): Promise<number[]> => {
+  const isolate = async (state: SendState, indices: number[], reason: string, up = false): Promise<number[]> => {
     if (indices.length === 1) {
+      // Only reached once Emarsys took a part of the request (a lone reminder's request is judged by `send`).
       const index = indices[0] as number;
-      const why = up ? `${reason}; Emarsys took the rest of its request, so it fails on this reminder` : reason;
-      state.outcomes[index] = failed((state.batch[index] as Notification).triggerId, why, true);
+      state.outcomes[index] = failed((state.batch[index] as Notification).triggerId, `${reason}; Emarsys took the rest of its request, so it fails on this reminder`, true);
       return [index];
     }
     const failing: { indices: number[]; reason: string }[] = [];
@@ -419,8 +432,14 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
         settings.batchSize,
         budget,
       ).map((positions) => positions.map((position) => sendable[position] as number));
-      const state: SendState = { batch, contacts, outcomes, deadline: sendOptions.deadline?.getTime() };
+      const state: SendState = { batch, contacts, outcomes, deadline: sendOptions.deadline?.getTime(), lone: [] };
       await mapWithConcurrency(plan, settings.concurrency, (indices) => sendChunk(state, indices));
+      // A reminder alone in a request Emarsys failed or refused, while it took others of the send:
+      // the reminder is at fault, and its failure an attempt (else an outage, as for any request).
+      for (const { index, reason } of state.lone) {
+        if (state.taken) outcomes[index] = failed((batch[index] as Notification).triggerId, `${reason}; Emarsys took the send's other reminders, so it fails on this one`, true);
+        logger.error('emarsys trigger request failed', { eventId, contacts: 1, retryable: true, outage: state.taken !== true, reason: (outcomes[index] as NotificationOutcome & { status: 'failed' }).reason });
+      }
       return outcomes;
     },
     stats(): ProviderStats {

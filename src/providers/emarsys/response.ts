@@ -54,9 +54,11 @@ export type TriggerReply =
    * Emarsys refused the whole request for a reason that retrying will not change. `tooLarge`: for
    * its size: the body's (`request`, HTTP 413), which a smaller request may not meet, or a
    * contact's (`contact`, a replyCode Emarsys documents for data over a limit), which the request
-   * without that contact may not meet.
+   * without that contact may not meet. `mayBeData`: an answer that something in one contact's data
+   * can bring about as well as the request as such (an HTTP 400 or 422, a 2xx with a replyCode
+   * other than 0), which the caller can tell apart by sending parts of the request.
    */
-  | { kind: 'rejected'; reason: string; replyCode?: number | undefined; tooLarge?: 'request' | 'contact' | undefined }
+  | { kind: 'rejected'; reason: string; replyCode?: number | undefined; tooLarge?: 'request' | 'contact' | undefined; mayBeData?: true }
   /** Emarsys did not accept the credentials (HTTP 401/403). */
   | { kind: 'unauthorized'; status: number; replyCode?: number | undefined; replyText?: string | undefined }
   /** A 2xx whose body is not a trigger reply: the request may or may not have been processed. */
@@ -144,7 +146,7 @@ export function interpretTriggerReply(status: number, text: string): TriggerRepl
   if (status >= 200 && status < 300) {
     if (!reply) return { kind: 'unreadable', reason: `Emarsys answered HTTP ${status} with a body that is not a trigger reply` };
     if (reply.replyCode !== 0) {
-      return { kind: 'rejected', replyCode: reply.replyCode, reason: `Emarsys rejected the request: ${describe(status, reply.replyCode, reply.replyText)}` };
+      return { kind: 'rejected', replyCode: reply.replyCode, mayBeData: true, reason: `Emarsys rejected the request: ${describe(status, reply.replyCode, reply.replyText)}` };
     }
     const data = reply.data;
     if (data && typeof data === 'object' && !Array.isArray(data) && startsNothing(data.connectedTo)) {
@@ -174,5 +176,10 @@ export function interpretTriggerReply(status: number, text: string): TriggerRepl
     return { kind: 'accepted', contactErrors, unattributed, replyCode: 0 };
   }
   const hint = status === 404 ? '; check EmarsysClientOptions.ApiUrl and ExternalEventId' : '';
-  return { kind: 'rejected', replyCode: reply?.replyCode, reason: `Emarsys rejected the request: ${describe(status, reply?.replyCode, reply?.replyText)}${hint}` };
+  return {
+    kind: 'rejected',
+    replyCode: reply?.replyCode,
+    ...(status === 400 || status === 422 ? { mayBeData: true as const } : {}),
+    reason: `Emarsys rejected the request: ${describe(status, reply?.replyCode, reply?.replyText)}${hint}`,
+  };
 }

@@ -40,8 +40,9 @@ export type TriggerResult =
   /**
    * `outage`: the request failed as a whole for a reason that is not about its contacts (Emarsys
    * down or throttling past the retries, the credentials or the event refused): see
-   * `NotificationOutcome`. `suspect`: HTTP 500 past the retries, which is an outage or something
-   * in one of its contacts' data that Emarsys fails on every time; the provider tells them apart.
+   * `NotificationOutcome`. `suspect`: an outage, or something in one of its contacts' data that
+   * Emarsys fails on (`error`: HTTP 500 past the retries) or refuses (`refusal`: an HTTP 400 or a
+   * replyCode) every time; the provider tells them apart.
    */
   | {
       kind: 'failed';
@@ -50,7 +51,7 @@ export type TriggerResult =
       stopSend?: boolean | undefined;
       tooLarge?: 'request' | 'contact' | undefined;
       outage?: boolean | undefined;
-      suspect?: boolean | undefined;
+      suspect?: 'error' | 'refusal' | undefined;
     };
 
 /** Bounds one trigger request. */
@@ -137,7 +138,7 @@ export function createTriggerClient(options: TriggerClientOptions): (contacts: r
         // A 500 (not a 502, 503 or 504 of a gateway or an unavailable service) may be Emarsys failing
         // on one contact's data every time, which no wait would change.
         const suspect = error.reply.status === 500 && !outOfTime;
-        return { kind: 'failed', retryable: true, stopSend: outOfTime, outage: true, ...(suspect ? { suspect } : {}), reason: `Emarsys ${reply}, still failing after ${attempts} attempts${stopped}` };
+        return { kind: 'failed', retryable: true, stopSend: outOfTime, outage: true, ...(suspect ? { suspect: 'error' as const } : {}), reason: `Emarsys ${reply}, still failing after ${attempts} attempts${stopped}` };
       }
       if (isTransportError(error)) {
         return { kind: 'failed', retryable: true, stopSend: outOfTime, outage: true, reason: `no answer from Emarsys after ${attempts} attempts${stopped} (${describeTransportError(error)})` };
@@ -175,11 +176,12 @@ export function createTriggerClient(options: TriggerClientOptions): (contacts: r
             // A size, not the contacts as such: the provider sends them again apart from the one too large.
             return { kind: 'failed', retryable: true, tooLarge: verdict.tooLarge, reason: verdict.reason };
           }
-          // The whole request refused (a wrong ExternalEventId or ApiUrl, a key_id the account does
-          // not have): nothing about these contacts, and every request of the run meets it. As with
-          // refused credentials, a later run tries them again (not counted against MaxSendAttempts),
-          // so that a setting fixed hours later does not cost a whole window's reminders.
-          return { kind: 'failed', retryable: true, outage: true, reason: verdict.reason };
+          // The whole request refused: a wrong ExternalEventId or ApiUrl, a key_id the account does
+          // not have, which every request of the run meets, or (`mayBeData`) something in one
+          // contact's data, which the provider tells apart. As with refused credentials, a later run
+          // tries them again (not counted against MaxSendAttempts), so that a setting fixed hours
+          // later does not cost a whole window's reminders.
+          return { kind: 'failed', retryable: true, outage: true, ...(verdict.mayBeData ? { suspect: 'refusal' as const } : {}), reason: verdict.reason };
         case 'unreadable':
           // Emarsys may have processed it; a later retry is safe because it drops repeated trigger ids.
           return { kind: 'failed', retryable: true, reason: verdict.reason };

@@ -115,13 +115,17 @@ export function emarsysFaults(): void {
     test.each([
       { label: 'HTTP 200 with replyCode 1', fault: { kind: 'status', status: 200, body: '{"replyCode":1,"replyText":"Unknown error","data":""}' } satisfies Fault, reason: /HTTP 200, replyCode 1 "Unknown error"/ },
       { label: 'HTTP 400 with replyCode 10001', fault: { kind: 'status', status: 400, body: '{"replyCode":10001,"replyText":"Invalid request","data":""}' } satisfies Fault, reason: /HTTP 400, replyCode 10001 "Invalid request"/ },
-    ])('the whole batch refused ($label): not retried in the run, its carts fail retryably and the checkpoint waits; the next run sends them', async ({ label, fault, reason }) => {
+    ])('the whole batch refused ($label), its halves too: an outage, not retried in the run, its carts fail retryably and the checkpoint waits; the next run sends them', async ({ label, fault, reason }) => {
       await faultScenario({ dependency: 'emarsys', name: `trigger: batch refused, ${label}` }, {}, async ({ h, run, later }) => {
-        let batch: string[] = [];
-        h.proxies.emarsys.inject({ path: TRIGGER, times: 1, fault, before: (request) => void (batch = cartsIn(request)) });
+        // The first request, then its two halves (sent once each to tell a refusal of one
+        // reminder's data from one of the event, the key or the account).
+        let batch: string[] | undefined;
+        const inBatch = (request: ProxiedRequest) => cartsIn(request).every((cart) => (batch ??= cartsIn(request)).includes(cart));
+        h.proxies.emarsys.inject({ path: TRIGGER, times: 3, match: inBatch, fault });
         const report = await run();
+        const refused = batch ?? [];
         expect(report.status).toBe('completed');
-        expect(report.carts).toMatchObject({ notified: CART_COUNT - batch.length, failed: batch.length });
+        expect(report.carts).toMatchObject({ notified: CART_COUNT - refused.length, failed: refused.length, providerDown: refused.length });
         expect(report.failures).toHaveLength(1);
         expect(report.failures[0]?.reason).toMatch(reason);
         expect(report.retries.provider).toBe(0);
@@ -129,7 +133,15 @@ export function emarsysFaults(): void {
         // checkpoint stays before them, and the next run sends them.
         expect(report.checkpoint?.lastModifiedAt).not.toBe('2026-11-23T11:50:00.000Z');
         const next = await later();
-        expect(next.carts).toMatchObject({ notified: batch.length, failed: 0 });
+        expect(next.carts).toMatchObject({ notified: refused.length, failed: 0 });
+        expectNothingLeft(await later());
+      });
+    });
+
+    test('the whole batch refused once (HTTP 400 with replyCode 10001), its halves taken: every cart is sent in the run', async () => {
+      await faultScenario({ dependency: 'emarsys', name: 'trigger: batch refused once' }, {}, async ({ h, run, later }) => {
+        h.proxies.emarsys.inject({ path: TRIGGER, times: 1, fault: { kind: 'status', status: 400, body: '{"replyCode":10001,"replyText":"Invalid request","data":""}' } });
+        expectAllSent(await run());
         expectNothingLeft(await later());
       });
     });
