@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { formatReport } from '../cli/format-report';
 import { ConfigurationError, toError } from '../shared/errors';
 import { jsonLineLogger } from '../shared/logger';
-import { runLocal } from './run-local';
+import { closingNotes, runLocal } from './run-local';
 import { ensureLocalTls } from './tls';
 
 const USAGE = `Usage: npm run local -- [options]
@@ -114,16 +114,7 @@ async function main(argv: string[]): Promise<number> {
         const shown = relative(process.cwd(), indexPath);
         out.write(`\nOpen the previews: ${shown.startsWith('..') ? indexPath : shown}\n`);
       }
-      if (report.carts.notified === 0 && report.status === 'completed') {
-        out.write('Nothing new to send: every cart in the window was handled by an earlier run (npm run local -- --reset starts over).\n');
-      }
-      if (report.status === 'unit-busy') {
-        // Only a Cosmos DB of the user's keeps a lease between runs (the embedded one is saved after a run ends).
-        out.write(
-          'A local run that was stopped before it ended left its lease in that Cosmos DB; the local clock replays the seeded moment, ' +
-            'so the lease never runs out: npm run local -- --reset (with the same --cosmos-endpoint) starts over.\n',
-        );
-      }
+      for (const note of closingNotes(report)) out.write(`${note}\n`);
     }
     return report.status === 'failed' ? 1 : report.status === 'unit-busy' ? 3 : 0;
   } catch (error) {

@@ -249,3 +249,20 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     for (const close of closers.reverse()) await close().catch(() => undefined);
   }
 }
+
+/** What `npm run local` says after the report, when the run's outcome needs explaining. */
+export function closingNotes(report: RunReport): string[] {
+  const notes: string[] = [];
+  // Failed carts were not handled (Emarsys down, or its credentials refused): the report says why.
+  if (report.status === 'completed' && report.carts.notified === 0 && report.carts.failed === 0) {
+    notes.push('Nothing new to send: every cart in the window was handled by an earlier run (npm run local -- --reset starts over).');
+  }
+  if (report.status === 'unit-busy') {
+    // Only a Cosmos DB of the user's keeps a lease between runs (the embedded one is saved after a run ends).
+    notes.push(
+      'A local run that was stopped before it ended left its lease in that Cosmos DB; the local clock replays the seeded moment, ' +
+        'so the lease never runs out: npm run local -- --reset (with the same --cosmos-endpoint) starts over.',
+    );
+  }
+  return notes;
+}

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runLocal, type LocalRunOptions } from '../../src/local/run-local';
+import { closingNotes, runLocal, type LocalRunOptions } from '../../src/local/run-local';
 import { silentLogger } from '../../src/shared/logger';
 import { startEmarsysStandIn } from '../../src/simulators/emarsys';
 import { testTls } from '../support/test-tls';
@@ -54,6 +54,7 @@ describe('the local run', () => {
     const second = await runLocal(options());
     expect(second.report.window.source).toBe('checkpoint');
     expect(second.report.carts.notified).toBe(0);
+    expect(closingNotes(second.report).join('\n')).toMatch(/^Nothing new to send/);
     expect(emails()).toHaveLength(first.report.carts.notified);
     expect(lines.join('\n')).toMatch(/Ledger: embedded Cosmos DB server, [1-9]\d* documents loaded/);
 
@@ -74,6 +75,23 @@ describe('the local run', () => {
       expect(emarsys.deliveries).toHaveLength(result.report.carts.notified);
       expect(new Set(emarsys.requests.filter((r) => r.kind === 'trigger').map((r) => r.eventId))).toEqual(new Set(['99']));
       expect(result.indexPath).toBeUndefined();
+    } finally {
+      await emarsys.close();
+    }
+  });
+
+  test('--provider emarsys whose credentials Emarsys refuses: the carts failed, and the run does not say that an earlier run handled them', async () => {
+    const emarsys = await startEmarsysStandIn({ auth: { mode: 'wsse', userName: 'local-user', secret: 'local-secret' } });
+    try {
+      const settingsPath = join(dir, 'appSettings.refused.json');
+      writeEmarsysSettings(settingsPath, emarsys.apiUrlTemplate);
+      const result = await runLocal(
+        options({ stateDir: join(dir, 'refused-state'), outDir: join(dir, 'unused-emails-refused'), provider: 'emarsys', settingsPath, env: { EmarsysUser: 'local-user', EmarsysSecret: 'not-the-secret' } }),
+      );
+      expect(result.report.status).toBe('completed');
+      expect(result.report.carts.notified).toBe(0);
+      expect(result.report.carts.failed).toBeGreaterThanOrEqual(20);
+      expect(closingNotes(result.report).join('\n')).not.toMatch(/Nothing new to send|handled by an earlier run/);
     } finally {
       await emarsys.close();
     }
