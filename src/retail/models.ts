@@ -169,7 +169,6 @@ export const cartKeySchema = record({ Id: id, ModifiedDateTime: dateTime }, (key
   Id: key.Id,
   ModifiedDateTime: new Date(key.ModifiedDateTime),
 }));
-export type CartKey = ParsedBy<typeof cartKeySchema>;
 
 /** A record's ModifiedDateTime alone: where a record without a usable Id sits in the window. */
 export const cartTimeSchema = record({ ModifiedDateTime: dateTime }, (key) => new Date(key.ModifiedDateTime));
