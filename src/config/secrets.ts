@@ -43,6 +43,16 @@ export interface SecretResolverOptions {
  */
 export const KEY_VAULT_TIMEOUT_MS = 30_000;
 
+/**
+ * The inner error code of a Key Vault refusal (`SecretDisabled`, `ForbiddenByFirewall`,
+ * `ForbiddenByRbac`, `AccessDenied`), as SecretClient puts the answer's body in `details`.
+ */
+function innerErrorCode(error: unknown): string | undefined {
+  const details = (error as { details?: { error?: { innerError?: { code?: unknown } } } } | undefined)?.details;
+  const code = details?.error?.innerError?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
 export function environmentVariableNames(secretName: string): string[] {
   const sanitized = secretName.replace(/[^A-Za-z0-9]/g, '_');
   return sanitized === secretName ? [secretName] : [secretName, sanitized];
@@ -85,6 +95,24 @@ export function createSecretResolver(options: SecretResolverOptions = {}): Secre
         const status = (error as { statusCode?: number }).statusCode;
         if (status === 404) return { found: false, problem: `secret "${name}" was not found in ${source}` };
         if (status === 400) return { found: false, problem: `${source} refused to read secret "${name}" (HTTP 400: ${(error as Error).message})` };
+        if (status === 403) {
+          // Key Vault says why in the error's inner code: a disabled secret and a firewall are not a missing role.
+          const reason = innerErrorCode(error);
+          if (reason === 'SecretDisabled') {
+            return {
+              found: false,
+              problem: `secret "${name}" in ${source} is disabled (HTTP 403, SecretDisabled): enable its current version in the vault, or point the setting at a secret that is enabled`,
+            };
+          }
+          if (reason === 'ForbiddenByFirewall') {
+            return {
+              found: false,
+              problem:
+                `${source} refused this host by its firewall (HTTP 403, ForbiddenByFirewall) when reading secret "${name}": ` +
+                "allow the Function App's outbound addresses or virtual network in the vault's Networking settings",
+            };
+          }
+        }
         if (status === 401 || status === 403) {
           return {
             found: false,

@@ -127,6 +127,43 @@ describe('secrets from Key Vault', () => {
     expect(vault.reads).toEqual([]);
   });
 
+  test('a disabled secret, or a vault whose firewall keeps this host out, is named as such, not as a missing role', async () => {
+    const tls = testTls();
+    const refusing = (extra: { disabled?: string[]; firewall?: boolean }) =>
+      startKeyVaultStandIn({
+        tls,
+        authorityUrl: `${tokens.authorityHost}/${tenantId}`,
+        isValidToken: (token) => tokens.isValidToken(token, 'https://vault.azure.net'),
+        secrets: { 'retail-app-id': 'client-id-123', 'retail-app-secret': 'client-secret-456' },
+        ...extra,
+      });
+    const problems = async (url: string): Promise<readonly string[]> => {
+      const error = await createSecretResolver({
+        vaultUrl: url,
+        credential: new ClientSecretCredential(tenantId, 'vault-reader', 'reader-secret', { authorityHost: tokens.authorityHost, disableInstanceDiscovery: true }),
+        keyVaultClientOptions: { disableChallengeResourceVerification: true },
+      })
+        .resolveAll([{ name: 'retail-app-secret', setting: 'RetailServerClientOptions.AppSecretKeyVaultSecretName' }])
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConfigurationError);
+      return (error as ConfigurationError).problems;
+    };
+
+    const disabled = await refusing({ disabled: ['retail-app-secret'] });
+    const walled = await refusing({ firewall: true });
+    try {
+      expect(await problems(disabled.vaultUrl)).toEqual([
+        `RetailServerClientOptions.AppSecretKeyVaultSecretName: secret "retail-app-secret" in Key Vault ${disabled.vaultUrl} is disabled (HTTP 403, SecretDisabled): enable its current version in the vault, or point the setting at a secret that is enabled`,
+      ]);
+      expect(await problems(walled.vaultUrl)).toEqual([
+        `RetailServerClientOptions.AppSecretKeyVaultSecretName: Key Vault ${walled.vaultUrl} refused this host by its firewall (HTTP 403, ForbiddenByFirewall) when reading secret "retail-app-secret": allow the Function App's outbound addresses or virtual network in the vault's Networking settings`,
+      ]);
+    } finally {
+      await disabled.close();
+      await walled.close();
+    }
+  });
+
   test('a vault that never answers fails the read after the timeout, naming the vault and the secret, instead of holding the run', async () => {
     const tls = testTls();
     const hung = await startKeyVaultStandIn({

@@ -3,7 +3,9 @@ import { listen, sendJson, type TlsMaterial } from '../../src/simulators/http-se
 /**
  * A stand-in for Azure Key Vault's secrets API, enough for `SecretClient.getSecret`: the bearer
  * challenge on an unauthenticated request, then `GET /secrets/{name}` with a token the given
- * check accepts (issued by the token server stand-in for https://vault.azure.net).
+ * check accepts (issued by the token server stand-in for https://vault.azure.net). Its refusals
+ * have Key Vault's shape: HTTP 403 `Forbidden` whose `innererror.code` says why (`SecretDisabled`
+ * for a disabled secret, `ForbiddenByFirewall` for a caller the vault's network rules keep out).
  */
 export interface KeyVaultStandIn {
   vaultUrl: string;
@@ -20,6 +22,10 @@ export async function startKeyVaultStandIn(options: {
   secrets: Record<string, string>;
   /** Never answer a read with a valid token (a vault that hangs); the connection stays open until close. */
   hang?: boolean;
+  /** Secrets that exist but are disabled: Key Vault refuses to get them. */
+  disabled?: string[];
+  /** The vault's firewall does not let this caller in. */
+  firewall?: boolean;
 }): Promise<KeyVaultStandIn> {
   const secrets = new Map(Object.entries(options.secrets));
   const reads: string[] = [];
@@ -40,6 +46,20 @@ export async function startKeyVaultStandIn(options: {
       }
       if (options.hang) return;
       const name = match[1] as string;
+      if (options.firewall) {
+        sendJson(response, 403, {
+          error: {
+            code: 'Forbidden',
+            message: 'Client address is not authorized and caller is not a trusted service.\r\nClient address: 127.0.0.1',
+            innererror: { code: 'ForbiddenByFirewall' },
+          },
+        });
+        return;
+      }
+      if (options.disabled?.includes(name)) {
+        sendJson(response, 403, { error: { code: 'Forbidden', message: 'Operation get is not allowed on a disabled secret.', innererror: { code: 'SecretDisabled' } } });
+        return;
+      }
       const value = secrets.get(name);
       if (value === undefined) {
         sendJson(response, 404, { error: { code: 'SecretNotFound', message: `A secret with (name/id) ${name} was not found in this key vault.` } });
