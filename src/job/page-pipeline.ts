@@ -3,13 +3,6 @@ import { yieldToPendingIo } from '../shared/concurrency';
 export interface PipelineOptions {
   concurrency: number;
   /**
-   * Items read from the source ahead of the one being taken (default 0), so that a slow read (a
-   * keyset pager's next search) overlaps the page being worked. The run reads none ahead: the
-   * pipelined strategy's items are ranges whose searches start when each is worked, and the
-   * sequential strategy is the sample's pattern, nothing overlapped.
-   */
-  lookahead?: number;
-  /**
    * Pages already worked that may wait for an earlier page's commit while new pages start
    * (default 0: a page holds its slot until it is committed). A slow page then does not stop
    * the pages after it; what waits is each page's small result, never its carts.
@@ -34,11 +27,13 @@ export interface PipelineResult {
 }
 
 /**
- * Runs pages through `work` with at most `concurrency` in flight, while the source is read up to
- * `lookahead` items ahead, and hands each result to `commit` strictly in page order (the
- * checkpoint must move in time order). On the first failure it stops taking pages, lets the pages
- * in flight finish, commits every page before the one that failed, and rethrows. Memory holds at most `concurrency + lookahead` pages, and the
- * results of `waitingCommits` more. When `shouldStop` says so before a page is taken (never before
+ * Runs pages through `work` with at most `concurrency` in flight, reading the source one item at a
+ * time as a page is taken (the pipelined strategy's items are ranges whose searches start when
+ * each is worked; the sequential strategy's are pages, one after another), and hands each result
+ * to `commit` strictly in page order (the checkpoint must move in time order). On the first
+ * failure it stops taking pages, lets the pages in flight finish, commits every page before the
+ * one that failed, and rethrows. Memory holds at most `concurrency` pages, and the results of
+ * `waitingCommits` more. When `shouldStop` says so before a page is taken (never before
  * the first, so every run makes progress), it takes no more (the page already read is dropped),
  * lets the pages in flight finish and commits them, and resolves `{ stoppedEarly: true }`.
  */
@@ -50,17 +45,6 @@ export async function runPagePipeline<T, R>(
 ): Promise<PipelineResult> {
   const iterator = source[Symbol.asyncIterator]();
   const concurrency = Math.max(1, options.concurrency);
-  const lookahead = Math.max(0, options.lookahead ?? 0);
-
-  // Reads are chained (a keyset pager cannot be read in parallel) and kept `lookahead` ahead.
-  const buffered: Promise<IteratorResult<T>>[] = [];
-  let lastRead: Promise<unknown> = Promise.resolve();
-  const readAhead = () => {
-    const next = lastRead.then(() => iterator.next());
-    lastRead = next.catch(() => undefined);
-    next.catch(() => undefined); // reported when taken, not as an unhandled rejection
-    buffered.push(next);
-  };
 
   const results = new Map<number, R>();
   let nextToCommit = 0;
@@ -109,10 +93,9 @@ export async function runPagePipeline<T, R>(
   const inFlight = new Set<Promise<void>>();
   let stoppedEarly = false;
   for (let index = 0; !failure; index++) {
-    if (buffered.length === 0) readAhead();
     let next: IteratorResult<T>;
     try {
-      next = await (buffered.shift() as Promise<IteratorResult<T>>);
+      next = await iterator.next();
     } catch (error) {
       fail(error, index);
       break;
@@ -123,7 +106,6 @@ export async function runPagePipeline<T, R>(
       stoppedEarly = true;
       break;
     }
-    while (buffered.length < lookahead) readAhead();
     const pageIndex = index;
     const worked: Promise<R | undefined> = work(next.value, pageIndex).then(
       (result) => {
@@ -158,10 +140,7 @@ export async function runPagePipeline<T, R>(
   }
   await Promise.all(inFlight);
   await flush();
-  if (failure || stoppedEarly) {
-    await Promise.allSettled(buffered);
-    await iterator.return?.(undefined).catch(() => undefined);
-  }
+  if (failure || stoppedEarly) await iterator.return?.(undefined).catch(() => undefined);
   if (failure) {
     if (realFailure) throw realFailure.error;
     if (failure.index > 0) return { stoppedEarly: true, timeUp: failure.error };

@@ -12,14 +12,14 @@ async function* pages(count: number, log: string[], failAt?: number) {
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('runPagePipeline', () => {
-  test('works pages concurrently, reads ahead, and commits strictly in order', async () => {
+  test('works pages concurrently and commits strictly in order', async () => {
     const log: string[] = [];
     const committed: number[] = [];
     let inFlight = 0;
     let maxInFlight = 0;
     await runPagePipeline(
       pages(8, log),
-      { concurrency: 3, lookahead: 1 },
+      { concurrency: 3 },
       async (page) => {
         inFlight++;
         maxInFlight = Math.max(maxInFlight, inFlight);
@@ -35,11 +35,11 @@ describe('runPagePipeline', () => {
     expect(maxInFlight).toBe(3);
   });
 
-  test('one at a time with no read-ahead is the sequential strategy', async () => {
+  test('one at a time is the sequential strategy', async () => {
     const log: string[] = [];
     await runPagePipeline(
       pages(3, log),
-      { concurrency: 1, lookahead: 0 },
+      { concurrency: 1 },
       async (page) => {
         log.push(`work ${page}`);
         return page;
@@ -56,7 +56,7 @@ describe('runPagePipeline', () => {
     await expect(
       runPagePipeline(
         pages(10, []),
-        { concurrency: 3, lookahead: 1 },
+        { concurrency: 3 },
         async (page) => {
           await delay(page === 2 ? 1 : 10);
           if (page === 2) throw new Error('page 2 failed');
@@ -75,7 +75,7 @@ describe('runPagePipeline', () => {
     const run = (failing: number, committed: number[]) =>
       runPagePipeline(
         pages(10, []),
-        { concurrency: 3, lookahead: 1, isTimeUp: (error) => error === timeUp },
+        { concurrency: 3, isTimeUp: (error) => error === timeUp },
         async (page) => {
           await delay(page === failing ? 1 : 10);
           if (page === failing) throw timeUp;
@@ -102,7 +102,7 @@ describe('runPagePipeline', () => {
     await expect(
       runPagePipeline(
         pages(10, []),
-        { concurrency: 4, lookahead: 1, isTimeUp: (error) => error === timeUp },
+        { concurrency: 4, isTimeUp: (error) => error === timeUp },
         async (page) => {
           // Pages 0-3 in flight; page 2 runs out of time once page 3 has started, page 3 fails after it.
           if (page === 2) {
@@ -129,7 +129,7 @@ describe('runPagePipeline', () => {
   test('a failed read stops the pipeline after committing the pages read before it', async () => {
     const committed: number[] = [];
     await expect(
-      runPagePipeline(pages(10, [], 4), { concurrency: 2, lookahead: 2 }, async (page) => page, async (page) => {
+      runPagePipeline(pages(10, [], 4), { concurrency: 2 }, async (page) => page, async (page) => {
         committed.push(page);
       }),
     ).rejects.toThrow('read 4 failed');
@@ -139,7 +139,7 @@ describe('runPagePipeline', () => {
   test('a failed commit stops the pipeline', async () => {
     const committed: number[] = [];
     await expect(
-      runPagePipeline(pages(6, []), { concurrency: 2, lookahead: 1 }, async (page) => page, async (page) => {
+      runPagePipeline(pages(6, []), { concurrency: 2 }, async (page) => page, async (page) => {
         if (page === 3) throw new Error('commit 3 failed');
         committed.push(page);
       }),
@@ -172,7 +172,7 @@ describe('runPagePipeline with waitingCommits', () => {
     });
     const run = runPagePipeline(
       pages(8, []),
-      { concurrency: 2, lookahead: 0, waitingCommits: 3 },
+      { concurrency: 2, waitingCommits: 3 },
       async (page) => {
         started.push(page);
         if (page === 0) await slow;
@@ -200,7 +200,7 @@ describe('runPagePipeline with waitingCommits', () => {
     });
     const run = runPagePipeline(
       pages(6, []),
-      { concurrency: 2, lookahead: 0 },
+      { concurrency: 2 },
       async (page) => {
         started.push(page);
         if (page === 0) await slow;
@@ -234,7 +234,7 @@ describe('runPagePipeline with shouldStop', () => {
     let stop = false;
     const result = await runPagePipeline(
       closable(10, log),
-      { concurrency: 3, lookahead: 0, shouldStop: () => stop },
+      { concurrency: 3, shouldStop: () => stop },
       async (page) => {
         // Page 3 is taken while pages 1 and 2 are still in flight; it asks to stop and ends first.
         if (page === 3) stop = true;
@@ -254,7 +254,7 @@ describe('runPagePipeline with shouldStop', () => {
   test('a source that runs out first is not a stop', async () => {
     const committed: number[] = [];
     let stop = false;
-    const result = await runPagePipeline(closable(4, []), { concurrency: 2, lookahead: 0, shouldStop: () => stop }, async (page) => {
+    const result = await runPagePipeline(closable(4, []), { concurrency: 2, shouldStop: () => stop }, async (page) => {
       // Asked to stop once the last page is taken: nothing is left, so it is not a stop.
       if (page === 3) stop = true;
       return page;
@@ -270,7 +270,7 @@ describe('runPagePipeline with shouldStop', () => {
     const committed: number[] = [];
     const result = await runPagePipeline(
       closable(5, []),
-      { concurrency: 1, lookahead: 0, shouldStop: () => (asked.push(committed.length), true) },
+      { concurrency: 1, shouldStop: () => (asked.push(committed.length), true) },
       async (page) => page,
       async (page) => {
         committed.push(page);
