@@ -74,10 +74,12 @@ Exit codes: 0 rendered, 1 not found or would be skipped, 2 bad configuration or 
 
 const DOCTOR_USAGE = `Usage: abandoned-carts doctor [--settings <path>]
 
-Resolves the configuration (secrets hidden), then checks in turn: MaxRunMinutes is under host.json's
-functionTimeout, the secrets can be read, a token comes from the authority, Retail Server answers
-with that token and OUN, Cosmos DB is reachable with its container, and Emarsys accepts the
-credentials and has the external event ExternalEventId names. Sends nothing, writes nothing.
+Resolves the configuration (secrets hidden), then checks in turn: MaxRunMinutes is under the host's
+functionTimeout (AzureFunctionsJobHost__functionTimeout, else host.json beside the settings), the
+secrets can be read, a token comes from the authority, Retail Server answers with that token and
+OUN, Cosmos DB is reachable with its container, and Emarsys accepts the credentials and has the
+external event ExternalEventId names.
+Sends nothing, writes nothing.
 
 Examples:
   abandoned-carts doctor
