@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { z } from 'zod';
+import { DEFAULT_OAUTH2_API_URL, DEFAULT_WSSE_API_URL } from '../providers/emarsys/options';
 import { normalizeRetailServerUrl } from '../retail/retail-client';
 import { ConfigurationError } from '../shared/errors';
 import { sectionSchemas, viewPortSchema } from './schema';
@@ -69,16 +70,13 @@ export interface LoadSettingsOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-const WSSE_API_URL = 'https://api.emarsys.net/api/v2/event/{0}/trigger';
-const OAUTH_API_URL = 'https://api.emarsys.net/api/v3/event/{0}/trigger';
-
 /**
  * The trigger endpoint. OAuth 2.0 tokens are for the v3 API, so the sample's default v2 URL,
  * left in a settings file, moves to v3 when AuthMode is oauth2; any other URL is used as given.
  */
 function emarsysApiUrl(mode: 'wsse' | 'oauth2', configured: string | undefined): string {
-  if (mode === 'oauth2') return configured === undefined || configured === WSSE_API_URL ? OAUTH_API_URL : configured;
-  return configured ?? WSSE_API_URL;
+  if (mode === 'oauth2') return configured === undefined || configured === DEFAULT_WSSE_API_URL ? DEFAULT_OAUTH2_API_URL : configured;
+  return configured ?? DEFAULT_WSSE_API_URL;
 }
 
 /** `viewPortKeys`: the key each ImageViewPorts entry had where it was given, so that a problem names it. */
