@@ -3,11 +3,10 @@ import { systemClock } from '../../shared/clock';
 import { mapWithConcurrency } from '../../shared/concurrency';
 import { hashEmail } from '../../shared/logger';
 import { ofThisRun, sharedCounters } from '../../shared/run-tally';
+import { createAccountChecks } from './account-checks';
 import type { EmarsysAuthenticator } from './auth';
 import { contactKey, planRequests } from './batching';
-import { RemoteServiceError } from '../../shared/errors';
-import { redactEmails } from '../../shared/redact';
-import { createHttpClient, describeTransportError, withinTimeout, type ProviderCounters } from './http';
+import { createHttpClient, type ProviderCounters } from './http';
 import { createOAuthAuthenticator, createOAuthTokenSource } from './oauth-token';
 import { resolveEmarsysOptions, triggerUrl, type EmarsysProviderOptions } from './options';
 import type { ContactError } from './response';
@@ -91,34 +90,6 @@ function halves(indices: number[]): [number[], number[]] {
   return [indices.slice(0, middle), indices.slice(middle)];
 }
 
-/**
- * The external event's own endpoint (Emarsys' "Query an external event") beside the trigger
- * endpoint: `.../api/v2/event/{0}/trigger` → `.../api/v2/event/<id>`; undefined for an ApiUrl of
- * another shape, whose event cannot be looked up.
- */
-export function eventUrl(apiUrlTemplate: string, eventId: string): string | undefined {
-  const match = /^(.*\/api\/v\d+\/event\/)\{0\}\/trigger\/?$/.exec(apiUrlTemplate);
-  return match ? `${match[1]}${encodeURIComponent(eventId)}` : undefined;
-}
-
-/** The account settings endpoint beside the trigger endpoint: `.../api/v2/event/{0}/trigger` → `.../api/v2/settings`. */
-export function settingsUrl(apiUrlTemplate: string): string {
-  const match = /^(.*\/api\/v\d+)\/event\/\{0\}\/trigger\/?$/.exec(apiUrlTemplate);
-  return match ? `${match[1]}/settings` : `${new URL(apiUrlTemplate.replace('{0}', '0')).origin}/api/v2/settings`;
-}
-
-/** What Emarsys answers a request with, as far as doctor's checks read it. */
-type EmarsysReply = { replyCode?: unknown; replyText?: unknown; data?: unknown };
-
-function safeJson(text: unknown): unknown {
-  if (typeof text !== 'string') return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
 export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailProvider {
   const settings = resolveEmarsysOptions(options);
   const clock = options.clock ?? systemClock;
@@ -134,6 +105,7 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
       : createOAuthAuthenticator(
           createOAuthTokenSource(settings.auth, { http, counters, clock, retry: settings.retry, logger, ...retryHooks }),
         );
+  const checks = createAccountChecks({ http, counters, authenticator, apiUrlTemplate: settings.apiUrlTemplate, eventId });
   const sendTrigger = createTriggerClient({
     http,
     counters,
@@ -305,51 +277,6 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
   };
 
   /**
-   * An authenticated GET of `url` (doctor's checks): its status and the reply, when it is JSON.
-   * Throws the authenticator's RemoteServiceError when no credentials can be had (an OAuth token
-   * refused), and the transport's error when Emarsys cannot be reached.
-   */
-  async function getJson(url: string): Promise<{ status: number; reply: EmarsysReply | undefined }> {
-    const headers = await authenticator.headers();
-    counters.calls++;
-    const response = await withinTimeout(http, (config) => http.get<string>(url, { ...config, headers: { ...headers, Accept: 'application/json' } }));
-    return { status: response.status, reply: safeJson(response.data) as EmarsysReply | undefined };
-  }
-
-  /**
-   * Whether the account has the external event the reminders trigger: a wrong or deleted
-   * ExternalEventId otherwise passes `doctor` and fails every send. Returns what to add to the
-   * check's line; throws when Emarsys says the event does not exist.
-   */
-  async function checkEvent(): Promise<string> {
-    const url = eventUrl(settings.apiUrlTemplate, eventId);
-    if (url === undefined) return '; the external event was not looked up (ApiUrl is not .../api/vN/event/{0}/trigger)';
-    let status: number;
-    let reply: EmarsysReply | undefined;
-    try {
-      ({ status, reply } = await getJson(url));
-    } catch (error) {
-      if (error instanceof RemoteServiceError) throw error; // the credentials, refused or not to be had
-      return `; the external event could not be looked up (${describeTransportError(error)})`;
-    }
-    if (status === 200 && reply?.replyCode === 0) {
-      const found = [reply.data].flat().find((event): event is { name: string } => typeof (event as { name?: unknown } | null)?.name === 'string');
-      return `; external event ${eventId}${found ? ` ("${redactEmails(found.name).slice(0, 100)}")` : ''} exists`;
-    }
-    // Only Emarsys' answer about the event (HTTP 200 or 400 with a replyCode, as 6003: invalid event
-    // id) fails the check. A refusal of the request (the API user may lack the right to read
-    // events), a 404 (an API version without this endpoint) or a fault leaves the event unchecked.
-    if (typeof reply?.replyCode === 'number' && reply.replyCode !== 0 && (status === 200 || status === 400)) {
-      const text = typeof reply.replyText === 'string' ? `: ${redactEmails(reply.replyText).slice(0, 200)}` : '';
-      throw new RemoteServiceError(
-        `Emarsys refused external event ${eventId} (HTTP ${status}, replyCode ${reply.replyCode}${text}): EmarsysClientOptions.ExternalEventId must be the id of an external event of this account, the one your automation program or email starts on`,
-        { service: 'Emarsys', operation: 'GET event', statusCode: status, retryable: false },
-      );
-    }
-    return `; the external event could not be looked up (HTTP ${status})`;
-  }
-
-  /**
    * The reminders at `indices` (two or more), whose request Emarsys failed with HTTP 500 past its
    * retries or refused as a whole: Emarsys down or refusing the event, or failing or refusing every
    * time because of one reminder's data, which would otherwise hold the others and the checkpoint
@@ -382,29 +309,7 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
 
   return {
     name: EMARSYS_PROVIDER_NAME,
-    async verify() {
-      const url = settingsUrl(settings.apiUrlTemplate);
-      let status: number;
-      let replyCode: unknown;
-      try {
-        let reply: EmarsysReply | undefined;
-        ({ status, reply } = await getJson(url));
-        replyCode = reply?.replyCode;
-      } catch (error) {
-        if (error instanceof RemoteServiceError) throw error; // the credentials, refused or not to be had
-        throw new RemoteServiceError(`Emarsys could not be reached at ${new URL(url).origin}: ${describeTransportError(error)}`, {
-          service: 'Emarsys',
-          operation: 'GET settings',
-          retryable: true,
-        });
-      }
-      if (status === 200 && replyCode === 0) return `${authenticator.mode} credentials accepted by ${new URL(url).origin}${await checkEvent()}`;
-      const refused = status === 401 || status === 403;
-      throw new RemoteServiceError(
-        refused ? `Emarsys refused the credentials (HTTP ${status}): ${authenticator.credentialsHint}` : `Emarsys answered HTTP ${status} to GET ${url}`,
-        { service: 'Emarsys', operation: 'GET settings', statusCode: status, retryable: !refused },
-      );
-    },
+    verify: () => checks.verify(),
     async send(batch, sendOptions: SendOptions = {}) {
       const outcomes = new Array<NotificationOutcome>(batch.length);
       const contacts = new Array<string>(batch.length);
