@@ -12,6 +12,9 @@ export async function abandonedCartsGetRun(request: HttpRequest, context: Invoca
   const logger = invocationLogger(context);
   try {
     const report = await readRunReport(runId, { logger });
+    if (report === 'other-unit') {
+      return json(404, { error: `Run ${runId} is another operating unit's: its deployment, which shares this one's Cosmos DB container, returns its report.` });
+    }
     return report ? json(200, report) : json(404, { error: `No run ${runId} is stored: a report is stored when its run ends, so the run may still be working, or have been ended by the host before it finished (functionTimeout, a restart: no report then); or the id is not a run's, its report expired (kept for AzureCosmosOptions.TimeToLiveDays), it was a dry run (never stored), or Cosmos DB refused the write when the run ended (its log then has the warn "Could not store the run report").` });
   } catch (error) {
     // A 500 returned is an invocation the host records as succeeded: this line is the only trace of why.

@@ -59,11 +59,14 @@ export async function runJobFromSettings(request: JobRequest, options: EntryPoin
 }
 
 /**
- * A stored run report, or undefined when there is none. Only reads: a ledger whose database or
+ * A stored run report of this deployment's operating unit: `other-unit` when the run is another
+ * unit's (a deployment per unit may share the container, and this app's function key opens its own
+ * unit's reports only), undefined when there is none. Only reads: a ledger whose database or
  * container does not exist yet (no run has written one) holds no report, and is not created.
  */
-export async function readRunReport(runId: string, options: EntryPointOptions): Promise<RunReport | undefined> {
+export async function readRunReport(runId: string, options: EntryPointOptions): Promise<RunReport | 'other-unit' | undefined> {
   const settings = settingsFor(options);
   const ledger = await createLedger({ ...options.runtime, settings, logger: options.logger, env: options.env ?? process.env, readOnly: true });
-  return withInvocationLogger(options.logger, () => ledger.getRun(runId));
+  const report = await withInvocationLogger(options.logger, () => ledger.getRun(runId));
+  return report && report.operatingUnitNumber !== settings.retail.operatingUnitNumber ? 'other-unit' : report;
 }

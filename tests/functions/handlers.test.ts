@@ -5,8 +5,9 @@ import { abandonedCartsRun } from '../../src/functions/abandoned-carts-run';
 import { abandonedCartsTimer } from '../../src/functions/abandoned-carts-timer';
 import type { RunReport } from '../../src/job/report';
 import { disposeRuntimes } from '../../src/runtime/create-dependencies';
-import { buildSimulatorData, cartRecord, customerRecord, productRecord } from '../../src/simulators/retail-server';
+import { buildSimulatorData, cartRecord, channelRecord, customerRecord, productRecord, startRetailServerSimulator } from '../../src/simulators/retail-server';
 import { startHarness, type Harness } from '../support/harness';
+import { testTls } from '../support/test-tls';
 
 /**
  * The registered handlers, called as the Functions host calls them, with their settings in
@@ -115,6 +116,41 @@ describe('Azure Functions handlers', () => {
       context('abandonedCartsGetRun').context,
     );
     expect(bad.status).toBe(400);
+  });
+
+  test('GET /runs/{runId} answers for this app\'s operating unit only: the report of another unit sharing the container is a 404', async () => {
+    // A second brand's Function App, unit 129 with its own channel, keeps its ledger in the same container.
+    const other = await startRetailServerSimulator({
+      data: buildSimulatorData({
+        channel: channelRecord({ RecordId: 5637144593, ChannelNaturalId: 'BRAND-B' }),
+        customers: [customerRecord('B1')],
+        products: [productRecord(1)],
+        carts: [cartRecord({ id: 'cart-b1', customerId: 'B1', modifiedDateTime: minutesAgo(50), lines: [{ productId: 1 }] })],
+      }),
+      authorize: (token) => h.tokens.isValidToken(token, 'https://commerce.dynamics.com'),
+      tls: testTls(),
+      operatingUnitNumber: '129',
+    });
+    try {
+      const theirs = await h.run({ trigger: 'timer' }, { RetailServerClientOptions__RetailServerUrl: other.baseUrl, RetailServerClientOptions__OperatingUnitNumber: '129' });
+      expect(theirs).toMatchObject({ status: 'completed', operatingUnitNumber: '129', carts: { notified: 1 } });
+      const get = (runId: string) =>
+        abandonedCartsGetRun(
+          new HttpRequest({ method: 'GET', url: `http://localhost:7071/api/abandoned-carts/runs/${runId}`, params: { runId } }),
+          context('abandonedCartsGetRun').context,
+        );
+      // This app (unit 128, process.env) is asked for unit 129's run: its function key opens unit 128's reports only.
+      const response = await get(theirs.runId);
+      expect(response.status).toBe(404);
+      expect((response.jsonBody as { error: string }).error).toMatch(/another operating unit/);
+      expect(response.jsonBody).not.toHaveProperty('carts');
+      // Its own runs' reports it still returns.
+      const ours = (await abandonedCartsRun(post('{}'), context('abandonedCartsRun').context)).jsonBody as RunReport;
+      expect(ours.operatingUnitNumber).toBe('128');
+      expect((await get(ours.runId)).jsonBody).toEqual(ours);
+    } finally {
+      await other.close();
+    }
   });
 
   test('GET /runs/{runId} of a run still working: the 404 says a report is stored when its run ends', async () => {
