@@ -59,7 +59,12 @@ export interface LocalRunResult {
   indexPath: string | undefined;
 }
 
-const OPERATING_UNIT = '128';
+/**
+ * The local store's operating unit: not a number a Commerce channel has (128 is the demo data's
+ * online store), so that with --cosmos-endpoint naming the account of a deployment, the local run
+ * never takes that deployment's lease or reads, moves or (--reset) deletes its checkpoint.
+ */
+export const LOCAL_OPERATING_UNIT = 'local-run';
 const TENANT = '00000000-0000-4000-8000-00000000c0de';
 const CLIENT_ID = 'local-retail-app';
 const CLIENT_SECRET = 'local-retail-app-secret';
@@ -122,7 +127,7 @@ function localSettings(options: LocalRunOptions, endpoints: { authorityHost: str
       RetailServerClientOptions__TenantId: TENANT,
       RetailServerClientOptions__AuthorityHost: endpoints.authorityHost,
       RetailServerClientOptions__RetailServerUrl: endpoints.retailUrl,
-      RetailServerClientOptions__OperatingUnitNumber: OPERATING_UNIT,
+      RetailServerClientOptions__OperatingUnitNumber: LOCAL_OPERATING_UNIT,
       RetailServerClientOptions__ReturnToCartUrl: 'https://shop.example.com/cart?cartId={cartId}',
       RetailServerClientOptions__AppIdKeyVaultSecretName: 'LocalRetailAppId',
       RetailServerClientOptions__AppSecretKeyVaultSecretName: 'LocalRetailAppSecret',
@@ -188,7 +193,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     const retail = await startRetailServerSimulator({
       data,
       authorize: (token) => tokens.isValidToken(token, 'https://commerce.dynamics.com'),
-      operatingUnitNumber: OPERATING_UNIT,
+      operatingUnitNumber: LOCAL_OPERATING_UNIT,
     });
     closers.push(() => retail.close());
     const images = await startImageServer();
@@ -210,7 +215,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       logger: options.logger,
     });
     closers.push(async () => container.database.client.dispose());
-    if (options.reset && !embedded) await forgetLocalUnit(container, OPERATING_UNIT, Number(data.channel.RecordId));
+    if (options.reset && !embedded) await forgetLocalUnit(container, LOCAL_OPERATING_UNIT, Number(data.channel.RecordId));
     const restored = embedded ? await restoreLedgerSnapshot(container, snapshotPath) : 0;
 
     const c = describeLocalStore(data, seededAt);

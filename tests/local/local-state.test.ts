@@ -2,10 +2,12 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CosmosClient } from '@azure/cosmos';
-import { runLocal, type LocalRunOptions } from '../../src/local/run-local';
+import { LOCAL_OPERATING_UNIT, runLocal, type LocalRunOptions } from '../../src/local/run-local';
 import { silentLogger } from '../../src/shared/logger';
 import { CosmosLedger } from '../../src/store/cosmos-ledger';
+import { buildSimulatorData, cartRecord, customerRecord, DEFAULT_CHANNEL_ID, productRecord } from '../../src/simulators/retail-server';
 import { startCosmosServer } from '../support/cosmos-server';
+import { startHarness } from '../support/harness';
 import { testTls } from '../support/test-tls';
 
 /** What `npm run local` keeps between runs, and what `--reset` forgets. */
@@ -71,7 +73,7 @@ describe('npm run local against a Cosmos DB of the user\'s (--cosmos-endpoint)',
     try {
       const ledger = new CosmosLedger({ container: client.database('AbandonedCartDB').container('AbandonedCarts') });
       const at = new Date(Date.parse(first.report.startedAt) + 5_000);
-      expect((await ledger.acquireLease('128', 'stopped-run', at, 15 * 60_000)).acquired).toBe(true);
+      expect((await ledger.acquireLease(LOCAL_OPERATING_UNIT, 'stopped-run', at, 15 * 60_000)).acquired).toBe(true);
     } finally {
       client.dispose();
     }
@@ -80,3 +82,39 @@ describe('npm run local against a Cosmos DB of the user\'s (--cosmos-endpoint)',
     expect({ status: reset.report.status, notified: reset.report.carts.notified }).toEqual({ status: 'completed', notified: first.report.carts.notified });
   }, 60_000);
 });
+
+test('npm run local against the account of a deployment leaves its unit alone: its lease and checkpoint outlive a local run and --reset', async () => {
+  // A test deployment on Commerce demo data: unit 128, the channel the local store has too, its
+  // ledger in the default database and container, which --cosmos-endpoint points the local run at.
+  const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000).toISOString();
+  const h = await startHarness({
+    now: 'live',
+    env: { AzureCosmosOptions__DatabaseId: 'AbandonedCartDB' },
+    data: buildSimulatorData({
+      customers: [customerRecord('C1')],
+      products: [productRecord(1)],
+      carts: [cartRecord({ id: 'cart-1', customerId: 'C1', modifiedDateTime: minutesAgo(60), lines: [{ productId: 1 }] })],
+    }),
+  });
+  try {
+    expect(await h.run()).toMatchObject({ status: 'completed', channelId: DEFAULT_CHANNEL_ID, carts: { notified: 1 } });
+    const ledger = await h.ledger();
+    const checkpoint = await ledger.getCheckpoint('128', DEFAULT_CHANNEL_ID);
+    expect(checkpoint).toBeDefined();
+    // The deployment's next run is working when the developer tries the local run.
+    const held = await ledger.acquireLease('128', 'deployment-run', h.clock.now(), 15 * 60_000);
+    if (!held.acquired) throw new Error('the deployment could not take its lease');
+
+    const dir = mkdtempSync(join(tmpdir(), 'local-beside-deployment-'));
+    const base = options(dir, { cosmosEndpoint: h.cosmos.endpoint, cosmosKey: h.cosmos.key });
+    const first = await runLocal(base);
+    expect({ status: first.report.status, notified: first.report.carts.notified > 0 }).toEqual({ status: 'completed', notified: true });
+    const reset = await runLocal({ ...base, reset: true });
+    expect(reset.report.carts.notified).toBe(first.report.carts.notified);
+
+    expect(await ledger.getCheckpoint('128', DEFAULT_CHANNEL_ID)).toEqual(checkpoint);
+    await expect(ledger.renewLease(held.lease, h.clock.now(), 15 * 60_000)).resolves.toMatchObject({ runId: 'deployment-run' });
+  } finally {
+    await h.close();
+  }
+}, 60_000);
