@@ -179,3 +179,30 @@ test('a reminder Emarsys refuses as a whole every time: the carts sent with it g
   expect((await stored())?.record).toMatchObject({ status: 'failed', retryable: true, attempts: 2, reason: expect.stringMatching(/replyCode 10001/) });
   expect(third.checkpoint?.lastModifiedAt).toBe('2026-11-23T12:50:00.000Z');
 });
+
+/**
+ * Two reminders Emarsys refuses as a whole every time (the same bad data in two carts), one in
+ * each half of their request: both halves refused was taken for the event's or the account's
+ * refusal, and the send stopped. Its other requests were never sent, in this run or any later one
+ * (the same carts, in the same requests): no cart of the window was reminded until TimeToLiveDays.
+ */
+test('two reminders Emarsys refuses every time, one in each half of their request: the send goes on, they are found and charged', async () => {
+  const ids = ['poison', 'mate', 'venom', 'friend', 'a', 'b', 'c', 'd'];
+  const data = buildSimulatorData({
+    customers: ids.map((_, i) => customerRecord(`C${i}`)),
+    products: [productRecord(1)],
+    carts: ids.map((id, i) => cartRecord({ id, customerId: `C${i}`, modifiedDateTime: `2026-11-23T11:0${i}:00Z`, lines: [{ productId: 1 }] })),
+  });
+  h = await startFaultHarness({ now: NOW, data });
+  const refusal = { replyCode: 10001, replyText: 'Invalid data in the request', data: '' };
+  h.proxies.emarsys.inject({
+    path: /\/trigger$/,
+    match: (r) => /"c[02]@example\.com"/.test(r.text()),
+    fault: { kind: 'status', status: 400, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(refusal) },
+  });
+  const report = await h.run({ trigger: 'timer' }, { EmarsysClientOptions__BatchSize: '4', EmarsysClientOptions__MaxSendAttempts: '2' });
+  expect(h.emarsys.deliveries.map((d) => d.data.cartId).sort()).toEqual(['a', 'b', 'c', 'd', 'friend', 'mate']);
+  expect(report.carts).toMatchObject({ notified: 6, failed: 2 });
+  expect(report.carts.providerDown).toBeUndefined();
+  expect(report.failures).toEqual([{ reason: expect.stringMatching(/replyCode 10001/), count: 2 }]);
+});

@@ -246,12 +246,14 @@ test('400 with a replyCode: every contact fails without a retry, retryable by a 
   expect(standIn.deliveries).toHaveLength(0);
 });
 
-test('a refusal the halves of a request meet again stops the send: its other requests would meet it too', async () => {
+test('a refusal the halves of a request meet again: the send\'s other requests go once each, unhalved (they would most likely meet it too)', async () => {
   await start({ knownEventIds: ['1234'] });
   const emarsys = provider({ batchSize: 2 });
   const outcomes = await emarsys.send(notifications(10));
-  // The first request and its halves; the other four requests are not sent.
-  expect(triggers().map((r) => (r.body as { contacts: unknown[] }).contacts.length)).toEqual([2, 1, 1]);
+  // The first request and its halves; the other four requests once each, for Emarsys to take one
+  // (reminders refused in both halves, not the event), which it does not.
+  expect(triggers().map((r) => (r.body as { contacts: unknown[] }).contacts.length)).toEqual([2, 1, 1, 2, 2, 2, 2]);
+  expect(log.records.filter((record) => record.level === 'error')).toHaveLength(5);
   expect(outcomes.map((o) => o.status === 'failed' && o.outage && o.retryable && o.reason)).toEqual(Array(10).fill('Emarsys rejected the request: HTTP 400, replyCode 6003 "Invalid event id: 4711"'));
 });
 

@@ -65,6 +65,12 @@ interface SendState {
    * send's other requests are answered: Emarsys taking one of those shows the reminder is at fault.
    */
   lone: { index: number; reason: string }[];
+  /**
+   * Reminders of requests Emarsys refused as a whole, their halves too, while it had taken nothing
+   * of the send: the event's or the account's refusal, or reminders in both halves it refuses every
+   * time. Judged once the send's other requests are answered, as `lone`.
+   */
+  refused: { indices: number[]; reason: string }[];
 }
 
 /**
@@ -201,17 +207,25 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
       failEach(indices, result.reason, result.retryable, true);
       if (probe) probe.onSuspect(indices, result.reason);
       else if (indices.length === 1) state.lone.push({ index: indices[0] as number, reason: result.reason });
-      else {
+      else if (result.suspect === 'refusal' && state.refused.length > 0 && state.taken !== true) {
+        // Emarsys refused another request of the send, its halves too, and took nothing: most likely
+        // the event's or the account's refusal, which these halves would meet as well. Judged with it.
+        state.refused.push({ indices, reason: result.reason });
+      } else {
         const what = result.suspect === 'error' ? 'failed a request with HTTP 500 past its retries' : 'refused a request as a whole';
         logger.warn(`emarsys ${what}; sending its halves to tell an outage from a reminder it fails on`, { eventId, contacts: indices.length });
-        const unsent = await isolate(state, indices, result.reason);
-        // Down or failing on a reminder, the request failed: said at error, as any other failed request.
+        // Emarsys took another request of the send: it takes this event and these credentials, so
+        // a refusal of both halves is about reminders in each (halved again), not the account.
+        const unsent = await isolate(state, indices, result.reason, result.suspect === 'refusal' && state.taken === true);
         const first = state.outcomes[unsent[0] as number];
-        if (first?.status === 'failed') {
+        if (first?.status === 'failed' && first.outage && result.suspect === 'refusal') {
+          // The event's or the account's refusal, or reminders in both halves it refuses: told
+          // apart once the send's other requests are answered (a stop here would leave them unsent
+          // in every run, as the same carts come in the same requests).
+          state.refused.push({ indices: unsent, reason: result.reason });
+        } else if (first?.status === 'failed') {
+          // Down or failing on a reminder, the request failed: said at error, as any other failed request.
           logger.error('emarsys trigger request failed', { eventId, contacts: indices.length, failed: unsent.length, retryable: true, outage: first.outage === true, reason: first.reason });
-          // A refusal both halves met again is about the event, the key or the account, not a
-          // reminder: the send's other requests would meet it too, so they are not sent.
-          if (first.outage && result.suspect === 'refusal') state.stopReason = first.reason;
         }
       }
       return false;
@@ -337,8 +351,17 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
         settings.batchSize,
         budget,
       ).map((positions) => positions.map((position) => sendable[position] as number));
-      const state: SendState = { batch, contacts, outcomes, deadline: sendOptions.deadline?.getTime(), lone: [] };
+      const state: SendState = { batch, contacts, outcomes, deadline: sendOptions.deadline?.getTime(), lone: [], refused: [] };
       await mapWithConcurrency(plan, settings.concurrency, (indices) => sendChunk(state, indices));
+      // Requests refused as a whole, halves too: with Emarsys taking others of the send, the
+      // refusal is about reminders in them, found by halving (else the event's or the account's).
+      for (const { indices, reason } of state.refused) {
+        const unsent = state.taken ? await isolate(state, indices, reason, true) : indices;
+        const first = outcomes[unsent[0] as number];
+        if (first?.status === 'failed') {
+          logger.error('emarsys trigger request failed', { eventId, contacts: indices.length, failed: unsent.length, retryable: true, outage: first.outage === true, reason: first.reason });
+        }
+      }
       // A reminder alone in a request Emarsys failed or refused, while it took others of the send:
       // the reminder is at fault, and its failure an attempt (else an outage, as for any request).
       for (const { index, reason } of state.lone) {
