@@ -240,8 +240,10 @@ test('400 with a replyCode: every contact fails without a retry, retryable by a 
       reason: 'Emarsys rejected the request: HTTP 400, replyCode 6003 "Invalid event id: 4711"',
     });
   }
-  expect(emarsys.stats()).toEqual({ calls: 3, retries: 0 });
+  // The request, its halves, and the event's own endpoint, which refuses the event too.
+  expect(emarsys.stats()).toEqual({ calls: 4, retries: 0 });
   expect(triggers().map((r) => (r.body as { contacts: unknown[] }).contacts.length)).toEqual([3, 2, 1]);
+  expect(standIn.requests.filter((r) => r.kind === 'other').map((r) => [r.method, r.path])).toEqual([['GET', `/api/v2/event/${eventId}`]]);
   expect(sleeper.waits).toEqual([]);
   expect(standIn.deliveries).toHaveLength(0);
 });
@@ -264,7 +266,7 @@ describe('a reminder alone in a request Emarsys fails with HTTP 500 past the ret
     const batch = notifications(2);
     const outcomes = await provider({ batchSize: 1 }).send(batch);
     expect(outcomes).toEqual([
-      { triggerId: batch[0]!.triggerId, status: 'failed', retryable: true, reason: expect.stringMatching(/HTTP 500.*Emarsys took the send's other reminders, so it fails on this one/) },
+      { triggerId: batch[0]!.triggerId, status: 'failed', retryable: true, reason: expect.stringMatching(/HTTP 500.*Emarsys took the send's other reminders, so it fails on this reminder/) },
       sent(batch[1]!.triggerId),
     ]);
     expect(log.records.filter((record) => record.level === 'error')).toEqual([

@@ -45,7 +45,18 @@ export interface AccountCheckOptions {
   eventId: string;
 }
 
-export function createAccountChecks(options: AccountCheckOptions): { verify(): Promise<string> } {
+export interface AccountChecks {
+  /** The credentials, then the external event: a line for doctor, or the RemoteServiceError saying what to fix. */
+  verify(): Promise<string>;
+  /**
+   * Whether Emarsys answers for the external event with these credentials (HTTP 200, replyCode 0),
+   * or, for an ApiUrl of another shape, for the account's settings: it is up, takes the
+   * credentials, and has the event. False on any other answer or fault.
+   */
+  eventAnswers(): Promise<boolean>;
+}
+
+export function createAccountChecks(options: AccountCheckOptions): AccountChecks {
   const { http, counters, authenticator, apiUrlTemplate, eventId } = options;
 
   /**
@@ -93,7 +104,6 @@ export function createAccountChecks(options: AccountCheckOptions): { verify(): P
     return `; the external event could not be looked up (HTTP ${status})`;
   }
 
-  /** The credentials, then the external event: a line for doctor, or the RemoteServiceError saying what to fix. */
   async function verify(): Promise<string> {
     const url = settingsUrl(apiUrlTemplate);
     let status: number;
@@ -118,5 +128,14 @@ export function createAccountChecks(options: AccountCheckOptions): { verify(): P
     );
   }
 
-  return { verify };
+  async function eventAnswers(): Promise<boolean> {
+    try {
+      const { status, reply } = await getJson(eventUrl(apiUrlTemplate, eventId) ?? settingsUrl(apiUrlTemplate));
+      return status === 200 && reply?.replyCode === 0;
+    } catch {
+      return false;
+    }
+  }
+
+  return { verify, eventAnswers };
 }

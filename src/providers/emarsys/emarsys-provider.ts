@@ -64,7 +64,7 @@ interface SendState {
    * Reminders alone in their request that Emarsys failed or refused as a whole, judged once the
    * send's other requests are answered: Emarsys taking one of those shows the reminder is at fault.
    */
-  lone: { index: number; reason: string }[];
+  lone: { index: number; reason: string; suspect: 'error' | 'refusal' }[];
   /**
    * Reminders of requests Emarsys refused as a whole, their halves too, while it had taken nothing
    * of the send: the event's or the account's refusal, or reminders in both halves it refuses every
@@ -206,7 +206,7 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
       // or, for a reminder alone in its request, another request of the send (`send` tells).
       failEach(indices, result.reason, result.retryable, true);
       if (probe) probe.onSuspect(indices, result.reason);
-      else if (indices.length === 1) state.lone.push({ index: indices[0] as number, reason: result.reason });
+      else if (indices.length === 1) state.lone.push({ index: indices[0] as number, reason: result.reason, suspect: result.suspect });
       else if (result.suspect === 'refusal' && state.refused.length > 0 && state.taken !== true) {
         // Emarsys refused another request of the send, its halves too, and took nothing: most likely
         // the event's or the account's refusal, which these halves would meet as well. Judged with it.
@@ -321,6 +321,37 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
     return found;
   };
 
+  /**
+   * What a send left undecided: requests Emarsys refused as a whole (their halves too) and
+   * reminders alone in a request it failed or refused, while it took nothing else of the send. A
+   * refusal is about the reminders when Emarsys takes this event with these credentials: shown by a
+   * request of the send it took, else by the event's own endpoint answering (one GET); the refused
+   * requests are then halved down to the reminders it refuses, each an attempt of its own. An HTTP
+   * 500 is a lone reminder's only when Emarsys took another request of the send (a trigger endpoint
+   * failing while the event's answers is still an outage). Anything else is an outage: no attempt.
+   */
+  const judgeDeferred = async (state: SendState): Promise<void> => {
+    const { batch, outcomes } = state;
+    const refusals = state.refused.length > 0 || state.lone.some((item) => item.suspect === 'refusal');
+    const asked = state.taken !== true && refusals && state.stopReason === undefined;
+    const takesEvent = state.taken === true || (asked && (await checks.eventAnswers()));
+    const evidence = state.taken ? "Emarsys took the send's other reminders" : `Emarsys answers for external event ${eventId} with these credentials`;
+    for (const { indices, reason } of state.refused) {
+      const unsent = takesEvent ? await isolate(state, indices, reason, true) : indices;
+      const first = outcomes[unsent[0] as number];
+      if (first?.status === 'failed') {
+        logger.error('emarsys trigger request failed', { eventId, contacts: indices.length, failed: unsent.length, retryable: true, outage: first.outage === true, reason: first.reason });
+      }
+    }
+    for (const { index, reason, suspect } of state.lone) {
+      if (suspect === 'refusal' ? takesEvent : state.taken === true) {
+        outcomes[index] = failed((batch[index] as Notification).triggerId, `${reason}; ${evidence}, so it fails on this reminder`, true);
+      }
+      const outcome = outcomes[index] as NotificationOutcome & { status: 'failed' };
+      logger.error('emarsys trigger request failed', { eventId, contacts: 1, retryable: true, outage: outcome.outage === true, reason: outcome.reason });
+    }
+  };
+
   return {
     name: EMARSYS_PROVIDER_NAME,
     verify: () => checks.verify(),
@@ -353,21 +384,7 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
       ).map((positions) => positions.map((position) => sendable[position] as number));
       const state: SendState = { batch, contacts, outcomes, deadline: sendOptions.deadline?.getTime(), lone: [], refused: [] };
       await mapWithConcurrency(plan, settings.concurrency, (indices) => sendChunk(state, indices));
-      // Requests refused as a whole, halves too: with Emarsys taking others of the send, the
-      // refusal is about reminders in them, found by halving (else the event's or the account's).
-      for (const { indices, reason } of state.refused) {
-        const unsent = state.taken ? await isolate(state, indices, reason, true) : indices;
-        const first = outcomes[unsent[0] as number];
-        if (first?.status === 'failed') {
-          logger.error('emarsys trigger request failed', { eventId, contacts: indices.length, failed: unsent.length, retryable: true, outage: first.outage === true, reason: first.reason });
-        }
-      }
-      // A reminder alone in a request Emarsys failed or refused, while it took others of the send:
-      // the reminder is at fault, and its failure an attempt (else an outage, as for any request).
-      for (const { index, reason } of state.lone) {
-        if (state.taken) outcomes[index] = failed((batch[index] as Notification).triggerId, `${reason}; Emarsys took the send's other reminders, so it fails on this one`, true);
-        logger.error('emarsys trigger request failed', { eventId, contacts: 1, retryable: true, outage: state.taken !== true, reason: (outcomes[index] as NotificationOutcome & { status: 'failed' }).reason });
-      }
+      await judgeDeferred(state);
       return outcomes;
     },
     stats(): ProviderStats {

@@ -115,13 +115,15 @@ export function emarsysFaults(): void {
     test.each([
       { label: 'HTTP 200 with replyCode 1', fault: { kind: 'status', status: 200, body: '{"replyCode":1,"replyText":"Unknown error","data":""}' } satisfies Fault, reason: /HTTP 200, replyCode 1 "Unknown error"/ },
       { label: 'HTTP 400 with replyCode 10001', fault: { kind: 'status', status: 400, body: '{"replyCode":10001,"replyText":"Invalid request","data":""}' } satisfies Fault, reason: /HTTP 400, replyCode 10001 "Invalid request"/ },
-    ])('the whole batch refused ($label), its halves too: an outage, not retried in the run, its carts fail retryably and the checkpoint waits; the next run sends them', async ({ label, fault, reason }) => {
+    ])('the whole batch refused ($label), its halves and the event too: an outage, not retried in the run, its carts fail retryably and the checkpoint waits; the next run sends them', async ({ label, fault, reason }) => {
       await faultScenario({ dependency: 'emarsys', name: `trigger: batch refused, ${label}` }, {}, async ({ h, run, later }) => {
         // The first request, then its two halves (sent once each to tell a refusal of one
-        // reminder's data from one of the event, the key or the account).
+        // reminder's data from one of the event, the key or the account), and the event's own
+        // endpoint, which Emarsys then asks: it refuses the event too.
         let batch: string[] | undefined;
         const inBatch = (request: ProxiedRequest) => cartsIn(request).every((cart) => (batch ??= cartsIn(request)).includes(cart));
         h.proxies.emarsys.inject({ path: TRIGGER, times: 3, match: inBatch, fault });
+        h.proxies.emarsys.inject({ path: /\/event\/[^/]+$/, times: 1, fault });
         const report = await run();
         const refused = batch ?? [];
         expect(report.status).toBe('completed');
