@@ -206,3 +206,32 @@ test('two reminders Emarsys refuses every time, one in each half of their reques
   expect(report.carts.providerDown).toBeUndefined();
   expect(report.failures).toEqual([{ reason: expect.stringMatching(/replyCode 10001/), count: 2 }]);
 });
+
+/**
+ * Every reminder of a request refused as a whole (what all of them carry, a template field Emarsys
+ * will not take, say), while Emarsys takes the send's other request: each split found no part
+ * Emarsys took, yet the reminders were halved down to each one, about two requests per reminder in
+ * every run (2,000 for a request of 1,000), and each was charged an attempt.
+ */
+test('a request whose every reminder Emarsys refuses: split twice, not down to each reminder, and no attempt charged', async () => {
+  const bad = Array.from({ length: 8 }, (_, i) => `bad-${i}`);
+  const good = Array.from({ length: 4 }, (_, i) => `good-${i}`);
+  const data = buildSimulatorData({
+    customers: [...bad, ...good].map((id) => customerRecord(`C-${id}`)),
+    products: [productRecord(1)],
+    carts: [...bad, ...good].map((id, i) => cartRecord({ id, customerId: `C-${id}`, modifiedDateTime: new Date(Date.parse('2026-11-23T11:00:00Z') + i * 60_000).toISOString(), lines: [{ productId: 1 }] })),
+  });
+  h = await startFaultHarness({ now: NOW, data });
+  h.proxies.emarsys.inject({
+    path: /\/trigger$/,
+    match: (r) => r.text().includes('"cartId":"bad-'),
+    fault: { kind: 'status', status: 400, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ replyCode: 10001, replyText: 'Invalid data', data: '' }) },
+  });
+  const report = await h.run({ trigger: 'timer' }, { EmarsysClientOptions__BatchSize: '8' });
+  expect(h.emarsys.deliveries.map((d) => d.data.cartId).sort()).toEqual(good);
+  // The request, its halves, the good request, then each half's halves: none taken, so no further.
+  expect(h.proxies.emarsys.requests().filter((r) => r.path.endsWith('/trigger'))).toHaveLength(8);
+  expect(report.carts).toMatchObject({ notified: 4, failed: 8, providerDown: 8 });
+  const records = await (await h.ledger()).getNotifications(bad.map((id, i) => notificationId(id, new Date(Date.parse('2026-11-23T11:00:00Z') + i * 60_000))));
+  expect([...records.values()].map((stored) => stored.record.attempts)).toEqual(Array(8).fill(0));
+});

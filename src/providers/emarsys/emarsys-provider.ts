@@ -66,11 +66,13 @@ interface SendState {
    */
   lone: { index: number; reason: string; suspect: 'error' | 'refusal' }[];
   /**
-   * Reminders of requests Emarsys refused as a whole, their halves too, while it had taken nothing
-   * of the send: the event's or the account's refusal, or reminders in both halves it refuses every
-   * time. Judged once the send's other requests are answered, as `lone`.
+   * Requests Emarsys refused as a whole, their halves too, while it had taken nothing of the send:
+   * the event's or the account's refusal, or reminders in both halves it refuses every time. Judged
+   * once the send's other requests are answered, as `lone`. `parts`: the halves, refused each (or
+   * the request itself, sent unhalved after another was refused so), split further once Emarsys is
+   * shown to take the event.
    */
-  refused: { indices: number[]; reason: string }[];
+  refused: { indices: number[]; parts: number[][]; reason: string }[];
 }
 
 /**
@@ -210,23 +212,16 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
       else if (result.suspect === 'refusal' && state.refused.length > 0 && state.taken !== true) {
         // Emarsys refused another request of the send, its halves too, and took nothing: most likely
         // the event's or the account's refusal, which these halves would meet as well. Judged with it.
-        state.refused.push({ indices, reason: result.reason });
+        state.refused.push({ indices, parts: [indices], reason: result.reason });
       } else {
         const what = result.suspect === 'error' ? 'failed a request with HTTP 500 past its retries' : 'refused a request as a whole';
         logger.warn(`emarsys ${what}; sending its halves to tell an outage from a reminder it fails on`, { eventId, contacts: indices.length });
-        // Emarsys took another request of the send: it takes this event and these credentials, so
-        // a refusal of both halves is about reminders in each (halved again), not the account.
-        const unsent = await isolate(state, indices, result.reason, result.suspect === 'refusal' && state.taken === true);
-        const first = state.outcomes[unsent[0] as number];
-        if (first?.status === 'failed' && first.outage && result.suspect === 'refusal') {
-          // The event's or the account's refusal, or reminders in both halves it refuses: told
-          // apart once the send's other requests are answered (a stop here would leave them unsent
-          // in every run, as the same carts come in the same requests).
-          state.refused.push({ indices: unsent, reason: result.reason });
-        } else if (first?.status === 'failed') {
-          // Down or failing on a reminder, the request failed: said at error, as any other failed request.
-          logger.error('emarsys trigger request failed', { eventId, contacts: indices.length, failed: unsent.length, retryable: true, outage: first.outage === true, reason: first.reason });
-        }
+        if (!(await isolate(state, indices)) && result.suspect === 'refusal') {
+          // Both halves refused: the event's or the account's refusal, or reminders in each half it
+          // refuses. Told apart once the send's other requests are answered (the same carts come in
+          // the same requests every run, so a stop here would leave the others unsent for good).
+          state.refused.push({ indices, parts: halves(indices), reason: result.reason });
+        } else logFailed(state, indices);
       }
       return false;
     }
@@ -290,24 +285,33 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
     return false;
   };
 
+  /** The reminder at `index` is what Emarsys fails on or refuses: its failure is an attempt of its own (MaxSendAttempts bounds it). */
+  const blame = (state: SendState, index: number, reason: string) => {
+    state.outcomes[index] = failed((state.batch[index] as Notification).triggerId, reason, true);
+  };
+
+  /** Says at error that reminders of the request at `indices` failed, as any other failed request. */
+  const logFailed = (state: SendState, indices: readonly number[]) => {
+    const failures = indices.map((index) => state.outcomes[index]).filter((outcome): outcome is NotificationOutcome & { status: 'failed' } => outcome?.status === 'failed');
+    const first = failures[0];
+    if (first === undefined) return;
+    logger.error('emarsys trigger request failed', { eventId, contacts: indices.length, failed: failures.length, retryable: true, outage: failures.every((outcome) => outcome.outage === true), reason: first.reason });
+  };
+
   /**
    * The reminders at `indices` (two or more), whose request Emarsys failed with HTTP 500 past its
    * retries or refused as a whole: Emarsys down or refusing the event, or failing or refusing every
    * time because of one reminder's data, which would otherwise hold the others and the checkpoint
-   * until TimeToLiveDays. Their halves are sent once each. Emarsys taking one (`up`) shows it
-   * works: a half it failed holds such a reminder and is halved again, down to the reminder alone,
-   * whose failure is then an attempt of its own (MaxSendAttempts bounds it). Emarsys taking neither
-   * is an outage, no reminder's attempt. Returns the reminders it left failed.
+   * until TimeToLiveDays. Their halves are sent once each. Emarsys taking one shows the failure is
+   * about a reminder of the other: a failed half of one reminder is that reminder's (`blame`), a
+   * larger one is split again the same way. A split of which Emarsys takes no part is not one
+   * reminder's data (Emarsys down or refusing the event, or what every reminder there meets): those
+   * stay failed as an outage, no attempt, which also bounds what a split costs (seven requests for
+   * a thousand reminders Emarsys all refuses). Returns whether Emarsys took one of the halves.
    */
-  const isolate = async (state: SendState, indices: number[], reason: string, up = false): Promise<number[]> => {
-    if (indices.length === 1) {
-      // Only reached once Emarsys took a part of the request (a lone reminder's request is judged by `send`).
-      const index = indices[0] as number;
-      state.outcomes[index] = failed((state.batch[index] as Notification).triggerId, `${reason}; Emarsys took the rest of its request, so it fails on this reminder`, true);
-      return [index];
-    }
+  const isolate = async (state: SendState, indices: number[]): Promise<boolean> => {
     const failing: { indices: number[]; reason: string }[] = [];
-    let accepted = up;
+    let accepted = false;
     const probe: Probe = {
       onAccepted: () => {
         accepted = true;
@@ -315,10 +319,12 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
       onSuspect: (these, why) => failing.push({ indices: these, reason: why }),
     };
     for (const half of halves(indices)) await sendChunk(state, half, probe);
-    if (!accepted) return failing.flatMap((half) => half.indices);
-    const found: number[] = [];
-    for (const half of failing) found.push(...(await isolate(state, half.indices, half.reason, true)));
-    return found;
+    if (!accepted) return false;
+    for (const part of failing) {
+      if (part.indices.length === 1) blame(state, part.indices[0] as number, `${part.reason}; Emarsys took the rest of its request, so it fails on this reminder`);
+      else await isolate(state, part.indices);
+    }
+    return true;
   };
 
   /**
@@ -331,24 +337,20 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
    * failing while the event's answers is still an outage). Anything else is an outage: no attempt.
    */
   const judgeDeferred = async (state: SendState): Promise<void> => {
-    const { batch, outcomes } = state;
     const refusals = state.refused.length > 0 || state.lone.some((item) => item.suspect === 'refusal');
     const asked = state.taken !== true && refusals && state.stopReason === undefined;
     const takesEvent = state.taken === true || (asked && (await checks.eventAnswers()));
     const evidence = state.taken ? "Emarsys took the send's other reminders" : `Emarsys answers for external event ${eventId} with these credentials`;
-    for (const { indices, reason } of state.refused) {
-      const unsent = takesEvent ? await isolate(state, indices, reason, true) : indices;
-      const first = outcomes[unsent[0] as number];
-      if (first?.status === 'failed') {
-        logger.error('emarsys trigger request failed', { eventId, contacts: indices.length, failed: unsent.length, retryable: true, outage: first.outage === true, reason: first.reason });
+    for (const { indices, parts, reason } of state.refused) {
+      for (const part of takesEvent ? parts : []) {
+        if (part.length === 1) blame(state, part[0] as number, `${reason}; ${evidence}, so it fails on this reminder`);
+        else await isolate(state, part);
       }
+      logFailed(state, indices);
     }
     for (const { index, reason, suspect } of state.lone) {
-      if (suspect === 'refusal' ? takesEvent : state.taken === true) {
-        outcomes[index] = failed((batch[index] as Notification).triggerId, `${reason}; ${evidence}, so it fails on this reminder`, true);
-      }
-      const outcome = outcomes[index] as NotificationOutcome & { status: 'failed' };
-      logger.error('emarsys trigger request failed', { eventId, contacts: 1, retryable: true, outage: outcome.outage === true, reason: outcome.reason });
+      if (suspect === 'refusal' ? takesEvent : state.taken === true) blame(state, index, `${reason}; ${evidence}, so it fails on this reminder`);
+      logFailed(state, [index]);
     }
   };
 
