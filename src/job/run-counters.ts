@@ -1,13 +1,5 @@
 import type { FailureDependency, RunReport, SkipReason } from './report';
 
-/**
- * The most failure reasons a report lists. Some reasons name what failed (a record Retail Server
- * could not load, a reminder's size), so a run whose every cart failed that way would list each:
- * a report of megabytes, over Cosmos DB's 2 MB item limit (not stored, so not to be read back) and
- * in the rerun's answer and the CLI's table. The rest are counted in one last entry.
- */
-export const MAX_FAILURE_REASONS = 50;
-
 /** The tallies a run keeps while it works; `summary` turns them into the report's shape. */
 export class RunCounters {
   pages = 0;
@@ -72,18 +64,10 @@ export class RunCounters {
         skippedByReason,
       },
       lines: { dropped: [...this.droppedLines.values()].reduce((sum, n) => sum + n, 0), droppedByReason },
-      failures: this.failureList(),
+      // Most frequent first; equal counts by reason, so pages finishing in another order give the same report.
+      failures: [...this.failures].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0)),
       failuresByDependency: Object.fromEntries(this.failuresByDependency),
       invalidRecords: { customers: this.invalidCustomers, products: this.invalidProducts },
     };
-  }
-
-  /** Most frequent first; equal counts by reason, so pages finishing in another order give the same report. */
-  private failureList(): RunReport['failures'] {
-    const all = [...this.failures].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0));
-    if (all.length <= MAX_FAILURE_REASONS) return all;
-    const rest = all.slice(MAX_FAILURE_REASONS - 1);
-    const count = rest.reduce((sum, failure) => sum + failure.count, 0);
-    return [...all.slice(0, MAX_FAILURE_REASONS - 1), { reason: `${rest.length} other reasons`, count }];
   }
 }
