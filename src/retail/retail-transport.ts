@@ -315,9 +315,8 @@ export function createRetailTransport(options: RetailTransportOptions): RetailTr
       );
     }
     if (status >= 300 && status < 400) {
-      const location = headerValue(response.headers, 'location');
       throw fail(
-        `${operation} was redirected (HTTP ${status}${location ? ` to ${location.split('?')[0] ?? ''}` : ''}). ` +
+        `${operation} was redirected (HTTP ${status}${redirectTarget(headerValue(response.headers, 'location'), url)}). ` +
           "Check RetailServerUrl: it must be the Commerce Scale Unit's Retail Server URL, ending in /Commerce.",
         false,
       );
@@ -367,7 +366,10 @@ function parseJsonBody(text: string, operation: string, status: number): unknown
   try {
     return JSON.parse(text) as unknown;
   } catch {
-    const start = String(text ?? '').trim().slice(0, 40);
+    const body = String(text ?? '').trim();
+    // What the message shows of the body: like any text from the server, it may name a customer
+    // (a cut-short page of customers, a gateway's page about a user) or hold control characters.
+    const start = redactEmails(body, 40);
     // Nothing at all: the connection ended right after the status line (a close-delimited answer
     // cut by a proxy or a dropped connection), as passing as an answer cut one byte later.
     if (start === '') {
@@ -379,7 +381,7 @@ function parseJsonBody(text: string, operation: string, status: number): unknown
     }
     // JSON that does not parse was cut short or garbled on the way (a proxy, a dropped connection):
     // the same request may well succeed. Anything else (an HTML sign-in page) is the wrong URL.
-    if (/^[[{]/.test(start)) {
+    if (/^[[{]/.test(body)) {
       throw new RemoteServiceError(
         `${operation} answered HTTP ${status} with JSON that does not parse (cut short or garbled on the way; it starts with '${start}').`,
         { service: 'RetailServer', operation, statusCode: status, code: 'InvalidResponse', retryable: true },
@@ -391,6 +393,27 @@ function parseJsonBody(text: string, operation: string, status: number): unknown
       { service: 'RetailServer', operation, statusCode: status, code: 'InvalidResponse', retryable: false },
     );
   }
+}
+
+/**
+ * Where a redirect pointed, for the message: the origin and path only, as a URL parser reads them
+ * (control characters percent-encoded), and without an email address. The user name and password,
+ * the query and the fragment are left out: a sign-in page's may carry a code, a token or a
+ * customer's address.
+ */
+function redirectTarget(location: string | undefined, url: string): string {
+  if (!location) return '';
+  let target: URL;
+  try {
+    target = new URL(location, url);
+  } catch {
+    return '';
+  }
+  const path = target.pathname
+    .split('/')
+    .map((segment) => redactEmails(segment, 100))
+    .join('/');
+  return ` to ${target.origin}${path.length > 200 ? `${path.slice(0, 200)}...` : path}`;
 }
 
 /** Turns an axios failure with no response into a RemoteServiceError, keeping no request details. */

@@ -304,6 +304,18 @@ describe('an answer that trickles in', () => {
   });
 });
 
+test('the OAuth error code a token endpoint answers reaches the reason without an email address or control characters', async () => {
+  standIn = await startEmarsysStandIn({ auth: { mode: 'oauth2', clientId, clientSecret }, clock });
+  standIn.failNext([{ status: 400, target: 'token', rawBody: JSON.stringify({ error: 'invalid_client for ann.lee@example.com\u001b[2J\nFORGED' }) }]);
+  const emarsys = provider({ auth: { mode: 'oauth2', tokenUrl: standIn.tokenUrl, clientId, clientSecret } });
+  const [outcome] = await emarsys.send(notifications(1));
+  // Before the fix: "... refused the client credentials: HTTP 400 (invalid_client for ann.lee@example.com\u001b[2J\nFORGED)",
+  // stored as the reminder's reason in Cosmos DB and in the run report.
+  expect(outcome).toMatchObject({ status: 'failed', reason: expect.stringContaining('HTTP 400 (invalid_client for <email> FORGED)') });
+  expect(JSON.stringify(outcome)).not.toMatch(/ann\.lee|\\u001b|\\n/);
+  expect(log.text()).not.toContain('ann.lee');
+});
+
 test('redacting a long reply text takes linear time', () => {
   // The regular expression this replaced took 47 s on this text (quadratic backtracking); the
   // linear redaction takes milliseconds. No clock is read: a regression shows as a test that

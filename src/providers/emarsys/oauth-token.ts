@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Clock } from '../../shared/clock';
 import { RemoteServiceError } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
+import { redactEmails } from '../../shared/redact';
 import { serverDelayFromHeaders, withRetry, type RetryPolicy } from '../../shared/retry';
 import type { EmarsysAuthenticator } from './auth';
 import {
@@ -80,7 +81,8 @@ function tokenError(message: string, tokenUrl: string, retryable: boolean, statu
 function oauthErrorCode(text: string): string | undefined {
   try {
     const parsed = z.object({ error: z.string() }).safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data.error.slice(0, 64) : undefined;
+    // The endpoint's own text: it goes into failure reasons, stored records and logs as any other.
+    return parsed.success ? redactEmails(parsed.data.error, 64) || undefined : undefined;
   } catch {
     return undefined;
   }
