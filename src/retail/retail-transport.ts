@@ -93,6 +93,15 @@ const RETRYABLE_NETWORK_CODES = new Set([
 ]);
 
 /**
+ * The most an answer may take, decompressed. A page of PageSize (at most 1,000) carts takes a few
+ * MB, a few dozen with carts of a hundred lines: one larger than this is no answer of Retail
+ * Server's (a gateway streaming without end, a compressed body that inflates to gigabytes), and
+ * reading it on would hold the whole of it in memory, one and a half times over while it is
+ * decoded, in each of MaxConcurrency requests at once.
+ */
+export const MAX_ANSWER_BYTES = 100 * 1024 * 1024;
+
+/**
  * Builds the URL with the query written out literally, so `$top`, `$skip` and `$orderby` appear
  * exactly as the Retail Server documentation shows them (axios would percent-encode the `$`).
  */
@@ -170,10 +179,12 @@ export function createRetailTransport(options: RetailTransportOptions): RetailTr
           // The body is JSON we just wrote; axios would parse it again to check it.
           transformRequest: [(data: unknown) => data],
           maxRedirects: 0,
+          maxContentLength: MAX_ANSWER_BYTES,
         });
         logger.debug('Retail Server answered', { operation, status: answer.status, durationMs: Date.now() - started });
         return answer;
       } catch (error) {
+        if (isAnswerTooLarge(error)) throw answerTooLarge(operation);
         throw networkFailure(controller.signal.aborted ? wholeRequestTimeout(timeoutMs) : error, operation, url);
       } finally {
         clearTimeout(timer);
@@ -414,6 +425,21 @@ function redirectTarget(location: string | undefined, url: string): string {
     .map((segment) => redactEmails(segment, 100))
     .join('/');
   return ` to ${target.origin}${path.length > 200 ? `${path.slice(0, 200)}...` : path}`;
+}
+
+/** Whether axios stopped reading an answer at `maxContentLength`. */
+function isAnswerTooLarge(error: unknown): boolean {
+  return isAxiosError(error) && error.code === 'ERR_BAD_RESPONSE' && /^maxContentLength size of \d+ exceeded$/.test(error.message);
+}
+
+/** An answer larger than any Retail Server gives: not read further, and not asked for again. */
+function answerTooLarge(operation: string): RemoteServiceError {
+  return new RemoteServiceError(
+    `${operation} answered more than ${MAX_ANSWER_BYTES / 1024 / 1024} MB; the rest was not read. No answer of Retail Server's ` +
+      'is that large (a page of 1,000 carts takes a few MB, a few dozen with carts of a hundred lines): check RetailServerUrl, ' +
+      'and any gateway or proxy before Retail Server.',
+    { service: 'RetailServer', operation, code: 'AnswerTooLarge', retryable: false },
+  );
 }
 
 /** Turns an axios failure with no response into a RemoteServiceError, keeping no request details. */

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { IEmailProvider } from '../../src/providers/email-provider';
 import { createEmarsysProvider, type EmarsysProviderOptions } from '../../src/providers/emarsys';
 import { MAX_REQUEST_BYTES } from '../../src/providers/emarsys/emarsys-provider';
+import { MAX_ANSWER_BYTES } from '../../src/providers/emarsys/http';
 import { redactEmails } from '../../src/shared/redact';
 import { startEmarsysStandIn, type EmarsysStandIn } from '../../src/simulators/emarsys';
 import { captureLog, manualClock, midRandom, notification, notifications, recordingSleep, type CapturedLog, type ManualClock } from './emarsys-fixtures';
@@ -314,6 +315,45 @@ test('the OAuth error code a token endpoint answers reaches the reason without a
   expect(outcome).toMatchObject({ status: 'failed', reason: expect.stringContaining('HTTP 400 (invalid_client for <email> FORGED)') });
   expect(JSON.stringify(outcome)).not.toMatch(/ann\.lee|\\u001b|\\n/);
   expect(log.text()).not.toContain('ann.lee');
+});
+
+describe('an answer larger than any Emarsys gives', () => {
+  let server: Server;
+  afterEach(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  test('is not read past MAX_ANSWER_BYTES: each attempt stops there, and the reminder waits for a later run', async () => {
+    let requests = 0;
+    let written = 0;
+    server = createServer((request, response) => {
+      requests++;
+      request.resume();
+      response.writeHead(200, { 'Content-Type': 'application/json' });
+      response.write('{"replyCode":0,"replyText":"');
+      const chunk = Buffer.alloc(1024 * 1024, 'a');
+      const pump = (): void => {
+        while (!response.destroyed && written < 40 * MAX_ANSWER_BYTES) {
+          written += chunk.length;
+          if (!response.write(chunk)) {
+            response.once('drain', pump);
+            return;
+          }
+        }
+        response.end();
+      };
+      pump();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    const { port } = server.address() as AddressInfo;
+    const emarsys = provider({ apiUrl: `http://127.0.0.1:${port}/api/v2/event/{0}/trigger`, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1, maxServerDelayMs: 1 } });
+    const [outcome] = await emarsys.send(notifications(1));
+    // Before the fix: each attempt read until the timeout (30 s) or V8's longest string, all of it in memory.
+    expect(outcome).toMatchObject({ status: 'failed', retryable: true, reason: expect.stringContaining(`larger than ${MAX_ANSWER_BYTES / 1024 / 1024} MB`) });
+    expect(requests).toBe(2);
+    expect(written).toBeLessThan(2 * 3 * MAX_ANSWER_BYTES);
+  });
 });
 
 test('redacting a long reply text takes linear time', () => {

@@ -18,9 +18,17 @@ export interface ProviderCounters {
   retries: number;
 }
 
+/**
+ * The most an answer of Emarsys' may take, decompressed. Its largest, a trigger reply naming an
+ * error for each of 1,000 contacts, takes a few hundred kB; past this an answer (a proxy streaming
+ * without end, a compressed body that inflates to gigabytes) is not read on into memory.
+ */
+export const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
+
 export function createHttpClient(timeoutMs: number): AxiosInstance {
   return axios.create({
     timeout: timeoutMs,
+    maxContentLength: MAX_ANSWER_BYTES,
     validateStatus: () => true,
     // A redirect would resend credentials somewhere else; Emarsys does not redirect API calls.
     maxRedirects: 0,
@@ -103,6 +111,9 @@ export function isTransportError(error: unknown): boolean {
  * error object itself, whose request config holds the credential headers.
  */
 export function describeTransportError(error: unknown): string {
+  if (axios.isAxiosError(error) && error.code === AxiosError.ERR_BAD_RESPONSE && /^maxContentLength size of \d+ exceeded$/.test(error.message)) {
+    return `the answer was larger than ${MAX_ANSWER_BYTES / 1024 / 1024} MB, which no answer of Emarsys' is; the rest was not read`;
+  }
   if (axios.isAxiosError(error)) {
     const code = error.code ? `${error.code}: ` : '';
     return `${code}${error.message}`;
