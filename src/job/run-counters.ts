@@ -1,5 +1,16 @@
 import type { FailureDependency, RunReport, SkipReason } from './report';
 
+/**
+ * Failure reasons a report names, at most: the most frequent. The report is one Cosmos DB document
+ * (2 MB at most), the HTTP rerun's answer and one log line, and a service may fail each cart with
+ * a text of its own (a per-contact error quoting a trace id, a lookup failure naming the account).
+ */
+export const REPORTED_FAILURE_REASONS = 25;
+/** What the failures past those are counted under, last in the report. */
+export const OTHER_FAILURE_REASONS = '(other reasons)';
+/** Distinct reasons kept while a run works; past them a new reason is counted with the others at once. */
+const KEPT_FAILURE_REASONS = 1_000;
+
 /** The tallies a run keeps while it works; `summary` turns them into the report's shape. */
 export class RunCounters {
   pages = 0;
@@ -29,7 +40,7 @@ export class RunCounters {
    * counted apart (`failed`), and one cart may meet two failures (its lookup, then its record).
    */
   countFailureReason(reason: string, dependency: FailureDependency): void {
-    this.failures.set(reason, (this.failures.get(reason) ?? 0) + 1);
+    this.countReason(reason, 1);
     this.failuresByDependency.set(dependency, (this.failuresByDependency.get(dependency) ?? 0) + 1);
   }
 
@@ -45,8 +56,27 @@ export class RunCounters {
     this.invalidProducts += other.invalidProducts;
     for (const [reason, count] of other.skipped) this.skip(reason, count);
     for (const [reason, count] of other.droppedLines) this.droppedLines.set(reason, (this.droppedLines.get(reason) ?? 0) + count);
-    for (const [reason, count] of other.failures) this.failures.set(reason, (this.failures.get(reason) ?? 0) + count);
+    for (const [reason, count] of other.failures) this.countReason(reason, count);
     for (const [dependency, count] of other.failuresByDependency) this.failuresByDependency.set(dependency, (this.failuresByDependency.get(dependency) ?? 0) + count);
+  }
+
+  private countReason(reason: string, count: number): void {
+    const counted = this.failures.has(reason) || this.failures.size < KEPT_FAILURE_REASONS ? reason : OTHER_FAILURE_REASONS;
+    this.failures.set(counted, (this.failures.get(counted) ?? 0) + count);
+  }
+
+  /**
+   * Most frequent first; equal counts by reason, so pages finishing in another order give the same
+   * report. Past REPORTED_FAILURE_REASONS, the rest are counted together, last.
+   */
+  private failureList(): RunReport['failures'] {
+    const named = [...this.failures]
+      .filter(([reason]) => reason !== OTHER_FAILURE_REASONS)
+      .map(([reason, count]) => ({ reason, count }))
+      .sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0));
+    const others = named.slice(REPORTED_FAILURE_REASONS).reduce((sum, failure) => sum + failure.count, this.failures.get(OTHER_FAILURE_REASONS) ?? 0);
+    const shown = named.slice(0, REPORTED_FAILURE_REASONS);
+    return others > 0 ? [...shown, { reason: OTHER_FAILURE_REASONS, count: others }] : shown;
   }
 
   summary(): Pick<RunReport, 'pages' | 'carts' | 'lines' | 'failures' | 'failuresByDependency' | 'invalidRecords'> {
@@ -64,8 +94,7 @@ export class RunCounters {
         skippedByReason,
       },
       lines: { dropped: [...this.droppedLines.values()].reduce((sum, n) => sum + n, 0), droppedByReason },
-      // Most frequent first; equal counts by reason, so pages finishing in another order give the same report.
-      failures: [...this.failures].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0)),
+      failures: this.failureList(),
       failuresByDependency: Object.fromEntries(this.failuresByDependency),
       invalidRecords: { customers: this.invalidCustomers, products: this.invalidProducts },
     };

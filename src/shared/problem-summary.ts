@@ -2,6 +2,8 @@ import type { Logger } from './logger';
 
 /** Records named on a line, at most: enough to start looking, few enough to keep the line short. */
 const SAMPLES = 5;
+/** The most of a sample record's id a line shows: ids come from the records, and a record may hold any. */
+const SAMPLE_LENGTH = 64;
 /** Reasons counted on a line, at most; the records of the others are counted together. */
 const REASONS = 5;
 const OTHER_REASONS = '(other reasons)';
@@ -24,7 +26,7 @@ export class ProblemSummary {
     this.count++;
     const counted = this.byReason.has(reason) || this.byReason.size < REASONS ? reason : OTHER_REASONS;
     this.byReason.set(counted, (this.byReason.get(counted) ?? 0) + 1);
-    if (id !== undefined && this.samples.length < SAMPLES) this.samples.push(id);
+    if (id !== undefined && this.samples.length < SAMPLES) this.samples.push(typeof id === 'string' && id.length > SAMPLE_LENGTH ? `${id.slice(0, SAMPLE_LENGTH)}…` : id);
   }
 
   /** One line for the records added so far, if any. */
