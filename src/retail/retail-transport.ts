@@ -437,7 +437,7 @@ function answerTooLarge(operation: string): RemoteServiceError {
   return new RemoteServiceError(
     `${operation} answered more than ${MAX_ANSWER_BYTES / 1024 / 1024} MB; the rest was not read. No answer of Retail Server's ` +
       'is that large (a page of 1,000 carts takes a few MB, a few dozen with carts of a hundred lines): check RetailServerUrl, ' +
-      'and any gateway or proxy before Retail Server.',
+      'and any gateway or proxy before Retail Server; if your carts really are that large, lower RetailServerClientOptions.PageSize.',
     { service: 'RetailServer', operation, code: 'AnswerTooLarge', retryable: false },
   );
 }
