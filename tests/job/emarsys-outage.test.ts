@@ -235,3 +235,34 @@ test('a request whose every reminder Emarsys refuses: split twice, not down to e
   const records = await (await h.ledger()).getNotifications(bad.map((id, i) => notificationId(id, new Date(Date.parse('2026-11-23T11:00:00Z') + i * 60_000))));
   expect([...records.values()].map((stored) => stored.record.attempts)).toEqual(Array(8).fill(0));
 });
+
+/**
+ * Two reminders Emarsys fails with HTTP 500 every time, one in each half of a request, while it
+ * takes the send's other request: the request's halves both failed, which was taken for an outage
+ * though Emarsys had just taken another request. The same four carts come in the same request every
+ * run, so the two sent with them were never reminded and the checkpoint waited for TimeToLiveDays.
+ */
+test('two reminders Emarsys fails with HTTP 500 every time, one in each half of a request Emarsys takes others beside: their request-mates go out, they are charged', async () => {
+  const ids = ['a', 'b', 'c', 'd', 'poison', 'mate', 'venom', 'friend'];
+  const data = buildSimulatorData({
+    customers: ids.map((_, i) => customerRecord(`C${i}`)),
+    products: [productRecord(1)],
+    carts: ids.map((id, i) => cartRecord({ id, customerId: `C${i}`, modifiedDateTime: `2026-11-23T11:0${i}:00Z`, lines: [{ productId: 1 }] })),
+  });
+  h = await startFaultHarness({ now: NOW, data });
+  h.proxies.emarsys.inject({ path: /\/trigger$/, match: (r) => /"c[46]@example\.com"/.test(r.text()), fault: { kind: 'status', status: 500 } });
+  const env = { EmarsysClientOptions__BatchSize: '4', EmarsysClientOptions__MaxSendAttempts: '2' };
+  const reports: RunReport[] = [];
+  for (let run = 0; run < 2; run++) {
+    reports.push(await h.run({ trigger: 'timer' }, env));
+    h.clock.advanceMinutes(30);
+  }
+  expect(h.emarsys.deliveries.map((d) => d.data.cartId).sort()).toEqual(['a', 'b', 'c', 'd', 'friend', 'mate']);
+  expect(reports[0]?.carts).toMatchObject({ notified: 6, failed: 2 });
+  expect(reports[0]?.carts.providerDown).toBeUndefined();
+  expect(reports[0]?.failures).toEqual([{ reason: expect.stringMatching(/HTTP 500.*Emarsys took the rest of its request, so it fails on this reminder/), count: 2 }]);
+  const stored = await (await h.ledger()).getNotifications(['poison', 'venom'].map((id) => notificationId(id, new Date(`2026-11-23T11:0${ids.indexOf(id)}:00Z`))));
+  expect([...stored.values()].map((s) => s.record)).toEqual(Array(2).fill(expect.objectContaining({ status: 'failed', attempts: 1 })));
+  // Alone in the next run's send, the two cannot be told from Emarsys down (as a lone reminder's HTTP 500).
+  expect(reports[1]?.carts).toMatchObject({ notified: 0, failed: 2, providerDown: 2 });
+});

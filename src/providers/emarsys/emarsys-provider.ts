@@ -66,13 +66,14 @@ interface SendState {
    */
   lone: { index: number; reason: string; suspect: 'error' | 'refusal' }[];
   /**
-   * Requests Emarsys refused as a whole, their halves too, while it had taken nothing of the send:
-   * the event's or the account's refusal, or reminders in both halves it refuses every time. Judged
-   * once the send's other requests are answered, as `lone`. `parts`: the halves, refused each (or
-   * the request itself, sent unhalved after another was refused so), split further once Emarsys is
-   * shown to take the event.
+   * Requests Emarsys refused or failed as a whole, their halves too, while it had taken neither
+   * half: the event's or the account's refusal, Emarsys down, or reminders in both halves it fails
+   * on or refuses every time. Judged once the send's other requests are answered, as `lone`.
+   * `parts`: the halves, failed each (or the request itself, sent unhalved after another was refused
+   * so), split further once Emarsys is shown to take the event (a refusal) or took another request
+   * of the send (an HTTP 500).
    */
-  refused: { indices: number[]; parts: number[][]; reason: string }[];
+  refused: { indices: number[]; parts: number[][]; reason: string; suspect: 'error' | 'refusal' }[];
 }
 
 /**
@@ -209,18 +210,18 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
       failEach(indices, result.reason, result.retryable, true);
       if (probe) probe.onSuspect(indices, result.reason);
       else if (indices.length === 1) state.lone.push({ index: indices[0] as number, reason: result.reason, suspect: result.suspect });
-      else if (result.suspect === 'refusal' && state.refused.length > 0 && state.taken !== true) {
+      else if (result.suspect === 'refusal' && state.refused.some((item) => item.suspect === 'refusal') && state.taken !== true) {
         // Emarsys refused another request of the send, its halves too, and took nothing: most likely
         // the event's or the account's refusal, which these halves would meet as well. Judged with it.
-        state.refused.push({ indices, parts: [indices], reason: result.reason });
+        state.refused.push({ indices, parts: [indices], reason: result.reason, suspect: 'refusal' });
       } else {
         const what = result.suspect === 'error' ? 'failed a request with HTTP 500 past its retries' : 'refused a request as a whole';
         logger.warn(`emarsys ${what}; sending its halves to tell an outage from a reminder it fails on`, { eventId, contacts: indices.length });
-        if (!(await isolate(state, indices)) && result.suspect === 'refusal') {
-          // Both halves refused: the event's or the account's refusal, or reminders in each half it
-          // refuses. Told apart once the send's other requests are answered (the same carts come in
-          // the same requests every run, so a stop here would leave the others unsent for good).
-          state.refused.push({ indices, parts: halves(indices), reason: result.reason });
+        if (!(await isolate(state, indices))) {
+          // Both halves failed: an outage, or reminders in each half Emarsys fails on or refuses.
+          // Told apart once the send's other requests are answered (the same carts come in the same
+          // requests every run, so an outage here would leave the others unsent for good).
+          state.refused.push({ indices, parts: halves(indices), reason: result.reason, suspect: result.suspect });
         } else logFailed(state, indices);
       }
       return false;
@@ -328,21 +329,22 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
   };
 
   /**
-   * What a send left undecided: requests Emarsys refused as a whole (their halves too) and
-   * reminders alone in a request it failed or refused, while it took nothing else of the send. A
+   * What a send left undecided: requests Emarsys refused or failed as a whole (their halves too)
+   * and reminders alone in a request it failed or refused, while it took nothing else of the send. A
    * refusal is about the reminders when Emarsys takes this event with these credentials: shown by a
    * request of the send it took, else by the event's own endpoint answering (one GET); the refused
    * requests are then halved down to the reminders it refuses, each an attempt of its own. An HTTP
-   * 500 is a lone reminder's only when Emarsys took another request of the send (a trigger endpoint
-   * failing while the event's answers is still an outage). Anything else is an outage: no attempt.
+   * 500 is the reminders' (a lone one's, or found by halving the failed request further) only when
+   * Emarsys took another request of the send (a trigger endpoint failing while the event's answers
+   * is still an outage). Anything else is an outage: no attempt.
    */
   const judgeDeferred = async (state: SendState): Promise<void> => {
-    const refusals = state.refused.length > 0 || state.lone.some((item) => item.suspect === 'refusal');
+    const refusals = [...state.refused, ...state.lone].some((item) => item.suspect === 'refusal');
     const asked = state.taken !== true && refusals && state.stopReason === undefined;
     const takesEvent = state.taken === true || (asked && (await checks.eventAnswers()));
     const evidence = state.taken ? "Emarsys took the send's other reminders" : `Emarsys answers for external event ${eventId} with these credentials`;
-    for (const { indices, parts, reason } of state.refused) {
-      for (const part of takesEvent ? parts : []) {
+    for (const { indices, parts, reason, suspect } of state.refused) {
+      for (const part of (suspect === 'refusal' ? takesEvent : state.taken === true) ? parts : []) {
         if (part.length === 1) blame(state, part[0] as number, `${reason}; ${evidence}, so it fails on this reminder`);
         else await isolate(state, part);
       }
