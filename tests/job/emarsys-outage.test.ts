@@ -266,3 +266,32 @@ test('two reminders Emarsys fails with HTTP 500 every time, one in each half of 
   // Alone in the next run's send, the two cannot be told from Emarsys down (as a lone reminder's HTTP 500).
   expect(reports[1]?.carts).toMatchObject({ notified: 0, failed: 2, providerDown: 2 });
 });
+
+/**
+ * Emarsys refusing every request for what every reminder meets but the event's own endpoint does
+ * not show (a key_id the account lacks, a field of the event's), in requests of one or two: Emarsys
+ * answering for the event was taken to show each lone refusal (and each refused half of one) the
+ * reminder's, so every reminder (with BatchSize 1) or the first request's two (BatchSize 2) were
+ * charged an attempt each run and given up after MaxSendAttempts, where a larger request refused
+ * the same way costs none (a split of which Emarsys takes no part).
+ */
+test.each(['1', '2'])('every request refused for what every reminder meets, BatchSize %s: no attempt charged, and once it is fixed every cart is reminded', async (batchSize) => {
+  const ids = ['a', 'b', 'c', 'd', 'e', 'f'];
+  const data = buildSimulatorData({
+    customers: ids.map((_, i) => customerRecord(`C${i}`)),
+    products: [productRecord(1)],
+    carts: ids.map((id, i) => cartRecord({ id, customerId: `C${i}`, modifiedDateTime: `2026-11-23T11:0${i}:00Z`, lines: [{ productId: 1 }] })),
+  });
+  h = await startFaultHarness({ now: NOW, data });
+  const refusal = { replyCode: 2004, replyText: 'Invalid key field id: 9999', data: '' };
+  const rule = h.proxies.emarsys.inject({ path: /\/trigger$/, fault: { kind: 'status', status: 400, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(refusal) } });
+  const env = { EmarsysClientOptions__BatchSize: batchSize, EmarsysClientOptions__MaxSendAttempts: '2' };
+  for (let run = 0; run < 3; run++) {
+    const report = await h.run({ trigger: 'timer' }, env);
+    expect(report.carts).toMatchObject({ notified: 0, failed: 6, providerDown: 6 });
+    h.clock.advanceMinutes(30);
+  }
+  rule.remove();
+  expect((await h.run({ trigger: 'timer' }, env)).carts).toMatchObject({ notified: 6, failed: 0 });
+  expect(h.emarsys.deliveries.map((d) => d.data.cartId).sort()).toEqual(ids);
+});

@@ -332,7 +332,8 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
    * What a send left undecided: requests Emarsys refused or failed as a whole (their halves too)
    * and reminders alone in a request it failed or refused, while it took nothing else of the send. A
    * refusal is about the reminders when Emarsys takes this event with these credentials: shown by a
-   * request of the send it took, else by the event's own endpoint answering (one GET); the refused
+   * request of the send it took, else by the event's own endpoint answering (one GET), which speaks
+   * for a reminder refused alone only when it is the send's one refused reminder; the refused
    * requests are then halved down to the reminders it refuses, each an attempt of its own. An HTTP
    * 500 is the reminders' (a lone one's, or found by halving the failed request further) only when
    * Emarsys took another request of the send (a trigger endpoint failing while the event's answers
@@ -342,16 +343,24 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
     const refusals = [...state.refused, ...state.lone].some((item) => item.suspect === 'refusal');
     const asked = state.taken !== true && refusals && state.stopReason === undefined;
     const takesEvent = state.taken === true || (asked && (await checks.eventAnswers()));
+    // Parts of two or more first: Emarsys taking some of one shows it takes the send's requests.
+    for (const { parts, suspect } of state.refused) {
+      if (!(suspect === 'refusal' ? takesEvent : state.taken === true)) continue;
+      for (const part of parts) if (part.length > 1) await isolate(state, part);
+    }
     const evidence = state.taken ? "Emarsys took the send's other reminders" : `Emarsys answers for external event ${eventId} with these credentials`;
+    // With nothing of the send taken, the event answering shows a refusal the reminder's only when it
+    // is the send's one refused reminder: several, each refused alone or in a half, are what all of
+    // them meet (a key_id the account lacks, a field of the event's), as a split of which Emarsys
+    // takes no part.
+    const refusedAlone = state.refused.every((item) => item.suspect !== 'refusal') && state.lone.filter((item) => item.suspect === 'refusal').length === 1;
+    const shown = (suspect: 'error' | 'refusal') => state.taken === true || (suspect === 'refusal' && takesEvent && refusedAlone);
     for (const { indices, parts, reason, suspect } of state.refused) {
-      for (const part of (suspect === 'refusal' ? takesEvent : state.taken === true) ? parts : []) {
-        if (part.length === 1) blame(state, part[0] as number, `${reason}; ${evidence}, so it fails on this reminder`);
-        else await isolate(state, part);
-      }
+      for (const part of parts) if (part.length === 1 && shown(suspect)) blame(state, part[0] as number, `${reason}; ${evidence}, so it fails on this reminder`);
       logFailed(state, indices);
     }
     for (const { index, reason, suspect } of state.lone) {
-      if (suspect === 'refusal' ? takesEvent : state.taken === true) blame(state, index, `${reason}; ${evidence}, so it fails on this reminder`);
+      if (shown(suspect)) blame(state, index, `${reason}; ${evidence}, so it fails on this reminder`);
       logFailed(state, [index]);
     }
   };
