@@ -46,6 +46,8 @@ describe('Emarsys fails every trigger request for three hours (six timer runs), 
     ['failing every request (HTTP 500), one reminder a request', { kind: 'status', status: 500 }, { EmarsysClientOptions__BatchSize: '1' }],
     ['refusing the rotated API secret (HTTP 401)', { kind: 'status', status: 401, headers: json, body: JSON.stringify({ replyCode: 1, replyText: 'Unauthorized', data: '' }) }],
     // The event's own endpoint refuses it too (what tells a refusal of the event from one of a reminder's data).
+    // A size limit no reminder of the request comes near (none is 100 kB): about the request, not its reminders.
+    ['refusing every request for a record\'s size though none is large (HTTP 403, replyCode 7002)', { kind: 'status', status: 403, headers: json, body: JSON.stringify({ replyCode: 7002, replyText: 'Either the number of recipient records or the size of a single record exceed the maximum limit', data: '' }) }],
     ['refusing the deleted external event (replyCode 6003)', { kind: 'status', status: 400, headers: json, body: JSON.stringify({ replyCode: 6003, replyText: 'Invalid event id: 4711', data: '' }) }],
   ])('%s: once it works, every cart of the outage is reminded, once', async (_name, fault, env = {}) => {
     h = await startFaultHarness({ now: NOW, data: store() });

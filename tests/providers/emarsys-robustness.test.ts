@@ -185,7 +185,7 @@ test.each([
   standIn.failNext(Array.from({ length: 1000 }, () => refusal));
   const outcomes = await provider().send(notifications(64));
   expect(standIn.requests.filter((r) => r.kind === 'trigger')).toHaveLength(1);
-  expect(outcomes.every((o) => o.status === 'failed' && o.retryable && o.reason.includes('so it was not split'))).toBe(true);
+  expect(outcomes.every((o) => o.status === 'failed' && o.retryable && o.outage && o.reason.includes('so it was not split'))).toBe(true);
 });
 
 test('a large reminder refused for its size (5008) among small ones: the small ones in one request, the large one alone (three requests in all)', async () => {

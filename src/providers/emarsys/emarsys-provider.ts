@@ -180,13 +180,14 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
     if (result.kind === 'failed' && result.tooLarge === 'contact') {
       // A contact's data refused for its size: only a large one can be it. Those go alone (and
       // fail for good if refused again), the rest together; with none large, the refusal is not
-      // about these reminders' size, and splitting would cost a request per reminder for nothing.
+      // about these reminders' size, and splitting would cost a request per reminder for nothing:
+      // a refusal of the request as a whole (a limit of the account's), which costs no attempt.
       const bytes = (index: number) => Buffer.byteLength(state.contacts[index] as string);
       const large = indices.filter((index) => bytes(index) >= LARGE_CONTACT_BYTES);
       if (large.length === 0) {
         const reason = `${result.reason} (no reminder of the request is ${LARGE_CONTACT_BYTES} bytes or more, so it was not split)`;
-        failEach(indices, reason, true);
-        logger.error('emarsys trigger request failed', { eventId, contacts: indices.length, retryable: true, reason });
+        failEach(indices, reason, true, true);
+        logger.error('emarsys trigger request failed', { eventId, contacts: indices.length, retryable: true, outage: true, reason });
         return true;
       }
       if (indices.length === 1) {
@@ -198,7 +199,7 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
       if (rest.length > 0 && (await sendChunk(state, rest))) {
         // The small ones refused the same way: not about the large ones' size either.
         const reason = `${result.reason} (reminders under ${LARGE_CONTACT_BYTES} bytes were refused the same way, so it is not about this one's size)`;
-        failEach(large, reason, true);
+        failEach(large, reason, true, true);
         return false;
       }
       for (const index of large) await sendChunk(state, [index]);
