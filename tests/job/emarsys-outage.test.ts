@@ -297,3 +297,25 @@ test.each(['1', '2'])('every request refused for what every reminder meets, Batc
   expect((await h.run({ trigger: 'timer' }, env)).carts).toMatchObject({ notified: 6, failed: 0 });
   expect(h.emarsys.deliveries.map((d) => d.data.cartId).sort()).toEqual(ids);
 });
+
+/**
+ * A refusal answered after the send's last-call time (the run's time limit and its grace): the
+ * judgement still asked Emarsys for the event, one more call (and in OAuth 2.0 mode perhaps a token
+ * fetch with its retries) past the time the run must end by, and charged the reminder on it.
+ */
+test('a reminder refused after the run\'s time limit and its grace: the event is not asked for, and the reminder costs no attempt', async () => {
+  h = await startFaultHarness({
+    now: NOW,
+    data: buildSimulatorData({
+      customers: [customerRecord('CP')],
+      products: [productRecord(1)],
+      carts: [cartRecord({ id: 'poison', customerId: 'CP', modifiedDateTime: '2026-11-23T11:00:00Z', lines: [{ productId: 1 }] })],
+    }),
+  });
+  const refusal = { replyCode: 10001, replyText: 'Invalid data in the request', data: '' };
+  // Emarsys answers the trigger request 20 minutes later by the run's clock: past MaxRunMinutes and its grace.
+  h.proxies.emarsys.inject({ path: /\/trigger$/, before: () => h.clock.advanceMinutes(20), fault: { kind: 'status', status: 400, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(refusal) } });
+  const report = await h.run({ trigger: 'timer' }, { RetailServerClientOptions__MaxRunMinutes: '10' });
+  expect(h.proxies.emarsys.requests().filter((r) => !r.path.endsWith('/trigger'))).toEqual([]);
+  expect(report.carts).toMatchObject({ notified: 0, failed: 1, providerDown: 1 });
+});

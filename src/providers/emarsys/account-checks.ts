@@ -51,9 +51,10 @@ export interface AccountChecks {
   /**
    * Whether Emarsys answers for the external event with these credentials (HTTP 200, replyCode 0),
    * or, for an ApiUrl of another shape, for the account's settings: it is up, takes the
-   * credentials, and has the event. False on any other answer or fault.
+   * credentials, and has the event. False on any other answer or fault. `deadline` (epoch ms):
+   * no retry of a token request waits past it.
    */
-  eventAnswers(): Promise<boolean>;
+  eventAnswers(deadline?: number): Promise<boolean>;
 }
 
 export function createAccountChecks(options: AccountCheckOptions): AccountChecks {
@@ -64,8 +65,8 @@ export function createAccountChecks(options: AccountCheckOptions): AccountChecks
    * Throws the authenticator's RemoteServiceError when no credentials can be had (an OAuth token
    * refused), and the transport's error when Emarsys cannot be reached.
    */
-  async function getJson(url: string): Promise<{ status: number; reply: EmarsysReply | undefined }> {
-    const headers = await authenticator.headers();
+  async function getJson(url: string, deadline?: number): Promise<{ status: number; reply: EmarsysReply | undefined }> {
+    const headers = await authenticator.headers(deadline);
     counters.calls++;
     const response = await withinTimeout(http, (config) => http.get<string>(url, { ...config, headers: { ...headers, Accept: 'application/json' } }));
     return { status: response.status, reply: safeJson(response.data) as EmarsysReply | undefined };
@@ -128,9 +129,9 @@ export function createAccountChecks(options: AccountCheckOptions): AccountChecks
     );
   }
 
-  async function eventAnswers(): Promise<boolean> {
+  async function eventAnswers(deadline?: number): Promise<boolean> {
     try {
-      const { status, reply } = await getJson(eventUrl(apiUrlTemplate, eventId) ?? settingsUrl(apiUrlTemplate));
+      const { status, reply } = await getJson(eventUrl(apiUrlTemplate, eventId) ?? settingsUrl(apiUrlTemplate), deadline);
       return status === 200 && reply?.replyCode === 0;
     } catch {
       return false;

@@ -342,8 +342,10 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
    */
   const judgeDeferred = async (state: SendState): Promise<void> => {
     const refusals = [...state.refused, ...state.lone].some((item) => item.suspect === 'refusal');
-    const asked = state.taken !== true && refusals && state.stopReason === undefined;
-    const takesEvent = state.taken === true || (asked && (await checks.eventAnswers()));
+    // Not past the send's last-call time: the run must end by then.
+    const inTime = state.deadline === undefined || clock.now().getTime() < state.deadline;
+    const asked = state.taken !== true && refusals && state.stopReason === undefined && inTime;
+    const takesEvent = state.taken === true || (asked && (await checks.eventAnswers(state.deadline)));
     // Parts of two or more first: Emarsys taking some of one shows it takes the send's requests.
     for (const { parts, suspect } of state.refused) {
       if (!(suspect === 'refusal' ? takesEvent : state.taken === true)) continue;
