@@ -319,3 +319,47 @@ test('a reminder refused after the run\'s time limit and its grace: the event is
   expect(h.proxies.emarsys.requests().filter((r) => !r.path.endsWith('/trigger'))).toEqual([]);
   expect(report.carts).toMatchObject({ notified: 0, failed: 1, providerDown: 1 });
 });
+
+/**
+ * A reminder Emarsys fails with HTTP 500 every time, whose page-mates went out in an earlier run:
+ * every later run sends it alone, its page's send takes nothing, and it was taken for Emarsys down
+ * (no attempt, the checkpoint held until TimeToLiveDays) although the same run's next page went
+ * out. Emarsys taking another send's request of the run shows it works.
+ */
+test('a reminder Emarsys fails with HTTP 500 every time, alone in its page: the run\'s other pages going out show it is the reminder', async () => {
+  const data = buildSimulatorData({
+    customers: ['CP', 'CM', 'CA', 'CB'].map((c) => customerRecord(c)),
+    products: [productRecord(1)],
+    carts: [
+      cartRecord({ id: 'poison', customerId: 'CP', modifiedDateTime: '2026-11-23T11:00:00Z', lines: [{ productId: 1 }] }),
+      cartRecord({ id: 'mate', customerId: 'CM', modifiedDateTime: '2026-11-23T11:01:00Z', lines: [{ productId: 1 }] }),
+    ],
+  });
+  h = await startFaultHarness({ now: NOW, data });
+  const env = { EmarsysClientOptions__MaxSendAttempts: '2', RetailServerClientOptions__PageSize: '2' };
+  const delivered = () => h.emarsys.deliveries.map((d) => d.data.cartId);
+  h.proxies.emarsys.inject({
+    path: /\/trigger$/,
+    match: (r) => r.text().includes('cp@example.com'),
+    // Alone in its send, its request is answered after the run's next page has gone out.
+    before: async () => {
+      for (let i = 0; i < 4000 && delivered().length === 1 && !delivered().includes('late-a'); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    },
+    fault: { kind: 'status', status: 500 },
+  });
+  // Sent with its page-mate: found by halving, its first attempt.
+  expect((await h.run({ trigger: 'timer' }, env)).carts).toMatchObject({ notified: 1, failed: 1 });
+  h.retail.data.carts.push(
+    cartRecord({ id: 'late-a', customerId: 'CA', modifiedDateTime: '2026-11-23T12:10:00Z', lines: [{ productId: 1 }] }),
+    cartRecord({ id: 'late-b', customerId: 'CB', modifiedDateTime: '2026-11-23T12:11:00Z', lines: [{ productId: 1 }] }),
+  );
+  h.clock.advanceMinutes(30);
+  const second = await h.run({ trigger: 'timer' }, env);
+  expect(delivered().sort()).toEqual(['late-a', 'late-b', 'mate']);
+  expect(second.carts).toMatchObject({ notified: 2, failed: 1 });
+  expect(second.carts.providerDown).toBeUndefined();
+  expect(second.failures).toEqual([{ reason: expect.stringMatching(/HTTP 500.*Emarsys took other reminders of this run, so it fails on this reminder/), count: 1 }]);
+  const stored = (await (await h.ledger()).getNotifications([notificationId('poison', new Date('2026-11-23T11:00:00Z'))])).values().next().value;
+  expect(stored?.record).toMatchObject({ status: 'failed', retryable: true, attempts: 2 });
+  expect(second.checkpoint?.lastModifiedAt).toBe('2026-11-23T12:20:00.000Z');
+});

@@ -104,6 +104,8 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
   const clock = options.clock ?? systemClock;
   const logger = options.logger;
   const counters: ProviderCounters = sharedCounters(['calls', 'retries']);
+  /** Trigger requests Emarsys took; a run reads its own (`ofThisRun`): Emarsys works, across the run's sends. */
+  const taken = sharedCounters(['triggers']);
   const http = createHttpClient(settings.timeoutMs);
   const eventId = settings.externalEventId;
   const retryHooks = { sleep: options.sleep, random: options.random };
@@ -236,6 +238,7 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
 
     probe?.onAccepted();
     state.taken = true;
+    taken.triggers++;
     const normalised = new Map([...result.contactErrors].map(([externalId, error]) => [contactKey(externalId), error]));
     const rejected: string[] = [];
     const byCode: Record<string, number> = {};
@@ -341,23 +344,30 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
    * is still an outage). Anything else is an outage: no attempt.
    */
   const judgeDeferred = async (state: SendState): Promise<void> => {
+    // Emarsys took a request of this send, or of another send of the run (a page's reminder whose
+    // page-mates went out in an earlier run is sent alone in every later one): it works.
+    const took = () => state.taken === true || ofThisRun(taken).triggers > 0;
     const refusals = [...state.refused, ...state.lone].some((item) => item.suspect === 'refusal');
     // Not past the send's last-call time: the run must end by then.
     const inTime = state.deadline === undefined || clock.now().getTime() < state.deadline;
-    const asked = state.taken !== true && refusals && state.stopReason === undefined && inTime;
-    const takesEvent = state.taken === true || (asked && (await checks.eventAnswers(state.deadline)));
+    const asked = !took() && refusals && state.stopReason === undefined && inTime;
+    const takesEvent = took() || (asked && (await checks.eventAnswers(state.deadline)));
     // Parts of two or more first: Emarsys taking some of one shows it takes the send's requests.
     for (const { parts, suspect } of state.refused) {
-      if (!(suspect === 'refusal' ? takesEvent : state.taken === true)) continue;
+      if (!(suspect === 'refusal' ? takesEvent : took())) continue;
       for (const part of parts) if (part.length > 1) await isolate(state, part);
     }
-    const evidence = state.taken ? "Emarsys took the send's other reminders" : `Emarsys answers for external event ${eventId} with these credentials`;
+    const evidence = state.taken
+      ? "Emarsys took the send's other reminders"
+      : took()
+        ? 'Emarsys took other reminders of this run'
+        : `Emarsys answers for external event ${eventId} with these credentials`;
     // With nothing of the send taken, the event answering shows a refusal the reminder's only when it
     // is the send's one refused reminder: several, each refused alone or in a half, are what all of
     // them meet (a key_id the account lacks, a field of the event's), as a split of which Emarsys
     // takes no part.
     const refusedAlone = state.refused.every((item) => item.suspect !== 'refusal') && state.lone.filter((item) => item.suspect === 'refusal').length === 1;
-    const shown = (suspect: 'error' | 'refusal') => state.taken === true || (suspect === 'refusal' && takesEvent && refusedAlone);
+    const shown = (suspect: 'error' | 'refusal') => took() || (suspect === 'refusal' && takesEvent && refusedAlone);
     for (const { indices, parts, reason, suspect } of state.refused) {
       for (const part of parts) if (part.length === 1 && shown(suspect)) blame(state, part[0] as number, `${reason}; ${evidence}, so it fails on this reminder`);
       logFailed(state, indices);
