@@ -338,14 +338,24 @@ test('a reminder Emarsys fails with HTTP 500 every time, alone in its page: the 
   h = await startFaultHarness({ now: NOW, data });
   const env = { EmarsysClientOptions__MaxSendAttempts: '2', RetailServerClientOptions__PageSize: '2' };
   const delivered = () => h.emarsys.deliveries.map((d) => d.data.cartId);
+  let poisonSent = false;
   h.proxies.emarsys.inject({
     path: /\/trigger$/,
     match: (r) => r.text().includes('cp@example.com'),
     // Alone in its send, its request is answered after the run's next page has gone out.
     before: async () => {
+      poisonSent = true;
       for (let i = 0; i < 4000 && delivered().length === 1 && !delivered().includes('late-a'); i++) await new Promise((resolve) => setTimeout(resolve, 5));
     },
     fault: { kind: 'status', status: 500 },
+  });
+  // ... while its send is in flight: what Emarsys took before a send began does not show it still works.
+  h.proxies.emarsys.inject({
+    path: /\/trigger$/,
+    match: (r) => r.text().includes('"cartId":"late-a"'),
+    before: async () => {
+      for (let i = 0; i < 4000 && !poisonSent; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    },
   });
   // Sent with its page-mate: found by halving, its first attempt.
   expect((await h.run({ trigger: 'timer' }, env)).carts).toMatchObject({ notified: 1, failed: 1 });
@@ -354,6 +364,7 @@ test('a reminder Emarsys fails with HTTP 500 every time, alone in its page: the 
     cartRecord({ id: 'late-b', customerId: 'CB', modifiedDateTime: '2026-11-23T12:11:00Z', lines: [{ productId: 1 }] }),
   );
   h.clock.advanceMinutes(30);
+  poisonSent = false;
   const second = await h.run({ trigger: 'timer' }, env);
   expect(delivered().sort()).toEqual(['late-a', 'late-b', 'mate']);
   expect(second.carts).toMatchObject({ notified: 2, failed: 1 });
@@ -362,4 +373,38 @@ test('a reminder Emarsys fails with HTTP 500 every time, alone in its page: the 
   const stored = (await (await h.ledger()).getNotifications([notificationId('poison', new Date('2026-11-23T11:00:00Z'))])).values().next().value;
   expect(stored?.record).toMatchObject({ status: 'failed', retryable: true, attempts: 2 });
   expect(second.checkpoint?.lastModifiedAt).toBe('2026-11-23T12:20:00.000Z');
+});
+
+/**
+ * Emarsys starting to fail every trigger request with HTTP 500 in the middle of a run, after it
+ * took the run's first page: every reminder alone in its request in the run's later pages (BatchSize
+ * 1, or a page with one reminder to send) was charged an attempt, its failure put down to the
+ * reminder ("Emarsys took other reminders of this run"), and none was counted as Emarsys down, for
+ * the rest of the run. What Emarsys took before those sends began says nothing of it since.
+ */
+test.each([
+  ['BatchSize 1', { EmarsysClientOptions__BatchSize: '1', RetailServerClientOptions__PageSize: '2' }],
+  ['a page with one reminder to send', { RetailServerClientOptions__PageSize: '1' }],
+])('Emarsys failing with HTTP 500 from the middle of a run, %s: the later pages\' reminders are Emarsys down, no attempt', async (_name, sizes) => {
+  const ids = ['a', 'b', 'c', 'd', 'e', 'f'];
+  const data = buildSimulatorData({
+    customers: ids.map((_, i) => customerRecord(`C${i}`)),
+    products: [productRecord(1)],
+    carts: ids.map((id, i) => cartRecord({ id, customerId: `C${i}`, modifiedDateTime: `2026-11-23T11:0${i}:00Z`, lines: [{ productId: 1 }] })),
+  });
+  h = await startFaultHarness({ now: NOW, data });
+  const first = sizes.RetailServerClientOptions__PageSize === '1' ? 1 : 2;
+  // Down once the first page has gone out (the pages worked one after another).
+  const later = ids.slice(first).map((id) => `"cartId":"${id}"`);
+  h.proxies.emarsys.inject({ path: /\/trigger$/, match: (r) => later.some((id) => r.text().includes(id)), fault: { kind: 'status', status: 500 } });
+  const logsBefore = h.logs.length;
+  const report = await h.run({ trigger: 'timer' }, { ...sizes, RetailServerClientOptions__PageConcurrency: '1' });
+  expect(h.emarsys.deliveries.map((d) => d.data.cartId)).toEqual(ids.slice(0, first));
+  expect(report.carts).toMatchObject({ notified: first, failed: 6 - first, providerDown: 6 - first });
+  expect(report.failures).toEqual([{ reason: expect.not.stringMatching(/took/), count: 6 - first }]);
+  const records = await (await h.ledger()).getNotifications(ids.slice(first).map((id, i) => notificationId(id, new Date(`2026-11-23T11:0${i + first}:00Z`))));
+  expect([...records.values()].map((stored) => stored.record.attempts)).toEqual(Array(6 - first).fill(0));
+  // The on-call engineer sees each failed request once, at error, as Emarsys down.
+  const failedRequests = h.logs.slice(logsBefore).filter((log) => log.message === 'emarsys trigger request failed');
+  expect(failedRequests.map((log) => [log.level, log.fields?.outage])).toEqual(Array(6 - first).fill(['error', true]));
 });

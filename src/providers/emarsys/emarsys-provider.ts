@@ -61,6 +61,11 @@ interface SendState {
   /** Emarsys took a request (or a part of one) of this send: it is up, and takes this event and these credentials. */
   taken?: boolean | undefined;
   /**
+   * The run's trigger requests Emarsys had taken when this send began: only those it took since
+   * (this send's, or another's in flight beside it) show it works now, not those before an outage.
+   */
+  takenBefore: number;
+  /**
    * Reminders alone in their request that Emarsys failed or refused as a whole, judged once the
    * send's other requests are answered: Emarsys taking one of those shows the reminder is at fault.
    */
@@ -104,7 +109,7 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
   const clock = options.clock ?? systemClock;
   const logger = options.logger;
   const counters: ProviderCounters = sharedCounters(['calls', 'retries']);
-  /** Trigger requests Emarsys took; a run reads its own (`ofThisRun`): Emarsys works, across the run's sends. */
+  /** Trigger requests Emarsys took; a run reads its own (`ofThisRun`): Emarsys works, across the run's sends in flight together. */
   const taken = sharedCounters(['triggers']);
   const http = createHttpClient(settings.timeoutMs);
   const eventId = settings.externalEventId;
@@ -344,9 +349,10 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
    * is still an outage). Anything else is an outage: no attempt.
    */
   const judgeDeferred = async (state: SendState): Promise<void> => {
-    // Emarsys took a request of this send, or of another send of the run (a page's reminder whose
-    // page-mates went out in an earlier run is sent alone in every later one): it works.
-    const took = () => state.taken === true || ofThisRun(taken).triggers > 0;
+    // Emarsys took a request of this send, or of another send of the run since this one began (a
+    // page's reminder whose page-mates went out in an earlier run is sent alone in every later one):
+    // it works. What it took before this send began does not show it has not gone down since.
+    const took = () => state.taken === true || ofThisRun(taken).triggers > state.takenBefore;
     const refusals = [...state.refused, ...state.lone].some((item) => item.suspect === 'refusal');
     // Not past the send's last-call time: the run must end by then.
     const inTime = state.deadline === undefined || clock.now().getTime() < state.deadline;
@@ -408,7 +414,7 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
         settings.batchSize,
         budget,
       ).map((positions) => positions.map((position) => sendable[position] as number));
-      const state: SendState = { batch, contacts, outcomes, deadline: sendOptions.deadline?.getTime(), lone: [], refused: [] };
+      const state: SendState = { batch, contacts, outcomes, deadline: sendOptions.deadline?.getTime(), takenBefore: ofThisRun(taken).triggers, lone: [], refused: [] };
       await mapWithConcurrency(plan, settings.concurrency, (indices) => sendChunk(state, indices));
       await judgeDeferred(state);
       return outcomes;
