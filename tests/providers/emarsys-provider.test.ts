@@ -434,15 +434,16 @@ describe('verify (doctor): the credentials, then the external event the reminder
   });
 });
 
-test.each([503, 500])('Emarsys failing every request with HTTP %i past the retries: the failed request is logged at error', async (status) => {
+test.each([503, 500])('Emarsys failing every request with HTTP %i past the retries: the failed request is logged at error, as Emarsys down', async (status) => {
   // An HTTP 500 is told from a reminder Emarsys fails on by sending the request's halves: failed
-  // alike, it is an outage, which must be as loud as a 503's.
+  // alike, it is an outage, which must be as loud as a 503's. Both say `outage`, as the line of a
+  // request the provider told from a reminder's failure does: what the on-call engineer filters on.
   await start();
   // Five attempts of the request, then (for a 500) its two halves once each.
   standIn.failNext(Array(7).fill({ status }));
   const outcomes = await provider().send(notifications(4));
   expect(outcomes.every((o) => o.status === 'failed' && o.outage === true)).toBe(true);
   expect(log.records.filter((record) => record.level === 'error')).toEqual([
-    expect.objectContaining({ message: 'emarsys trigger request failed', fields: expect.objectContaining({ contacts: 4, reason: expect.stringMatching(new RegExp(`HTTP ${status}`)) }) }),
+    expect.objectContaining({ message: 'emarsys trigger request failed', fields: expect.objectContaining({ contacts: 4, outage: true, reason: expect.stringMatching(new RegExp(`HTTP ${status}`)) }) }),
   ]);
 });

@@ -237,7 +237,7 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
     if (result.kind === 'failed') {
       failEach(indices, result.reason, result.retryable, result.outage);
       if (result.stopSend) state.stopReason = result.reason;
-      logger.error('emarsys trigger request failed', { eventId, contacts: indices.length, retryable: result.retryable, reason: result.reason });
+      logger.error('emarsys trigger request failed', { eventId, contacts: indices.length, retryable: result.retryable, outage: result.outage === true, reason: result.reason });
       return false;
     }
 
