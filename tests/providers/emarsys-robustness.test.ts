@@ -197,6 +197,10 @@ test('a large reminder refused for its size (5008) among small ones: the small o
     expect(outcomes.map((o) => o.status)).toEqual(['sent', 'sent', 'failed', 'sent', 'sent']);
     expect(outcomes[2]).toMatchObject({ retryable: false });
     expect(emarsys.requests).toHaveLength(3);
+    // Its request failed, for good: said at error as any other failed request (it was said nowhere).
+    expect(log.records.filter((record) => record.level === 'error')).toEqual([
+      expect.objectContaining({ message: 'emarsys trigger request failed', fields: expect.objectContaining({ contacts: 1, retryable: false, outage: false, reason: expect.stringMatching(/5008/) }) }),
+    ]);
   } finally {
     await emarsys.close();
   }

@@ -151,7 +151,9 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
     /** The one notification of this request refused for its size, for good. */
     const failAlone = (reason: string) => {
       const index = indices[0] as number;
-      failEach([index], `${reason} (this reminder alone, ${Buffer.byteLength(state.contacts[index] as string)} bytes)`, false);
+      const alone = `${reason} (this reminder alone, ${Buffer.byteLength(state.contacts[index] as string)} bytes)`;
+      failEach([index], alone, false);
+      logger.error('emarsys trigger request failed', { eventId, contacts: 1, retryable: false, outage: false, reason: alone });
     };
     if (state.stopReason === undefined && state.deadline !== undefined && clock.now().getTime() >= state.deadline) {
       state.stopReason = 'not sent: the run reached its time limit before this request';
