@@ -2,7 +2,7 @@ import { CosmosClient } from '@azure/cosmos';
 import { HttpRequest, InvocationContext, type Timer } from '@azure/functions';
 import { abandonedCartsGetRun } from '../../src/functions/abandoned-carts-get-run';
 import { abandonedCartsRun } from '../../src/functions/abandoned-carts-run';
-import { abandonedCartsTimer } from '../../src/functions/abandoned-carts-timer';
+import { abandonedCartsTimer, providerDownMessage } from '../../src/functions/abandoned-carts-timer';
 import type { RunReport } from '../../src/job/report';
 import { disposeRuntimes } from '../../src/runtime/create-dependencies';
 import { buildSimulatorData, cartRecord, channelRecord, customerRecord, productRecord, startRetailServerSimulator } from '../../src/simulators/retail-server';
@@ -76,7 +76,7 @@ describe('Azure Functions handlers', () => {
     // The external event deleted (or a wrong id deployed): every trigger request is refused.
     process.env.EmarsysClientOptions__ExternalEventId = '4712';
     await expect(abandonedCartsTimer(timer, context('abandonedCartsTimer').context)).rejects.toThrow(
-      /^Abandoned cart run [0-9a-f-]+ sent nothing: the email provider failed all 2 reminders as a whole \(Emarsys rejected the request: HTTP 400, replyCode 6003 .*\); they wait for a run in which it works$/,
+      /^Abandoned cart run [0-9a-f-]+ sent nothing: the email provider failed all 2 reminders as a whole; the run's most frequent failure: Emarsys rejected the request: HTTP 400, replyCode 6003 .*; they wait for a run in which it works$/,
     );
     expect(h.emarsys.deliveries).toHaveLength(0);
 
@@ -321,4 +321,21 @@ describe('Azure Functions handlers', () => {
       problems: [expect.stringMatching(/^EmarsysClientOptions\.ApiSecretKeyVaultSecretName: secret "emarsys-secret" was not found/)],
     });
   });
+});
+
+test('the timer\'s message for a run that sent nothing counts only the reminders the email provider failed as a whole, and quotes the top reason as the run\'s', () => {
+  // One cart failed on Retail Server (its customer lookup), two on Emarsys down, the Retail Server reason the most frequent.
+  const report = {
+    runId: '00000000-0000-4000-8000-000000000001',
+    carts: { seen: 3, eligible: 3, notified: 0, failed: 3, providerDown: 2, skipped: 0, skippedByReason: {} },
+    failures: [
+      { reason: 'Retail Server: the customer lookup fails', count: 2 },
+      { reason: 'Emarsys HTTP 503, still failing after 5 attempts', count: 2 },
+    ],
+  } satisfies Pick<RunReport, 'runId' | 'carts' | 'failures'>;
+  expect(providerDownMessage(report)).toBe(
+    "Abandoned cart run 00000000-0000-4000-8000-000000000001 sent nothing: the email provider failed 2 of the 3 reminders that failed as a whole; the run's most frequent failure: Retail Server: the customer lookup fails; they wait for a run in which it works",
+  );
+  expect(providerDownMessage({ ...report, carts: { ...report.carts, notified: 1 } })).toBeUndefined();
+  expect(providerDownMessage({ ...report, carts: { ...report.carts, providerDown: undefined } })).toBeUndefined();
 });
