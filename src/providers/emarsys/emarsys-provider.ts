@@ -78,7 +78,7 @@ interface SendState {
    * so), split further once Emarsys is shown to take the event (a refusal) or took another request
    * of the send (an HTTP 500).
    */
-  refused: { indices: number[]; parts: number[][]; reason: string; suspect: 'error' | 'refusal' }[];
+  undecided: { indices: number[]; parts: number[][]; reason: string; suspect: 'error' | 'refusal' }[];
 }
 
 /**
@@ -220,10 +220,10 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
       failEach(indices, result.reason, result.retryable, true);
       if (probe) probe.onSuspect(indices, result.reason);
       else if (indices.length === 1) state.lone.push({ index: indices[0] as number, reason: result.reason, suspect: result.suspect });
-      else if (result.suspect === 'refusal' && state.refused.some((item) => item.suspect === 'refusal') && state.taken !== true) {
+      else if (result.suspect === 'refusal' && state.undecided.some((item) => item.suspect === 'refusal') && state.taken !== true) {
         // Emarsys refused another request of the send, its halves too, and took nothing: most likely
         // the event's or the account's refusal, which these halves would meet as well. Judged with it.
-        state.refused.push({ indices, parts: [indices], reason: result.reason, suspect: 'refusal' });
+        state.undecided.push({ indices, parts: [indices], reason: result.reason, suspect: 'refusal' });
       } else {
         const what = result.suspect === 'error' ? 'failed a request with HTTP 500 past its retries' : 'refused a request as a whole';
         logger.warn(`emarsys ${what}; sending its halves to tell an outage from a reminder it fails on`, { eventId, contacts: indices.length });
@@ -231,7 +231,7 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
           // Both halves failed: an outage, or reminders in each half Emarsys fails on or refuses.
           // Told apart once the send's other requests are answered (the same carts come in the same
           // requests every run, so an outage here would leave the others unsent for good).
-          state.refused.push({ indices, parts: halves(indices), reason: result.reason, suspect: result.suspect });
+          state.undecided.push({ indices, parts: halves(indices), reason: result.reason, suspect: result.suspect });
         } else logFailed(state, indices);
       }
       return false;
@@ -355,13 +355,13 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
     // page's reminder whose page-mates went out in an earlier run is sent alone in every later one):
     // it works. What it took before this send began does not show it has not gone down since.
     const took = () => state.taken === true || ofThisRun(taken).triggers > state.takenBefore;
-    const refusals = [...state.refused, ...state.lone].some((item) => item.suspect === 'refusal');
+    const refusals = [...state.undecided, ...state.lone].some((item) => item.suspect === 'refusal');
     // Not past the send's last-call time: the run must end by then.
     const inTime = state.deadline === undefined || clock.now().getTime() < state.deadline;
     const asked = !took() && refusals && state.stopReason === undefined && inTime;
     const takesEvent = took() || (asked && (await checks.eventAnswers(state.deadline)));
     // Parts of two or more first: Emarsys taking some of one shows it takes the send's requests.
-    for (const { parts, suspect } of state.refused) {
+    for (const { parts, suspect } of state.undecided) {
       if (!(suspect === 'refusal' ? takesEvent : took())) continue;
       for (const part of parts) if (part.length > 1) await isolate(state, part);
     }
@@ -374,9 +374,9 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
     // is the send's one refused reminder: several, each refused alone or in a half, are what all of
     // them meet (a key_id the account lacks, a field of the event's), as a split of which Emarsys
     // takes no part.
-    const refusedAlone = state.refused.every((item) => item.suspect !== 'refusal') && state.lone.filter((item) => item.suspect === 'refusal').length === 1;
+    const refusedAlone = state.undecided.every((item) => item.suspect !== 'refusal') && state.lone.filter((item) => item.suspect === 'refusal').length === 1;
     const shown = (suspect: 'error' | 'refusal') => took() || (suspect === 'refusal' && takesEvent && refusedAlone);
-    for (const { indices, parts, reason, suspect } of state.refused) {
+    for (const { indices, parts, reason, suspect } of state.undecided) {
       for (const part of parts) if (part.length === 1 && shown(suspect)) blame(state, part[0] as number, `${reason}; ${evidence}, so it fails on this reminder`);
       logFailed(state, indices);
     }
@@ -416,7 +416,7 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
         settings.batchSize,
         budget,
       ).map((positions) => positions.map((position) => sendable[position] as number));
-      const state: SendState = { batch, contacts, outcomes, deadline: sendOptions.deadline?.getTime(), takenBefore: ofThisRun(taken).triggers, lone: [], refused: [] };
+      const state: SendState = { batch, contacts, outcomes, deadline: sendOptions.deadline?.getTime(), takenBefore: ofThisRun(taken).triggers, lone: [], undecided: [] };
       await mapWithConcurrency(plan, settings.concurrency, (indices) => sendChunk(state, indices));
       await judgeDeferred(state);
       return outcomes;
