@@ -17,13 +17,18 @@ describe('runPagePipeline', () => {
     const committed: number[] = [];
     let inFlight = 0;
     let maxInFlight = 0;
+    // The first three pages wait for one another, so the pipeline must have three in flight (not a
+    // matter of timers on a busy machine); later ones often finish before the pages ahead of them.
+    let allThree = () => undefined as void;
+    const threeInFlight = new Promise<void>((resolve) => (allThree = resolve));
     await runPagePipeline(
       pages(8, log),
       { concurrency: 3 },
       async (page) => {
         inFlight++;
         maxInFlight = Math.max(maxInFlight, inFlight);
-        await delay(page % 2 === 0 ? 15 : 2); // later pages often finish first
+        if (inFlight === 3) allThree();
+        await (page < 3 ? threeInFlight : delay(page % 2 === 0 ? 15 : 2));
         inFlight--;
         return page * 10;
       },
