@@ -33,6 +33,22 @@ const due = (h: FaultHarness) =>
     .filter((i) => cartTime(i) <= h.clock.now().getTime() - 10 * 60_000)
     .map((i) => `cart-${i}`);
 
+/** One cart per id, each its own customer's (C0, C1, ...), a minute apart from 11:00, one line each. */
+const cartsAMinuteApart = (ids: readonly string[]) =>
+  buildSimulatorData({
+    customers: ids.map((_, i) => customerRecord(`C${i}`)),
+    products: [productRecord(1)],
+    carts: ids.map((id, i) => cartRecord({ id, customerId: `C${i}`, modifiedDateTime: `2026-11-23T11:0${i}:00Z`, lines: [{ productId: 1 }] })),
+  });
+
+/** Emarsys refusing a request as a whole for something in its data (HTTP 400, replyCode 10001). */
+const refusedForData: Fault = {
+  kind: 'status',
+  status: 400,
+  headers: { 'Content-Type': 'application/json' },
+  body: JSON.stringify({ replyCode: 10001, replyText: 'Invalid data in the request', data: '' }),
+};
+
 let h: FaultHarness;
 afterEach(() => h.close());
 
@@ -154,11 +170,10 @@ test('a reminder Emarsys refuses as a whole every time: the carts sent with it g
     ),
   });
   h = await startFaultHarness({ now: NOW, data });
-  const refusal = { replyCode: 10001, replyText: 'Invalid data in the request', data: '' };
   h.proxies.emarsys.inject({
     path: /\/trigger$/,
     match: (r) => r.text().includes('cp@example.com'),
-    fault: { kind: 'status', status: 400, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(refusal) },
+    fault: refusedForData,
   });
   const env = { EmarsysClientOptions__MaxSendAttempts: '2' };
   const first = await h.run({ trigger: 'timer' }, env);
@@ -190,17 +205,11 @@ test('a reminder Emarsys refuses as a whole every time: the carts sent with it g
  */
 test('two reminders Emarsys refuses every time, one in each half of their request: the send goes on, they are found and charged', async () => {
   const ids = ['poison', 'mate', 'venom', 'friend', 'a', 'b', 'c', 'd'];
-  const data = buildSimulatorData({
-    customers: ids.map((_, i) => customerRecord(`C${i}`)),
-    products: [productRecord(1)],
-    carts: ids.map((id, i) => cartRecord({ id, customerId: `C${i}`, modifiedDateTime: `2026-11-23T11:0${i}:00Z`, lines: [{ productId: 1 }] })),
-  });
-  h = await startFaultHarness({ now: NOW, data });
-  const refusal = { replyCode: 10001, replyText: 'Invalid data in the request', data: '' };
+  h = await startFaultHarness({ now: NOW, data: cartsAMinuteApart(ids) });
   h.proxies.emarsys.inject({
     path: /\/trigger$/,
     match: (r) => /"c[02]@example\.com"/.test(r.text()),
-    fault: { kind: 'status', status: 400, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(refusal) },
+    fault: refusedForData,
   });
   const report = await h.run({ trigger: 'timer' }, { EmarsysClientOptions__BatchSize: '4', EmarsysClientOptions__MaxSendAttempts: '2' });
   expect(h.emarsys.deliveries.map((d) => d.data.cartId).sort()).toEqual(['a', 'b', 'c', 'd', 'friend', 'mate']);
@@ -227,7 +236,7 @@ test('a request whose every reminder Emarsys refuses: split twice, not down to e
   h.proxies.emarsys.inject({
     path: /\/trigger$/,
     match: (r) => r.text().includes('"cartId":"bad-'),
-    fault: { kind: 'status', status: 400, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ replyCode: 10001, replyText: 'Invalid data', data: '' }) },
+    fault: refusedForData,
   });
   const report = await h.run({ trigger: 'timer' }, { EmarsysClientOptions__BatchSize: '8' });
   expect(h.emarsys.deliveries.map((d) => d.data.cartId).sort()).toEqual(good);
@@ -246,12 +255,7 @@ test('a request whose every reminder Emarsys refuses: split twice, not down to e
  */
 test('two reminders Emarsys fails with HTTP 500 every time, one in each half of a request Emarsys takes others beside: their request-mates go out, they are charged', async () => {
   const ids = ['a', 'b', 'c', 'd', 'poison', 'mate', 'venom', 'friend'];
-  const data = buildSimulatorData({
-    customers: ids.map((_, i) => customerRecord(`C${i}`)),
-    products: [productRecord(1)],
-    carts: ids.map((id, i) => cartRecord({ id, customerId: `C${i}`, modifiedDateTime: `2026-11-23T11:0${i}:00Z`, lines: [{ productId: 1 }] })),
-  });
-  h = await startFaultHarness({ now: NOW, data });
+  h = await startFaultHarness({ now: NOW, data: cartsAMinuteApart(ids) });
   h.proxies.emarsys.inject({ path: /\/trigger$/, match: (r) => /"c[46]@example\.com"/.test(r.text()), fault: { kind: 'status', status: 500 } });
   const env = { EmarsysClientOptions__BatchSize: '4', EmarsysClientOptions__MaxSendAttempts: '2' };
   const reports: RunReport[] = [];
@@ -279,12 +283,7 @@ test('two reminders Emarsys fails with HTTP 500 every time, one in each half of 
  */
 test.each(['1', '2'])('every request refused for what every reminder meets, BatchSize %s: no attempt charged, and once it is fixed every cart is reminded', async (batchSize) => {
   const ids = ['a', 'b', 'c', 'd', 'e', 'f'];
-  const data = buildSimulatorData({
-    customers: ids.map((_, i) => customerRecord(`C${i}`)),
-    products: [productRecord(1)],
-    carts: ids.map((id, i) => cartRecord({ id, customerId: `C${i}`, modifiedDateTime: `2026-11-23T11:0${i}:00Z`, lines: [{ productId: 1 }] })),
-  });
-  h = await startFaultHarness({ now: NOW, data });
+  h = await startFaultHarness({ now: NOW, data: cartsAMinuteApart(ids) });
   const refusal = { replyCode: 2004, replyText: 'Invalid key field id: 9999', data: '' };
   const rule = h.proxies.emarsys.inject({ path: /\/trigger$/, fault: { kind: 'status', status: 400, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(refusal) } });
   const env = { EmarsysClientOptions__BatchSize: batchSize, EmarsysClientOptions__MaxSendAttempts: '2' };
@@ -312,9 +311,8 @@ test('a reminder refused after the run\'s time limit and its grace: the event is
       carts: [cartRecord({ id: 'poison', customerId: 'CP', modifiedDateTime: '2026-11-23T11:00:00Z', lines: [{ productId: 1 }] })],
     }),
   });
-  const refusal = { replyCode: 10001, replyText: 'Invalid data in the request', data: '' };
   // Emarsys answers the trigger request 20 minutes later by the run's clock: past MaxRunMinutes and its grace.
-  h.proxies.emarsys.inject({ path: /\/trigger$/, before: () => h.clock.advanceMinutes(20), fault: { kind: 'status', status: 400, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(refusal) } });
+  h.proxies.emarsys.inject({ path: /\/trigger$/, before: () => h.clock.advanceMinutes(20), fault: refusedForData });
   const report = await h.run({ trigger: 'timer' }, { RetailServerClientOptions__MaxRunMinutes: '10' });
   expect(h.proxies.emarsys.requests().filter((r) => !r.path.endsWith('/trigger'))).toEqual([]);
   expect(report.carts).toMatchObject({ notified: 0, failed: 1, providerDown: 1 });
@@ -387,12 +385,7 @@ test.each([
   ['a page with one reminder to send', { RetailServerClientOptions__PageSize: '1' }],
 ])('Emarsys failing with HTTP 500 from the middle of a run, %s: the later pages\' reminders are Emarsys down, no attempt', async (_name, sizes) => {
   const ids = ['a', 'b', 'c', 'd', 'e', 'f'];
-  const data = buildSimulatorData({
-    customers: ids.map((_, i) => customerRecord(`C${i}`)),
-    products: [productRecord(1)],
-    carts: ids.map((id, i) => cartRecord({ id, customerId: `C${i}`, modifiedDateTime: `2026-11-23T11:0${i}:00Z`, lines: [{ productId: 1 }] })),
-  });
-  h = await startFaultHarness({ now: NOW, data });
+  h = await startFaultHarness({ now: NOW, data: cartsAMinuteApart(ids) });
   const first = sizes.RetailServerClientOptions__PageSize === '1' ? 1 : 2;
   // Down once the first page has gone out (the pages worked one after another).
   const later = ids.slice(first).map((id) => `"cartId":"${id}"`);
