@@ -275,7 +275,7 @@ test('two reminders Emarsys fails with HTTP 500 every time, one in each half of 
 
 /**
  * Emarsys refusing every request for what every reminder meets but the event's own endpoint does
- * not show (a key_id the account lacks, a field of the event's), in requests of one or two: Emarsys
+ * not show (a field of the event's), in requests of one or two: Emarsys
  * answering for the event was taken to show each lone refusal (and each refused half of one) the
  * reminder's, so every reminder (with BatchSize 1) or the first request's two (BatchSize 2) were
  * charged an attempt each run and given up after MaxSendAttempts, where a larger request refused
@@ -284,8 +284,8 @@ test('two reminders Emarsys fails with HTTP 500 every time, one in each half of 
 test.each(['1', '2'])('every request refused for what every reminder meets, BatchSize %s: no attempt charged, and once it is fixed every cart is reminded', async (batchSize) => {
   const ids = ['a', 'b', 'c', 'd', 'e', 'f'];
   h = await startFaultHarness({ now: NOW, data: cartsAMinuteApart(ids) });
-  const refusal = { replyCode: 2004, replyText: 'Invalid key field id: 9999', data: '' };
-  const rule = h.proxies.emarsys.inject({ path: /\/trigger$/, fault: { kind: 'status', status: 400, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(refusal) } });
+  // A refusal whose replyCode says nothing of what it is about, as for a field of the event's.
+  const rule = h.proxies.emarsys.inject({ path: /\/trigger$/, fault: refusedForData });
   const env = { EmarsysClientOptions__BatchSize: batchSize, EmarsysClientOptions__MaxSendAttempts: '2' };
   for (let run = 0; run < 3; run++) {
     const report = await h.run({ trigger: 'timer' }, env);
@@ -295,6 +295,19 @@ test.each(['1', '2'])('every request refused for what every reminder meets, Batc
   rule.remove();
   expect((await h.run({ trigger: 'timer' }, env)).carts).toMatchObject({ notified: 6, failed: 0 });
   expect(h.emarsys.deliveries.map((d) => d.data.cartId).sort()).toEqual(ids);
+});
+
+/** A key_id the account lacks is named by its replyCode (2004): the setting's, not a reminder's, so nothing is split or asked. */
+test('every request refused with replyCode 2004 (a key_id the account lacks): an outage naming the setting, no request split', async () => {
+  const ids = ['a', 'b', 'c', 'd'];
+  h = await startFaultHarness({ now: NOW, data: cartsAMinuteApart(ids) });
+  const refusal = { replyCode: 2004, replyText: 'Invalid key field id: 9999', data: '' };
+  h.proxies.emarsys.inject({ path: /\/trigger$/, fault: { kind: 'status', status: 400, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(refusal) } });
+  const report = await h.run({ trigger: 'timer' }, { EmarsysClientOptions__BatchSize: '2' });
+  expect(report.carts).toMatchObject({ notified: 0, failed: 4, providerDown: 4 });
+  expect(report.failures).toEqual([{ reason: expect.stringMatching(/replyCode 2004 .*EmarsysClientOptions\.EmarsysContactKeyId must be the id of a contact field/), count: 4 }]);
+  // Its two requests, once each: no halves, and no GET of the event.
+  expect(h.proxies.emarsys.requests().map((r) => `${r.method} ${r.path.replace(/\/\d+/, '/<id>')}`)).toEqual(['POST /api/v2/event/<id>/trigger', 'POST /api/v2/event/<id>/trigger']);
 });
 
 /**

@@ -144,6 +144,12 @@ describe('interpretTriggerReply', () => {
     expect(interpretTriggerReply(404, '<html/>')).not.toHaveProperty('mayBeData');
     expect(interpretTriggerReply(413, '')).not.toHaveProperty('mayBeData');
     expect(interpretTriggerReply(400, '{"replyCode":1000,"replyText":"Too many contacts"}')).not.toHaveProperty('mayBeData');
+    // A key_id that is no field of the account (documented: "The field ID does not exist"): the setting's.
+    expect(interpretTriggerReply(400, '{"replyCode":2004,"replyText":"Invalid key field id: 9999"}')).toEqual({
+      kind: 'rejected',
+      replyCode: 2004,
+      reason: 'Emarsys rejected the request: HTTP 400, replyCode 2004 "Invalid key field id: 9999"; EmarsysClientOptions.EmarsysContactKeyId must be the id of a contact field of this account (3: email)',
+    });
     expect(interpretTriggerReply(200, '{"replyCode":0,"replyText":"OK","data":{"connectedTo":false}}')).not.toHaveProperty('mayBeData');
   });
 

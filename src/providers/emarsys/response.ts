@@ -122,6 +122,9 @@ const CONTACT_SIZE_REPLY_CODES: ReadonlySet<number> = new Set([5008, 7002]);
 /** Emarsys's replyCode for more contacts in one request than it takes. */
 const BATCH_TOO_LARGE = 1000;
 
+/** Emarsys's replyCode for a key_id that is no field of the account ("Invalid key field id"): every request meets it. */
+const INVALID_KEY_FIELD = 2004;
+
 /**
  * Classifies a non-transient answer (the caller retries 429 and 5xx before it gets here).
  * Success is a 2xx with replyCode 0; anything else fails the whole request.
@@ -135,6 +138,13 @@ export function interpretTriggerReply(status: number, text: string): TriggerRepl
   }
   if ((status === 400 || status === 403) && reply?.replyCode !== undefined && CONTACT_SIZE_REPLY_CODES.has(reply.replyCode)) {
     return { kind: 'rejected', tooLarge: 'contact', replyCode: reply.replyCode, reason: `Emarsys refused a reminder's size: ${describe(status, reply.replyCode, reply.replyText)}` };
+  }
+  if ((status === 400 || (status >= 200 && status < 300)) && reply?.replyCode === INVALID_KEY_FIELD) {
+    return {
+      kind: 'rejected',
+      replyCode: INVALID_KEY_FIELD,
+      reason: `Emarsys rejected the request: ${describe(status, reply.replyCode, reply.replyText)}; EmarsysClientOptions.EmarsysContactKeyId must be the id of a contact field of this account (3: email)`,
+    };
   }
   if ((status === 400 || status === 403) && reply?.replyCode === BATCH_TOO_LARGE) {
     return { kind: 'rejected', replyCode: BATCH_TOO_LARGE, reason: `Emarsys rejected the request: ${describe(status, reply.replyCode, reply.replyText)}; set EmarsysClientOptions.BatchSize lower` };
