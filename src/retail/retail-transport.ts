@@ -1,4 +1,5 @@
 import axios, { isAxiosError, type AxiosResponse } from 'axios';
+import { isAnswerTooLarge } from '../shared/answer-size';
 import { createLimiter, yieldToPendingIo } from '../shared/concurrency';
 import { RemoteServiceError } from '../shared/errors';
 import { headerValue } from '../shared/http-headers';
@@ -425,11 +426,6 @@ function redirectTarget(location: string | undefined, url: string): string {
     .map((segment) => redactEmails(segment, 100))
     .join('/');
   return ` to ${target.origin}${path.length > 200 ? `${path.slice(0, 200)}...` : path}`;
-}
-
-/** Whether axios stopped reading an answer at `maxContentLength`. */
-function isAnswerTooLarge(error: unknown): boolean {
-  return isAxiosError(error) && error.code === 'ERR_BAD_RESPONSE' && /^maxContentLength size of \d+ exceeded$/.test(error.message);
 }
 
 /** An answer larger than any Retail Server gives: not read further, and not asked for again. */

@@ -1,4 +1,5 @@
 import axios, { AxiosError, type AxiosInstance, type AxiosRequestConfig, type AxiosResponse } from 'axios';
+import { isAnswerTooLarge } from '../../shared/answer-size';
 
 /**
  * The HTTP layer under the Emarsys provider: one axios instance that never throws for a status
@@ -111,7 +112,7 @@ export function isTransportError(error: unknown): boolean {
  * error object itself, whose request config holds the credential headers.
  */
 export function describeTransportError(error: unknown): string {
-  if (axios.isAxiosError(error) && error.code === AxiosError.ERR_BAD_RESPONSE && /^maxContentLength size of \d+ exceeded$/.test(error.message)) {
+  if (isAnswerTooLarge(error)) {
     return `the answer was larger than ${MAX_ANSWER_BYTES / 1024 / 1024} MB, which no answer of Emarsys' is; the rest was not read`;
   }
   if (axios.isAxiosError(error)) {
