@@ -10,7 +10,7 @@ import { createHttpClient, type ProviderCounters } from './http';
 import { createOAuthAuthenticator, createOAuthTokenSource } from './oauth-token';
 import { resolveEmarsysOptions, triggerUrl, type EmarsysProviderOptions } from './options';
 import type { ContactError } from './response';
-import { createTriggerClient, serializeContact } from './trigger-client';
+import { createTriggerClient, serializeContact, type TriggerResult } from './trigger-client';
 import { createWsseAuthenticator } from './wsse';
 
 /**
@@ -136,35 +136,33 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
     onCredentialsRefused: options.onCredentialsRefused,
   });
 
+  /** Records the same failure for the notifications at `indices` (batch positions). */
+  const failEach = (state: SendState, indices: readonly number[], reason: string, retryable: boolean, outage = false) => {
+    for (const index of indices) state.outcomes[index] = failed((state.batch[index] as Notification).triggerId, reason, retryable, outage);
+  };
+
+  /** The one notification at `index`, refused for its size, fails for good. */
+  const failAlone = (state: SendState, index: number, reason: string) => {
+    const alone = `${reason} (this reminder alone, ${Buffer.byteLength(state.contacts[index] as string)} bytes)`;
+    failEach(state, [index], alone, false);
+    logger.error('emarsys trigger request failed', { eventId, contacts: 1, retryable: false, outage: false, reason: alone });
+  };
+
   /**
    * Sends the notifications at `indices` in one request and records an outcome for each. True when
    * Emarsys refused it for a reminder's size though none of its reminders is large: a refusal that
    * is not about their size.
    */
   const sendChunk = async (state: SendState, indices: number[], probe?: Probe): Promise<boolean> => {
-    const { batch, outcomes } = state;
-    const notifications = indices.map((index) => batch[index] as Notification);
-    /** Records the same failure for the notifications at `these` (batch positions). */
-    const failEach = (these: readonly number[], reason: string, retryable: boolean, outage = false) => {
-      for (const index of these) outcomes[index] = failed((batch[index] as Notification).triggerId, reason, retryable, outage);
-    };
-    /** The one notification of this request refused for its size, for good. */
-    const failAlone = (reason: string) => {
-      const index = indices[0] as number;
-      const alone = `${reason} (this reminder alone, ${Buffer.byteLength(state.contacts[index] as string)} bytes)`;
-      failEach([index], alone, false);
-      logger.error('emarsys trigger request failed', { eventId, contacts: 1, retryable: false, outage: false, reason: alone });
-    };
     if (state.stopReason === undefined && state.deadline !== undefined && clock.now().getTime() >= state.deadline) {
       state.stopReason = 'not sent: the run reached its time limit before this request';
       state.outOfTime = true;
     }
     if (state.stopReason !== undefined) {
-      const reason = state.stopReason;
       // The same credentials would be refused again; a later run retries once they are fixed. Not
       // sent at all, so not an attempt either.
-      failEach(indices, reason, true, true);
-      if (state.outOfTime) for (const index of indices) outcomes[index] = { ...(outcomes[index] as NotificationOutcome & { status: 'failed' }), outOfTime: true };
+      failEach(state, indices, state.stopReason, true, true);
+      if (state.outOfTime) for (const index of indices) state.outcomes[index] = { ...(state.outcomes[index] as NotificationOutcome & { status: 'failed' }), outOfTime: true };
       return false;
     }
     const started = Date.now();
@@ -172,80 +170,114 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
       indices.map((index) => state.contacts[index] as string),
       { deadline: state.deadline, once: probe !== undefined },
     );
+    if (result.kind === 'accepted') {
+      probe?.onAccepted();
+      await recordAccepted(state, indices, result, Date.now() - started);
+      return false;
+    }
+    if (result.tooLarge === 'request') return splitTooLarge(state, indices, result.reason);
+    if (result.tooLarge === 'contact') return sendLargeAlone(state, indices, result.reason);
+    if (result.suspect) {
+      await holdSuspect(state, indices, result.reason, result.retryable, result.suspect, probe);
+      return false;
+    }
+    failEach(state, indices, result.reason, result.retryable, result.outage);
+    if (result.stopSend) state.stopReason = result.reason;
+    logger.error('emarsys trigger request failed', { eventId, contacts: indices.length, retryable: result.retryable, outage: result.outage === true, reason: result.reason });
+    return false;
+  };
 
-    if (result.kind === 'failed' && result.tooLarge === 'request') {
-      // The body refused for its size (413): halve it until the contact too large is alone (it fails for good).
-      logger.warn('emarsys refused a request as too large; splitting it', { eventId, contacts: indices.length });
-      if (indices.length > 1) {
-        // Both halves refused for a reminder's size with none of theirs large: so was the whole.
-        const [first, second] = halves(indices);
-        const firstRefused = await sendChunk(state, first);
-        const secondRefused = await sendChunk(state, second);
-        return firstRefused && secondRefused;
-      }
-      failAlone(result.reason);
+  /**
+   * The request's body refused for its size (413): halved until the contact too large is alone (it
+   * fails for good). True when both halves were refused for a reminder's size with none of theirs
+   * large: so was the whole.
+   */
+  const splitTooLarge = async (state: SendState, indices: number[], reason: string): Promise<boolean> => {
+    logger.warn('emarsys refused a request as too large; splitting it', { eventId, contacts: indices.length });
+    if (indices.length === 1) {
+      failAlone(state, indices[0] as number, reason);
       return false;
     }
-    if (result.kind === 'failed' && result.tooLarge === 'contact') {
-      // A contact's data refused for its size: only a large one can be it. Those go alone (and
-      // fail for good if refused again), the rest together; with none large, the refusal is not
-      // about these reminders' size, and splitting would cost a request per reminder for nothing:
-      // a refusal of the request as a whole (a limit of the account's), which costs no attempt.
-      const bytes = (index: number) => Buffer.byteLength(state.contacts[index] as string);
-      const large = indices.filter((index) => bytes(index) >= LARGE_CONTACT_BYTES);
-      if (large.length === 0) {
-        const reason = `${result.reason} (no reminder of the request is ${LARGE_CONTACT_BYTES} bytes or more, so it was not split)`;
-        failEach(indices, reason, true, true);
-        logger.error('emarsys trigger request failed', { eventId, contacts: indices.length, retryable: true, outage: true, reason });
-        return true;
-      }
-      if (indices.length === 1) {
-        failAlone(result.reason);
-        return false;
-      }
-      logger.warn('emarsys refused a reminder as too large; sending the large ones alone', { eventId, contacts: indices.length, large: large.length });
-      const rest = indices.filter((index) => !large.includes(index));
-      if (rest.length > 0 && (await sendChunk(state, rest))) {
-        // The small ones refused the same way: not about the large ones' size either.
-        const reason = `${result.reason} (reminders under ${LARGE_CONTACT_BYTES} bytes were refused the same way, so it is not about this one's size)`;
-        failEach(large, reason, true, true);
-        return false;
-      }
-      for (const index of large) await sendChunk(state, [index]);
-      return false;
-    }
-    if (result.kind === 'failed' && result.suspect) {
-      // An outage until Emarsys is seen taking another part of the request (the caller's to tell),
-      // or, for a reminder alone in its request, another request of the send (`send` tells).
-      failEach(indices, result.reason, result.retryable, true);
-      if (probe) probe.onSuspect(indices, result.reason);
-      else if (indices.length === 1) state.lone.push({ index: indices[0] as number, reason: result.reason, suspect: result.suspect });
-      else if (result.suspect === 'refusal' && state.undecided.some((item) => item.suspect === 'refusal') && state.taken !== true) {
-        // Emarsys refused another request of the send, its halves too, and took nothing: most likely
-        // the event's or the account's refusal, which these halves would meet as well. Judged with it.
-        state.undecided.push({ indices, parts: [indices], reason: result.reason, suspect: 'refusal' });
-      } else {
-        const what = result.suspect === 'error' ? 'failed a request with HTTP 500 past its retries' : 'refused a request as a whole';
-        logger.warn(`emarsys ${what}; sending its halves to tell an outage from a reminder it fails on`, { eventId, contacts: indices.length });
-        if (!(await isolate(state, indices))) {
-          // Both halves failed: an outage, or reminders in each half Emarsys fails on or refuses.
-          // Told apart once the send's other requests are answered (the same carts come in the same
-          // requests every run, so an outage here would leave the others unsent for good).
-          state.undecided.push({ indices, parts: halves(indices), reason: result.reason, suspect: result.suspect });
-        } else logFailed(state, indices);
-      }
-      return false;
-    }
-    if (result.kind === 'failed') {
-      failEach(indices, result.reason, result.retryable, result.outage);
-      if (result.stopSend) state.stopReason = result.reason;
-      logger.error('emarsys trigger request failed', { eventId, contacts: indices.length, retryable: result.retryable, outage: result.outage === true, reason: result.reason });
-      return false;
-    }
+    const [first, second] = halves(indices);
+    const firstRefused = await sendChunk(state, first);
+    const secondRefused = await sendChunk(state, second);
+    return firstRefused && secondRefused;
+  };
 
-    probe?.onAccepted();
+  /**
+   * A contact's data refused for its size: only a large one can be it. Those go alone (and fail for
+   * good if refused again), the rest together. With none large, the refusal is not about these
+   * reminders' size, and splitting would cost a request per reminder for nothing: it is a refusal
+   * of the request as a whole (a limit of the account's), which costs no attempt, and the answer is
+   * true.
+   */
+  const sendLargeAlone = async (state: SendState, indices: number[], reason: string): Promise<boolean> => {
+    const large = indices.filter((index) => Buffer.byteLength(state.contacts[index] as string) >= LARGE_CONTACT_BYTES);
+    if (large.length === 0) {
+      const why = `${reason} (no reminder of the request is ${LARGE_CONTACT_BYTES} bytes or more, so it was not split)`;
+      failEach(state, indices, why, true, true);
+      logger.error('emarsys trigger request failed', { eventId, contacts: indices.length, retryable: true, outage: true, reason: why });
+      return true;
+    }
+    if (indices.length === 1) {
+      failAlone(state, indices[0] as number, reason);
+      return false;
+    }
+    logger.warn('emarsys refused a reminder as too large; sending the large ones alone', { eventId, contacts: indices.length, large: large.length });
+    const rest = indices.filter((index) => !large.includes(index));
+    if (rest.length > 0 && (await sendChunk(state, rest))) {
+      // The small ones refused the same way: not about the large ones' size either.
+      failEach(state, large, `${reason} (reminders under ${LARGE_CONTACT_BYTES} bytes were refused the same way, so it is not about this one's size)`, true, true);
+      return false;
+    }
+    for (const index of large) await sendChunk(state, [index]);
+    return false;
+  };
+
+  /**
+   * A request Emarsys failed with HTTP 500 past its retries or refused as a whole: an outage until
+   * Emarsys is seen taking another part of the request (a probe's sender tells), or, for a reminder
+   * alone in its request, another request of the send (`judgeDeferred` tells).
+   */
+  const holdSuspect = async (state: SendState, indices: number[], reason: string, retryable: boolean, suspect: 'error' | 'refusal', probe: Probe | undefined): Promise<void> => {
+    failEach(state, indices, reason, retryable, true);
+    if (probe) {
+      probe.onSuspect(indices, reason);
+      return;
+    }
+    if (indices.length === 1) {
+      state.lone.push({ index: indices[0] as number, reason, suspect });
+      return;
+    }
+    if (suspect === 'refusal' && state.undecided.some((item) => item.suspect === 'refusal') && state.taken !== true) {
+      // Emarsys refused another request of the send, its halves too, and took nothing: most likely
+      // the event's or the account's refusal, which these halves would meet as well. Judged with it.
+      state.undecided.push({ indices, parts: [indices], reason, suspect });
+      return;
+    }
+    const what = suspect === 'error' ? 'failed a request with HTTP 500 past its retries' : 'refused a request as a whole';
+    logger.warn(`emarsys ${what}; sending its halves to tell an outage from a reminder it fails on`, { eventId, contacts: indices.length });
+    if (await isolate(state, indices)) {
+      logFailed(state, indices);
+      return;
+    }
+    // Both halves failed: an outage, or reminders in each half Emarsys fails on or refuses. Told
+    // apart once the send's other requests are answered (the same carts come in the same requests
+    // every run, so an outage here would leave the others unsent for good).
+    state.undecided.push({ indices, parts: halves(indices), reason, suspect });
+  };
+
+  /**
+   * A request Emarsys took: each notification is sent unless Emarsys reported an error for its
+   * contact. Errors it did not tie to a contact of ours leave the untied contacts unsettled: a
+   * request of one such contact settles it, a larger one is resent in halves (Emarsys drops the
+   * trigger ids it already took, and reports the failure again).
+   */
+  const recordAccepted = async (state: SendState, indices: number[], result: TriggerResult & { kind: 'accepted' }, durationMs: number): Promise<void> => {
+    const { batch, outcomes } = state;
     state.taken = true;
     taken.triggers++;
+    const notifications = indices.map((index) => batch[index] as Notification);
     const normalised = new Map([...result.contactErrors].map(([externalId, error]) => [contactKey(externalId), error]));
     const rejected: string[] = [];
     const byCode: Record<string, number> = {};
@@ -265,10 +297,9 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
         outcomes[index] = { triggerId: notification.triggerId, status: 'sent', providerMessageId: notification.triggerId };
       }
     });
-    // Errors Emarsys reported under an external_id none of ours matches, or under none at all:
-    // some contact of the request failed, and which one is not known. The contacts without an
-    // error are not all sent, then. A request of one contact settles it; a larger one is resent in
-    // halves (Emarsys drops the trigger ids it already took, and reports the failure again).
+    // Errors reported under an external_id none of ours matches, or under none at all: some contact
+    // of the request failed, and which one is not known, so the contacts without an error are not
+    // all sent.
     const unattributed = [...[...result.contactErrors.values()].filter((error) => !matched.has(error)), ...result.unattributed];
     const ambiguous = unattributed.length > 0 && clean.length > 1;
     if (unattributed.length > 0 && clean.length === 1) {
@@ -283,7 +314,7 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
       contacts: indices.length,
       ...(ambiguous ? { unsettled: clean.length } : { sent: indices.length - rejected.length }),
       failed: rejected.length,
-      durationMs: Date.now() - started,
+      durationMs,
     });
     if (rejected.length > 0) {
       logger.warn('emarsys rejected contacts', { eventId, count: rejected.length, byCode, contactHashes: rejected.slice(0, 20) });
@@ -294,7 +325,6 @@ export function createEmarsysProvider(options: EmarsysProviderOptions): IEmailPr
     if (ambiguous) {
       for (const half of halves(clean.map((i) => indices[i] as number))) await sendChunk(state, half);
     }
-    return false;
   };
 
   /** The reminder at `index` is what Emarsys fails on or refuses: its failure is an attempt of its own (MaxSendAttempts bounds it). */
