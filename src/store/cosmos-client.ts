@@ -10,7 +10,7 @@ import {
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { ConfigurationError, RemoteServiceError } from '../shared/errors';
 import { silentLogger, type Logger } from '../shared/logger';
-import { cosmosStatus, describeCosmosError, isTransientError } from './cosmos-errors';
+import { COSMOS_REQUEST_TIMEOUT_MS, cosmosStatus, describeCosmosError, isTransientError, withinRequestTimeout } from './cosmos-errors';
 
 /**
  * Connecting to the ledger's container, and making it when it is missing. Failures become errors
@@ -67,6 +67,8 @@ export interface CosmosContainerOptions {
   /** The Entra credential when there is no key; defaults to `DefaultAzureCredential`. */
   credential?: TokenCredential | undefined;
   logger?: Logger | undefined;
+  /** The SDK's request timeout, and the most each set-up call may take (default 60 s, the SDK's own). */
+  requestTimeoutMs?: number | undefined;
 }
 
 type AuthMode = 'key' | 'entra';
@@ -76,6 +78,7 @@ interface SetupContext {
   auth: AuthMode;
   databaseId: string;
   containerId: string;
+  requestTimeoutMs: number;
 }
 
 /**
@@ -91,12 +94,14 @@ export async function createCosmosContainer(options: CosmosContainerOptions): Pr
     auth,
     databaseId: options.databaseId || DEFAULT_DATABASE_ID,
     containerId: options.containerId || DEFAULT_CONTAINER_ID,
+    requestTimeoutMs: options.requestTimeoutMs ?? COSMOS_REQUEST_TIMEOUT_MS,
   };
   const logger = options.logger ?? silentLogger;
   const client = new CosmosClient({
     endpoint,
     ...(options.key ? { key: options.key } : { aadCredentials: options.credential ?? new DefaultAzureCredential() }),
     userAgentSuffix: 'abandoned-cart-connector',
+    connectionPolicy: { requestTimeout: context.requestTimeoutMs },
   });
 
   try {
@@ -109,11 +114,12 @@ export async function createCosmosContainer(options: CosmosContainerOptions): Pr
       }
       // createIfNotExists reads, then creates: two processes starting together can both find
       // nothing and one of them gets 409. That one lost a race, not its way: read what won.
-      await client.databases.createIfNotExists({ id: context.databaseId }).catch((error: unknown) => {
+      await withinRequestTimeout(context.requestTimeoutMs, (bound) => client.databases.createIfNotExists({ id: context.databaseId }, bound)).catch((error: unknown) => {
         if (cosmosStatus(error) !== 409) throw error;
       });
-      definition = await database.containers
-        .createIfNotExists({ id: context.containerId, partitionKey: PARTITION_KEY_DEFINITION, defaultTtl: -1, indexingPolicy: INDEXING_POLICY })
+      definition = await withinRequestTimeout(context.requestTimeoutMs, (bound) =>
+        database.containers.createIfNotExists({ id: context.containerId, partitionKey: PARTITION_KEY_DEFINITION, defaultTtl: -1, indexingPolicy: INDEXING_POLICY }, bound),
+      )
         .then(({ resource }) => resource)
         .catch(async (error: unknown) => {
           if (cosmosStatus(error) !== 409) throw error;
@@ -147,7 +153,7 @@ function parseEndpoint(value: string): string {
 /** The container's definition, or undefined when it (or its database) does not exist. */
 async function readContainer(container: Container, context: SetupContext): Promise<ContainerDefinition | undefined> {
   try {
-    const { resource, statusCode } = await container.read();
+    const { resource, statusCode } = await withinRequestTimeout(context.requestTimeoutMs, (bound) => container.read(bound));
     if (statusCode === 404) return undefined;
     return resource;
   } catch (error) {
@@ -159,7 +165,7 @@ async function readContainer(container: Container, context: SetupContext): Promi
 async function missingError(client: CosmosClient, context: SetupContext): Promise<RemoteServiceError> {
   let databaseExists = true;
   try {
-    await client.database(context.databaseId).read();
+    await withinRequestTimeout(context.requestTimeoutMs, (bound) => client.database(context.databaseId).read(bound));
   } catch (error) {
     if (cosmosStatus(error) !== 404) throw error;
     databaseExists = false;

@@ -151,3 +151,40 @@ export function cosmosError(operation: string, error: unknown, hint?: string): R
     cause: error,
   });
 }
+
+/**
+ * The SDK's own per-request timeout (`connectionPolicy.requestTimeout`), which the connector keeps
+ * and bounds each of its calls by (`withinRequestTimeout`).
+ */
+export const COSMOS_REQUEST_TIMEOUT_MS = 60_000;
+
+/**
+ * Runs one Cosmos DB call with an abort signal that ends it after `timeoutMs`, the SDK's own
+ * retries included. The SDK sends a GET (a point read, the container's read, the account's read
+ * that a new client makes first) that timed out again at once, up to 120 times (its failover policy
+ * for reads, which runs with one region as with many): at the 60 s request timeout, two hours for
+ * one read, where the caller's bounded retries and the run's time limit expect one request
+ * timeout. An aborted call is not retried by the SDK; the account's read does not take the signal,
+ * so the call is also given up when the signal fires (what the SDK still does is left to it). It
+ * comes back as a timeout, which the caller's retries treat as transient.
+ */
+export async function withinRequestTimeout<T>(timeoutMs: number, call: (options: { abortSignal: AbortSignal }) => Promise<T>): Promise<T> {
+  const abortSignal = AbortSignal.timeout(timeoutMs);
+  let stop: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    stop = () => reject(new Error('aborted'));
+    abortSignal.addEventListener('abort', stop, { once: true });
+  });
+  const work = call({ abortSignal });
+  try {
+    return await Promise.race([work, aborted]);
+  } catch (error) {
+    if (!abortSignal.aborted) throw error;
+    // The call may still fail later, on its own: that failure is no one's to handle any more.
+    work.catch(() => undefined);
+    throw Object.assign(new Error(`no answer within ${timeoutMs} ms`), { name: 'TimeoutError', cause: error });
+  } finally {
+    if (stop) abortSignal.removeEventListener('abort', stop);
+    aborted.catch(() => undefined);
+  }
+}

@@ -14,9 +14,11 @@ import {
   cosmosStatus,
   describeCosmosError,
   errorRoundTrips,
+  COSMOS_REQUEST_TIMEOUT_MS,
   isTransientError,
   isTransientStatus,
   roundTrips,
+  withinRequestTimeout,
 } from './cosmos-errors';
 import {
   checkNotificationRecord,
@@ -60,6 +62,8 @@ export interface CosmosLedgerOptions {
   /** Backoff for throttled and transient failures (default: shared/retry's default policy). */
   retryPolicy?: RetryPolicy | undefined;
   retryHooks?: Pick<RetryHooks, 'sleep' | 'random'> | undefined;
+  /** The most one try of a point call may take, the SDK's own retries included (default: the SDK's request timeout, 60 s). */
+  requestTimeoutMs?: number | undefined;
 }
 
 const DEFAULT_TTL_DAYS = 90;
@@ -86,6 +90,7 @@ export class CosmosLedger implements NotificationLedger {
   private readonly clock: Clock;
   private readonly retryPolicy: RetryPolicy;
   private readonly retryHooks: Pick<RetryHooks, 'sleep' | 'random'>;
+  private readonly requestTimeoutMs: number;
   private readonly counters: BulkCounters = sharedCounters(['requests', 'reads', 'writes', 'retries']);
   private readonly bulk: BulkExecutor;
 
@@ -100,6 +105,7 @@ export class CosmosLedger implements NotificationLedger {
     this.clock = options.clock ?? systemClock;
     this.retryPolicy = options.retryPolicy ?? defaultRetryPolicy;
     this.retryHooks = options.retryHooks ?? {};
+    this.requestTimeoutMs = options.requestTimeoutMs ?? COSMOS_REQUEST_TIMEOUT_MS;
     this.bulk = new BulkExecutor({
       container: this.container,
       counters: this.counters,
@@ -385,7 +391,7 @@ export class CosmosLedger implements NotificationLedger {
   async releaseLease(lease: Lease): Promise<void> {
     const id = leaseDocumentId(lease.operatingUnitNumber);
     try {
-      await this.pointCall('release lease', 'writes', () => this.container.item(id, id).delete(ifMatch(lease.etag)));
+      await this.pointCall('release lease', 'writes', (options) => this.container.item(id, id).delete({ ...ifMatch(lease.etag), ...options }));
     } catch (error) {
       const status = cosmosStatus(error);
       if (status === 404 || status === 412) return;
@@ -406,10 +412,10 @@ export class CosmosLedger implements NotificationLedger {
   ): Promise<{ status: 'ok'; etag: string } | { status: 'conflict' } | { status: 'missing' }> {
     const document = { id, pk: id, ...body, writtenAt: this.writtenAt() };
     try {
-      const response = await this.pointCall(`${mode} lease`, 'writes', () =>
+      const response = await this.pointCall(`${mode} lease`, 'writes', (options) =>
         mode === 'create'
-          ? this.container.items.create(document, { disableAutomaticIdGeneration: true })
-          : this.container.item(id, id).replace(document, ifMatch(etag)),
+          ? this.container.items.create(document, { disableAutomaticIdGeneration: true, ...options })
+          : this.container.item(id, id).replace(document, { ...ifMatch(etag), ...options }),
       );
       const newEtag = response.etag ?? response.resource?._etag;
       if (!newEtag) throw new RemoteServiceError('Cosmos DB returned a lease without an etag', leaseErrorDetails());
@@ -474,7 +480,7 @@ export class CosmosLedger implements NotificationLedger {
   /** Point read; undefined when the document does not exist. */
   private async readDocument(id: string, operation: string): Promise<StoredDocument | undefined> {
     try {
-      const response = await this.pointCall(operation, 'reads', () => this.container.item(id, id).read<StoredDocument>());
+      const response = await this.pointCall(operation, 'reads', (options) => this.container.item(id, id).read<StoredDocument>(options));
       return response.statusCode === 404 ? undefined : response.resource;
     } catch (error) {
       if (cosmosStatus(error) === 404) return undefined;
@@ -484,7 +490,7 @@ export class CosmosLedger implements NotificationLedger {
 
   private async upsertDocument(document: ItemDefinition & Envelope, operation: string): Promise<void> {
     try {
-      await this.pointCall(operation, 'writes', () => this.container.items.upsert(document));
+      await this.pointCall(operation, 'writes', (options) => this.container.items.upsert(document, options));
     } catch (error) {
       throw cosmosError(operation, error);
     }
@@ -496,12 +502,13 @@ export class CosmosLedger implements NotificationLedger {
    * call is not tried five times that long; this covers timeouts, 503s and lost connections. No
    * retry waits past the run's time left (`callTimeLeft`), or `POINT_CALL_GRACE_MS` once that is
    * spent, so a failing container cannot hold a run's checkpoint, lease or report long past its
-   * time limit; a call given up so says so (`outOfTime`).
+   * time limit; a call given up so says so (`outOfTime`). Each try, the SDK's own retries included,
+   * gets one request timeout (`withinRequestTimeout`).
    */
   private async pointCall<T extends { diagnostics?: CosmosDiagnostics }>(
     operation: string,
     kind: 'reads' | 'writes',
-    call: () => Promise<T>,
+    call: (options: RequestOptions) => Promise<T>,
   ): Promise<T> {
     let outOfTime = false;
     try {
@@ -523,7 +530,7 @@ export class CosmosLedger implements NotificationLedger {
   private async pointCallWithRetries<T extends { diagnostics?: CosmosDiagnostics }>(
     operation: string,
     kind: 'reads' | 'writes',
-    call: () => Promise<T>,
+    call: (options: RequestOptions) => Promise<T>,
     giveUp: (delayMs: number) => boolean,
   ): Promise<T> {
     return withRetry(
@@ -531,7 +538,7 @@ export class CosmosLedger implements NotificationLedger {
         if (attempt > 1) this.counters.retries += 1;
         this.counters[kind] += 1;
         try {
-          const response = await call();
+          const response = await withinRequestTimeout(this.requestTimeoutMs, call);
           this.counters.requests += roundTrips(response.diagnostics);
           return response;
         } catch (error) {

@@ -9,6 +9,8 @@ import { ConfigurationError, RemoteServiceError } from '../../src/shared/errors'
 import { createLogger, type LogRecord } from '../../src/shared/logger';
 import { startCosmosServer, type CosmosTestServer } from '../support/cosmos-server';
 import { claim } from './fixture';
+import { startFaultProxy } from '../../src/simulators/fault-proxy';
+import { testTls } from '../support/test-tls';
 
 let server: CosmosTestServer;
 const clients: CosmosClient[] = [];
@@ -201,4 +203,36 @@ test('an endpoint nobody listens on says to check the endpoint', async () => {
   expect(error).toBeInstanceOf(RemoteServiceError);
   expect(error.message).toContain('could not be reached');
   expect(error.message).toContain('AzureCosmosOptions.EndPointUri');
+});
+
+test("a container read that gets no answer is sent once, not again and again for the SDK's failover of reads, and fails saying what timed out", async () => {
+  const tls = testTls();
+  const proxy = await startFaultProxy({ upstream: server.endpoint, tls: { key: tls.key, cert: tls.cert } });
+  try {
+    const databaseId = `db-${randomUUID()}`;
+    await open({ databaseId });
+    let onWire = 0;
+    proxy.inject({ match: (request) => request.method === 'GET' && /\/colls\/AbandonedCarts$/.test(request.path), before: () => void onWire++, fault: { kind: 'hang' } });
+    const error = await failure(createCosmosContainer({ endpoint: proxy.url, key: server.key, databaseId, requestTimeoutMs: 200 }));
+    expect(onWire).toBe(1);
+    expect(error).toBeInstanceOf(RemoteServiceError);
+    expect(error).toMatchObject({ retryable: true, message: expect.stringContaining('no answer within 200 ms') });
+  } finally {
+    await proxy.close();
+  }
+});
+
+test("the account's read that a new client makes first, with no answer, fails the start after one request timeout, not the SDK's 121", async () => {
+  const tls = testTls();
+  const proxy = await startFaultProxy({ upstream: server.endpoint, tls: { key: tls.key, cert: tls.cert } });
+  try {
+    let onWire = 0;
+    proxy.inject({ match: (request) => request.method === 'GET' && request.path === '/', before: () => void onWire++, fault: { kind: 'hang' } });
+    // Counted when the start fails: the SDK may go on with its own retries until the client is gone.
+    const error = await failure(createCosmosContainer({ endpoint: proxy.url, key: server.key, databaseId: `db-${randomUUID()}`, requestTimeoutMs: 200 }).finally(() => expect(onWire).toBe(1)));
+    expect(error).toBeInstanceOf(RemoteServiceError);
+    expect(error).toMatchObject({ retryable: true, message: expect.stringContaining('no answer within 200 ms') });
+  } finally {
+    await proxy.close();
+  }
 });

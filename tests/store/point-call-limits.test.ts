@@ -1,3 +1,4 @@
+import { CosmosClient } from '@azure/cosmos';
 import type { ProxiedRequest } from '../../src/simulators/fault-proxy';
 import { buildSimulatorData, cartRecord, customerRecord, productRecord } from '../../src/simulators/retail-server';
 import { RemoteServiceError } from '../../src/shared/errors';
@@ -110,6 +111,32 @@ describe('a point call past the run\'s time, with production-like waits', () => 
       expect(Math.max(...sleeps)).toBeLessThanOrEqual(5_000);
       expect(await ledger.getCheckpoint('128', 1)).toMatchObject({ lastModifiedAt: checkpoint.lastModifiedAt });
     } finally {
+      await f.close();
+    }
+  });
+});
+
+describe('a point read that gets no answer', () => {
+  // The SDK sends a GET that timed out again at once, up to 120 times (its failover policy for
+  // reads, with one region as with many): at its 60 s request timeout, two hours for one read.
+  const requestTimeoutMs = 200;
+  const isCheckpointRead = (request: ProxiedRequest) => request.method === 'GET' && /\/docs\/checkpoint-/.test(request.path);
+
+  test('is sent once per ledger attempt, each bounded by the request timeout, and fails as a timeout', async () => {
+    const f = await openProxiedLedger();
+    const client = new CosmosClient({ endpoint: f.proxy.url, key: f.server.key, connectionPolicy: { requestTimeout: requestTimeoutMs } });
+    try {
+      const container = client.database(f.container.database.id).container(f.container.id);
+      const ledger = new CosmosLedger({ container, requestTimeoutMs, retryPolicy: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1, maxServerDelayMs: 1 }, retryHooks: { sleep: async () => {} } });
+      expect(await ledger.getCheckpoint('128', 1)).toBeUndefined();
+      let onWire = 0;
+      f.proxy.inject({ match: isCheckpointRead, before: () => void onWire++, fault: { kind: 'hang' } });
+      const error = await ledger.getCheckpoint('128', 1).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RemoteServiceError);
+      expect(error).toMatchObject({ retryable: true, operation: 'read checkpoint', message: expect.stringContaining('no answer within 200 ms') });
+      expect(onWire).toBe(2);
+    } finally {
+      client.dispose();
       await f.close();
     }
   });
