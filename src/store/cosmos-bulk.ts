@@ -15,6 +15,7 @@ import {
   isTransientStatus,
   mayHaveBeenApplied,
   roundTrips,
+  withinRequestTimeout,
 } from './cosmos-errors';
 
 /**
@@ -113,6 +114,12 @@ export interface BulkExecutorOptions {
   counters: BulkCounters;
   retryPolicy: RetryPolicy;
   retryHooks?: Pick<RetryHooks, 'sleep' | 'random'>;
+  /**
+   * The most one bulk call may take, the SDK's own requests included: before its first call a
+   * client reads the container's partition key ranges, a GET the SDK would send again up to 120
+   * times when it gets no answer (see `withinRequestTimeout`).
+   */
+  requestTimeoutMs: number;
 }
 
 export class BulkExecutor {
@@ -149,7 +156,9 @@ export class BulkExecutor {
         const slot = await this.inFlight.acquire();
         let response;
         try {
-          response = await container.items.bulk(batch, { continueOnError: true }, kind === 'writes' ? WRITE_OPTIONS : undefined);
+          response = await withinRequestTimeout(this.options.requestTimeoutMs, (bound) =>
+            container.items.bulk(batch, { continueOnError: true }, kind === 'writes' ? { ...WRITE_OPTIONS, ...bound } : bound),
+          );
         } catch (error) {
           this.inFlight.release(slot, cosmosStatus(error) === 429);
           counters.requests += errorRoundTrips(error);

@@ -111,6 +111,7 @@ export class CosmosLedger implements NotificationLedger {
       counters: this.counters,
       retryPolicy: this.retryPolicy,
       retryHooks: this.retryHooks,
+      requestTimeoutMs: this.requestTimeoutMs,
     });
   }
 

@@ -5,7 +5,7 @@ import { RemoteServiceError } from '../../src/shared/errors';
 import { withCallBudget } from '../../src/shared/call-budget';
 import { CosmosLedger } from '../../src/store/cosmos-ledger';
 import { startFaultHarness, type FaultHarness } from '../support/fault-harness';
-import { isBulk, openProxiedLedger } from './fixture';
+import { claim, isBulk, openProxiedLedger } from './fixture';
 
 /**
  * The ledger's point calls (checkpoint, lease, run record) under throttling and failures near the
@@ -116,7 +116,7 @@ describe('a point call past the run\'s time, with production-like waits', () => 
   });
 });
 
-describe('a point read that gets no answer', () => {
+describe('a Cosmos DB read that gets no answer', () => {
   // The SDK sends a GET that timed out again at once, up to 120 times (its failover policy for
   // reads, with one region as with many): at its 60 s request timeout, two hours for one read.
   const requestTimeoutMs = 200;
@@ -135,6 +135,23 @@ describe('a point read that gets no answer', () => {
       expect(error).toBeInstanceOf(RemoteServiceError);
       expect(error).toMatchObject({ retryable: true, operation: 'read checkpoint', message: expect.stringContaining('no answer within 200 ms') });
       expect(onWire).toBe(2);
+    } finally {
+      client.dispose();
+      await f.close();
+    }
+  });
+
+  test('the partition key ranges read that a bulk call makes first: one request timeout per round, then the writes fail for the run', async () => {
+    const f = await openProxiedLedger();
+    const client = new CosmosClient({ endpoint: f.proxy.url, key: f.server.key, connectionPolicy: { requestTimeout: requestTimeoutMs } });
+    try {
+      const container = client.database(f.container.database.id).container(f.container.id);
+      const ledger = new CosmosLedger({ container, requestTimeoutMs, retryPolicy: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1, maxServerDelayMs: 1 }, retryHooks: { sleep: async () => {} } });
+      let onWire = 0;
+      f.proxy.inject({ match: (request) => request.method === 'GET' && /\/pkranges$/.test(request.path), before: () => void onWire++, fault: { kind: 'hang' } });
+      // Counted when the call ends: the SDK may go on with its own retries of the read meanwhile.
+      const results = await ledger.createNotifications([claim()]).finally(() => expect(onWire).toBe(2));
+      expect(results).toEqual([expect.objectContaining({ status: 'error', retryable: true })]);
     } finally {
       client.dispose();
       await f.close();
