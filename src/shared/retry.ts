@@ -29,7 +29,7 @@ export interface RetryHooks {
   random?: () => number;
   onRetry?: (info: { attempt: number; delayMs: number; error: unknown }) => void;
   /** Asked before each wait: true ends the retries with the last error (e.g. the wait would end past a deadline). */
-  giveUp?: (delayMs: number) => boolean;
+  giveUp?: (delayMs: number, error: unknown) => boolean;
 }
 
 /**
@@ -69,7 +69,7 @@ export async function withRetry<T>(
       const decision = decide(error, attempt);
       if (!decision.retry || attempt >= policy.maxAttempts) throw error;
       const delayMs = retryDelayMs(attempt, policy, decision, hooks.random);
-      if (hooks.giveUp?.(delayMs)) throw error;
+      if (hooks.giveUp?.(delayMs, error)) throw error;
       hooks.onRetry?.({ attempt, delayMs, error });
       await wait(delayMs);
     }

@@ -15,6 +15,7 @@ import {
   isTransientStatus,
   mayHaveBeenApplied,
   roundTrips,
+  tryTimeoutMs,
   withinRequestTimeout,
 } from './cosmos-errors';
 
@@ -120,6 +121,8 @@ export interface BulkExecutorOptions {
    * times when it gets no answer (see `withinRequestTimeout`).
    */
   requestTimeoutMs: number;
+  /** The most one bulk call may take once the run's time for calls is spent (`WRAP_UP_TRY_MS`). */
+  wrapUpTimeoutMs: number;
 }
 
 export class BulkExecutor {
@@ -156,7 +159,7 @@ export class BulkExecutor {
         const slot = await this.inFlight.acquire();
         let response;
         try {
-          response = await withinRequestTimeout(this.options.requestTimeoutMs, (bound) =>
+          response = await withinRequestTimeout(tryTimeoutMs(this.options.requestTimeoutMs, this.options.wrapUpTimeoutMs), (bound) =>
             container.items.bulk(batch, { continueOnError: true }, kind === 'writes' ? { ...WRITE_OPTIONS, ...bound } : bound),
           );
         } catch (error) {

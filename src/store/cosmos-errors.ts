@@ -1,4 +1,5 @@
 import type { CosmosDiagnostics } from '@azure/cosmos';
+import { callTimeLeft } from '../shared/call-budget';
 import { RemoteServiceError } from '../shared/errors';
 
 /**
@@ -42,6 +43,11 @@ export function isTransientError(error: unknown): boolean {
   if (name === 'AbortError' || name === 'TimeoutError') return true;
   if (code === 'PARSE_ERROR' || (name === 'SyntaxError' && 'diagnostics' in error)) return true;
   return typeof message === 'string' && message.startsWith('Bulk request errored with');
+}
+
+/** Whether a call ended because it got no answer in time (`withinRequestTimeout`, or the SDK's own request timeout). */
+export function isRequestTimeout(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'TimeoutError';
 }
 
 /** Whether a write that failed with `status` may nevertheless have been applied. */
@@ -157,6 +163,18 @@ export function cosmosError(operation: string, error: unknown, hint?: string): R
  * and bounds each of its calls by (`withinRequestTimeout`).
  */
 export const COSMOS_REQUEST_TIMEOUT_MS = 60_000;
+
+/**
+ * What one try may still take once the run's time for its calls is spent: the wrap-up's writes (the
+ * last outcomes, checkpoint, lease release, run record) take milliseconds, and a container that
+ * gives no answer must not hold each of them for a request timeout past the host's functionTimeout.
+ */
+export const WRAP_UP_TRY_MS = 5_000;
+
+/** The most one try of a call may take now: the request timeout, cut to the run's time left for calls but never under `wrapUpMs`. */
+export function tryTimeoutMs(requestTimeoutMs: number, wrapUpMs: number): number {
+  return Math.min(requestTimeoutMs, Math.max(callTimeLeft() ?? Number.POSITIVE_INFINITY, wrapUpMs));
+}
 
 /**
  * Runs one Cosmos DB call with an abort signal that ends it after `timeoutMs`, the SDK's own

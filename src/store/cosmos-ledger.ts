@@ -15,10 +15,13 @@ import {
   describeCosmosError,
   errorRoundTrips,
   COSMOS_REQUEST_TIMEOUT_MS,
+  isRequestTimeout,
   isTransientError,
   isTransientStatus,
   roundTrips,
+  tryTimeoutMs,
   withinRequestTimeout,
+  WRAP_UP_TRY_MS,
 } from './cosmos-errors';
 import {
   checkNotificationRecord,
@@ -64,6 +67,8 @@ export interface CosmosLedgerOptions {
   retryHooks?: Pick<RetryHooks, 'sleep' | 'random'> | undefined;
   /** The most one try of a point call may take, the SDK's own retries included (default: the SDK's request timeout, 60 s). */
   requestTimeoutMs?: number | undefined;
+  /** The most one try may take once the run's time for calls is spent (default: `WRAP_UP_TRY_MS`, 5 s). */
+  wrapUpTimeoutMs?: number | undefined;
 }
 
 const DEFAULT_TTL_DAYS = 90;
@@ -91,6 +96,7 @@ export class CosmosLedger implements NotificationLedger {
   private readonly retryPolicy: RetryPolicy;
   private readonly retryHooks: Pick<RetryHooks, 'sleep' | 'random'>;
   private readonly requestTimeoutMs: number;
+  private readonly wrapUpTimeoutMs: number;
   private readonly counters: BulkCounters = sharedCounters(['requests', 'reads', 'writes', 'retries']);
   private readonly bulk: BulkExecutor;
 
@@ -106,12 +112,14 @@ export class CosmosLedger implements NotificationLedger {
     this.retryPolicy = options.retryPolicy ?? defaultRetryPolicy;
     this.retryHooks = options.retryHooks ?? {};
     this.requestTimeoutMs = options.requestTimeoutMs ?? COSMOS_REQUEST_TIMEOUT_MS;
+    this.wrapUpTimeoutMs = options.wrapUpTimeoutMs ?? WRAP_UP_TRY_MS;
     this.bulk = new BulkExecutor({
       container: this.container,
       counters: this.counters,
       retryPolicy: this.retryPolicy,
       retryHooks: this.retryHooks,
       requestTimeoutMs: this.requestTimeoutMs,
+      wrapUpTimeoutMs: this.wrapUpTimeoutMs,
     });
   }
 
@@ -504,7 +512,10 @@ export class CosmosLedger implements NotificationLedger {
    * retry waits past the run's time left (`callTimeLeft`), or `POINT_CALL_GRACE_MS` once that is
    * spent, so a failing container cannot hold a run's checkpoint, lease or report long past its
    * time limit; a call given up so says so (`outOfTime`). Each try, the SDK's own retries included,
-   * gets one request timeout (`withinRequestTimeout`).
+   * gets one request timeout (`withinRequestTimeout`), and no more than the run's time left or the
+   * wrap-up's few seconds: once that is spent, a try that got no answer is not made again, so the
+   * wrap-up's writes against a container that stopped answering take seconds, not five request
+   * timeouts each, and the run still ends within the host's functionTimeout.
    */
   private async pointCall<T extends { diagnostics?: CosmosDiagnostics }>(
     operation: string,
@@ -512,8 +523,10 @@ export class CosmosLedger implements NotificationLedger {
     call: (options: RequestOptions) => Promise<T>,
   ): Promise<T> {
     let outOfTime = false;
+    const timeLeft = () => callTimeLeft() ?? Number.POSITIVE_INFINITY;
+    const giveUp = (delayMs: number, error: unknown) => (outOfTime = delayMs > Math.max(timeLeft(), POINT_CALL_GRACE_MS) || (timeLeft() <= 0 && isRequestTimeout(error)));
     try {
-      return await this.pointCallWithRetries(operation, kind, call, (delayMs) => (outOfTime = delayMs > Math.max(callTimeLeft() ?? Number.POSITIVE_INFINITY, POINT_CALL_GRACE_MS)));
+      return await this.pointCallWithRetries(operation, kind, call, giveUp);
     } catch (error) {
       if (!outOfTime) throw error;
       const failure = cosmosError(operation, error);
@@ -532,14 +545,14 @@ export class CosmosLedger implements NotificationLedger {
     operation: string,
     kind: 'reads' | 'writes',
     call: (options: RequestOptions) => Promise<T>,
-    giveUp: (delayMs: number) => boolean,
+    giveUp: (delayMs: number, error: unknown) => boolean,
   ): Promise<T> {
     return withRetry(
       async (attempt) => {
         if (attempt > 1) this.counters.retries += 1;
         this.counters[kind] += 1;
         try {
-          const response = await withinRequestTimeout(this.requestTimeoutMs, call);
+          const response = await withinRequestTimeout(tryTimeoutMs(this.requestTimeoutMs, this.wrapUpTimeoutMs), call);
           this.counters.requests += roundTrips(response.diagnostics);
           return response;
         } catch (error) {

@@ -102,6 +102,38 @@ describe('a point call past the run\'s time, with production-like waits', () => 
     }
   });
 
+  test('a write that gets no answer is given up after the wrap-up\'s few seconds, not tried again for a request timeout each', async () => {
+    // The request timeout stays the SDK's 60 s: five tries of it after the time limit would hold
+    // the run minutes past the host's functionTimeout.
+    const f = await openProxiedLedger();
+    const sleeps: number[] = [];
+    const ledger = new CosmosLedger({ container: f.container, wrapUpTimeoutMs: 200, retryPolicy: { maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 15_000, maxServerDelayMs: 60_000 }, retryHooks: { sleep: async (ms) => void sleeps.push(ms), random: () => 0.5 } });
+    try {
+      let onWire = 0;
+      f.proxy.inject({ match: isCheckpointWrite, before: () => void onWire++, fault: { kind: 'hang' } });
+      const error = await withCallBudget(() => -60_000, () => ledger.saveCheckpoint(checkpoint)).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RemoteServiceError);
+      expect(error).toMatchObject({ outOfTime: true, retryable: true, message: expect.stringContaining('save checkpoint failed (no answer within 200 ms); not tried again: the run reached its time limit (MaxRunMinutes)') });
+      expect({ onWire, sleeps }).toEqual({ onWire: 1, sleeps: [] });
+    } finally {
+      await f.close();
+    }
+  });
+
+  test('an outcome write whose bulk request gets no answer past the run\'s time: given up after the wrap-up\'s few seconds, the write failing for the run', async () => {
+    const f = await openProxiedLedger();
+    const ledger = new CosmosLedger({ container: f.container, wrapUpTimeoutMs: 200, retryPolicy: { maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 15_000, maxServerDelayMs: 60_000 }, retryHooks: { sleep: async () => {} } });
+    try {
+      let onWire = 0;
+      f.proxy.inject({ match: isBulk, before: () => void onWire++, fault: { kind: 'hang' } });
+      const results = await withCallBudget(() => -60_000, () => ledger.createNotifications([claim()]));
+      expect(results).toEqual([expect.objectContaining({ status: 'error', retryable: true })]);
+      expect(onWire).toBe(1);
+    } finally {
+      await f.close();
+    }
+  });
+
   test('a brief failure is still retried with short backoff (the wrap-up\'s few seconds)', async () => {
     const { f, ledger, sleeps } = await ledgerWithSleeps();
     try {
