@@ -147,18 +147,24 @@ export function createRetailTransport(options: RetailTransportOptions): RetailTr
     const response = await limit(async () => {
       // The run's time bounds its requests too, not only the waits between them: a call whose
       // turn comes after the run's time is up is not sent, and none waits past it for an answer.
-      const left = callTimeLeft();
-      if (left !== undefined && left <= 0) {
-        throw new RemoteServiceError(`${operation} was not sent: the run had no time left for Retail Server calls (MaxRunMinutes).`, {
-          service: 'RetailServer',
-          operation,
-          code: 'OutOfTime',
-          retryable: false,
-          outOfTime: true,
-        });
-      }
-      const timeoutMs = left === undefined ? options.timeoutMs : Math.max(1, Math.min(options.timeoutMs, Math.ceil(left)));
+      // Asked again once the token is in: a slow authority may have used up what was left.
+      const timeLeft = () => {
+        const left = callTimeLeft();
+        if (left !== undefined && left <= 0) {
+          throw new RemoteServiceError(`${operation} was not sent: the run had no time left for Retail Server calls (MaxRunMinutes).`, {
+            service: 'RetailServer',
+            operation,
+            code: 'OutOfTime',
+            retryable: false,
+            outOfTime: true,
+          });
+        }
+        return left;
+      };
+      timeLeft();
       const bearer = await accessToken();
+      const left = timeLeft();
+      const timeoutMs = left === undefined ? options.timeoutMs : Math.max(1, Math.min(options.timeoutMs, Math.ceil(left)));
       bump(calls, endpoint);
       const started = Date.now();
       const controller = new AbortController();

@@ -5,6 +5,7 @@ import { createJobDependencies } from '../../src/runtime/create-dependencies';
 import { createLogger } from '../../src/shared/logger';
 import { defaultRetryPolicy } from '../../src/shared/retry';
 import { buildSimulatorData, cartRecord, customerRecord, productRecord } from '../../src/simulators/retail-server';
+import { startFaultHarness, type FaultHarness } from '../support/fault-harness';
 import { startHarness, type Harness } from '../support/harness';
 
 /**
@@ -53,5 +54,33 @@ describe('Retail Server retries and the run time limit', () => {
     expect(report.durationMs).toBeLessThanOrEqual(HTTP_RERUN_MAX_MINUTES * 60_000 + GRACE_MS);
     expect(report.durationMs).toBeLessThan(230_000);
     expect(report.error).toMatch(/Customers\/GetByAccountNumbers.*MaxRunMinutes/);
+  });
+});
+
+describe('the Retail Server token fetched in the request\'s turn', () => {
+  let f: FaultHarness | undefined;
+  afterEach(async () => {
+    await f?.close();
+    f = undefined;
+  });
+
+  test('a token that comes back after the run\'s time for calls is spent: the request is not sent with the time the run had before', async () => {
+    f = await startFaultHarness({
+      now: NOW,
+      data: buildSimulatorData({
+        customers: [customerRecord('C1')],
+        products: [productRecord(1)],
+        carts: [cartRecord({ id: 'a', customerId: 'C1', modifiedDateTime: '2026-11-23T09:00:00Z', lines: [{ productId: 1 }] })],
+      }),
+    });
+    const harness = f;
+    // The authority answers slowly: by the time the token comes, the run's 8 minutes and the grace
+    // minute are gone (the clock moved as real waiting would).
+    harness.proxies.token.inject({ match: (request) => /\/token$/.test(request.path), times: 1, before: () => harness.clock.set(new Date(Date.parse(NOW) + 10 * 60_000)) });
+    let retailRequests = 0;
+    harness.proxies.retail.inject({ match: () => true, before: () => void retailRequests++ });
+    const report = await harness.run({}, { RetailServerClientOptions__MaxRunMinutes: '8' });
+    expect(retailRequests).toBe(0);
+    expect(report.error).toMatch(/was not sent: the run had no time left for Retail Server calls \(MaxRunMinutes\)/);
   });
 });
