@@ -162,12 +162,14 @@ function url(expected: string, options: { defaultValue?: string; httpsOnly?: boo
   );
 }
 
-function optionalUrl(expected: string) {
-  return z.preprocess(blankToUndefined, urlCheck(expected, false).optional());
+function optionalUrl(expected: string, httpsOnly = false) {
+  return z.preprocess(blankToUndefined, urlCheck(expected, httpsOnly).optional());
 }
 
 export const keyVaultSchema = z.object({
-  KeyVaultURI: optionalUrl('the Key Vault URL, e.g. https://<name>.vault.azure.net; leave empty to read secrets from environment variables'),
+  // Key Vault's client reads over https only, a vault on this machine too: an http URL would fail
+  // every run as a vault out of reach, so it is refused here, by the setting's name.
+  KeyVaultURI: optionalUrl('the Key Vault URL, e.g. https://<name>.vault.azure.net; leave empty to read secrets from environment variables', true),
 });
 
 export const retailServerSchema = z

@@ -227,6 +227,18 @@ describe('loadSettings', () => {
       expect(settings.retail.baseUrl).toBe(`http://${host}/Commerce`);
     });
 
+    test('an http KeyVaultURI is a configuration problem: Key Vault clients read secrets over https only', () => {
+      // SecretClient refuses any http vault, loopback too ("Cannot connect to http://... while
+      // allowInsecureConnection is false"): accepted here, it failed every run as a vault "that
+      // could not be reached", never naming the setting.
+      for (const uri of ['http://contoso.vault.azure.net', 'http://127.0.0.1:8443']) {
+        const problems = configurationProblems(() => loadSettings({ settingsPath: shippedSettings, env: { ...completeEnv, KeyVaultOptions__KeyVaultURI: uri } }));
+        expect(problems).toEqual([
+          'KeyVaultOptions.KeyVaultURI must be an absolute https URL: the Key Vault URL, e.g. https://<name>.vault.azure.net; leave empty to read secrets from environment variables',
+        ]);
+      }
+    });
+
     test('settings nobody sends credentials to may still be http', () => {
       const settings = loadSettings({
         settingsPath: shippedSettings,
