@@ -1,7 +1,8 @@
 import type { TokenCredential } from '@azure/identity';
 import { DefaultAzureCredential } from '@azure/identity';
 import { SecretClient, type SecretClientOptions } from '@azure/keyvault-secrets';
-import { ConfigurationError, RemoteServiceError } from '../shared/errors';
+import { ConfigurationError, isCredentialError, RemoteServiceError } from '../shared/errors';
+import { redactEmails } from '../shared/redact';
 import { isUnresolvedKeyVaultReference, UNRESOLVED_REFERENCE_HINT } from './key-vault-reference';
 
 /**
@@ -42,6 +43,11 @@ export interface SecretResolverOptions {
  * of the process until the host's functionTimeout.
  */
 export const KEY_VAULT_TIMEOUT_MS = 30_000;
+
+/** What to do when no credential of DefaultAzureCredential's chain could get a token. */
+const IDENTITY_ADVICE =
+  "In Azure, turn on the Function App's managed identity; elsewhere, sign in (az login) or set AZURE_TENANT_ID, AZURE_CLIENT_ID " +
+  'and AZURE_CLIENT_SECRET. Or leave KeyVaultOptions.KeyVaultURI empty to read the secrets from environment variables.';
 
 /**
  * The inner error code of a Key Vault refusal (`SecretDisabled`, `ForbiddenByFirewall`,
@@ -120,6 +126,15 @@ export function createSecretResolver(options: SecretResolverOptions = {}): Secre
               `secret "${name}" in ${source} cannot be read (HTTP ${status}): give the app's identity the ` +
               `"Key Vault Secrets User" role on the vault (or a Get secret access policy)`,
           };
+        }
+        if (isCredentialError(error)) {
+          // The vault was never asked: without a token there is no request. Not a network problem.
+          // The credential's words (a chain's, for DefaultAzureCredential) may name a signed-in user.
+          const why = redactEmails((error as Error).message.replace(/\s+/g, ' ').trim(), 600);
+          throw new RemoteServiceError(
+            `${source}: the app's identity could not get a Microsoft Entra token to read secret "${name}" (${why}). ${IDENTITY_ADVICE}`,
+            { service: 'KeyVault', operation: `GET secrets/${name}`, retryable: false, cause: error },
+          );
         }
         const timedOut = (error as { name?: unknown }).name === 'AbortError' || (error as { name?: unknown }).name === 'TimeoutError';
         const why = timedOut ? `no answer within ${timeoutMs / 1000} s` : (error as Error).message;

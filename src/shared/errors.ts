@@ -71,3 +71,14 @@ export function toError(value: unknown): Error {
     return new Error(String(value));
   }
 }
+
+/** Whether @azure/identity failed to produce a token (it names its errors; the SDK may wrap them). */
+export function isCredentialError(error: unknown): boolean {
+  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 5; depth++) {
+    // DefaultAzureCredential's chain throws AggregateAuthenticationError when every credential failed;
+    // a single credential whose token request the authority refused throws AuthenticationRequiredError.
+    if (['CredentialUnavailableError', 'AuthenticationError', 'AggregateAuthenticationError', 'AuthenticationRequiredError'].includes(current.name)) return true;
+    current = current.cause;
+  }
+  return false;
+}

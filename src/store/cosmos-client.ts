@@ -8,7 +8,7 @@ import {
   type PartitionKeyDefinition,
 } from '@azure/cosmos';
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
-import { ConfigurationError, RemoteServiceError } from '../shared/errors';
+import { ConfigurationError, isCredentialError, RemoteServiceError } from '../shared/errors';
 import { silentLogger, type Logger } from '../shared/logger';
 import { COSMOS_REQUEST_TIMEOUT_MS, cosmosStatus, describeCosmosError, isTransientError, withinRequestTimeout } from './cosmos-errors';
 
@@ -253,16 +253,6 @@ function setupError(error: unknown, context: SetupContext): Error {
     retryable: isTransientError(error),
     cause: error,
   });
-}
-
-/** Whether @azure/identity failed to produce a token (it names its errors; the SDK may wrap them). */
-function isCredentialError(error: unknown): boolean {
-  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 5; depth++) {
-    // DefaultAzureCredential's chain throws AggregateAuthenticationError when every credential failed.
-    if (['CredentialUnavailableError', 'AuthenticationError', 'AggregateAuthenticationError'].includes(current.name)) return true;
-    current = current.cause;
-  }
-  return false;
 }
 
 /** The Cosmos DB emulator's usual address. */

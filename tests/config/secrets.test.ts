@@ -164,6 +164,28 @@ describe('secrets from Key Vault', () => {
     }
   });
 
+  test("an identity that cannot get a token for the vault is named as such, not as a vault out of reach", async () => {
+    // The vault is up; the app's credential is refused by the authority (a wrong client secret).
+    const error = await createSecretResolver({
+      vaultUrl: vault.vaultUrl,
+      credential: new ClientSecretCredential(tenantId, 'vault-reader', 'not-the-secret', { authorityHost: tokens.authorityHost, disableInstanceDiscovery: true }),
+      keyVaultClientOptions: { disableChallengeResourceVerification: true },
+    })
+      .resolveAll([{ name: 'retail-app-id', setting: 'RetailServerClientOptions.AppIdKeyVaultSecretName' }])
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RemoteServiceError);
+    const message = (error as Error).message;
+    expect(message).toMatch(
+      new RegExp(`^Key Vault ${vault.vaultUrl.replace(/[.]/g, '\\.')}: the app's identity could not get a Microsoft Entra token to read secret "retail-app-id" \\(.*AADSTS7000215`),
+    );
+    expect(message).toContain(
+      "In Azure, turn on the Function App's managed identity; elsewhere, sign in (az login) or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET.",
+    );
+    expect(message).not.toContain('could not be reached');
+    expect(message).not.toContain('not-the-secret');
+    expect(vault.reads).toEqual([]);
+  });
+
   test('a vault that never answers fails the read after the timeout, naming the vault and the secret, instead of holding the run', async () => {
     const tls = testTls();
     const hung = await startKeyVaultStandIn({
