@@ -73,7 +73,15 @@ describe('when a dependency misbehaves', () => {
     h = await startHarness({ now: NOW, data: threeCarts() });
     const wrong = await h.run({}, { EmarsysClientOptions__ExternalEventId: '9999' });
     expect(wrong.carts).toMatchObject({ eligible: 3, notified: 0, failed: 3 });
-    expect(wrong.failures).toEqual([{ reason: expect.stringContaining('replyCode 6003'), count: 3 }]);
+    // The reason names the setting to fix, as doctor's check of the event does: the report and the
+    // timer's message are all an operator has of a scheduled run.
+    expect(wrong.failures).toEqual([
+      {
+        reason:
+          'Emarsys rejected the request: HTTP 400, replyCode 6003 "Invalid event id: 9999"; EmarsysClientOptions.ExternalEventId must be the id of an external event of this account, the one your automation program or email starts on',
+        count: 3,
+      },
+    ]);
     expect(wrong.checkpoint?.lastModifiedAt).toBe('2026-11-23T05:00:00.000Z');
 
     h.clock.advanceMinutes(30);

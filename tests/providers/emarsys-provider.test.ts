@@ -237,7 +237,7 @@ test('400 with a replyCode: every contact fails without a retry, retryable by a 
       status: 'failed',
       retryable: true,
       outage: true,
-      reason: 'Emarsys rejected the request: HTTP 400, replyCode 6003 "Invalid event id: 4711"',
+      reason: 'Emarsys rejected the request: HTTP 400, replyCode 6003 "Invalid event id: 4711"; EmarsysClientOptions.ExternalEventId must be the id of an external event of this account, the one your automation program or email starts on',
     });
   }
   // The request, its halves, and the event's own endpoint, which refuses the event too.
@@ -256,7 +256,7 @@ test('a refusal the halves of a request meet again: the send\'s other requests g
   // (reminders refused in both halves, not the event), which it does not.
   expect(triggers().map((r) => (r.body as { contacts: unknown[] }).contacts.length)).toEqual([2, 1, 1, 2, 2, 2, 2]);
   expect(log.records.filter((record) => record.level === 'error')).toHaveLength(5);
-  expect(outcomes.map((o) => o.status === 'failed' && o.outage && o.retryable && o.reason)).toEqual(Array(10).fill('Emarsys rejected the request: HTTP 400, replyCode 6003 "Invalid event id: 4711"'));
+  expect(outcomes.map((o) => o.status === 'failed' && o.outage && o.retryable && o.reason)).toEqual(Array(10).fill('Emarsys rejected the request: HTTP 400, replyCode 6003 "Invalid event id: 4711"; EmarsysClientOptions.ExternalEventId must be the id of an external event of this account, the one your automation program or email starts on'));
 });
 
 describe('a reminder alone in a request Emarsys fails with HTTP 500 past the retries', () => {

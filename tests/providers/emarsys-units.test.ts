@@ -136,7 +136,7 @@ describe('interpretTriggerReply', () => {
       kind: 'rejected',
       replyCode: 6003,
       mayBeData: true,
-      reason: 'Emarsys rejected the request: HTTP 400, replyCode 6003 "Invalid event id"',
+      reason: 'Emarsys rejected the request: HTTP 400, replyCode 6003 "Invalid event id"; EmarsysClientOptions.ExternalEventId must be the id of an external event of this account, the one your automation program or email starts on',
     });
     expect(interpretTriggerReply(200, '{"replyCode":"1","replyText":"Error"}')).toMatchObject({ kind: 'rejected', replyCode: 1, mayBeData: true });
     expect(interpretTriggerReply(422, '<html/>')).toMatchObject({ kind: 'rejected', mayBeData: true });

@@ -3,6 +3,7 @@ import { RemoteServiceError } from '../../shared/errors';
 import { redactEmails } from '../../shared/redact';
 import type { EmarsysAuthenticator } from './auth';
 import { describeTransportError, withinTimeout, type ProviderCounters } from './http';
+import { EXTERNAL_EVENT_HINT } from './response';
 
 /**
  * What `doctor` asks Emarsys before any reminder is sent: whether it accepts the credentials (the
@@ -98,7 +99,7 @@ export function createAccountChecks(options: AccountCheckOptions): AccountChecks
     if (typeof reply?.replyCode === 'number' && reply.replyCode !== 0 && (status === 200 || status === 400)) {
       const text = typeof reply.replyText === 'string' ? `: ${redactEmails(reply.replyText).slice(0, 200)}` : '';
       throw new RemoteServiceError(
-        `Emarsys refused external event ${eventId} (HTTP ${status}, replyCode ${reply.replyCode}${text}): EmarsysClientOptions.ExternalEventId must be the id of an external event of this account, the one your automation program or email starts on`,
+        `Emarsys refused external event ${eventId} (HTTP ${status}, replyCode ${reply.replyCode}${text}): ${EXTERNAL_EVENT_HINT}`,
         { service: 'Emarsys', operation: 'GET event', statusCode: status, retryable: false },
       );
     }

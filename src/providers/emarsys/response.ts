@@ -125,6 +125,18 @@ const BATCH_TOO_LARGE = 1000;
 /** Emarsys's replyCode for a key_id that is no field of the account ("Invalid key field id"): every request meets it. */
 const INVALID_KEY_FIELD = 2004;
 
+/** Emarsys's replyCode for an event id the account does not have ("Invalid event id"): every request meets it. */
+const INVALID_EVENT_ID = 6003;
+
+/** What to do about INVALID_EVENT_ID, in a run's reason and in doctor's check of the event alike. */
+export const EXTERNAL_EVENT_HINT =
+  'EmarsysClientOptions.ExternalEventId must be the id of an external event of this account, the one your automation program or email starts on';
+
+/** The setting to fix, for a replyCode that names one; empty for any other. */
+function settingHint(replyCode: number | undefined): string {
+  return replyCode === INVALID_EVENT_ID ? `; ${EXTERNAL_EVENT_HINT}` : '';
+}
+
 /**
  * Classifies a non-transient answer (the caller retries 429 and 5xx before it gets here).
  * Success is a 2xx with replyCode 0; anything else fails the whole request.
@@ -156,7 +168,7 @@ export function interpretTriggerReply(status: number, text: string): TriggerRepl
   if (status >= 200 && status < 300) {
     if (!reply) return { kind: 'unreadable', reason: `Emarsys answered HTTP ${status} with a body that is not a trigger reply` };
     if (reply.replyCode !== 0) {
-      return { kind: 'rejected', replyCode: reply.replyCode, mayBeData: true, reason: `Emarsys rejected the request: ${describe(status, reply.replyCode, reply.replyText)}` };
+      return { kind: 'rejected', replyCode: reply.replyCode, mayBeData: true, reason: `Emarsys rejected the request: ${describe(status, reply.replyCode, reply.replyText)}${settingHint(reply.replyCode)}` };
     }
     const data = reply.data;
     if (data && typeof data === 'object' && !Array.isArray(data) && startsNothing(data.connectedTo)) {
@@ -185,7 +197,7 @@ export function interpretTriggerReply(status: number, text: string): TriggerRepl
     }
     return { kind: 'accepted', contactErrors, unattributed, replyCode: 0 };
   }
-  const hint = status === 404 ? '; check EmarsysClientOptions.ApiUrl and ExternalEventId' : '';
+  const hint = status === 404 ? '; check EmarsysClientOptions.ApiUrl and ExternalEventId' : settingHint(reply?.replyCode);
   return {
     kind: 'rejected',
     replyCode: reply?.replyCode,
