@@ -145,6 +145,23 @@ test('a token endpoint outage is retried, then reported as retryable', async () 
   expect(outcomes[0]).toMatchObject({ status: 'failed', retryable: true, reason: expect.stringContaining('Emarsys token endpoint: HTTP 500') });
 });
 
+test('a token endpoint that is down or out of reach is said to be so; only a refusal sends the operator to the credentials', async () => {
+  const retry = { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 10, maxServerDelayMs: 10 };
+  standIn.failNext([{ status: 503, target: 'token' }, { status: 503, target: 'token' }]);
+  const [down] = await provider({ retry }).send(notifications(1));
+  expect(down).toMatchObject({ status: 'failed', retryable: true });
+  expect(down?.status === 'failed' && down.reason).toBe(
+    `Emarsys token endpoint: HTTP 503, still failing after its retries; ${standIn.tokenUrl} is unavailable or throttling, and a later run tries again (the client credentials were not refused)`,
+  );
+
+  // Nobody listens where TokenUrl points: the address is what to check, not the client secret.
+  const nowhere = `${new URL(standIn.tokenUrl).protocol}//127.0.0.1:1/oauth2/token`;
+  const [unreached] = await provider({ retry, auth: { mode: 'oauth2', tokenUrl: nowhere, clientId, clientSecret } }).send(notifications(1, 2));
+  expect(unreached?.status === 'failed' && unreached.reason).toMatch(
+    /^Emarsys token endpoint: no answer \(.*ECONNREFUSED.*\); check EmarsysClientOptions\.TokenUrl \(https?:\/\/127\.0\.0\.1:1\/oauth2\/token\) and that this host can reach it$/,
+  );
+});
+
 test('concurrent requests share one token call', async () => {
   const emarsys = provider({ batchSize: 1, concurrency: 4 });
   const outcomes = await emarsys.send(notifications(8));

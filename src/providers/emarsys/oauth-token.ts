@@ -67,8 +67,13 @@ function tokenHint(tokenUrl: string): string {
   );
 }
 
-function tokenError(message: string, tokenUrl: string, retryable: boolean, statusCode?: number, code?: string): RemoteServiceError {
-  return new RemoteServiceError(`Emarsys token endpoint: ${message}; ${tokenHint(tokenUrl)}`, {
+/**
+ * What to do depends on why no token came: an endpoint that is down or throttling needs no change
+ * (the credentials were never judged), one that does not answer at all needs its address checked,
+ * and only a refusal or an answer without a token points at the credentials and the URL.
+ */
+function tokenError(message: string, tokenUrl: string, retryable: boolean, statusCode?: number, code?: string, hint = tokenHint(tokenUrl)): RemoteServiceError {
+  return new RemoteServiceError(`Emarsys token endpoint: ${message}; ${hint}`, {
     service: 'Emarsys',
     operation: `POST ${tokenUrl}`,
     retryable,
@@ -129,10 +134,12 @@ export function createOAuthTokenSource(client: OAuthClientOptions, deps: OAuthTo
       );
     } catch (error) {
       if (error instanceof TransientReplyError) {
-        throw tokenError(`HTTP ${error.reply.status}, still failing after its retries`, client.tokenUrl, true, error.reply.status);
+        const outage = `${client.tokenUrl} is unavailable or throttling, and a later run tries again (the client credentials were not refused)`;
+        throw tokenError(`HTTP ${error.reply.status}, still failing after its retries`, client.tokenUrl, true, error.reply.status, undefined, outage);
       }
       if (isTransportError(error)) {
-        throw tokenError(`no answer (${describeTransportError(error)})`, client.tokenUrl, true);
+        const unreached = `check EmarsysClientOptions.TokenUrl (${client.tokenUrl}) and that this host can reach it`;
+        throw tokenError(`no answer (${describeTransportError(error)})`, client.tokenUrl, true, undefined, undefined, unreached);
       }
       throw error;
     }
