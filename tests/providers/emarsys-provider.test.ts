@@ -339,6 +339,16 @@ test('no answer at all: retried, then failed as retryable', async () => {
   const outcomes = await emarsys.send(notifications(1));
   expect(outcomes[0]).toMatchObject({ status: 'failed', retryable: true, reason: expect.stringContaining('ECONNREFUSED') });
   expect(emarsys.stats()).toEqual({ calls: 2, retries: 1 });
+  // Which endpoint did not answer (a proxy, another region's API host): its host and path, no query.
+  const endpoint = apiUrl.replace('{0}', eventId);
+  expect(outcomes[0]?.status === 'failed' && outcomes[0].reason).toMatch(new RegExp(`^no answer from Emarsys at ${endpoint.replace(/[.?]/g, '\\$&')} after 2 attempts \\(ECONNREFUSED`));
+
+  // A host name that does not resolve is the setting's: the reason says which.
+  const unknownHost = provider({ apiUrl: 'https://emarsys-api.invalid/api/v2/event/{0}/trigger?client=acme', retry: { ...defaultRetryPolicy, maxAttempts: 1 } });
+  const [typo] = await unknownHost.send(notifications(1, 2));
+  expect(typo?.status === 'failed' && typo.reason).toMatch(
+    new RegExp(`^no answer from Emarsys at https://emarsys-api\\.invalid/api/v2/event/${eventId}/trigger after 1 attempts \\(ENOTFOUND.*\\); check EmarsysClientOptions\\.ApiUrl: its host name was not found$`),
+  );
 });
 
 test('a 2xx that is not a trigger reply fails as retryable (Emarsys drops the repeat if it did process it)', async () => {

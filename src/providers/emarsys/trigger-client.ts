@@ -86,6 +86,9 @@ export function serializeContact(contact: TriggerContact): string {
 
 export function createTriggerClient(options: TriggerClientOptions): (contacts: readonly string[], bounds?: TriggerOptions) => Promise<TriggerResult> {
   const { http, counters, url, eventId, authenticator, retry, clock, logger } = options;
+  // For messages: the trigger endpoint's host and path, without any query.
+  const target = new URL(url);
+  const endpoint = `${target.origin}${target.pathname}`;
 
   /** One POST with fresh credentials; 429 and 5xx are thrown so `withRetry` tries again. */
   const attempt = async (body: string, used: { headers: Record<string, string>; attempts: number }, deadline: number | undefined): Promise<HttpReply> => {
@@ -141,7 +144,16 @@ export function createTriggerClient(options: TriggerClientOptions): (contacts: r
         return { kind: 'failed', retryable: true, stopSend: outOfTime, outage: true, ...(suspect ? { suspect: 'error' as const } : {}), reason: `Emarsys ${reply}, still failing after ${attempts} attempts${stopped}` };
       }
       if (isTransportError(error)) {
-        return { kind: 'failed', retryable: true, stopSend: outOfTime, outage: true, reason: `no answer from Emarsys after ${attempts} attempts${stopped} (${describeTransportError(error)})` };
+        // Which endpoint did not answer (ApiUrl may point at a proxy or another host); a host name
+        // that does not resolve is the setting's, and only then is the setting named.
+        const unresolved = (error as { code?: unknown }).code === 'ENOTFOUND' ? '; check EmarsysClientOptions.ApiUrl: its host name was not found' : '';
+        return {
+          kind: 'failed',
+          retryable: true,
+          stopSend: outOfTime,
+          outage: true,
+          reason: `no answer from Emarsys at ${endpoint} after ${attempts} attempts${stopped} (${describeTransportError(error)})${unresolved}`,
+        };
       }
       if (error instanceof RemoteServiceError) {
         if (!error.retryable) options.onCredentialsRefused?.();
