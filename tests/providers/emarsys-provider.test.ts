@@ -351,6 +351,18 @@ test('no answer at all: retried, then failed as retryable', async () => {
   );
 });
 
+test('a redirect is not Emarsys rejecting the request: the reason says nothing was triggered and points at ApiUrl', async () => {
+  // A gateway or a wrong host before Emarsys (its sign-in page): not followed, nothing was triggered.
+  await start();
+  standIn.failNext([{ status: 302, headers: { Location: 'https://login.example.com/sso?session=abc123' }, rawBody: '' }]);
+  const [outcome] = await provider().send(notifications(1));
+  expect(outcome).toMatchObject({ status: 'failed', retryable: true });
+  expect(outcome?.status === 'failed' && outcome.reason).toBe(
+    'The trigger request was redirected (HTTP 302), so nothing was triggered: check EmarsysClientOptions.ApiUrl, which must be the Emarsys trigger endpoint itself, e.g. https://api.emarsys.net/api/v2/event/{0}/trigger',
+  );
+  expect(standIn.deliveries).toHaveLength(0);
+});
+
 test('a 2xx that is not a trigger reply fails as retryable (Emarsys drops the repeat if it did process it)', async () => {
   await start();
   standIn.failNext([{ status: 200, rawBody: '<html>maintenance</html>' }]);

@@ -197,6 +197,17 @@ export function interpretTriggerReply(status: number, text: string): TriggerRepl
     }
     return { kind: 'accepted', contactErrors, unattributed, replyCode: 0 };
   }
+  if (status >= 300 && status < 400) {
+    // Redirects are not followed: Emarsys's API answers where it is asked, so a redirect comes from
+    // something else at ApiUrl (a gateway's sign-in, another host), and nothing was triggered.
+    return {
+      kind: 'rejected',
+      replyCode: reply?.replyCode,
+      reason:
+        `The trigger request was redirected (HTTP ${status}), so nothing was triggered: check EmarsysClientOptions.ApiUrl, which must be ` +
+        'the Emarsys trigger endpoint itself, e.g. https://api.emarsys.net/api/v2/event/{0}/trigger',
+    };
+  }
   const hint = status === 404 ? '; check EmarsysClientOptions.ApiUrl and ExternalEventId' : settingHint(reply?.replyCode);
   return {
     kind: 'rejected',
