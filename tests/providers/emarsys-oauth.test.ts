@@ -162,6 +162,14 @@ test('a token endpoint that is down or out of reach is said to be so; only a ref
   );
 });
 
+test('a redirect from the token endpoint is not a refusal of the credentials', async () => {
+  standIn.failNext([{ status: 301, target: 'token', headers: { Location: 'https://auth.example.com/oauth2/token' }, rawBody: '' }]);
+  const [outcome] = await provider().send(notifications(1));
+  expect(outcome?.status === 'failed' && outcome.reason).toBe(
+    `Emarsys token endpoint: the token request was redirected (HTTP 301), so the credentials were not judged; check EmarsysClientOptions.TokenUrl (${standIn.tokenUrl}): it must be the token endpoint itself, e.g. https://auth.emarsys.net/oauth2/token`,
+  );
+});
+
 test('concurrent requests share one token call', async () => {
   const emarsys = provider({ batchSize: 1, concurrency: 4 });
   const outcomes = await emarsys.send(notifications(8));

@@ -6,6 +6,7 @@ import type { Logger } from '../../shared/logger';
 import { redactEmails } from '../../shared/redact';
 import { serverDelayFromHeaders, withRetry, type RetryPolicy } from '../../shared/retry';
 import type { EmarsysAuthenticator } from './auth';
+import { DEFAULT_TOKEN_URL } from './options';
 import {
   describeTransportError,
   isTransientStatus,
@@ -144,6 +145,12 @@ export function createOAuthTokenSource(client: OAuthClientOptions, deps: OAuthTo
       throw error;
     }
 
+    if (reply.status >= 300 && reply.status < 400) {
+      // Not followed (the client credentials must not go elsewhere): something other than the
+      // token endpoint answers at TokenUrl, and the credentials were never looked at.
+      const wrongUrl = `check EmarsysClientOptions.TokenUrl (${client.tokenUrl}): it must be the token endpoint itself, e.g. ${DEFAULT_TOKEN_URL}`;
+      throw tokenError(`the token request was redirected (HTTP ${reply.status}), so the credentials were not judged`, client.tokenUrl, false, reply.status, undefined, wrongUrl);
+    }
     if (reply.status < 200 || reply.status >= 300) {
       const code = oauthErrorCode(reply.text);
       const detail = code === undefined ? `HTTP ${reply.status}` : `HTTP ${reply.status} (${code})`;
