@@ -137,12 +137,25 @@ async function runJob(deps: JobDependencies, request: JobRequest, runId: string,
     report.status = 'failed';
     report.error =
       failure instanceof LeaseLostError
-        ? `Run ${runId} lost the lease on operating unit ${settings.operatingUnitNumber} (it ran longer than AzureCosmosOptions.ClaimTimeoutMinutes); it stopped so that two runs never work the unit at once.`
+        ? leaseLostMessage(runId, settings)
         : failure.message;
   } finally {
     await lease.release(logger);
   }
   return finishReport(report, counters, deps, startedAt, statsAtStart);
+}
+
+/**
+ * A run renews its lease as it works, so it may last longer than the lease: it loses it only by
+ * going that long without a renewal (a call that stalled), when another run may take the unit.
+ */
+function leaseLostMessage(runId: string, settings: { operatingUnitNumber: string; claimTimeoutMinutes: number }): string {
+  return (
+    `Run ${runId} lost the lease on operating unit ${settings.operatingUnitNumber}: it went longer than AzureCosmosOptions.ClaimTimeoutMinutes ` +
+    `(${settings.claimTimeoutMinutes}) without renewing it, while a call stalled, and another run may have taken the unit over; it stopped so ` +
+    'that two runs never work the unit at once. Its claimed carts are taken over by a later run once ClaimTimeoutMinutes have passed. ' +
+    "If this recurs, raise ClaimTimeoutMinutes above the longest stall in this run's log."
+  );
 }
 
 /** Moves the unit's checkpoint and says so in the report; a dry run or a rerun never moves it. */
