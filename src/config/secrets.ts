@@ -138,7 +138,9 @@ export function createSecretResolver(options: SecretResolverOptions = {}): Secre
         }
         const timedOut = (error as { name?: unknown }).name === 'AbortError' || (error as { name?: unknown }).name === 'TimeoutError';
         const why = timedOut ? `no answer within ${timeoutMs / 1000} s` : (error as Error).message;
-        throw new RemoteServiceError(`Key Vault ${vaultUrl} could not be reached to read secret "${name}": ${why}`, {
+        // A vault name that does not resolve is a typo in the setting, not an outage.
+        const unresolved = (error as { code?: unknown }).code === 'ENOTFOUND' ? '; check KeyVaultOptions.KeyVaultURI: its host name was not found' : '';
+        throw new RemoteServiceError(`Key Vault ${vaultUrl} could not be reached to read secret "${name}": ${why}${unresolved}`, {
           service: 'KeyVault',
           operation: `GET secrets/${name}`,
           statusCode: status,

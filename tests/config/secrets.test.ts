@@ -186,6 +186,20 @@ describe('secrets from Key Vault', () => {
     expect(vault.reads).toEqual([]);
   });
 
+  test('a vault host name that does not resolve (a typo in the vault name) names KeyVaultURI', async () => {
+    const error = await createSecretResolver({
+      vaultUrl: 'https://contso-kv.invalid',
+      credential: new ClientSecretCredential(tenantId, 'vault-reader', 'reader-secret', { authorityHost: tokens.authorityHost, disableInstanceDiscovery: true }),
+      keyVaultClientOptions: { disableChallengeResourceVerification: true, retryOptions: { maxRetries: 0 } },
+    })
+      .resolveAll([{ name: 'retail-app-id', setting: 'RetailServerClientOptions.AppIdKeyVaultSecretName' }])
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RemoteServiceError);
+    expect((error as Error).message).toMatch(
+      /^Key Vault https:\/\/contso-kv\.invalid could not be reached to read secret "retail-app-id": .*ENOTFOUND.*; check KeyVaultOptions\.KeyVaultURI: its host name was not found$/,
+    );
+  });
+
   test('a vault that never answers fails the read after the timeout, naming the vault and the secret, instead of holding the run', async () => {
     const tls = testTls();
     const hung = await startKeyVaultStandIn({
