@@ -117,7 +117,7 @@ export async function runDoctor(options: DoctorOptions): Promise<number> {
 
   let channelId: number | undefined;
   if (!secretsOk) {
-    skip('Token', 'the secrets are missing');
+    skip('Token', 'the secrets could not be read');
     skip('Retail Server', 'no token');
   } else {
     const tokenProvider = retailTokenProviderFor(settings, secrets);
@@ -169,7 +169,7 @@ export async function runDoctor(options: DoctorOptions): Promise<number> {
     }
   });
 
-  if (!secretsOk) skip('Emarsys', 'the secrets are missing');
+  if (!secretsOk) skip('Emarsys', 'the secrets could not be read');
   else {
     await check('Emarsys', async () => {
       const provider = emarsysProviderFor(settings, secrets, { retryPolicy: DOCTOR_RETRY });

@@ -173,7 +173,7 @@ describe('abandoned-carts CLI', () => {
     const missing = await cli(['doctor'], { ...h.env, ...secretsWithoutOne });
     expect(missing.code).toBe(EXIT.failed);
     expect(missing.stdout).toMatch(/^✗ Secrets: RetailServerClientOptions\.AppSecretKeyVaultSecretName: secret "retail-app-secret" was not found/m);
-    expect(missing.stdout).toMatch(/^- Token: not checked \(the secrets are missing\)$/m);
+    expect(missing.stdout).toMatch(/^- Token: not checked \(the secrets could not be read\)$/m);
 
     // The app setting overrides host.json's functionTimeout; a run limit past it is a failed check.
     const shortHost = await cli(['doctor'], { ...h.env, ...h.secretsEnv, AzureFunctionsJobHost__functionTimeout: '00:05:00' });
