@@ -45,8 +45,13 @@ export class ProductCache {
       const reading = this.pending.get(id);
       if (failure !== undefined) lookup.failures.set(id, failure);
       else if (this.entries.has(id)) take(lookup, id, this.entries.get(id));
-      else if (reading) waits.set(reading, [...(waits.get(reading) ?? []), id]);
-      else missing.push(id);
+      else if (reading) {
+        // Appended in place: copying the list for each id made a page sharing tens of thousands of
+        // products with another page's read quadratic.
+        const asked = waits.get(reading);
+        if (asked) asked.push(id);
+        else waits.set(reading, [id]);
+      } else missing.push(id);
     }
     if (missing.length > 0) {
       const reading = read(missing)
