@@ -21,7 +21,8 @@ type Answer = Map<number, Product | null | { failed: string }>;
  * each product once, and pages worked at the same time share one lookup of the products they
  * have in common instead of each asking for them. A product Retail Server fails to look up is
  * remembered as such for the run, so that each page does not split its lookup again to find it.
- * Bounded, oldest dropped first, so memory does not follow the window; what a page asked for is
+ * Bounded, the product used least lately dropped first, so memory does not follow the window and
+ * the products most pages ask for stay; what a page asked for is
  * handed to it, so that products other pages read meanwhile cannot push its own out before it
  * uses them.
  */
@@ -44,7 +45,14 @@ export class ProductCache {
       const failure = this.failures.get(id);
       const reading = this.pending.get(id);
       if (failure !== undefined) lookup.failures.set(id, failure);
-      else if (this.entries.has(id)) take(lookup, id, this.entries.get(id));
+      else if (this.entries.has(id)) {
+        // Used now: moved to the end, so the products dropped first are those used least lately
+        // (a best seller on every page stays, whenever it was first read).
+        const known = this.entries.get(id) as Product | null;
+        this.entries.delete(id);
+        this.entries.set(id, known);
+        take(lookup, id, known);
+      }
       else if (reading) {
         // Appended in place: copying the list for each id made a page sharing tens of thousands of
         // products with another page's read quadratic.

@@ -2,7 +2,7 @@ import { buildSimulatorData, cartRecord, customerRecord, productRecord } from '.
 import { startHarness, type Harness } from '../support/harness';
 
 /**
- * The run's product cache is bounded (10,000 products, oldest dropped first). A page must get the
+ * The run's product cache is bounded (10,000 products, the one used least lately dropped first). A page must get the
  * products it asked for even when the products read since, by it or by the pages worked beside it,
  * push the cache past that bound: once, a page read them into the cache and took them out
  * afterwards, and products Retail Server had returned were gone by then; their lines counted as

@@ -59,7 +59,7 @@ describe('ProductCache', () => {
     expect([found(next), [...next.failures]]).toEqual([[14], [[13, 'HTTP 500']]]);
   });
 
-  test('stays within its capacity, dropping the oldest first', async () => {
+  test('stays within its capacity, dropping the one used least lately first', async () => {
     const cache = new ProductCache(3);
     const asked: number[][] = [];
     const read = async (ids: number[]) => {
@@ -69,6 +69,21 @@ describe('ProductCache', () => {
     await cache.load([1, 2, 3, 4], read);
     await cache.load([1, 4], read);
     expect(asked).toEqual([[1, 2, 3, 4], [1]]);
+  });
+
+  test('drops the product used least lately, not the one read first: a product every page asks for stays', async () => {
+    const cache = new ProductCache(3);
+    const asked: number[][] = [];
+    const read = async (ids: number[]) => {
+      asked.push(ids);
+      return { products: ids.map(product), failed: [] };
+    };
+    await cache.load([1, 2, 3], read);
+    // Product 1 is on this page too (a best seller): it was used after 2 and 3.
+    await cache.load([1], read);
+    await cache.load([4], read);
+    await cache.load([1, 3, 4], read);
+    expect(asked).toEqual([[1, 2, 3], [4]]);
   });
 
   test('a page gets every product it asked for, even when more than the capacity is read meanwhile', async () => {
