@@ -168,8 +168,12 @@ export const COSMOS_REQUEST_TIMEOUT_MS = 60_000;
  * What one try may still take once the run's time for its calls is spent: the wrap-up's writes (the
  * last outcomes, checkpoint, lease release, run record) take milliseconds, and a container that
  * gives no answer must not hold each of them for a request timeout past the host's functionTimeout.
+ * The SDK's own retries of a throttled write run inside the try, so it leaves them room (their
+ * waits are the container's hints, a few seconds at most for a handful of writes), and the three
+ * wrap-up writes still end within the minute between the grace's end and functionTimeout that the
+ * defaults leave (MaxRunMinutes 8, a grace minute, 10).
  */
-export const WRAP_UP_TRY_MS = 5_000;
+export const WRAP_UP_TRY_MS = 15_000;
 
 /** The most one try of a call may take now: the request timeout, cut to the run's time left for calls but never under `wrapUpMs`. */
 export function tryTimeoutMs(requestTimeoutMs: number, wrapUpMs: number): number {
@@ -200,7 +204,7 @@ export async function withinRequestTimeout<T>(timeoutMs: number, call: (options:
     if (!abortSignal.aborted) throw error;
     // The call may still fail later, on its own: that failure is no one's to handle any more.
     work.catch(() => undefined);
-    throw Object.assign(new Error(`no answer within ${timeoutMs} ms`), { name: 'TimeoutError', cause: error });
+    throw Object.assign(new Error(`no answer within ${timeoutMs} ms: the container silent, or throttling the request that long`), { name: 'TimeoutError', cause: error });
   } finally {
     if (stop) abortSignal.removeEventListener('abort', stop);
     aborted.catch(() => undefined);

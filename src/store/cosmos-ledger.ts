@@ -67,7 +67,7 @@ export interface CosmosLedgerOptions {
   retryHooks?: Pick<RetryHooks, 'sleep' | 'random'> | undefined;
   /** The most one try of a point call may take, the SDK's own retries included (default: the SDK's request timeout, 60 s). */
   requestTimeoutMs?: number | undefined;
-  /** The most one try may take once the run's time for calls is spent (default: `WRAP_UP_TRY_MS`, 5 s). */
+  /** The most one try may take once the run's time for calls is spent (default: `WRAP_UP_TRY_MS`, 15 s). */
   wrapUpTimeoutMs?: number | undefined;
 }
 

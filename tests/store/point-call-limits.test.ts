@@ -102,7 +102,7 @@ describe('a point call past the run\'s time, with production-like waits', () => 
     }
   });
 
-  test('a write that gets no answer is given up after the wrap-up\'s few seconds, not tried again for a request timeout each', async () => {
+  test('a write that gets no answer is given up after the wrap-up\'s try, not tried again for a request timeout each', async () => {
     // The request timeout stays the SDK's 60 s: five tries of it after the time limit would hold
     // the run minutes past the host's functionTimeout.
     const f = await openProxiedLedger();
@@ -113,7 +113,7 @@ describe('a point call past the run\'s time, with production-like waits', () => 
       f.proxy.inject({ match: isCheckpointWrite, before: () => void onWire++, fault: { kind: 'hang' } });
       const error = await withCallBudget(() => -60_000, () => ledger.saveCheckpoint(checkpoint)).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(RemoteServiceError);
-      expect(error).toMatchObject({ outOfTime: true, retryable: true, message: expect.stringContaining('save checkpoint failed (no answer within 200 ms); not tried again: the run reached its time limit (MaxRunMinutes)') });
+      expect(error).toMatchObject({ outOfTime: true, retryable: true, message: expect.stringContaining('save checkpoint failed (no answer within 200 ms: the container silent, or throttling the request that long); not tried again: the run reached its time limit (MaxRunMinutes)') });
       expect({ onWire, sleeps }).toEqual({ onWire: 1, sleeps: [] });
     } finally {
       await f.close();
@@ -129,6 +129,21 @@ describe('a point call past the run\'s time, with production-like waits', () => 
       const results = await withCallBudget(() => -60_000, () => ledger.createNotifications([claim()]));
       expect(results).toEqual([expect.objectContaining({ status: 'error', retryable: true })]);
       expect(onWire).toBe(1);
+    } finally {
+      await f.close();
+    }
+  });
+
+  test('a write throttled three times with 2 s hints is still saved by the SDK\'s own retries within the wrap-up\'s try', async () => {
+    const f = await openProxiedLedger();
+    const ledger = new CosmosLedger({ container: f.container, retryPolicy: { maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 15_000, maxServerDelayMs: 60_000 }, retryHooks: { sleep: async () => {} } });
+    try {
+      let onWire = 0;
+      const throttled = { kind: 'status' as const, status: 429, headers: { 'x-ms-retry-after-ms': '2000', 'x-ms-substatus': '3200', 'content-type': 'application/json' }, body: '{"code":"TooManyRequests","message":"Request rate is large"}' };
+      f.proxy.inject({ match: isCheckpointWrite, times: 3, before: () => void onWire++, fault: throttled });
+      await withCallBudget(() => -60_000, () => ledger.saveCheckpoint(checkpoint));
+      expect(onWire).toBe(3);
+      expect(await ledger.getCheckpoint('128', 1)).toMatchObject({ lastModifiedAt: checkpoint.lastModifiedAt });
     } finally {
       await f.close();
     }
