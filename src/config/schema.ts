@@ -216,7 +216,12 @@ export const retailServerSchema = z
   }, ALSO_WHEN_OTHERS_FAIL);
 
 export const cosmosSchema = z.object({
-  EndPointUri: url('the Cosmos DB account endpoint', { defaultValue: 'https://localhost:8081' }),
+  // A connection string pasted without its `AccountEndpoint=` still parses as a URL, with the key
+  // in its path; messages name the endpoint, so the key would reach the logs.
+  EndPointUri: url('the Cosmos DB account endpoint', { defaultValue: 'https://localhost:8081' }).refine(
+    (value) => typeof value !== 'string' || !/accountkey=/i.test(value),
+    'holds an account key (a connection string?): set it to the account endpoint alone, e.g. https://<account>.documents.azure.com:443/, and the key in AzureCosmosOptions.PrimaryKey (or leave that empty to sign in with the managed identity)',
+  ),
   PrimaryKey: optionalText.refine(
     (value) => typeof value !== 'string' || !isUnresolvedKeyVaultReference(value),
     `still holds its Key Vault reference, which App Service could not resolve: ${UNRESOLVED_REFERENCE_HINT}`,

@@ -227,6 +227,23 @@ describe('loadSettings', () => {
       expect(settings.retail.baseUrl).toBe(`http://${host}/Commerce`);
     });
 
+    test('an EndPointUri that holds an account key (a connection string pasted without its AccountEndpoint=) is refused without repeating it', () => {
+      // It parses as a URL (the key lands in its path), and messages name the endpoint: the key
+      // would reach the logs.
+      const key = 'C2y6yDjf5R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==';
+      const problems = configurationProblems(() =>
+        loadSettings({ settingsPath: shippedSettings, env: { ...completeEnv, AzureCosmosOptions__EndPointUri: `https://contoso.documents.azure.com:443/;AccountKey=${key};` } }),
+      );
+      expect(problems).toEqual([expect.stringMatching(/^AzureCosmosOptions\.EndPointUri holds an account key/)]);
+      expect(problems.join('\n')).not.toContain(key.slice(0, 12));
+      // The whole connection string is no URL at all: refused as such and for its key, without repeating it either.
+      const whole = configurationProblems(() =>
+        loadSettings({ settingsPath: shippedSettings, env: { ...completeEnv, AzureCosmosOptions__EndPointUri: `AccountEndpoint=https://contoso.documents.azure.com:443/;AccountKey=${key};` } }),
+      );
+      expect(whole).toEqual([expect.stringMatching(/^AzureCosmosOptions\.EndPointUri must be an absolute http\(s\) URL/), expect.stringMatching(/^AzureCosmosOptions\.EndPointUri holds an account key/)]);
+      expect(whole.join('\n')).not.toContain(key.slice(0, 12));
+    });
+
     test('an http KeyVaultURI is a configuration problem: Key Vault clients read secrets over https only', () => {
       // SecretClient refuses any http vault, loopback too ("Cannot connect to http://... while
       // allowInsecureConnection is false"): accepted here, it failed every run as a vault "that
