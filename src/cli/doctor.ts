@@ -1,21 +1,28 @@
 import { dirname } from 'node:path';
+import type { Container, ContainerDefinition } from '@azure/cosmos';
+import type { TokenCredential } from '@azure/identity';
 import { CONSUMPTION_DEFAULT_TIMEOUT_MINUTES, readFunctionTimeout } from '../config/function-timeout';
 import { createSecretResolver } from '../config/secrets';
 import { loadSettings, type Settings } from '../config/settings';
 import { emarsysProviderFor, retailClientFor, retailTokenProviderFor, secretRequests } from '../runtime/create-dependencies';
 import { createCosmosContainer, indexesEveryProperty } from '../store/cosmos-client';
 import { CosmosLedger } from '../store/cosmos-ledger';
+import { COSMOS_REQUEST_TIMEOUT_MS, cosmosError, cosmosStatus, describeCosmosError, withinRequestTimeout } from '../store/cosmos-errors';
+import { writeProbeDocument } from '../store/documents';
 import { ConfigurationError, RemoteServiceError, toError } from '../shared/errors';
 
 /**
  * `abandoned-carts doctor`: resolves the configuration, then checks each dependency in the order a
- * run needs them, so the first failure is the one to fix. Nothing is sent and nothing is written.
+ * run needs them, so the first failure is the one to fix. Nothing is sent; the only write is one
+ * probe document of its own in the ledger's container, deleted again (see `proveWrites`).
  */
 
 export interface DoctorOptions {
   settingsPath?: string | undefined;
   env: NodeJS.ProcessEnv;
   write: (text: string) => void;
+  /** The Microsoft Entra credential for Key Vault and Cosmos DB without a key; defaults to DefaultAzureCredential. */
+  credential?: TokenCredential | undefined;
 }
 
 /** Doctor answers quickly: one retry, short waits. */
@@ -68,6 +75,55 @@ function timeLimitAgainstHost(settings: Settings, options: DoctorOptions): strin
   return `${mine} is under functionTimeout ${timeout.value} (${timeout.source}), leaving ${Number(spare.toFixed(1))} min for the pages in flight`;
 }
 
+/** How long a probe document lives when its delete fails: Cosmos DB removes it then. */
+const PROBE_TTL_SECONDS = 60;
+
+/** The role README's Deploying step 5 assigns, and the command it gives. */
+const WRITER_ROLE =
+  'Assign it the data-plane role "Cosmos DB Built-in Data Contributor" (az cosmosdb sql role assignment create --account-name <account> ' +
+  "--resource-group <group> --scope / --principal-id <the identity's object id> --role-definition-id 00000000-0000-0000-0000-000000000002), " +
+  'as README, Deploying step 5, says; a reader role, built-in or custom, lets it read and nothing more.';
+
+/**
+ * Reads pass with a role (or key) that only reads, and every run then fails at its first write (a
+ * claim, the lease): so one probe document of doctor's own is created and deleted again.
+ */
+async function proveWrites(container: Container, definition: ContainerDefinition | undefined, settings: Settings, where: string): Promise<string> {
+  const probe = writeProbeDocument(settings.retail.operatingUnitNumber, PROBE_TTL_SECONDS);
+  try {
+    await withinRequestTimeout(COSMOS_REQUEST_TIMEOUT_MS, (bound) => container.items.create(probe, bound));
+  } catch (error) {
+    throw refusedWrite(error, settings, where);
+  }
+  try {
+    await withinRequestTimeout(COSMOS_REQUEST_TIMEOUT_MS, (bound) => container.item(probe.id, probe.pk).delete(bound));
+  } catch (error) {
+    // With the container's time to live off, a document's own ttl does not apply.
+    const ttlOn = typeof definition?.defaultTtl === 'number';
+    throw cosmosError(
+      `delete of its probe document ${probe.id}`,
+      error,
+      ttlOn ? `It expires on its own within ${PROBE_TTL_SECONDS} s` : "The container's time to live is off, so it stays: delete it by hand",
+    );
+  }
+  return 'may write (a probe document, written and deleted)';
+}
+
+/** Why the probe's write failed: an identity or key that may only read is told what to change. */
+function refusedWrite(error: unknown, settings: Settings, where: string): Error {
+  const status = cosmosStatus(error);
+  const readOnly = `${where} reachable, but the ${settings.cosmos.primaryKey ? 'key' : 'identity'} may read the ledger and not write it: every run would fail at its first write.`;
+  // After the reads passed, Entra's 403 (substatus 5301) means no data-plane role allows the write.
+  if (status === 403 && !settings.cosmos.primaryKey) return new Error(`${readOnly} ${WRITER_ROLE} (${describeCosmosError(error)})`);
+  // A read-only key signs reads that pass; its writes are refused with 401.
+  if (status === 401 && settings.cosmos.primaryKey) {
+    return new Error(
+      `${readOnly} AzureCosmosOptions.PrimaryKey is a read-only key: set a read-write key of the account (its Keys blade: Primary or Secondary Key). (${describeCosmosError(error)})`,
+    );
+  }
+  return cosmosError('write of its probe document', error);
+}
+
 export async function runDoctor(options: DoctorOptions): Promise<number> {
   const { write } = options;
   let settings: Settings;
@@ -108,7 +164,7 @@ export async function runDoctor(options: DoctorOptions): Promise<number> {
   await check('Time limit', async () => timeLimitAgainstHost(settings, options));
 
   const requests = secretRequests(settings);
-  const resolver = createSecretResolver({ vaultUrl: settings.keyVault.uri, env: options.env });
+  const resolver = createSecretResolver({ vaultUrl: settings.keyVault.uri, env: options.env, credential: options.credential });
   let secrets = new Map<string, string>();
   const secretsOk = await check('Secrets', async () => {
     secrets = await resolver.resolveAll([...requests.retail, ...requests.emarsys]);
@@ -143,6 +199,7 @@ export async function runDoctor(options: DoctorOptions): Promise<number> {
       databaseId: settings.cosmos.databaseId,
       containerId: settings.cosmos.containerId,
       createIfMissing: false,
+      credential: options.credential,
     }).catch((error: unknown) => {
       // A missing database or container is created by the first run when it has a key.
       if (settings.cosmos.primaryKey && error instanceof RemoteServiceError && error.statusCode === 404) return undefined;
@@ -161,7 +218,8 @@ export async function runDoctor(options: DoctorOptions): Promise<number> {
           : checkpoint
             ? `checkpoint at ${checkpoint.lastModifiedAt}`
             : 'no checkpoint yet (the first run reads the last IncludeAbandonedCartsModifiedSinceLastMinutes)';
-      return `${settings.cosmos.databaseId}/${settings.cosmos.containerId} reachable; ${where}${
+      const writes = await proveWrites(container, resource, settings, `${settings.cosmos.databaseId}/${settings.cosmos.containerId}`);
+      return `${settings.cosmos.databaseId}/${settings.cosmos.containerId} reachable; ${where}; ${writes}${
         indexesEveryProperty(resource) ? '; it indexes every property: the policy in docs/data-model.md makes each write cheaper' : ''
       }`;
     } finally {

@@ -77,9 +77,11 @@ const DOCTOR_USAGE = `Usage: abandoned-carts doctor [--settings <path>]
 Resolves the configuration (secrets hidden), then checks in turn: MaxRunMinutes is under the host's
 functionTimeout (AzureFunctionsJobHost__functionTimeout, else host.json beside the settings), the
 secrets can be read, a token comes from the authority, Retail Server answers with that token and
-OUN, Cosmos DB is reachable with its container, and Emarsys accepts the credentials and has the
-external event ExternalEventId names.
-Sends nothing, writes nothing.
+OUN, Cosmos DB is reachable with its container and may be written, and Emarsys accepts the
+credentials and has the external event ExternalEventId names.
+Sends nothing. Its one write is a probe document of its own in the ledger's container, deleted
+again at once (a 60 s ttl removes it should the delete fail): a read-only role or key passes every
+read, and would fail a run at its first write.
 
 Examples:
   abandoned-carts doctor
@@ -170,7 +172,7 @@ export async function runCli(argv: readonly string[], terminal: CliIo): Promise<
       return EXIT.usage;
     }
     try {
-      return await runDoctor({ settingsPath: values.settings, env: io.env, write: io.stdout });
+      return await runDoctor({ settingsPath: values.settings, env: io.env, write: io.stdout, credential: io.runtime?.credential });
     } finally {
       await disposeRuntimes();
     }

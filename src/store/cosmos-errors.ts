@@ -140,7 +140,8 @@ export function describeCosmosError(error: unknown): string {
   const status = cosmosStatus(error);
   // For a 410 the SDK's bulk text blames the partition key ("unsupported partitionKey type").
   if (status === 410) return 'HTTP 410: the partition moved (a split, merge or migration in progress)';
-  const message = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
+  // Cosmos DB ends a message's first line with CRLF (before its ActivityId line).
+  const message = error instanceof Error ? (error.message.split(/\r?\n/)[0] ?? '') : String(error);
   return status === undefined ? message : `HTTP ${status}: ${message}`;
 }
 

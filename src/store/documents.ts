@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { SKIP_REASONS, type RunReport, type SkipReason } from '../job/report';
 import type { Checkpoint, NotificationRecord } from './ledger';
@@ -64,6 +65,26 @@ export function checkpointDocumentId(operatingUnitNumber: string, channelId: num
 
 export function leaseDocumentId(operatingUnitNumber: string): string {
   return `lease-${idSegment(operatingUnitNumber)}`;
+}
+
+/**
+ * What `doctor` writes and deletes again to prove it may write: an identity with a reader role
+ * passes every read, and a run fails at its first write. No record of the ledger looks like it (its
+ * own id prefix and `type`, and its id as its partition key value, as every document's), nothing
+ * finds it (every access is by id, and nothing lists or counts documents), and its random suffix
+ * keeps the probes of deployments sharing the container apart. Its `ttl` removes it should the
+ * delete fail.
+ */
+export interface WriteProbeDocument {
+  id: string;
+  pk: string;
+  type: 'doctor-probe';
+  ttl: number;
+}
+
+export function writeProbeDocument(operatingUnitNumber: string, ttlSeconds: number): WriteProbeDocument {
+  const id = `doctor-probe-${idSegment(operatingUnitNumber)}-${randomBytes(8).toString('hex')}`;
+  return { id, pk: id, type: 'doctor-probe', ttl: ttlSeconds };
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

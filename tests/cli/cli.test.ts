@@ -2,8 +2,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CosmosClient } from '@azure/cosmos';
+import type { AccessToken, TokenCredential } from '@azure/identity';
 import { EXIT, runCli } from '../../src/cli/main';
 import { buildSimulatorData, cartRecord, customerRecord, productRecord } from '../../src/simulators/retail-server';
+import { startFaultHarness, type FaultHarness } from '../support/fault-harness';
 import { fastRetry, startHarness, type Harness } from '../support/harness';
 
 const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000).toISOString();
@@ -142,7 +144,7 @@ describe('abandoned-carts CLI', () => {
   test('doctor notes a ledger container that indexes every property; not one the connector made', async () => {
     expect((await cli(['run'])).code).toBe(EXIT.ok);
     const made = await cli(['doctor']);
-    expect(made.stdout).toMatch(/^✓ Cosmos DB: .* reachable; checkpoint at [^;]*$/m);
+    expect(made.stdout).toMatch(/^✓ Cosmos DB: .* reachable; checkpoint at [^;]*; may write \(a probe document, written and deleted\)$/m);
 
     // Cosmos DB's default policy, as the portal makes a container (spelled out: the embedded server leaves it empty).
     const client = new CosmosClient({ endpoint: String(h.env.AzureCosmosOptions__EndPointUri), key: String(h.env.AzureCosmosOptions__PrimaryKey) });
@@ -155,7 +157,7 @@ describe('abandoned-carts CLI', () => {
     }
     const portal = await cli(['doctor'], { ...h.env, ...h.secretsEnv, AzureCosmosOptions__ContainerId: 'FromPortal' });
     expect(portal.code).toBe(EXIT.ok);
-    expect(portal.stdout).toMatch(/^✓ Cosmos DB: .*\/FromPortal reachable; no checkpoint yet .*; it indexes every property: the policy in docs\/data-model\.md makes each write cheaper$/m);
+    expect(portal.stdout).toMatch(/^✓ Cosmos DB: .*\/FromPortal reachable; no checkpoint yet .*; may write \(a probe document, written and deleted\); it indexes every property: the policy in docs\/data-model\.md makes each write cheaper$/m);
   });
 
   test('doctor says which check failed and what to do', async () => {
@@ -210,7 +212,7 @@ describe('abandoned-carts CLI', () => {
     expect(expired.stdout).toMatch(/^✗ Token: /m);
     expect(expired.stdout).toMatch(/^- Retail Server: not checked/m);
     expect(expired.stdout).not.toMatch(/no checkpoint yet/);
-    expect(expired.stdout).toMatch(/^✓ Cosmos DB: .* reachable; the checkpoint is not read: it is kept per channel, and Retail Server did not give the channel id$/m);
+    expect(expired.stdout).toMatch(/^✓ Cosmos DB: .* reachable; the checkpoint is not read: it is kept per channel, and Retail Server did not give the channel id; may write \(a probe document, written and deleted\)$/m);
   });
 
   test('a bad argument is reported even when the configuration is missing too', async () => {
@@ -287,6 +289,124 @@ describe('abandoned-carts CLI', () => {
     const { code, stdout } = await cli(['run', '--json']);
     expect(code).toBe(EXIT.failed);
     expect(JSON.parse(stdout)).toMatchObject({ status: 'failed', error: expect.stringMatching(/Carts\/Search/) });
+  });
+});
+
+// doctor only read the ledger: an identity given "Cosmos DB Built-in Data Reader" (or a custom
+// read-only role) by mistake passed it, and every run then failed at its first write.
+describe('abandoned-carts doctor proves it may write to the ledger', () => {
+  let h: FaultHarness;
+  beforeEach(async () => {
+    h = await startFaultHarness({
+      now: 'live',
+      data: buildSimulatorData({
+        customers: [customerRecord('C1')],
+        products: [productRecord(1)],
+        carts: [cartRecord({ id: 'cart-1', customerId: 'C1', modifiedDateTime: minutesAgo(30), lines: [{ productId: 1 }] })],
+      }),
+    });
+  });
+  afterEach(() => h.close());
+
+  /** What a managed identity is to the client: a token for the account's data plane. */
+  const identity: TokenCredential = { getToken: async (): Promise<AccessToken> => ({ token: 'managed-identity-token', expiresOnTimestamp: Date.now() + 3_600_000 }) };
+
+  async function cli(args: string[], env: NodeJS.ProcessEnv = { ...h.env, ...h.secretsEnv }) {
+    let stdout = '';
+    const code = await runCli(args, {
+      stdout: (text) => (stdout += text),
+      stderr: () => undefined,
+      env,
+      isTTY: false,
+      runtime: { retryPolicy: fastRetry, sleep: async () => undefined, credential: identity },
+    });
+    return { code, stdout };
+  }
+
+  /** Every document of the ledger, system fields left out. */
+  async function ledgerDocuments(): Promise<unknown[]> {
+    const client = new CosmosClient({ endpoint: h.cosmos.endpoint, key: h.cosmos.key });
+    try {
+      const container = client.database(String(h.env.AzureCosmosOptions__DatabaseId)).container('AbandonedCarts');
+      const { resources } = await container.items.readAll<Record<string, unknown>>().fetchAll();
+      return resources.map(({ _rid, _self, _etag, _ts, _attachments, ...document }) => document).sort((a, b) => String(a.id).localeCompare(String(b.id)));
+    } finally {
+      client.dispose();
+    }
+  }
+
+  const isProbeWrite = (request: { method: string; path: string; text(): string }) => request.method === 'POST' && /\/docs$/.test(request.path) && request.text().includes('doctor-probe');
+
+  test('writes one probe document of its own, deletes it, and leaves the ledger as it was', async () => {
+    expect((await cli(['run'])).code).toBe(EXIT.ok);
+    const before = await ledgerDocuments();
+    const probes: Record<string, unknown>[] = [];
+    h.proxies.cosmos.inject({ match: isProbeWrite, before: (request) => void probes.push(JSON.parse(request.text()) as Record<string, unknown>) });
+    h.proxies.cosmos.resetStats();
+
+    const { code, stdout } = await cli(['doctor']);
+    expect(code).toBe(EXIT.ok);
+    expect(stdout).toMatch(/^✓ Cosmos DB: .* reachable; checkpoint at [^;]*; may write \(a probe document, written and deleted\)$/m);
+    // Its own id and partition key (no checkpoint, lease, run or notification looks like it, and
+    // deployments sharing the container never meet), a type nothing reads, and a minute to live.
+    expect(probes).toEqual([{ id: expect.stringMatching(/^doctor-probe-128-[0-9a-f]{16}$/), pk: probes[0]?.id, type: 'doctor-probe', ttl: 60 }]);
+    const id = String(probes[0]?.id);
+    expect(h.proxies.cosmos.requests().filter((r) => r.method === 'DELETE').map((r) => decodeURIComponent(r.path))).toEqual([expect.stringMatching(new RegExp(`/docs/${id}$`))]);
+    expect(await ledgerDocuments()).toEqual(before);
+  });
+
+  test('an identity that may read but not write (Cosmos DB Built-in Data Reader) fails the check, and is told the role to assign', async () => {
+    expect((await cli(['run'])).code).toBe(EXIT.ok);
+    const before = await ledgerDocuments();
+    // What Cosmos DB answers a write whose identity has no data-plane role allowing it.
+    const refusal = h.proxies.cosmos.inject({
+      match: isProbeWrite,
+      fault: {
+        kind: 'status',
+        status: 403,
+        headers: { 'x-ms-substatus': '5301', 'x-ms-activity-id': '5b8b2c4e-0d2a-4c1e-9b1a-6f1e2d3c4b5a' },
+        body: JSON.stringify({
+          code: 'Forbidden',
+          message:
+            'Request blocked by Auth contoso-carts : Request is blocked because principal [0f8fad5b-d9cb-469f-a165-70867728950e] does not have required RBAC permissions ' +
+            'to perform action [Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers/items/create] on resource [dbs/AbandonedCartDB/colls/AbandonedCarts/]. ' +
+            'Learn more: https://aka.ms/cosmos-native-rbac.\r\nActivityId: 5b8b2c4e-0d2a-4c1e-9b1a-6f1e2d3c4b5a, Microsoft.Azure.Documents.Common/2.14.0',
+        }),
+      },
+    });
+
+    const { code, stdout } = await cli(['doctor'], { ...h.env, ...h.secretsEnv, AzureCosmosOptions__PrimaryKey: '' });
+    expect(code).toBe(EXIT.failed);
+    expect(refusal.fired).toBe(1);
+    expect(stdout).toMatch(
+      /^✗ Cosmos DB: .* reachable, but the identity may read the ledger and not write it: every run would fail at its first write\. Assign it the data-plane role "Cosmos DB Built-in Data Contributor" \(az cosmosdb sql role assignment create --account-name <account> --resource-group <group> --scope \/ --principal-id <the identity's object id> --role-definition-id 00000000-0000-0000-0000-000000000002\), .*\(HTTP 403: Request blocked by Auth contoso-carts : .*Learn more: https:\/\/aka\.ms\/cosmos-native-rbac\.\)$/m,
+    );
+    expect(stdout).toMatch(/check\(s\) failed/);
+    expect(await ledgerDocuments()).toEqual(before);
+  });
+
+  test('a probe whose delete fails fails the check, and says the probe expires on its own', async () => {
+    expect((await cli(['run'])).code).toBe(EXIT.ok);
+    h.proxies.cosmos.inject({ method: 'DELETE', path: /\/docs\/doctor-probe-/, fault: { kind: 'status', status: 503 } });
+    const { code, stdout } = await cli(['doctor']);
+    expect(code).toBe(EXIT.failed);
+    expect(stdout).toMatch(/^✗ Cosmos DB: Cosmos DB delete of its probe document doctor-probe-128-[0-9a-f]{16} failed \(HTTP 503: .*\)\. It expires on its own within 60 s$/m);
+  });
+
+  test('a read-only key fails the check too, and is told to use a read-write key', async () => {
+    expect((await cli(['run'])).code).toBe(EXIT.ok);
+    // A read-only key signs reads that pass; Cosmos DB refuses its writes with 401.
+    h.proxies.cosmos.inject({
+      match: isProbeWrite,
+      fault: {
+        kind: 'status',
+        status: 401,
+        body: JSON.stringify({ code: 'Unauthorized', message: "The input authorization token can't serve the request. The wrong key is being used or the expected payload is not built as per the protocol." }),
+      },
+    });
+    const { code, stdout } = await cli(['doctor']);
+    expect(code).toBe(EXIT.failed);
+    expect(stdout).toMatch(/^✗ Cosmos DB: .* reachable, but the key may read the ledger and not write it: .*AzureCosmosOptions\.PrimaryKey .*read-write key.*\(HTTP 401: /m);
   });
 });
 
