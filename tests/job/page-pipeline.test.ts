@@ -167,19 +167,39 @@ describe('createLimiter', () => {
   });
 });
 
+/** Resolves `started` when page `page` is handed to the work function. */
+function startOf(page: number): { started: Promise<void>; seen: (started: number) => void } {
+  let resolve = () => undefined as void;
+  const started = new Promise<void>((r) => (resolve = r));
+  return { started, seen: (startedPage) => void (startedPage === page && resolve()) };
+}
+
+/**
+ * Lets the pipeline run until it waits on something only the test can give: it yields to pending
+ * I/O (setImmediate) after each page it takes, and a page it takes is read from the source (which
+ * logs the read) before anything else, so a few setImmediate turns show every page it would take.
+ * Not a wall-clock wait: a stalled machine (the CI's two cores under load) cannot make it too short.
+ */
+async function pipelineSettled(): Promise<void> {
+  for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setImmediate(resolve));
+}
+
 describe('runPagePipeline with waitingCommits', () => {
   test('a slow page does not hold back the pages after it; their results wait for it and commit in order', async () => {
     const started: number[] = [];
     const committed: number[] = [];
+    const reads: string[] = [];
     let release: () => void = () => undefined;
     const slow = new Promise<void>((resolve) => {
       release = resolve;
     });
+    const page4 = startOf(4);
     const run = runPagePipeline(
-      pages(8, []),
+      pages(8, reads),
       { concurrency: 2, waitingCommits: 3 },
       async (page) => {
         started.push(page);
+        page4.seen(page);
         if (page === 0) await slow;
         return page;
       },
@@ -189,9 +209,11 @@ describe('runPagePipeline with waitingCommits', () => {
     );
     // Page 0 holds one slot; the other works pages 1-4 and their results wait for page 0
     // (at most concurrency + waitingCommits = 5 pages between starting and being committed).
-    await delay(60);
+    await page4.started;
+    await pipelineSettled();
     expect(committed).toEqual([]);
     expect(started).toEqual([0, 1, 2, 3, 4]);
+    expect(reads).toEqual(['read 0', 'read 1', 'read 2', 'read 3', 'read 4']);
     release();
     await run;
     expect(committed).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
@@ -199,22 +221,27 @@ describe('runPagePipeline with waitingCommits', () => {
 
   test('without waitingCommits a page holds its slot until it is committed', async () => {
     const started: number[] = [];
+    const reads: string[] = [];
     let release: () => void = () => undefined;
     const slow = new Promise<void>((resolve) => {
       release = resolve;
     });
+    const page1 = startOf(1);
     const run = runPagePipeline(
-      pages(6, []),
+      pages(6, reads),
       { concurrency: 2 },
       async (page) => {
         started.push(page);
+        page1.seen(page);
         if (page === 0) await slow;
         return page;
       },
       async () => undefined,
     );
-    await delay(40);
+    await page1.started;
+    await pipelineSettled();
     expect(started).toEqual([0, 1]);
+    expect(reads).toEqual(['read 0', 'read 1']);
     release();
     await run;
     expect(started).toEqual([0, 1, 2, 3, 4, 5]);
