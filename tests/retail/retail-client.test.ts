@@ -382,8 +382,11 @@ describe('retries', () => {
   });
 
   test('a request that times out is retried', async () => {
-    const h = await start({ data: seeded(), client: { timeoutMs: 100 } });
-    h.simulator.failNext('channel', [{ status: 200, delayMs: 2_000 }]);
+    // The client's own timer is the subject: long enough that the retry's answer comes within it
+    // on a loaded machine (at 100 ms a stalled worker timed the retry out as well: 4 attempts),
+    // while the first answer is held far past it (the stand-in cancels the hold when it closes).
+    const h = await start({ data: seeded(), client: { timeoutMs: 1_000 } });
+    h.simulator.failNext('channel', [{ status: 200, delayMs: 60_000 }]);
     const channel = await h.client.getChannelConfiguration();
 
     expect(channel.RecordId).toBe(DEFAULT_CHANNEL_ID);
