@@ -310,9 +310,12 @@ test('retries run out: the contacts fail as retryable', async () => {
 
 test('a request that timed out after Emarsys processed it: the retry reuses the trigger ids, one email each', async () => {
   await start();
-  standIn.failNext([{ status: 200, delayMs: 2_000, deliver: true }]);
+  // The client's own timer is the subject: long enough that the retry's answer comes within it on
+  // a loaded machine (at 150 ms a stalled worker timed the retry out as well: 3 calls), while the
+  // first answer is held far past it (the stand-in cancels the hold when it closes).
+  standIn.failNext([{ status: 200, delayMs: 60_000, deliver: true }]);
   const batch = notifications(2);
-  const emarsys = provider({ timeoutMs: 150 });
+  const emarsys = provider({ timeoutMs: 1_000 });
   expect(await emarsys.send(batch)).toEqual(batch.map((n) => sent(n.triggerId)));
   expect(emarsys.stats()).toEqual({ calls: 2, retries: 1 });
   expect(log.records.some((r) => r.message === 'emarsys trigger retry' && String(r.fields.error).includes('ETIMEDOUT'))).toBe(true);
