@@ -6,6 +6,7 @@ import {
   expectAllSent,
   expectNothingLeft,
   faultScenario,
+  HANG_TIMEOUT_MS,
   MAX_ATTEMPTS,
   MAX_BACKOFF_MS,
   MAX_SERVER_DELAY_MS,
@@ -36,7 +37,7 @@ const AFTER_PROCESSING: { label: string; fault: Fault; timeoutMs?: number }[] = 
   { label: '503 after processing', fault: { kind: 'status', status: 503, forward: true } },
   { label: 'connection reset after processing, before the answer', fault: { kind: 'reset', when: 'after-forward' } },
   { label: 'connection reset in the middle of the answer', fault: { kind: 'reset', when: 'mid-body' } },
-  { label: 'processed, then no answer until the client times out', fault: { kind: 'hang', forward: true }, timeoutMs: 250 },
+  { label: 'processed, then no answer until the client times out', fault: { kind: 'hang', forward: true }, timeoutMs: HANG_TIMEOUT_MS },
 ];
 
 /** The carts of a trigger request, read from its contacts' data. */
@@ -75,7 +76,7 @@ export function emarsysFaults(): void {
     });
 
     test('no answer until the client times out (not processed): retried, the run completes', async () => {
-      await faultScenario({ dependency: 'emarsys', name: 'trigger: hang past the client timeout' }, { clientTimeoutMs: 250 }, async ({ h, run }) => {
+      await faultScenario({ dependency: 'emarsys', name: 'trigger: hang past the client timeout' }, { clientTimeoutMs: HANG_TIMEOUT_MS }, async ({ h, run }) => {
         h.proxies.emarsys.inject({ path: TRIGGER, times: 1, fault: { kind: 'hang' } });
         const report = await run();
         expectAllSent(report);

@@ -3,6 +3,7 @@ import {
   expectAllSent,
   expectNothingLeft,
   faultScenario,
+  HANG_TIMEOUT_MS,
   MAX_ATTEMPTS,
   MAX_BACKOFF_MS,
   MAX_SERVER_DELAY_MS,
@@ -61,7 +62,7 @@ export function retailFaults(): void {
         });
 
         test('a hang until the client times out: retried, the run completes', async () => {
-          await faultScenario({ dependency: 'retail', name: `${endpoint}: hang past the client timeout` }, { clientTimeoutMs: 250 }, async ({ h, run, later }) => {
+          await faultScenario({ dependency: 'retail', name: `${endpoint}: hang past the client timeout` }, { clientTimeoutMs: HANG_TIMEOUT_MS }, async ({ h, run, later }) => {
             h.proxies.retail.inject({ path: RETAIL_ENDPOINTS[endpoint], times: 1, fault: { kind: 'hang' } });
             const report = await run();
             expectAllSent(report);

@@ -1,6 +1,6 @@
 import type { Fault } from '../../../src/simulators/fault-proxy';
 import type { TestClock } from '../../support/test-clock';
-import { expectAllSent, expectNothingLeft, faultScenario, MAX_ATTEMPTS, NOW } from '../support/fault-scenario';
+import { expectAllSent, expectNothingLeft, faultScenario, HANG_TIMEOUT_MS, MAX_ATTEMPTS, NOW } from '../support/fault-scenario';
 import { RETAIL_ENDPOINTS } from './retail';
 
 /**
@@ -41,7 +41,7 @@ export function tokenFaults(): void {
     });
 
     test('a hang until the client times out: retried, the run completes', async () => {
-      await faultScenario({ dependency: 'token', name: 'token: hang past the client timeout' }, { clientTimeoutMs: 250 }, async ({ h, run, later }) => {
+      await faultScenario({ dependency: 'token', name: 'token: hang past the client timeout' }, { clientTimeoutMs: HANG_TIMEOUT_MS }, async ({ h, run, later }) => {
         await h.newProcess();
         h.proxies.token.inject({ method: 'POST', path: TOKEN_PATH, times: 1, fault: { kind: 'hang' } });
         const report = await run();

@@ -173,3 +173,10 @@ export function retryDelays(h: FaultHarness, message: string): number[] {
 export const MAX_BACKOFF_MS = fastRetry.maxDelayMs;
 export const MAX_SERVER_DELAY_MS = fastRetry.maxServerDelayMs;
 export const MAX_ATTEMPTS = fastRetry.maxAttempts;
+/**
+ * The clients' timeout in the scenarios that hang: every other request of the run (through a
+ * proxy, over TLS twice) must be answered within it. At 250 ms a loaded CI worker timed out
+ * requests the proxy had answered, and the runs counted retries the fault did not cause. A hung
+ * request still ends only by this timeout, so each hang costs the scenario 2 s.
+ */
+export const HANG_TIMEOUT_MS = 2_000;
