@@ -109,12 +109,25 @@ async function proveWrites(container: Container, definition: ContainerDefinition
   return 'may write (a probe document, written and deleted)';
 }
 
+/** Cosmos DB's substatuses of a 403 "Request blocked by Auth": no data-plane role allows the action (5301), or not with a token (5300). */
+const RBAC_REFUSED: ReadonlySet<number> = new Set([5300, 5301]);
+
+/** The `x-ms-substatus` the SDK keeps on a failed point call's error. */
+function substatusOf(error: unknown): number | undefined {
+  const substatus = typeof error === 'object' && error !== null ? (error as { substatus?: unknown }).substatus : undefined;
+  return typeof substatus === 'number' ? substatus : undefined;
+}
+
 /** Why the probe's write failed: an identity or key that may only read is told what to change. */
 function refusedWrite(error: unknown, settings: Settings, where: string): Error {
   const status = cosmosStatus(error);
   const readOnly = `${where} reachable, but the ${settings.cosmos.primaryKey ? 'key' : 'identity'} may read the ledger and not write it: every run would fail at its first write.`;
-  // After the reads passed, Entra's 403 (substatus 5301) means no data-plane role allows the write.
-  if (status === 403 && !settings.cosmos.primaryKey) return new Error(`${readOnly} ${WRITER_ROLE} (${describeCosmosError(error)})`);
+  // After the reads passed, Entra's 403 "Request blocked by Auth" (substatus 5301, or 5300) is the
+  // role. A 403 of another substatus is not (a container out of storage is 403/1021): told to
+  // assign a role it has, an operator would miss the cause.
+  if (status === 403 && !settings.cosmos.primaryKey && RBAC_REFUSED.has(substatusOf(error) ?? 0)) {
+    return new Error(`${readOnly} ${WRITER_ROLE} (${describeCosmosError(error)})`);
+  }
   // A read-only key signs reads that pass; its writes are refused with 401.
   if (status === 401 && settings.cosmos.primaryKey) {
     return new Error(

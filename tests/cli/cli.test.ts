@@ -385,6 +385,24 @@ describe('abandoned-carts doctor proves it may write to the ledger', () => {
     expect(await ledgerDocuments()).toEqual(before);
   });
 
+  test('an identity refused a write for another reason than its role (a container out of storage) is not told to assign a role', async () => {
+    expect((await cli(['run'])).code).toBe(EXIT.ok);
+    // Cosmos DB's 403 when a container has reached its storage: the identity may write, the role is not the matter.
+    h.proxies.cosmos.inject({
+      match: isProbeWrite,
+      fault: {
+        kind: 'status',
+        status: 403,
+        headers: { 'x-ms-substatus': '1021', 'x-ms-activity-id': 'e180cd10-16cb-4849-a994-950e6e699259' },
+        body: JSON.stringify({ code: 'Forbidden', message: 'Message: {"Errors":["Storage quota for \'Collection\' exceeded."]}\r\nActivityId: e180cd10-16cb-4849-a994-950e6e699259, Microsoft.Azure.Documents.Common/2.14.0' }),
+      },
+    });
+    const { code, stdout } = await cli(['doctor'], { ...h.env, ...h.secretsEnv, AzureCosmosOptions__PrimaryKey: '' });
+    expect(code).toBe(EXIT.failed);
+    expect(stdout).toMatch(/^✗ Cosmos DB: .*write of its probe document failed \(HTTP 403: .*Storage quota for 'Collection' exceeded/m);
+    expect(stdout).not.toMatch(/may read the ledger and not write it|Built-in Data Contributor/);
+  });
+
   test('a probe whose delete fails fails the check, and says the probe expires on its own', async () => {
     expect((await cli(['run'])).code).toBe(EXIT.ok);
     h.proxies.cosmos.inject({ method: 'DELETE', path: /\/docs\/doctor-probe-/, fault: { kind: 'status', status: 503 } });
