@@ -88,11 +88,21 @@ const WRITER_ROLE =
  * Reads pass with a role (or key) that only reads, and every run then fails at its first write (a
  * claim, the lease): so one probe document of doctor's own is created and deleted again.
  */
-async function proveWrites(container: Container, definition: ContainerDefinition | undefined, settings: Settings, where: string): Promise<string> {
+async function proveWrites(container: Container, definition: ContainerDefinition | undefined, settings: Settings, where: string, env: NodeJS.ProcessEnv): Promise<string> {
   const probe = writeProbeDocument(settings.retail.operatingUnitNumber, PROBE_TTL_SECONDS);
   try {
     await withinRequestTimeout(COSMOS_REQUEST_TIMEOUT_MS, (bound) => container.items.create(probe, bound));
   } catch (error) {
+    if (isRoleRefusal(error, settings) && !signsInAsTheApp(env)) {
+      // Run from an operator's machine, doctor signs in as the operator, whom least privilege may
+      // well give a reader role: that says nothing of the Function App's managed identity, which
+      // the runs sign in with. Said, not failed.
+      return (
+        `not shown to be writable: the identity doctor signed in with (not the Function App's managed identity) may read the ledger and not write it. ` +
+        `Runs sign in with the app's managed identity, which must be allowed to write: "Cosmos DB Built-in Data Contributor", as README, Deploying step 5, says; ` +
+        `run doctor in the Function App (its console) to check that identity (${describeCosmosError(error)})`
+      );
+    }
     throw refusedWrite(error, settings, where);
   }
   try {
@@ -118,16 +128,25 @@ function substatusOf(error: unknown): number | undefined {
   return typeof substatus === 'number' ? substatus : undefined;
 }
 
+/**
+ * After the reads passed, Entra's 403 "Request blocked by Auth" (substatus 5301, or 5300) is the
+ * role. A 403 of another substatus is not (a container out of storage is 403/1021): told to assign
+ * a role it has, an operator would miss the cause.
+ */
+function isRoleRefusal(error: unknown, settings: Settings): boolean {
+  return cosmosStatus(error) === 403 && !settings.cosmos.primaryKey && RBAC_REFUSED.has(substatusOf(error) ?? 0);
+}
+
+/** Whether doctor runs where a managed identity signs in (App Service sets IDENTITY_ENDPOINT, older hosts MSI_ENDPOINT): the runs' own identity, then. */
+function signsInAsTheApp(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(env.IDENTITY_ENDPOINT || env.MSI_ENDPOINT);
+}
+
 /** Why the probe's write failed: an identity or key that may only read is told what to change. */
 function refusedWrite(error: unknown, settings: Settings, where: string): Error {
   const status = cosmosStatus(error);
   const readOnly = `${where} reachable, but the ${settings.cosmos.primaryKey ? 'key' : 'identity'} may read the ledger and not write it: every run would fail at its first write.`;
-  // After the reads passed, Entra's 403 "Request blocked by Auth" (substatus 5301, or 5300) is the
-  // role. A 403 of another substatus is not (a container out of storage is 403/1021): told to
-  // assign a role it has, an operator would miss the cause.
-  if (status === 403 && !settings.cosmos.primaryKey && RBAC_REFUSED.has(substatusOf(error) ?? 0)) {
-    return new Error(`${readOnly} ${WRITER_ROLE} (${describeCosmosError(error)})`);
-  }
+  if (isRoleRefusal(error, settings)) return new Error(`${readOnly} ${WRITER_ROLE} (${describeCosmosError(error)})`);
   // A read-only key signs reads that pass; its writes are refused with 401.
   if (status === 401 && settings.cosmos.primaryKey) {
     return new Error(
@@ -231,7 +250,7 @@ export async function runDoctor(options: DoctorOptions): Promise<number> {
           : checkpoint
             ? `checkpoint at ${checkpoint.lastModifiedAt}`
             : 'no checkpoint yet (the first run reads the last IncludeAbandonedCartsModifiedSinceLastMinutes)';
-      const writes = await proveWrites(container, resource, settings, `${settings.cosmos.databaseId}/${settings.cosmos.containerId}`);
+      const writes = await proveWrites(container, resource, settings, `${settings.cosmos.databaseId}/${settings.cosmos.containerId}`, options.env);
       return `${settings.cosmos.databaseId}/${settings.cosmos.containerId} reachable; ${where}; ${writes}${
         indexesEveryProperty(resource) ? '; it indexes every property: the policy in docs/data-model.md makes each write cheaper' : ''
       }`;

@@ -355,11 +355,9 @@ describe('abandoned-carts doctor proves it may write to the ledger', () => {
     expect(await ledgerDocuments()).toEqual(before);
   });
 
-  test('an identity that may read but not write (Cosmos DB Built-in Data Reader) fails the check, and is told the role to assign', async () => {
-    expect((await cli(['run'])).code).toBe(EXIT.ok);
-    const before = await ledgerDocuments();
-    // What Cosmos DB answers a write whose identity has no data-plane role allowing it.
-    const refusal = h.proxies.cosmos.inject({
+  /** What Cosmos DB answers a write whose identity has no data-plane role allowing it. */
+  const injectRoleRefusal = () =>
+    h.proxies.cosmos.inject({
       match: isProbeWrite,
       fault: {
         kind: 'status',
@@ -375,7 +373,13 @@ describe('abandoned-carts doctor proves it may write to the ledger', () => {
       },
     });
 
-    const { code, stdout } = await cli(['doctor'], { ...h.env, ...h.secretsEnv, AzureCosmosOptions__PrimaryKey: '' });
+  test('the Function App\'s managed identity that may read but not write (Cosmos DB Built-in Data Reader) fails the check, and is told the role to assign', async () => {
+    expect((await cli(['run'])).code).toBe(EXIT.ok);
+    const before = await ledgerDocuments();
+    const refusal = injectRoleRefusal();
+    // In the Function App (its console), App Service's managed identity endpoint is set: doctor
+    // signs in as the identity the runs use.
+    const { code, stdout } = await cli(['doctor'], { ...h.env, ...h.secretsEnv, AzureCosmosOptions__PrimaryKey: '', IDENTITY_ENDPOINT: 'http://localhost:42356/msi/token' });
     expect(code).toBe(EXIT.failed);
     expect(refusal.fired).toBe(1);
     expect(stdout).toMatch(
@@ -383,6 +387,17 @@ describe('abandoned-carts doctor proves it may write to the ledger', () => {
     );
     expect(stdout).toMatch(/check\(s\) failed/);
     expect(await ledgerDocuments()).toEqual(before);
+  });
+
+  test('an operator\'s identity with a reader role (doctor run from a workstation) is said not to show the app may write, and passes', async () => {
+    expect((await cli(['run'])).code).toBe(EXIT.ok);
+    const refusal = injectRoleRefusal();
+    const { code, stdout } = await cli(['doctor'], { ...h.env, ...h.secretsEnv, AzureCosmosOptions__PrimaryKey: '' });
+    expect(refusal.fired).toBe(1);
+    expect(code).toBe(EXIT.ok);
+    expect(stdout).toMatch(
+      /^✓ Cosmos DB: .* reachable; checkpoint at [^;]*; not shown to be writable: the identity doctor signed in with \(not the Function App's managed identity\) may read the ledger and not write it\. Runs sign in with the app's managed identity, which must be allowed to write: "Cosmos DB Built-in Data Contributor", .*run doctor in the Function App \(its console\) to check that identity \(HTTP 403: Request blocked by Auth/m,
+    );
   });
 
   test('an identity refused a write for another reason than its role (a container out of storage) is not told to assign a role', async () => {
