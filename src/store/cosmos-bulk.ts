@@ -17,6 +17,7 @@ import {
   roundTrips,
   tryTimeoutMs,
   withinRequestTimeout,
+  type WrapUpLimits,
 } from './cosmos-errors';
 
 /**
@@ -121,8 +122,8 @@ export interface BulkExecutorOptions {
    * times when it gets no answer (see `withinRequestTimeout`).
    */
   requestTimeoutMs: number;
-  /** The most one bulk call may take once the run's time for calls is spent (`WRAP_UP_TRY_MS`). */
-  wrapUpTimeoutMs: number;
+  /** How bulk calls end once the run's time for calls is spent (`WRAP_UP_LIMITS`). */
+  wrapUp: WrapUpLimits;
 }
 
 export class BulkExecutor {
@@ -159,7 +160,7 @@ export class BulkExecutor {
         const slot = await this.inFlight.acquire();
         let response;
         try {
-          response = await withinRequestTimeout(tryTimeoutMs(this.options.requestTimeoutMs, this.options.wrapUpTimeoutMs), (bound) =>
+          response = await withinRequestTimeout(tryTimeoutMs(this.options.requestTimeoutMs, this.options.wrapUp), (bound) =>
             container.items.bulk(batch, { continueOnError: true }, kind === 'writes' ? { ...WRITE_OPTIONS, ...bound } : bound),
           );
         } catch (error) {

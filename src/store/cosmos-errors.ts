@@ -166,19 +166,27 @@ export function cosmosError(operation: string, error: unknown, hint?: string): R
 export const COSMOS_REQUEST_TIMEOUT_MS = 60_000;
 
 /**
- * What one try may still take once the run's time for its calls is spent: the wrap-up's writes (the
- * last outcomes, checkpoint, lease release, run record) take milliseconds, and a container that
- * gives no answer must not hold each of them for a request timeout past the host's functionTimeout.
- * The SDK's own retries of a throttled write run inside the try, so it leaves them room (their
- * waits are the container's hints, a few seconds at most for a handful of writes), and the three
- * wrap-up writes still end within the minute between the grace's end and functionTimeout that the
- * defaults leave (MaxRunMinutes 8, a grace minute, 10).
+ * How a run's Cosmos DB calls end once its time for calls (the limit and its grace minute) is
+ * spent: the wrap-up's writes (the last outcomes and checkpoint, the lease's release, the run
+ * record) take milliseconds, but a container that gives no answer, or throttles, must not hold
+ * each of them for a request timeout past the host's functionTimeout. Every try made in the wrap-up
+ * ends by `budgetMs` after the time for calls, the SDK's own retries of a throttled write inside
+ * it; a try started later gets `minTryMs`, enough for a healthy container's answer. With the
+ * defaults (MaxRunMinutes 8, the grace minute, functionTimeout 10) the calls still waiting then
+ * (the lease's release and the run record, say) end well within the minute left.
  */
-export const WRAP_UP_TRY_MS = 15_000;
+export interface WrapUpLimits {
+  budgetMs: number;
+  minTryMs: number;
+}
 
-/** The most one try of a call may take now: the request timeout, cut to the run's time left for calls but never under `wrapUpMs`. */
-export function tryTimeoutMs(requestTimeoutMs: number, wrapUpMs: number): number {
-  return Math.min(requestTimeoutMs, Math.max(callTimeLeft() ?? Number.POSITIVE_INFINITY, wrapUpMs));
+export const WRAP_UP_LIMITS: WrapUpLimits = { budgetMs: 40_000, minTryMs: 3_000 };
+
+/** The most one try of a call may take now: the request timeout, cut so that a try in the wrap-up ends by its budget, but never under its least try. */
+export function tryTimeoutMs(requestTimeoutMs: number, wrapUp: WrapUpLimits): number {
+  const left = callTimeLeft();
+  if (left === undefined) return requestTimeoutMs;
+  return Math.min(requestTimeoutMs, Math.max(left + wrapUp.budgetMs, wrapUp.minTryMs));
 }
 
 /**

@@ -21,7 +21,8 @@ import {
   roundTrips,
   tryTimeoutMs,
   withinRequestTimeout,
-  WRAP_UP_TRY_MS,
+  WRAP_UP_LIMITS,
+  type WrapUpLimits,
 } from './cosmos-errors';
 import {
   checkNotificationRecord,
@@ -67,8 +68,8 @@ export interface CosmosLedgerOptions {
   retryHooks?: Pick<RetryHooks, 'sleep' | 'random'> | undefined;
   /** The most one try of a point call may take, the SDK's own retries included (default: the SDK's request timeout, 60 s). */
   requestTimeoutMs?: number | undefined;
-  /** The most one try may take once the run's time for calls is spent (default: `WRAP_UP_TRY_MS`, 15 s). */
-  wrapUpTimeoutMs?: number | undefined;
+  /** How calls end once the run's time for calls is spent (default: `WRAP_UP_LIMITS`, 40 s in all, then 3 s a try). */
+  wrapUp?: WrapUpLimits | undefined;
 }
 
 const DEFAULT_TTL_DAYS = 90;
@@ -96,7 +97,7 @@ export class CosmosLedger implements NotificationLedger {
   private readonly retryPolicy: RetryPolicy;
   private readonly retryHooks: Pick<RetryHooks, 'sleep' | 'random'>;
   private readonly requestTimeoutMs: number;
-  private readonly wrapUpTimeoutMs: number;
+  private readonly wrapUp: WrapUpLimits;
   private readonly counters: BulkCounters = sharedCounters(['requests', 'reads', 'writes', 'retries']);
   private readonly bulk: BulkExecutor;
 
@@ -112,14 +113,14 @@ export class CosmosLedger implements NotificationLedger {
     this.retryPolicy = options.retryPolicy ?? defaultRetryPolicy;
     this.retryHooks = options.retryHooks ?? {};
     this.requestTimeoutMs = options.requestTimeoutMs ?? COSMOS_REQUEST_TIMEOUT_MS;
-    this.wrapUpTimeoutMs = options.wrapUpTimeoutMs ?? WRAP_UP_TRY_MS;
+    this.wrapUp = options.wrapUp ?? WRAP_UP_LIMITS;
     this.bulk = new BulkExecutor({
       container: this.container,
       counters: this.counters,
       retryPolicy: this.retryPolicy,
       retryHooks: this.retryHooks,
       requestTimeoutMs: this.requestTimeoutMs,
-      wrapUpTimeoutMs: this.wrapUpTimeoutMs,
+      wrapUp: this.wrapUp,
     });
   }
 
@@ -552,7 +553,7 @@ export class CosmosLedger implements NotificationLedger {
         if (attempt > 1) this.counters.retries += 1;
         this.counters[kind] += 1;
         try {
-          const response = await withinRequestTimeout(tryTimeoutMs(this.requestTimeoutMs, this.wrapUpTimeoutMs), call);
+          const response = await withinRequestTimeout(tryTimeoutMs(this.requestTimeoutMs, this.wrapUp), call);
           this.counters.requests += roundTrips(response.diagnostics);
           return response;
         } catch (error) {

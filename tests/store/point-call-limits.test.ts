@@ -107,7 +107,7 @@ describe('a point call past the run\'s time, with production-like waits', () => 
     // the run minutes past the host's functionTimeout.
     const f = await openProxiedLedger();
     const sleeps: number[] = [];
-    const ledger = new CosmosLedger({ container: f.container, wrapUpTimeoutMs: 200, retryPolicy: { maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 15_000, maxServerDelayMs: 60_000 }, retryHooks: { sleep: async (ms) => void sleeps.push(ms), random: () => 0.5 } });
+    const ledger = new CosmosLedger({ container: f.container, wrapUp: { budgetMs: 40_000, minTryMs: 200 }, retryPolicy: { maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 15_000, maxServerDelayMs: 60_000 }, retryHooks: { sleep: async (ms) => void sleeps.push(ms), random: () => 0.5 } });
     try {
       let onWire = 0;
       f.proxy.inject({ match: isCheckpointWrite, before: () => void onWire++, fault: { kind: 'hang' } });
@@ -120,9 +120,22 @@ describe('a point call past the run\'s time, with production-like waits', () => 
     }
   });
 
+  test('a write that gets no answer late in the wrap-up is given up when the wrap-up\'s budget ends, not a whole try later', async () => {
+    const f = await openProxiedLedger();
+    const ledger = new CosmosLedger({ container: f.container, wrapUp: { budgetMs: 40_000, minTryMs: 50 }, retryPolicy: { maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 15_000, maxServerDelayMs: 60_000 }, retryHooks: { sleep: async () => {} } });
+    try {
+      f.proxy.inject({ match: isCheckpointWrite, fault: { kind: 'hang' } });
+      // 39.7 s into the wrap-up's 40: 300 ms are left for this try.
+      const error = await withCallBudget(() => -39_700, () => ledger.saveCheckpoint(checkpoint)).catch((e: unknown) => e);
+      expect(error).toMatchObject({ outOfTime: true, message: expect.stringMatching(/no answer within (2\d\d|300) ms/) });
+    } finally {
+      await f.close();
+    }
+  });
+
   test('an outcome write whose bulk request gets no answer past the run\'s time: given up after the wrap-up\'s few seconds, the write failing for the run', async () => {
     const f = await openProxiedLedger();
-    const ledger = new CosmosLedger({ container: f.container, wrapUpTimeoutMs: 200, retryPolicy: { maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 15_000, maxServerDelayMs: 60_000 }, retryHooks: { sleep: async () => {} } });
+    const ledger = new CosmosLedger({ container: f.container, wrapUp: { budgetMs: 40_000, minTryMs: 200 }, retryPolicy: { maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 15_000, maxServerDelayMs: 60_000 }, retryHooks: { sleep: async () => {} } });
     try {
       let onWire = 0;
       f.proxy.inject({ match: isBulk, before: () => void onWire++, fault: { kind: 'hang' } });
@@ -134,14 +147,15 @@ describe('a point call past the run\'s time, with production-like waits', () => 
     }
   });
 
-  test('a write throttled three times with 2 s hints is still saved by the SDK\'s own retries within the wrap-up\'s try', async () => {
+  test('a write throttled three times with 2 s hints early in the wrap-up is still saved by the SDK\'s own retries', async () => {
     const f = await openProxiedLedger();
     const ledger = new CosmosLedger({ container: f.container, retryPolicy: { maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 15_000, maxServerDelayMs: 60_000 }, retryHooks: { sleep: async () => {} } });
     try {
       let onWire = 0;
       const throttled = { kind: 'status' as const, status: 429, headers: { 'x-ms-retry-after-ms': '2000', 'x-ms-substatus': '3200', 'content-type': 'application/json' }, body: '{"code":"TooManyRequests","message":"Request rate is large"}' };
       f.proxy.inject({ match: isCheckpointWrite, times: 3, before: () => void onWire++, fault: throttled });
-      await withCallBudget(() => -60_000, () => ledger.saveCheckpoint(checkpoint));
+      // A second into the wrap-up: its try may take the rest of the wrap-up's 40 s.
+      await withCallBudget(() => -1_000, () => ledger.saveCheckpoint(checkpoint));
       expect(onWire).toBe(3);
       expect(await ledger.getCheckpoint('128', 1)).toMatchObject({ lastModifiedAt: checkpoint.lastModifiedAt });
     } finally {
