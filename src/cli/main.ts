@@ -80,8 +80,8 @@ secrets can be read, a token comes from the authority, Retail Server answers wit
 OUN, Cosmos DB is reachable with its container and may be written, and Emarsys accepts the
 credentials and has the external event ExternalEventId names.
 Sends nothing. Its one write is a probe document of its own in the ledger's container, deleted
-again at once (a 60 s ttl removes it should the delete fail): a read-only role or key passes every
-read, and would fail a run at its first write.
+again at once (should the delete fail, its 60 s ttl removes it when the container's time to live
+is on): a read-only role or key passes every read, and would fail a run at its first write.
 
 Examples:
   abandoned-carts doctor
