@@ -136,6 +136,15 @@ export function createSecretResolver(options: SecretResolverOptions = {}): Secre
             { service: 'KeyVault', operation: `GET secrets/${name}`, retryable: false, cause: error },
           );
         }
+        if (status !== undefined && (status === 429 || status >= 500)) {
+          // The vault answered, after the SDK's own retries: an outage or throttling on its side, not a network problem.
+          const said = redactEmails((error as Error).message.replace(/\s+/g, ' ').trim());
+          throw new RemoteServiceError(
+            `${source} answered HTTP ${status} to the read of secret "${name}" after retries (${said}): ` +
+              `the vault is ${status === 429 ? 'throttling this app' : 'failing'}; a later run tries again`,
+            { service: 'KeyVault', operation: `GET secrets/${name}`, statusCode: status, retryable: true, cause: error },
+          );
+        }
         const timedOut = (error as { name?: unknown }).name === 'AbortError' || (error as { name?: unknown }).name === 'TimeoutError';
         const why = timedOut ? `no answer within ${timeoutMs / 1000} s` : (error as Error).message;
         // A vault name that does not resolve is a typo in the setting, not an outage.

@@ -218,6 +218,38 @@ describe('secrets from Key Vault', () => {
       await hung.close();
     }
   });
+
+  test('a vault that answers 5xx or 429 past the SDK retries was reached: the message says what it answered and that a later run tries again', async () => {
+    const tls = testTls();
+    for (const status of [503, 429]) {
+      const failing = await startKeyVaultStandIn({
+        tls,
+        authorityUrl: `${tokens.authorityHost}/${tenantId}`,
+        isValidToken: (token) => tokens.isValidToken(token, 'https://vault.azure.net'),
+        secrets: { 'retail-app-id': 'client-id-123' },
+        failWith: status,
+      });
+      try {
+        const error = await createSecretResolver({
+          vaultUrl: failing.vaultUrl,
+          credential: new ClientSecretCredential(tenantId, 'vault-reader', 'reader-secret', { authorityHost: tokens.authorityHost, disableInstanceDiscovery: true }),
+          keyVaultClientOptions: { disableChallengeResourceVerification: true, retryOptions: { maxRetries: 1, retryDelayInMs: 10, maxRetryDelayInMs: 20 } },
+        })
+          .resolveAll([{ name: 'retail-app-id', setting: 'RetailServerClientOptions.AppIdKeyVaultSecretName' }])
+          .catch((e: unknown) => e);
+        expect(failing.failedReads).toBeGreaterThanOrEqual(1);
+        expect(error).toBeInstanceOf(RemoteServiceError);
+        expect((error as RemoteServiceError).retryable).toBe(true);
+        const message = (error as Error).message;
+        expect(message).not.toContain('could not be reached');
+        expect(message).toMatch(
+          new RegExp(`^Key Vault ${failing.vaultUrl.replace(/[.]/g, '\\.')} answered HTTP ${status} to the read of secret "retail-app-id" .*a later run tries again`),
+        );
+      } finally {
+        await failing.close();
+      }
+    }
+  });
 });
 
 test('a token endpoint that never answers fails the read after the timeout too, as a vault that never answers does', async () => {

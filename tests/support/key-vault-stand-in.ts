@@ -12,6 +12,8 @@ export interface KeyVaultStandIn {
   secrets: Map<string, string>;
   /** Names read with a valid token, in order. */
   reads: string[];
+  /** Reads answered with `failWith`'s status. */
+  failedReads: number;
   close(): Promise<void>;
 }
 
@@ -26,9 +28,12 @@ export async function startKeyVaultStandIn(options: {
   disabled?: string[];
   /** The vault's firewall does not let this caller in. */
   firewall?: boolean;
+  /** Answer every read with a valid token with this status (503 for an outage, 429 for throttling). */
+  failWith?: number;
 }): Promise<KeyVaultStandIn> {
   const secrets = new Map(Object.entries(options.secrets));
   const reads: string[] = [];
+  let failedReads = 0;
   const server = await listen(
     (request, response) => {
       const url = new URL(request.url ?? '/', 'https://vault.local');
@@ -45,6 +50,12 @@ export async function startKeyVaultStandIn(options: {
         return;
       }
       if (options.hang) return;
+      if (options.failWith !== undefined) {
+        const code = options.failWith === 429 ? 'Throttled' : 'ServiceUnavailable';
+        failedReads += 1;
+        sendJson(response, options.failWith, { error: { code, message: `The service is unavailable (${code}).` } });
+        return;
+      }
       const name = match[1] as string;
       if (options.firewall) {
         sendJson(response, 403, {
@@ -75,5 +86,13 @@ export async function startKeyVaultStandIn(options: {
     { tls: options.tls },
   );
   const vaultUrl = server.origin;
-  return { vaultUrl, secrets, reads, close: () => server.close() };
+  return {
+    vaultUrl,
+    secrets,
+    reads,
+    get failedReads() {
+      return failedReads;
+    },
+    close: () => server.close(),
+  };
 }
