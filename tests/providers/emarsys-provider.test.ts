@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { IEmailProvider, NotificationOutcome } from '../../src/providers/email-provider';
 import { createEmarsysProvider, type EmarsysProviderOptions } from '../../src/providers/emarsys';
+import { startFaultProxy } from '../../src/simulators/fault-proxy';
 import { startEmarsysStandIn, type EmarsysStandIn, type EmarsysStandInOptions } from '../../src/simulators/emarsys';
 import { defaultRetryPolicy } from '../../src/shared/retry';
 import {
@@ -449,6 +450,28 @@ describe('verify (doctor): the credentials, then the external event the reminder
       await expect(emarsys.verify?.()).resolves.toMatch(/; the external event could not be looked up \(HTTP 404\)$/);
     } finally {
       await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  test('a settings endpoint Emarsys does not have (HTTP 404) or that redirects names EmarsysClientOptions.ApiUrl; an outage does not', async () => {
+    await start({ knownEventIds: [eventId] });
+    // An API version Emarsys does not serve: its settings endpoint is not found.
+    const wrongVersion = provider({ apiUrl: standIn.apiUrlTemplate.replace('/api/v2/', '/api/v9/') });
+    await expect(wrongVersion.verify?.()).rejects.toThrow(
+      `Emarsys answered HTTP 404 to GET ${new URL(standIn.apiUrlTemplate).origin}/api/v9/settings: check EmarsysClientOptions.ApiUrl`,
+    );
+    const proxy = await startFaultProxy({ upstream: new URL(standIn.apiUrlTemplate).origin });
+    try {
+      const throughProxy = provider({ apiUrl: `${proxy.url}/api/v2/event/{0}/trigger` });
+      const moved = proxy.inject({ path: /\/settings$/, times: 1, fault: { kind: 'status', status: 301, headers: { Location: 'https://api.emarsys.net/api/v2/settings' } } });
+      await expect(throughProxy.verify?.()).rejects.toThrow(`Emarsys answered HTTP 301 to GET ${proxy.url}/api/v2/settings: check EmarsysClientOptions.ApiUrl`);
+      expect(moved.fired).toBe(1);
+      proxy.inject({ path: /\/settings$/, times: 1, fault: { kind: 'status', status: 503 } });
+      const outage = await throughProxy.verify?.().catch((e: unknown) => e);
+      expect((outage as Error).message).toMatch(/^Emarsys answered HTTP 503 to GET /);
+      expect((outage as Error).message).not.toContain('ApiUrl');
+    } finally {
+      await proxy.close();
     }
   });
 

@@ -124,8 +124,11 @@ export function createAccountChecks(options: AccountCheckOptions): AccountChecks
     }
     if (status === 200 && replyCode === 0) return `${authenticator.mode} credentials accepted by ${new URL(url).origin}${await checkEvent()}`;
     const refused = status === 401 || status === 403;
+    // A redirect (not followed) or a 404 comes from a URL that is not Emarsys' settings endpoint: the
+    // setting it is made from is what to check. A 5xx or 429 is Emarsys' own trouble, not the setting's.
+    const wrongUrl = status === 404 || (status >= 300 && status < 400) ? ': check EmarsysClientOptions.ApiUrl, whose settings endpoint this is' : '';
     throw new RemoteServiceError(
-      refused ? `Emarsys refused the credentials (HTTP ${status}): ${authenticator.credentialsHint}` : `Emarsys answered HTTP ${status} to GET ${url}`,
+      refused ? `Emarsys refused the credentials (HTTP ${status}): ${authenticator.credentialsHint}` : `Emarsys answered HTTP ${status} to GET ${url}${wrongUrl}`,
       { service: 'Emarsys', operation: 'GET settings', statusCode: status, retryable: !refused },
     );
   }
