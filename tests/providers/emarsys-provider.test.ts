@@ -489,9 +489,15 @@ test.each([503, 500])('Emarsys failing every request with HTTP %i past the retri
   await start();
   // Five attempts of the request, then (for a 500) its two halves once each.
   standIn.failNext(Array(7).fill({ status }));
-  const outcomes = await provider().send(notifications(4));
+  // The reason names the endpoint that failed (ApiUrl may point at a proxy or another host), never its query.
+  const outcomes = await provider({ apiUrl: `${standIn.apiUrlTemplate}?client=acme` }).send(notifications(4));
   expect(outcomes.every((o) => o.status === 'failed' && o.outage === true)).toBe(true);
+  const endpoint = standIn.apiUrlTemplate.replace('{0}', eventId);
   expect(log.records.filter((record) => record.level === 'error')).toEqual([
-    expect.objectContaining({ message: 'emarsys trigger request failed', fields: expect.objectContaining({ contacts: 4, outage: true, reason: expect.stringMatching(new RegExp(`HTTP ${status}`)) }) }),
+    expect.objectContaining({
+      message: 'emarsys trigger request failed',
+      fields: expect.objectContaining({ contacts: 4, outage: true, reason: expect.stringMatching(new RegExp(`^Emarsys at ${endpoint.replace(/[.]/g, '\\.')}: HTTP ${status}\\b.*, still failing after \\d+ attempts$`)) }),
+    }),
   ]);
+  expect(JSON.stringify(outcomes)).not.toContain('client=acme');
 });

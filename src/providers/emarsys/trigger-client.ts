@@ -141,7 +141,7 @@ export function createTriggerClient(options: TriggerClientOptions): (contacts: r
         // A 500 (not a 502, 503 or 504 of a gateway or an unavailable service) may be Emarsys failing
         // on one contact's data every time, which no wait would change.
         const suspect = error.reply.status === 500 && !outOfTime;
-        return { kind: 'failed', retryable: true, stopSend: outOfTime, outage: true, ...(suspect ? { suspect: 'error' as const } : {}), reason: `Emarsys ${reply}, still failing after ${attempts} attempts${stopped}` };
+        return { kind: 'failed', retryable: true, stopSend: outOfTime, outage: true, ...(suspect ? { suspect: 'error' as const } : {}), reason: `Emarsys at ${endpoint}: ${reply}, still failing after ${attempts} attempts${stopped}` };
       }
       if (isTransportError(error)) {
         // Which endpoint did not answer (ApiUrl may point at a proxy or another host); a host name

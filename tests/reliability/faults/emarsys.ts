@@ -171,7 +171,8 @@ export function emarsysFaults(): void {
         const report = await run();
         expect(report.status).toBe('completed');
         expect(report.carts).toMatchObject({ eligible: CART_COUNT, notified: 0, failed: CART_COUNT });
-        expect(report.failures).toEqual([{ reason: `Emarsys HTTP 503, still failing after ${MAX_ATTEMPTS} attempts`, count: CART_COUNT }]);
+        const endpoint = String(h.env.EmarsysClientOptions__ApiUrl).replace('{0}', String(h.env.EmarsysClientOptions__ExternalEventId));
+        expect(report.failures).toEqual([{ reason: `Emarsys at ${endpoint}: HTTP 503, still failing after ${MAX_ATTEMPTS} attempts`, count: CART_COUNT }]);
         const batches = report.pages; // one per page
         expect(batches).toBeGreaterThanOrEqual(3);
         expect(report.calls.provider).toBe(batches * MAX_ATTEMPTS);
