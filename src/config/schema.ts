@@ -134,6 +134,16 @@ function isClearTextToAnotherHost(value: string): boolean {
   }
 }
 
+/** Whether a URL carries a query, a fragment or user info: what messages naming it would repeat. */
+function hasQueryOrCredentials(value: string): boolean {
+  try {
+    const parsed = new URL(value);
+    return parsed.search !== '' || parsed.hash !== '' || parsed.username !== '' || parsed.password !== '';
+  } catch {
+    return false;
+  }
+}
+
 /** The message for a credentials URL given as http to another host: what it would carry in clear text, and what to do. */
 function clearTextMessage(carries: string, example: string): string {
   return (
@@ -247,10 +257,15 @@ export const emarsysSchema = z
     ApiUserNameKeyVaultSecretName: optionalText,
     ApiSecretKeyVaultSecretName: optionalText,
     EmarsysContactKeyId: integer(3, 1, Number.MAX_SAFE_INTEGER),
+    // The token endpoint takes no query; messages name TokenUrl, so a query, fragment or user info
+    // (a gateway's key, as likely as not) would reach the logs. Refused as RetailServerUrl's are.
     TokenUrl: url('the Emarsys OAuth 2.0 token endpoint', {
       defaultValue: 'https://auth.emarsys.net/oauth2/token',
       credentials: { carries: 'the Emarsys OAuth client id and secret', example: 'https://auth.emarsys.net/oauth2/token' },
-    }),
+    }).refine(
+      (value) => typeof value !== 'string' || !hasQueryOrCredentials(value),
+      'must be the Emarsys OAuth 2.0 token endpoint itself, with no query string, fragment or credentials, e.g. https://auth.emarsys.net/oauth2/token',
+    ),
     ClientIdKeyVaultSecretName: optionalText,
     ClientSecretKeyVaultSecretName: optionalText,
     BatchSize: integer(1000, 1, 1000),

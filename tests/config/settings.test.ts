@@ -214,6 +214,26 @@ describe('loadSettings', () => {
       expect(problems[0]).toContain('Write https:// (http is accepted only for a stand-in on this machine: localhost, 127.0.0.1 or ::1)');
     });
 
+    test.each([
+      ['a query string', 'https://auth.emarsys.net/oauth2/token?subscription-key=gw-key-5f2c'],
+      ['a fragment', 'https://auth.emarsys.net/oauth2/token#gw-key-5f2c'],
+      ['credentials', 'https://svc:gw-key-5f2c@auth.emarsys.net/oauth2/token'],
+    ])('a TokenUrl with %s is refused, as RetailServerUrl is, without repeating it: messages name the token endpoint', (_what, value) => {
+      // The Emarsys token endpoint takes no query; a gateway key put there would reach every token message.
+      const problems = configurationProblems(() => loadSettings({ settingsPath: shippedSettings, env: { ...oauth2, EmarsysClientOptions__TokenUrl: value } }));
+      expect(problems).toEqual([
+        'EmarsysClientOptions.TokenUrl must be the Emarsys OAuth 2.0 token endpoint itself, with no query string, fragment or credentials, e.g. https://auth.emarsys.net/oauth2/token',
+      ]);
+      expect(problems.join('\n')).not.toContain('gw-key-5f2c');
+    });
+
+    test('the default ApiUrl and TokenUrl, and an ApiUrl whose query carries the event id (a gateway), are accepted', () => {
+      const settings = loadSettings({ settingsPath: shippedSettings, env: oauth2 });
+      expect(settings.emarsys.tokenUrl).toBe('https://auth.emarsys.net/oauth2/token');
+      const gateway = loadSettings({ settingsPath: shippedSettings, env: { ...oauth2, EmarsysClientOptions__ApiUrl: 'https://gw.contoso.com/emarsys?event={0}' } });
+      expect(gateway.emarsys.apiUrl).toBe('https://gw.contoso.com/emarsys?event={0}');
+    });
+
     test.each([['127.0.0.1:8443'], ['localhost'], ['[::1]:8080'], ['127.1.2.3']])('http to the loopback host %s is accepted (the local stand-ins)', (host) => {
       const settings = loadSettings({
         settingsPath: shippedSettings,

@@ -475,6 +475,14 @@ describe('verify (doctor): the credentials, then the external event the reminder
     }
   });
 
+  test("an ApiUrl whose query holds a gateway's key: doctor's message names the endpoint without the query", async () => {
+    await start({ knownEventIds: [eventId] });
+    const origin = new URL(standIn.apiUrlTemplate).origin;
+    const gateway = provider({ apiUrl: `${origin}/gw?key=gw-key-5f2c&to=/api/v2/event/{0}/trigger` });
+    const error = await gateway.verify?.().catch((e: unknown) => e);
+    expect((error as Error).message).toBe(`Emarsys answered HTTP 404 to GET ${origin}/gw: check EmarsysClientOptions.ApiUrl, whose settings endpoint this is`);
+  });
+
   test('an ApiUrl of another shape: the event is not looked up, and the line says so', async () => {
     await start({ knownEventIds: ['1234'] });
     const custom = provider({ apiUrl: standIn.apiUrlTemplate.replace('/api/v2/event/{0}/trigger', '/proxy/emarsys?event={0}') });

@@ -126,9 +126,11 @@ export function createAccountChecks(options: AccountCheckOptions): AccountChecks
     const refused = status === 401 || status === 403;
     // A redirect (not followed) or a 404 comes from a URL that is not Emarsys' settings endpoint: the
     // setting it is made from is what to check. A 5xx or 429 is Emarsys' own trouble, not the setting's.
+    // Host and path only: a query (which ApiUrl may hold, for a gateway) is as likely as not a key.
+    const endpoint = `${new URL(url).origin}${new URL(url).pathname}`;
     const wrongUrl = status === 404 || (status >= 300 && status < 400) ? ': check EmarsysClientOptions.ApiUrl, whose settings endpoint this is' : '';
     throw new RemoteServiceError(
-      refused ? `Emarsys refused the credentials (HTTP ${status}): ${authenticator.credentialsHint}` : `Emarsys answered HTTP ${status} to GET ${url}${wrongUrl}`,
+      refused ? `Emarsys refused the credentials (HTTP ${status}): ${authenticator.credentialsHint}` : `Emarsys answered HTTP ${status} to GET ${endpoint}${wrongUrl}`,
       { service: 'Emarsys', operation: 'GET settings', statusCode: status, retryable: !refused },
     );
   }
