@@ -87,6 +87,21 @@ function integer(defaultValue: number, min: number, max: number) {
   );
 }
 
+/** A whole number the settings must give: missing or blank is "is required", not a default's range message. */
+function requiredInteger(expected: string, min: number, max: number) {
+  return z.preprocess(
+    (v) => {
+      const value = blankToUndefined(v);
+      return typeof value === 'string' ? Number(value.trim()) : value;
+    },
+    z
+      .number({ error: (issue) => (issue.input === undefined ? `is required: ${expected}, from ${min} to ${max}` : 'must be a whole number') })
+      .int('must be a whole number')
+      .min(min, `must be at least ${min}`)
+      .max(max, `must be at most ${max}`),
+  );
+}
+
 function decimal(defaultValue: number, min: number, max: number) {
   return numeric(
     defaultValue,
@@ -296,8 +311,8 @@ export const emarsysSchema = z
 
 export const viewPortSchema = z.object({
   viewport: requiredText('a CSS media query, e.g. (max-width: 599px)'),
-  imageWidth: integer(0, 1, 10_000),
-  imageHeight: integer(0, 1, 10_000),
+  imageWidth: requiredInteger('the width in pixels of the image for this viewport', 1, 10_000),
+  imageHeight: requiredInteger('the height in pixels of the image for this viewport', 1, 10_000),
   useForDefaultImageTag: boolean(false),
 });
 

@@ -362,6 +362,21 @@ describe('loadSettings', () => {
     ).toEqual([expect.stringMatching(/^MediaOptions\.ImageViewPorts\.7\.imageHeight /)]);
   });
 
+  test("a viewport's missing imageWidth or imageHeight is reported as required, a 0 as too small", () => {
+    const problems = configurationProblems(() =>
+      loadSettings({
+        settingsPath: shippedSettings,
+        env: { ...completeEnv, MediaOptions__ImageViewPorts__7__viewport: '(min-width: 10px)', MediaOptions__ImageViewPorts__7__imageHeight: '0', MediaOptions__ImageViewPorts__8__viewport: '(min-width: 20px)', MediaOptions__ImageViewPorts__8__imageWidth: '20', MediaOptions__ImageViewPorts__9__viewport: '(min-width: 30px)', MediaOptions__ImageViewPorts__9__imageWidth: 'wide', MediaOptions__ImageViewPorts__9__imageHeight: '30' },
+      }),
+    );
+    expect(problems).toEqual([
+      'MediaOptions.ImageViewPorts.7.imageWidth is required: the width in pixels of the image for this viewport, from 1 to 10000',
+      'MediaOptions.ImageViewPorts.7.imageHeight must be at least 1',
+      'MediaOptions.ImageViewPorts.8.imageHeight is required: the height in pixels of the image for this viewport, from 1 to 10000',
+      'MediaOptions.ImageViewPorts.9.imageWidth must be a whole number',
+    ]);
+  });
+
   test('named viewports order ignoring case, and app settings naming one entry in two cases set one entry (as .NET configuration does)', () => {
     const shipped = JSON.parse(readFileSync(shippedSettings, 'utf8')) as Record<string, Record<string, unknown>>;
     const viewPort = (width: number, useForDefaultImageTag = false) => ({ viewport: `(min-width: ${width}px)`, imageWidth: width, imageHeight: width, useForDefaultImageTag });
