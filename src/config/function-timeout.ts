@@ -19,7 +19,7 @@ export interface FunctionTimeout {
 
 const ENV_NAME = 'AzureFunctionsJobHost__functionTimeout';
 
-const hostJsonSchema = z.object({ functionTimeout: z.string().optional() });
+const hostJsonSchema = z.object({ functionTimeout: z.unknown().optional() });
 
 /** `[d.]hh:mm:ss[.fff]`, as .NET writes a TimeSpan, or -1 for none. Undefined when it is neither. */
 export function parseTimeSpanMinutes(value: string): { minutes: number | undefined } | undefined {
@@ -57,15 +57,18 @@ export function readFunctionTimeout(options: { directory: string; env: NodeJS.Pr
   } catch {
     return undefined;
   }
-  let parsed: z.infer<typeof hostJsonSchema>;
-  try {
-    const read = parseJsonFile(text);
-    if (!read.ok) throw new Error(read.problem);
-    parsed = hostJsonSchema.parse(read.value);
-  } catch {
-    return { problem: `${path} is not JSON with a string functionTimeout` };
+  // Each way host.json can fail is said apart: a file to fix is not a value to rewrite.
+  const read = parseJsonFile(text);
+  if (!read.ok) return { problem: `${path} does not parse as JSON (${read.problem}): fix it, as the Functions host cannot read it either` };
+  const parsed = hostJsonSchema.safeParse(read.value);
+  if (!parsed.success) return { problem: `${path} is not a JSON object: write it as { "version": "2.0", ... }` };
+  const { functionTimeout } = parsed.data;
+  if (functionTimeout === undefined) return { planDefault: true, source: path };
+  if (typeof functionTimeout !== 'string') {
+    const given = JSON.stringify(functionTimeout).slice(0, 40); // a parsed JSON value: always stringifies
+    return { problem: `functionTimeout in ${path} is ${given}, not text: write it as "hh:mm:ss", e.g. "00:10:00" (or "-1" for no limit)` };
   }
-  return parsed.functionTimeout === undefined ? { planDefault: true, source: path } : described(parsed.functionTimeout, path);
+  return described(functionTimeout, path);
 }
 
 function described(value: string, source: string): FunctionTimeout | { problem: string } {

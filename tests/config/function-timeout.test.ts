@@ -54,9 +54,18 @@ describe('functionTimeout', () => {
       expect(readFunctionTimeout({ directory: dir, env: {} })).toEqual({ planDefault: true, source: join(dir, 'host.json') });
     });
 
-    test('a host.json that does not parse, or a timeout that is not hh:mm:ss, is named', () => {
-      writeFileSync(join(dir, 'host.json'), '{ "functionTimeout": ');
-      expect(readFunctionTimeout({ directory: dir, env: {} })).toEqual({ problem: `${join(dir, 'host.json')} is not JSON with a string functionTimeout` });
+    test('a host.json that does not parse, one that is no object, a functionTimeout that is not text, or a timeout that is not hh:mm:ss: each is named as such', () => {
+      const path = join(dir, 'host.json');
+      writeFileSync(path, '{ "functionTimeout": ');
+      expect(readFunctionTimeout({ directory: dir, env: {} })).toEqual({
+        problem: `${path} does not parse as JSON (ValueExpected at line 1, column 22): fix it, as the Functions host cannot read it either`,
+      });
+      writeFileSync(path, '["2.0"]');
+      expect(readFunctionTimeout({ directory: dir, env: {} })).toEqual({ problem: `${path} is not a JSON object: write it as { "version": "2.0", ... }` });
+      writeFileSync(path, '{ "version": "2.0", "functionTimeout": 600 }');
+      expect(readFunctionTimeout({ directory: dir, env: {} })).toEqual({
+        problem: `functionTimeout in ${path} is 600, not text: write it as "hh:mm:ss", e.g. "00:10:00" (or "-1" for no limit)`,
+      });
       expect(readFunctionTimeout({ directory: dir, env: { AzureFunctionsJobHost__functionTimeout: '10m' } })).toEqual({
         problem: 'functionTimeout "10m" in app setting AzureFunctionsJobHost__functionTimeout is not hh:mm:ss',
       });
