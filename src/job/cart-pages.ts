@@ -104,6 +104,12 @@ export interface PageCursor {
   /** The range's pages before this one ended at `from`: what they read there is not read again. */
   continued?: boolean | undefined;
   /**
+   * Of a continued keyset page, the records without a usable id at exactly `from` that the page
+   * before read: the first ones at `from` again (Retail Server orders the carts of an instant the
+   * same way each time), so only those are dropped. Unset: every one at `from` was read before.
+   */
+  idlessAtFrom?: number | undefined;
+  /**
    * Past a cart Retail Server could not load, whose instant is known only to lie between `from`
    * and the first instant after it: a keyset search from an instant no later than that could meet
    * it again, so `$skip` steps on from `from` (counting every position since, the cart's included)
@@ -210,6 +216,7 @@ async function readPageAt(retail: Pick<RetailServerClient, 'searchCarts'>, query
   // A cart past `to` was not asked for (a later run's window holds it): it is neither worked nor
   // followed, so that a stray record cannot move the keyset cursor or the checkpoint past the window.
   const inWindow = (t: number) => t < before && t <= to;
+  let idlessReadBefore = continued && skip === 0 ? (cursor.idlessAtFrom ?? Number.POSITIVE_INFINITY) : 0;
   const fresh = carts.filter(({ raw, key }) => {
     if (key) {
       const t = key.modifiedAt.getTime();
@@ -217,12 +224,21 @@ async function readPageAt(retail: Pick<RetailServerClient, 'searchCarts'>, query
     }
     // A record without a usable Id is placed by its time when it has one, so that the page before
     // and the next range, which read it too, do not count it again; at the instant a continued
-    // page starts from, the page before read it (unless $skip stepped past what that one read).
+    // page starts from, the first such records are those the page before read (unless $skip
+    // stepped past what that one read), and the ones after them are new.
     const time = timeOf(raw);
     if (time === undefined) return true;
-    return inWindow(time) && (time > start || (time === start && (!continued || skip > 0)));
+    if (!inWindow(time) || time < start) return false;
+    if (time > start || idlessReadBefore === 0) return true;
+    idlessReadBefore--;
+    return false;
   });
-  const newest = carts.reduce((max, { key }) => (key && key.modifiedAt.getTime() > max && key.modifiedAt.getTime() <= to ? key.modifiedAt.getTime() : max), start);
+  // A record without a usable id counts by its time too: were the next page to start before it, at
+  // the newest cart with an id, it would be read (and counted) again, being newer than that start.
+  const newest = records.reduce((max: number, raw) => {
+    const t = timeOf(raw);
+    return t !== undefined && t > max && t <= to ? t : max;
+  }, start);
   if (found.unreadable) return pastUnreadableCart(retail, query, cursor, { records, fresh }, found.unreadable);
   // Oldest first: once a page reaches `before`, every cart of this range has been seen.
   if (records.length < query.pageSize || newest >= before) return { fresh, next: undefined };
@@ -230,7 +246,8 @@ async function readPageAt(retail: Pick<RetailServerClient, 'searchCarts'>, query
   const firstAt = timeOf(records.find((raw) => timeOf(raw) !== undefined)) ?? newest;
   // Past an unreadable cart, a keyset search is safe only from an instant later than this page's first.
   if (newest > (cursor.pastUnreadable ? firstAt : start)) {
-    return { fresh, next: { from: new Date(newest), seenAtFrom: idsAt(newest), skip: 0, continued: true } };
+    const idlessAtNewest = carts.filter(({ raw, key }) => key === undefined && timeOf(raw) === newest).length;
+    return { fresh, next: { from: new Date(newest), seenAtFrom: idsAt(newest), skip: 0, continued: true, idlessAtFrom: idlessAtNewest } };
   }
   // The whole page sits at `from` (or, past an unreadable cart, at its first instant): step over it
   // with $skip, still dropping known ids.

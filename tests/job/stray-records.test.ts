@@ -81,6 +81,48 @@ describe('a record without a usable id on a page boundary', () => {
     expect(report.carts.skippedByReason['invalid-record']).toBe(1);
     expect(report.carts.notified).toBe(10);
   });
+
+  // Found by schedule fuzzing (tests/reliability/schedule-fuzz-property.test.ts): the next page
+  // started from the newest cart with an id, before the id-less record, and read it again.
+  test.each(['pipelined', 'sequential'] as const)('%s: the newest record of its page, alone at its instant, is counted once', async (strategy) => {
+    const at = (m: number) => new Date(Date.parse('2026-11-23T05:00:00Z') + m * 60_000).toISOString();
+    const idless = cartRecord({ id: 'x', customerId: 'C9', modifiedDateTime: at(2), lines: [{ productId: 1 }] }) as Record<string, unknown>;
+    delete idless.Id;
+    const carts = [
+      cartRecord({ id: 'a', customerId: 'C1', modifiedDateTime: at(0), lines: [{ productId: 1 }] }),
+      cartRecord({ id: 'b', customerId: 'C2', modifiedDateTime: at(1), lines: [{ productId: 1 }] }),
+      idless,
+      ...Array.from({ length: 2 }, (_, i) => cartRecord({ id: `c${i}`, customerId: `C${3 + i}`, modifiedDateTime: at(3 + i), lines: [{ productId: 1 }] })),
+    ];
+    h = await startHarness({ now: NOW, data: buildSimulatorData({ customers: customers(5), products: [productRecord(1)], carts }) });
+    // Page size 3: the id-less record ends the first page.
+    const report = await h.run({}, { RetailServerClientOptions__PageSize: '3' }, { strategy });
+    expect(report.carts.seen).toBe(5);
+    expect(report.carts.skippedByReason['invalid-record']).toBe(1);
+    expect(report.carts.notified).toBe(4);
+  });
+
+  // Also found by schedule fuzzing: every id-less record at the instant a page starts from was
+  // taken as read by the page before, which had read only the cart with an id before it.
+  test.each(['pipelined', 'sequential'] as const)('%s: at the instant the next page starts from, after what the page before read, is counted once', async (strategy) => {
+    const at = (m: number) => new Date(Date.parse('2026-11-23T05:00:00Z') + m * 60_000).toISOString();
+    // Below the millisecond, after 'b' at the same instant (Retail Server orders by the ticks too).
+    const idless = cartRecord({ id: 'x', customerId: 'C9', modifiedDateTime: at(1).replace('Z', '2000Z'), lines: [{ productId: 1 }] }) as Record<string, unknown>;
+    delete idless.Id;
+    const carts = [
+      cartRecord({ id: 'a', customerId: 'C1', modifiedDateTime: at(0), lines: [{ productId: 1 }] }),
+      cartRecord({ id: 'a2', customerId: 'C2', modifiedDateTime: at(0).replace('Z', '1000Z'), lines: [{ productId: 1 }] }),
+      cartRecord({ id: 'b', customerId: 'C3', modifiedDateTime: at(1), lines: [{ productId: 1 }] }),
+      idless,
+      ...Array.from({ length: 3 }, (_, i) => cartRecord({ id: `c${i}`, customerId: `C${4 + i}`, modifiedDateTime: at(2 + i), lines: [{ productId: 1 }] })),
+    ];
+    h = await startHarness({ now: NOW, data: buildSimulatorData({ customers: customers(6), products: [productRecord(1)], carts }) });
+    // Page size 3: the first page ends with 'b'; the next, from b's instant, starts with 'b' and the id-less record.
+    const report = await h.run({}, { RetailServerClientOptions__PageSize: '3' }, { strategy });
+    expect(report.carts.seen).toBe(7);
+    expect(report.carts.skippedByReason['invalid-record']).toBe(1);
+    expect(report.carts.notified).toBe(6);
+  });
 });
 
 describe('a cart whose ModifiedDateTime has no time zone', () => {
