@@ -20,7 +20,8 @@ import { RETAIL_ENDPOINTS } from './faults/retail';
  * instants, more than a page at one instant too, told apart below the millisecond or not, account
  * numbers spelled differently, shared products, guests with several anonymous carts, anonymous carts
  * without email, customers missing, without email or unknown to Emarsys, customers and products
- * Retail Server fails every lookup of), two runs of the real job (the second 30 minutes later,
+ * Retail Server fails every lookup of or whose records do not parse, carts that do not parse or
+ * have no Id), two runs of the real job (the second 30 minutes later,
  * when the bad records' carts are tried again) must end exactly as the same store's two runs with
  * `strategy: 'sequential'` and no delays do: the same reminders, each (cart, ModifiedDateTime)
  * with the same payload and none twice; the same window, tallies by reason, failures and
@@ -28,7 +29,8 @@ import { RETAIL_ENDPOINTS } from './faults/retail';
  *
  * Seeded (SCHEDULE_FUZZ_SEED, SCHEDULE_FUZZ_RUNS), so the stores and settings are deterministic;
  * the schedules are as random as the delays make them. SCHEDULE_FUZZ_STATS=1 prints what each
- * case exercised.
+ * case exercised; SCHEDULE_FUZZ_NO_DELAY=1 runs the pipelined side without delays or faults, to
+ * tell a difference of the strategies from one of the schedule.
  */
 
 const SEED = Number(process.env.SCHEDULE_FUZZ_SEED ?? 20261208);
@@ -52,6 +54,12 @@ interface Cart {
   /** How the cart spells its customer's account number (Retail Server matches them ignoring case; carts may carry padding). */
   spelling: 'C' | 'c' | ' C';
   lines: { productId: number; voided: boolean }[];
+  /**
+   * A bad record: a field that does not parse, or no Id. (Not the same cart twice: whether the
+   * second copy counts as `duplicate-record` or is dropped unseen depends on whether a page
+   * boundary falls between the copies, so the strategies' counts differ by design.)
+   */
+  record: 'ok' | 'bad-field' | 'no-id';
 }
 
 interface Store {
@@ -63,6 +71,9 @@ interface Store {
   badCustomers: number[];
   badProducts: number[];
   customerStatus: 400 | 500;
+  /** Customers and products whose records do not parse. */
+  invalidCustomers: number[];
+  invalidProducts: number[];
   /** Customers Emarsys has no contact for: it fails their reminders one by one. */
   unknownToEmarsys: number[];
 }
@@ -92,6 +103,10 @@ const storeArbitrary: fc.Arbitrary<Store> = fc
           customer: fc.integer({ min: -3, max: customers - 1 }),
           guest: fc.integer({ min: 0, max: 2 }),
           spelling: fc.constantFrom('C', 'c', ' C'),
+          record: fc.oneof(
+            { weight: 12, arbitrary: fc.constant('ok' as const) },
+            { weight: 1, arbitrary: fc.constantFrom('bad-field' as const, 'no-id' as const) },
+          ),
           lines: fc.array(fc.record({ productId: fc.integer({ min: 1, max: products }), voided: fc.integer({ min: 0, max: 5 }).map((n) => n === 0) }), { minLength: 1, maxLength: 4 }),
         }),
         { minLength: cartCount, maxLength: cartCount },
@@ -102,6 +117,8 @@ const storeArbitrary: fc.Arbitrary<Store> = fc
       badCustomers: fc.uniqueArray(fc.integer({ min: 0, max: customers - 1 }), { maxLength: 2 }),
       badProducts: fc.uniqueArray(fc.integer({ min: 1, max: products }), { maxLength: 1 }),
       customerStatus: fc.constantFrom(400 as const, 500 as const),
+      invalidCustomers: fc.uniqueArray(fc.integer({ min: 0, max: customers - 1 }), { maxLength: 1 }),
+      invalidProducts: fc.uniqueArray(fc.integer({ min: 1, max: products }), { maxLength: 1 }),
       unknownToEmarsys: fc.uniqueArray(fc.integer({ min: 0, max: customers - 1 }), { maxLength: 2 }),
     }),
   );
@@ -124,12 +141,17 @@ function modifiedDateTime(store: Store, i: number): string {
 
 function simulatorData(store: Store) {
   return buildSimulatorData({
-    customers: Array.from({ length: store.customers }, (_, i) => customerRecord(`C${i}`, store.noEmail.includes(i) ? { Email: null } : {})),
-    products: Array.from({ length: store.products }, (_, i) => productRecord(i + 1)),
-    carts: store.carts.map((cart, i) => {
+    customers: Array.from({ length: store.customers }, (_, i) =>
+      customerRecord(`C${i}`, { ...(store.noEmail.includes(i) ? { Email: null } : {}), ...(store.invalidCustomers.includes(i) ? { CustomerTypeValue: 'person' } : {}) }),
+    ),
+    products: Array.from({ length: store.products }, (_, i) => productRecord(i + 1, store.invalidProducts.includes(i + 1) ? { RecordId: 'x' } : {})),
+    carts: store.carts.flatMap((cart, i) => {
       const who =
         cart.customer === -1 ? { receiptEmail: `guest-${cart.guest}@example.com` } : cart.customer === -2 ? {} : cart.customer === -3 ? { customerId: 'C99' } : { customerId: `${cart.spelling}${cart.customer}` };
-      return cartRecord({ id: cartId(i), ...who, modifiedDateTime: modifiedDateTime(store, i), lines: cart.lines.map((line) => ({ productId: line.productId, isVoided: line.voided })) });
+      const record = cartRecord({ id: cartId(i), ...who, modifiedDateTime: modifiedDateTime(store, i), lines: cart.lines.map((line) => ({ productId: line.productId, isVoided: line.voided })) });
+      if (cart.record === 'bad-field') return [{ ...record, CartLines: 'none' }];
+      if (cart.record === 'no-id') return [{ ...record, Id: null }];
+      return [record];
     }),
   });
 }
@@ -269,7 +291,7 @@ async function runStore(store: Store, schedule: Schedule, mode: 'reference' | 'f
     const reports: ReturnType<typeof outcome>[] = [];
     for (let run = 0; run < 2; run++) {
       // Each run its own clock moves (from the window's start) and its own delays.
-      const rules = mode === 'fuzzed' ? jitter(h, delays, schedule.delaySeed + run) : [];
+      const rules = mode === 'fuzzed' && process.env.SCHEDULE_FUZZ_NO_DELAY !== '1' ? jitter(h, delays, schedule.delaySeed + run) : [];
       // Half an hour after the first run started, whatever the clock did during it.
       if (run > 0) h.clock.set(new Date(Date.parse(NOW) + 30 * 60_000));
       const report = await h.run({}, {}, { strategy: mode === 'reference' ? 'sequential' : 'pipelined' });
